@@ -1,0 +1,83 @@
+# pg_tenancy: PGXS build of the server extension and of tenantctl, plus the
+# user-facing targets: deps, demo, test, bench.
+#
+#   make demo    install what is missing, build, and walk through the product
+#   make test    run every test against a throwaway PostgreSQL 15 cluster
+#   make bench   run the benchmarks and print ratios against a baseline
+
+PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
+
+EXTENSION  = pg_tenancy
+MODULE_big = pg_tenancy
+OBJS       = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
+# The install script is assembled from one file per concern in sql/0.1/.
+DATA_built = sql/pg_tenancy--0.1.sql
+DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*--*.sql)))
+
+# Our C++ is compiled with warnings as errors; PostgreSQL's own headers are
+# included as system headers so that their warnings are not ours.
+PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
+PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
+              -Wno-missing-field-initializers -fvisibility=hidden
+SHLIB_LINK  = -lstdc++
+
+# PGXS would also emit LLVM bitcode for JIT inlining when the server was built
+# with LLVM. Our functions are called through fmgr and are not worth inlining,
+# and emitting bitcode for C++ would need a clang that matches the server's, so
+# we turn the step off deliberately.
+override with_llvm = no
+
+# tenantctl: the operator CLI (libpqxx + CLI11). Built and installed beside the
+# extension; it links only libpqxx/libpq and never the server.
+TENANTCTL        = cli/tenantctl
+TENANTCTL_SRCS   = $(sort $(wildcard cli/*.cpp))
+TENANTCTL_OBJS   = $(TENANTCTL_SRCS:.cpp=.o)
+TENANTCTL_BINDIR ?= /usr/local/bin
+TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
+TENANTCTL_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
+
+EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs regression.out \
+              output_iso bench/out
+
+.PHONY: all deps demo test bench install-tenantctl
+
+all: $(TENANTCTL)
+
+ifneq ($(wildcard $(PG_CONFIG)),)
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+install: install-tenantctl
+endif
+
+sql/pg_tenancy--0.1.sql: $(sort $(wildcard sql/0.1/*.sql))
+	cat $^ > $@
+
+cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)
+	$(CXX) $(TENANTCTL_CXXFLAGS) -DTENANTCTL_VERSION='"$(TENANTCTL_VERSION)"' -c -o $@ $<
+
+$(TENANTCTL): $(TENANTCTL_OBJS)
+	$(CXX) -o $@ $^ -lpqxx -lpq
+
+install-tenantctl: $(TENANTCTL)
+	install -D -m 755 $(TENANTCTL) $(DESTDIR)$(TENANTCTL_BINDIR)/tenantctl
+
+extension/%.o: $(wildcard extension/*.hpp)
+
+# Installs the Debian packages the project needs when they are missing.
+deps:
+	@tools/deps.sh
+
+# Builds, installs, starts a throwaway cluster and walks through the product.
+demo: deps
+	@$(MAKE) --no-print-directory install >/dev/null
+	@tools/demo.sh
+
+# Runs every test against a throwaway cluster; the last line is "N passed, N failed".
+test: deps
+	@$(MAKE) --no-print-directory install >/dev/null
+	@tools/run-tests.sh
+
+# Runs the pgbench benchmarks and prints median TPS ratios against baselines.
+bench: deps
+	@$(MAKE) --no-print-directory install >/dev/null
+	@tools/run-bench.sh

@@ -1,0 +1,84 @@
+// tenancy.audit_trigger(): the AFTER ROW trigger of protected tables (and of
+// tenancy.memberships and tenancy.tenants). One audit row per changed row,
+// with the tenant taken from the row itself, the actor and database role from
+// the session, old and new values as jsonb, the transaction id, and whether a
+// platform admin did it from outside the tenant.
+#include "audit_columns.hpp"
+#include "audit_writer.hpp"
+#include "boundary.hpp"
+#include "context.hpp"
+#include "sql_function.hpp"
+
+extern "C" {
+#include "commands/trigger.h"
+#include "utils/rel.h"
+}
+
+using namespace tenancy;
+
+namespace {
+
+// Raises unless the function runs as an AFTER ROW trigger on a row change.
+TriggerData *checked_trigger_data(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.audit_trigger() must be called as a trigger")));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (!TRIGGER_FIRED_AFTER(trigger->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ||
+		TRIGGER_FIRED_BY_TRUNCATE(trigger->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.audit_trigger() must be an AFTER ... FOR EACH ROW trigger "
+							   "on INSERT, UPDATE or DELETE")));
+	return trigger;
+}
+
+// Describes the row change of a trigger call as an audit event.
+void describe_change(TriggerData *trigger, audit::AuditEvent *event)
+{
+	Relation rel = trigger->tg_relation;
+	TupleDesc desc = RelationGetDescr(rel);
+	const char *tenant_column = trigger->tg_trigger->tgnargs > 0 ? trigger->tg_trigger->tgargs[0] : "tenant_id";
+	const audit::AuditTable *table = audit::audit_table(rel, tenant_column);
+	HeapTuple row = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
+
+	event->table_name = audit::qualified_name(table);
+	event->relid = RelationGetRelid(rel);
+	event->tenant = audit::row_tenant(table, row, desc, &event->tenant_null);
+	if (TRIGGER_FIRED_BY_INSERT(trigger->tg_event)) {
+		event->operation = "INSERT";
+		event->new_row = audit::row_to_jsonb(table, trigger->tg_trigtuple, desc);
+	} else if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event)) {
+		event->operation = "UPDATE";
+		event->old_row = audit::row_to_jsonb(table, trigger->tg_trigtuple, desc);
+		event->new_row = audit::changed_columns_to_jsonb(table, trigger->tg_trigtuple, trigger->tg_newtuple, desc);
+	} else {
+		event->operation = "DELETE";
+		event->old_row = audit::row_to_jsonb(table, trigger->tg_trigtuple, desc);
+	}
+}
+
+// Says whether a platform admin changed a row of a tenant they are not an
+// active member of.
+bool is_support_access(const identity::Identity &who, const audit::AuditEvent &event)
+{
+	if (!who.platform_admin || event.tenant_null)
+		return false;
+	return context::role_in(*DatumGetUUIDP(event.tenant), who.actor) == catalog::Role::none;
+}
+
+} // namespace
+
+// tenancy.audit_trigger() records one row change in tenancy.audit_log.
+TENANCY_SQL_FUNCTION(tenancy_audit_trigger)
+{
+	return guarded([&] {
+		TriggerData *trigger = pg_call(checked_trigger_data, fcinfo);
+		const identity::Identity &who = identity::current();
+		audit::AuditEvent event;
+		pg_call(describe_change, trigger, &event);
+		event.support_access = is_support_access(who, event);
+		audit::write_audit_row(event, who.actor, who.db_role);
+		return PointerGetDatum(nullptr);
+	});
+}

@@ -1,0 +1,30 @@
+// tenancy.audit_visible(tenant): the read policy of tenancy.audit_log.
+// Platform admins read every entry; the owners and admins of the current
+// tenant read that tenant's entries; everyone else reads none.
+#include "boundary.hpp"
+#include "context.hpp"
+#include "sql_function.hpp"
+
+extern "C" {
+#include "utils/uuid.h"
+}
+
+using namespace tenancy;
+
+// tenancy.audit_visible() says whether the caller may read an audit row of
+// the given tenant.
+TENANCY_SQL_FUNCTION(tenancy_audit_visible)
+{
+	bool tenant_null = PG_ARGISNULL(0);
+	pg_uuid_t *tenant = tenant_null ? nullptr : PG_GETARG_UUID_P(0);
+	return guarded([&] {
+		if (identity::current().platform_admin)
+			return BoolGetDatum(true);
+		if (tenant_null)
+			return BoolGetDatum(false);
+		const context::Context &context = context::current();
+		bool visible = memcmp(context.tenant_id.data, tenant->data, UUID_LEN) == 0 &&
+					   context.role >= catalog::Role::admin;
+		return BoolGetDatum(visible);
+	});
+}

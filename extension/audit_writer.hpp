@@ -1,0 +1,29 @@
+// Writing rows into tenancy.audit_log, as its owner, with one prepared plan
+// per backend.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "utils/jsonb.h"
+}
+
+#include <string>
+
+namespace tenancy::audit {
+
+// One audit row, as the trigger or the truncate guard describes it.
+struct AuditEvent {
+	Datum tenant = (Datum) 0;        // uuid of the row's tenant
+	bool tenant_null = true;
+	const char *table_name = nullptr; // schema-qualified
+	Oid relid = InvalidOid;
+	const char *operation = nullptr;  // INSERT, UPDATE, DELETE, TRUNCATE
+	Jsonb *old_row = nullptr;
+	Jsonb *new_row = nullptr;
+	bool support_access = false;
+};
+
+// Inserts an audit row for the current actor and database role.
+void write_audit_row(const AuditEvent &event, const std::string &actor, const std::string &db_role);
+
+} // namespace tenancy::audit

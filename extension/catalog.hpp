@@ -1,0 +1,87 @@
+// Reading pg_tenancy's own catalog (tenancy.tenants, tenancy.memberships)
+// with direct index scans: no SQL, no planner, and no privilege needed by the
+// caller, who is usually an ordinary tenant user.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "utils/uuid.h"
+}
+
+#include <string>
+#include <vector>
+
+namespace tenancy::catalog {
+
+// Membership roles in their order; none means "no role".
+enum class Role : int { none = 0, viewer = 1, member = 2, admin = 3, owner = 4 };
+
+// Lifecycle states of a tenant.
+enum class Status : int { active = 0, suspended = 1, archived = 2 };
+
+// One row of tenancy.tenants, as far as the context needs it.
+struct Tenant {
+	bool found = false;
+	pg_uuid_t id{};
+	std::string slug;
+	Status status = Status::active;
+	std::string status_reason;
+};
+
+// One row of tenancy.memberships, as far as the context needs it.
+struct Membership {
+	bool found = false;
+	Role role = Role::none;
+	bool active = false;
+};
+
+// Finds a tenant by slug or by uuid text.
+Tenant find_tenant(const char *slug_or_uuid);
+
+// Finds a tenant by id.
+Tenant find_tenant(const pg_uuid_t &id);
+
+// Finds the membership of an actor in a tenant.
+Membership find_membership(const pg_uuid_t &tenant, const std::string &actor);
+
+// The settings of one protected table.
+struct ProtectedTable {
+	Oid relid = InvalidOid;
+	Role read_role = Role::viewer;
+	Role write_role = Role::member;
+	Role delete_role = Role::admin;
+};
+
+// Says whether the extension is (completely) installed in this database.
+bool installed();
+
+// Reads every row of tenancy.protected_tables.
+std::vector<ProtectedTable> protected_tables();
+
+// Returns the owner of tenancy.audit_log, as whom audit rows are written.
+Oid audit_log_owner();
+
+// Says whether relid is one of the catalog tables whose changes must reach
+// every session (tenants, memberships, protected_tables).
+bool is_context_table(Oid relid);
+
+// Converts a tenancy.role enum value to a Role; throws on foreign values.
+Role role_from_datum(Datum value);
+
+// Converts a Role to its tenancy.role enum value.
+Datum role_to_datum(Role role);
+
+// Returns the label of a role ("viewer" ... "owner").
+const char *role_name(Role role);
+
+// Returns the label of a status ("active", "suspended", "archived").
+const char *status_name(Status status);
+
+// Returns the oid of tenancy_admin or tenancy_service (InvalidOid if absent).
+Oid platform_admin_role();
+Oid service_role();
+
+// Forgets every resolved oid; called when the catalog may have changed.
+void forget();
+
+} // namespace tenancy::catalog

@@ -1,0 +1,33 @@
+// The tenant context: which tenant the session works in, validated against
+// the tenant's status and the actor's membership at every use.
+#pragma once
+
+#include "catalog.hpp"
+#include "identity.hpp"
+
+namespace tenancy::context {
+
+// A validated tenant context.
+struct Context {
+	pg_uuid_t tenant_id{};
+	std::string slug;
+	catalog::Status status = catalog::Status::active;
+	catalog::Role role = catalog::Role::none;
+	bool support = false; // a platform admin who is not a member of the tenant
+	std::string actor;
+	std::string db_role;
+};
+
+// Returns the validated context of the current statement. Throws (after
+// recording the denial) when no tenant is selected, the tenant does not
+// exist, the actor is not an active member, or the tenant is suspended.
+const Context &current();
+
+// Returns the active role of actor in tenant (Role::none if not an active
+// member), from the same cache as the context.
+catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor);
+
+// Says whether tenancy.tenant is set at all.
+bool tenant_selected();
+
+} // namespace tenancy::context

@@ -1,0 +1,56 @@
+// Building result Datums from C++ values.
+#include "datum.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+}
+
+namespace tenancy {
+
+namespace {
+
+// Copies bytes into a new text value.
+Datum make_text(const char *data, int length)
+{
+	return PointerGetDatum(cstring_to_text_with_len(data, length));
+}
+
+// Copies a uuid into a new palloc'd value.
+Datum make_uuid(const pg_uuid_t *value)
+{
+	pg_uuid_t *copy = static_cast<pg_uuid_t *>(palloc(sizeof(pg_uuid_t)));
+	memcpy(copy, value, sizeof(pg_uuid_t));
+	return UUIDPGetDatum(copy);
+}
+
+// Returns a detoasted, palloc'd copy of a text value as a C string.
+char *text_to_cstring_datum(Datum value)
+{
+	return text_to_cstring(DatumGetTextPP(value));
+}
+
+} // namespace
+
+// Returns a text Datum holding a copy of value.
+Datum text_datum(const std::string &value)
+{
+	return pg_call(make_text, value.data(), static_cast<int>(value.size()));
+}
+
+// Returns a uuid Datum holding a copy of value.
+Datum uuid_datum(const pg_uuid_t &value)
+{
+	return pg_call(make_uuid, &value);
+}
+
+// Returns the text of a text Datum as a std::string.
+std::string string_from_text(Datum value)
+{
+	char *text = pg_call(text_to_cstring_datum, value);
+	std::string result(text);
+	pfree(text);
+	return result;
+}
+
+} // namespace tenancy

@@ -1,0 +1,258 @@
+// Guards of protected tables against their own owners.
+//
+// Row level security and the audit trigger are table properties that the
+// owner could otherwise switch off: TRUNCATE ignores both, ALTER TABLE can
+// disable them, DROP/ALTER POLICY can rewrite the isolation. The event
+// trigger tenancy_guard_ddl and the BEFORE TRUNCATE trigger refuse these
+// unless the role running them (the current role: inside tenancy.protect()
+// that is the extension owner) is a platform admin.
+#include "audit_writer.hpp"
+#include "boundary.hpp"
+#include "identity.hpp"
+#include "protected_tables.hpp"
+#include "sql_function.hpp"
+
+extern "C" {
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
+#include "commands/event_trigger.h"
+#include "commands/trigger.h"
+#include "nodes/makefuncs.h"
+#include "nodes/parsenodes.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+}
+
+#include <cstring>
+
+using namespace tenancy;
+
+namespace {
+
+const char *const guarded_triggers[] = {"tenancy_audit", "tenancy_truncate_guard"};
+
+// Says whether a trigger name is one that tenancy.protect() installs.
+bool is_guarded_trigger(const char *name)
+{
+	for (const char *guarded : guarded_triggers)
+		if (name != nullptr && strcmp(name, guarded) == 0)
+			return true;
+	return false;
+}
+
+// Says whether a policy name is one that tenancy.protect() installs.
+bool is_guarded_policy(const char *name)
+{
+	return name != nullptr && strncmp(name, "tenancy_", 8) == 0;
+}
+
+// Says whether a column name is the tenant column.
+bool is_tenant_column(const char *name)
+{
+	return name != nullptr && strcmp(name, "tenant_id") == 0;
+}
+
+// Returns the oid of a relation named by a RangeVar, or InvalidOid.
+Oid relation_of(RangeVar *relation)
+{
+	return relation ? RangeVarGetRelid(relation, NoLock, true) : InvalidOid;
+}
+
+// Returns the oid of the relation named by all but the last element of a
+// qualified object name (trigger or policy names are table.name).
+Oid relation_of_qualified(List *names)
+{
+	if (list_length(names) < 2)
+		return InvalidOid;
+	List *table_names = list_truncate(list_copy(names), list_length(names) - 1);
+	return RangeVarGetRelid(makeRangeVarFromNameList(table_names), NoLock, true);
+}
+
+// Says whether a constraint of a table is its foreign key to tenancy.tenants.
+bool is_tenant_foreign_key(Oid relid, const char *name)
+{
+	Oid constraint = get_relation_constraint_oid(relid, name, true);
+	if (!OidIsValid(constraint))
+		return false;
+	HeapTuple tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
+	if (!HeapTupleIsValid(tuple))
+		return false;
+	Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
+	Oid referenced = form->contype == CONSTRAINT_FOREIGN ? form->confrelid : InvalidOid;
+	ReleaseSysCache(tuple);
+	char *referenced_name = OidIsValid(referenced) ? get_rel_name(referenced) : nullptr;
+	return referenced_name != nullptr && strcmp(referenced_name, "tenants") == 0 &&
+		   strcmp(get_namespace_name(get_rel_namespace(referenced)), "tenancy") == 0;
+}
+
+// Returns the schema-qualified name of a relation.
+const char *relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+// Throws the refusal of a change to a protected table.
+[[noreturn]] void refuse(const std::string &what, Oid relid)
+{
+	std::string table = pg_call(relation_name, relid);
+	throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "cannot " + what + " of protected table " + table)
+		.detail("Only platform admins may weaken the protection that tenancy.protect() installed.")
+		.hint("A platform admin can remove the protection with tenancy.unprotect() or switch the audit "
+			  "off with tenancy.set_audit().");
+}
+
+// Checks one ALTER TABLE subcommand.
+void check_alter_command(Oid relid, const AlterTableCmd *command)
+{
+	switch (command->subtype) {
+	case AT_DisableRowSecurity:
+	case AT_NoForceRowSecurity:
+		refuse("weaken row level security", relid);
+	case AT_DisableTrigAll:
+	case AT_DisableTrigUser:
+		refuse("disable the triggers", relid);
+	case AT_DisableTrig:
+	case AT_EnableReplicaTrig:
+		if (is_guarded_trigger(command->name))
+			refuse("disable trigger \"" + std::string(command->name) + "\"", relid);
+		return;
+	case AT_DropColumn:
+	case AT_AlterColumnType:
+	case AT_DropNotNull:
+	case AT_ColumnDefault:
+		if (is_tenant_column(command->name))
+			refuse("change column \"tenant_id\"", relid);
+		return;
+	case AT_DropConstraint:
+		if (pg_call(is_tenant_foreign_key, relid, command->name))
+			refuse("drop the tenant foreign key \"" + std::string(command->name) + "\"", relid);
+		return;
+	default:
+		return;
+	}
+}
+
+// Checks a DDL statement; returns normally when it does not weaken a
+// protected table.
+void check_statement(Node *statement)
+{
+	switch (nodeTag(statement)) {
+	case T_AlterTableStmt: {
+		auto *alter = reinterpret_cast<AlterTableStmt *>(statement);
+		Oid relid = pg_call(relation_of, alter->relation);
+		if (!protected_tables::find(relid))
+			return;
+		ListCell *cell;
+		foreach (cell, alter->cmds)
+			check_alter_command(relid, static_cast<AlterTableCmd *>(lfirst(cell)));
+		return;
+	}
+	case T_RenameStmt: {
+		auto *rename = reinterpret_cast<RenameStmt *>(statement);
+		bool guarded = (rename->renameType == OBJECT_COLUMN && is_tenant_column(rename->subname)) ||
+					   (rename->renameType == OBJECT_TRIGGER && is_guarded_trigger(rename->subname)) ||
+					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname));
+		Oid relid = guarded ? pg_call(relation_of, rename->relation) : InvalidOid;
+		if (guarded && protected_tables::find(relid))
+			refuse("rename \"" + std::string(rename->subname) + "\"", relid);
+		return;
+	}
+	case T_DropStmt: {
+		auto *drop = reinterpret_cast<DropStmt *>(statement);
+		if (drop->removeType != OBJECT_TRIGGER && drop->removeType != OBJECT_POLICY)
+			return;
+		ListCell *cell;
+		foreach (cell, drop->objects) {
+			List *names = static_cast<List *>(lfirst(cell));
+			const char *name = strVal(llast(names));
+			bool ours = drop->removeType == OBJECT_TRIGGER ? is_guarded_trigger(name) : is_guarded_policy(name);
+			Oid relid = ours ? pg_call(relation_of_qualified, names) : InvalidOid;
+			if (ours && protected_tables::find(relid))
+				refuse(std::string("drop ") + (drop->removeType == OBJECT_TRIGGER ? "trigger" : "policy") +
+						   " \"" + name + "\"",
+					   relid);
+		}
+		return;
+	}
+	case T_AlterPolicyStmt: {
+		auto *alter = reinterpret_cast<AlterPolicyStmt *>(statement);
+		Oid relid = is_guarded_policy(alter->policy_name) ? pg_call(relation_of, alter->table) : InvalidOid;
+		if (protected_tables::find(relid))
+			refuse("alter policy \"" + std::string(alter->policy_name) + "\"", relid);
+		return;
+	}
+	case T_AlterObjectDependsStmt: {
+		auto *depends = reinterpret_cast<AlterObjectDependsStmt *>(statement);
+		if (depends->objectType != OBJECT_TRIGGER)
+			return;
+		Oid relid = pg_call(relation_of_qualified, castNode(List, depends->object));
+		if (is_guarded_trigger(strVal(llast(castNode(List, depends->object)))) && protected_tables::find(relid))
+			refuse("make the audit trigger depend on an extension", relid);
+		return;
+	}
+	default:
+		return;
+	}
+}
+
+// Raises unless called as an event trigger; returns the parse tree.
+Node *checked_event_parsetree(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.guard_ddl() must be called as an event trigger")));
+	return reinterpret_cast<EventTriggerData *>(fcinfo->context)->parsetree;
+}
+
+// Raises unless called as a BEFORE TRUNCATE trigger; returns the table.
+Relation checked_truncate_relation(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo) ||
+		!TRIGGER_FIRED_BY_TRUNCATE(reinterpret_cast<TriggerData *>(fcinfo->context)->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.guard_truncate() must be a BEFORE TRUNCATE trigger")));
+	return reinterpret_cast<TriggerData *>(fcinfo->context)->tg_relation;
+}
+
+} // namespace
+
+// tenancy.guard_ddl() refuses DDL that weakens a protected table, unless the
+// current role is a platform admin.
+TENANCY_SQL_FUNCTION(tenancy_guard_ddl)
+{
+	return guarded([&] {
+		Node *statement = pg_call(checked_event_parsetree, fcinfo);
+		if (!identity::current_role_is_platform_admin())
+			check_statement(statement);
+		return PointerGetDatum(nullptr);
+	});
+}
+
+// tenancy.guard_truncate() refuses TRUNCATE of a protected table (it spans
+// every tenant and bypasses row level security and row triggers) unless the
+// current role is a platform admin, whose TRUNCATE is then audited.
+TENANCY_SQL_FUNCTION(tenancy_guard_truncate)
+{
+	return guarded([&] {
+		Relation rel = pg_call(checked_truncate_relation, fcinfo);
+		Oid relid = RelationGetRelid(rel);
+		if (!identity::current_role_is_platform_admin()) {
+			std::string table = pg_call(relation_name, relid);
+			throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "cannot truncate protected table " + table)
+				.detail("TRUNCATE removes the rows of every tenant and bypasses row level security and the "
+						"audit trigger.")
+				.hint("Delete the current tenant's rows with DELETE, or ask a platform admin.");
+		}
+		const identity::Identity &who = identity::current();
+		audit::AuditEvent event;
+		event.relid = relid;
+		event.table_name = pg_call(relation_name, relid);
+		event.operation = "TRUNCATE";
+		event.support_access = true;
+		audit::write_audit_row(event, who.actor, who.db_role);
+		return PointerGetDatum(nullptr);
+	});
+}

@@ -1,0 +1,22 @@
+// Library entry point of pg_tenancy: settings and cache callbacks.
+#include "guc.hpp"
+#include "invalidation.hpp"
+#include "sql_function.hpp"
+#include "statement_check.hpp"
+
+extern "C" {
+_Pragma("GCC visibility push(default)")
+PG_MODULE_MAGIC;
+_Pragma("GCC visibility pop")
+}
+
+TENANCY_EXPORTED void _PG_init(void);
+
+// Defines tenancy.tenant and tenancy.user, registers the invalidation
+// callbacks and installs the statement check; runs once per backend.
+void _PG_init(void)
+{
+	tenancy::guc::define();
+	tenancy::invalidation::register_callbacks();
+	tenancy::statement_check::install();
+}

@@ -1,0 +1,12 @@
+// Which tables tenancy.protect() protects, cached per backend.
+#pragma once
+
+#include "catalog.hpp"
+
+namespace tenancy::protected_tables {
+
+// Returns the settings of a protected table, or nullptr when relid is not
+// protected (or the extension is not installed in this database).
+const catalog::ProtectedTable *find(Oid relid);
+
+} // namespace tenancy::protected_tables

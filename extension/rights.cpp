@@ -1,0 +1,73 @@
+// The rights a membership role gives on a protected table, and the errors
+// that say which role an action needs.
+#include "rights.hpp"
+#include "boundary.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+}
+
+namespace tenancy::rights {
+
+namespace {
+
+// How an action is named in messages.
+struct ActionNames {
+	const char *verb;
+	const char *gerund;
+	bool writes;
+};
+
+const ActionNames names[] = {
+	{"select", "Reading", false},
+	{"insert", "Inserting", true},
+	{"update", "Updating", true},
+	{"delete", "Deleting", true},
+};
+
+// Returns the schema-qualified, quoted name of a relation.
+const char *qualified_name(Oid relid)
+{
+	char *name = get_rel_name(relid);
+	char *schema = name ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
+	if (name == nullptr || schema == nullptr)
+		return "(dropped table)";
+	return quote_qualified_identifier(schema, name);
+}
+
+} // namespace
+
+// Parses the name of an action.
+Action action_named(const std::string &verb)
+{
+	for (int i = 0; i < 4; i++)
+		if (verb == names[i].verb)
+			return static_cast<Action>(i);
+	throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + verb + "\"")
+		.detail("An action is one of select, insert, update, delete.");
+}
+
+// Throws unless the context allows the action on the table.
+void require(const context::Context &context, catalog::Role required, Action action, Oid relid)
+{
+	const ActionNames &name = names[static_cast<int>(action)];
+	if (name.writes && context.status == catalog::Status::archived) {
+		std::string table = pg_call(qualified_name, relid);
+		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "tenant \"" + context.slug + "\" is archived")
+			.detail("Archived tenants are read-only; rows of " + table + " cannot be changed.")
+			.hint("A platform admin can make it writable again with tenancy.activate_tenant().");
+	}
+	if (context.role < required) {
+		std::string table = pg_call(qualified_name, relid);
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					std::string("permission denied to ") + name.verb + " rows of " + table)
+			.detail(std::string(name.gerund) + " rows of " + table + " requires the \"" +
+					catalog::role_name(required) + "\" role or higher in tenant \"" + context.slug +
+					"\"; actor \"" + context.actor + "\" has the \"" + catalog::role_name(context.role) +
+					"\" role.")
+			.hint("An owner or admin of the tenant can change the role with tenancy.set_member_role().");
+	}
+}
+
+} // namespace tenancy::rights

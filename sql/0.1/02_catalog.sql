@@ -1,0 +1,85 @@
+-- pg_tenancy 0.1: the catalog tables. Nobody but the extension owner writes
+-- them directly; every change goes through the management functions.
+
+CREATE TABLE tenancy.tenants (
+    id            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    slug          text COLLATE "C" NOT NULL,
+    name          text NOT NULL,
+    status        tenancy.tenant_status NOT NULL DEFAULT 'active',
+    status_reason text,
+    isolation     tenancy.isolation NOT NULL DEFAULT 'row',
+    plan          text NOT NULL DEFAULT 'basic',
+    settings      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT tenants_pkey PRIMARY KEY (id),
+    CONSTRAINT tenants_slug_key UNIQUE (slug),
+    CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+    CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object')
+);
+COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
+
+CREATE TABLE tenancy.memberships (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    actor      text COLLATE "C" NOT NULL,
+    role       tenancy.role NOT NULL,
+    is_active  boolean NOT NULL DEFAULT true,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, actor),
+    CONSTRAINT memberships_actor_check CHECK (
+        pg_catalog.octet_length(actor) BETWEEN 1 AND 256
+        AND actor !~ '[[:cntrl:]]' AND actor = pg_catalog.btrim(actor))
+);
+CREATE INDEX memberships_actor_idx ON tenancy.memberships (actor);
+COMMENT ON TABLE tenancy.memberships IS 'pg_tenancy: which actor has which role in which tenant';
+
+CREATE TABLE tenancy.domains (
+    host       text COLLATE "C" NOT NULL,
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT domains_pkey PRIMARY KEY (host)
+);
+CREATE INDEX domains_tenant_idx ON tenancy.domains (tenant_id);
+COMMENT ON TABLE tenancy.domains IS 'pg_tenancy: host names that resolve to a tenant';
+
+CREATE TABLE tenancy.protected_tables (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role NOT NULL,
+    write_role     tenancy.role NOT NULL,
+    delete_role    tenancy.role NOT NULL,
+    audit          boolean NOT NULL,
+    rls_was_enabled boolean NOT NULL,
+    rls_was_forced  boolean NOT NULL,
+    protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    protected_by   text NOT NULL,
+    CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.protected_tables IS
+    'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
+
+-- Every change to tenants or memberships reaches every session's cache at
+-- commit (see extension/catalog_changed.cpp).
+CREATE FUNCTION tenancy.catalog_changed() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_catalog_changed';
+COMMENT ON FUNCTION tenancy.catalog_changed() IS
+    'internal: tells every session that tenants or memberships changed';
+REVOKE ALL ON FUNCTION tenancy.catalog_changed() FROM PUBLIC;
+
+CREATE TRIGGER tenants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
+GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables
+    TO tenancy_admin;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.domains', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protected_tables', '');

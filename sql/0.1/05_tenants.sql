@@ -1,0 +1,147 @@
+-- pg_tenancy 0.1: tenant lifecycle. Platform admins only.
+
+CREATE FUNCTION tenancy.create_tenant(
+    slug text,
+    name text,
+    owner text DEFAULT NULL,
+    plan text DEFAULT 'basic',
+    isolation tenancy.isolation DEFAULT 'row'
+) RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    new_id uuid;
+    suggestion text;
+BEGIN
+    PERFORM tenancy._require_platform_admin('create tenants');
+    IF create_tenant.slug IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'slug must not be null';
+    END IF;
+    IF create_tenant.slug !~ '^[a-z][a-z0-9_-]{0,62}$'
+       OR create_tenant.slug ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        suggestion := tenancy.suggest_slug(create_tenant.slug);
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid tenant slug "%s"', create_tenant.slug),
+            DETAIL = 'A slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-", '
+                     'at most 63 characters, and does not look like a uuid.',
+            HINT = CASE WHEN suggestion IS NOT NULL THEN format('Try "%s".', suggestion) END;
+    END IF;
+    IF create_tenant.name IS NULL OR length(btrim(create_tenant.name)) NOT BETWEEN 1 AND 200 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'tenant name must have 1 to 200 characters',
+            DETAIL = format('The name given was %s.', coalesce(quote_literal(create_tenant.name), 'null'));
+    END IF;
+    IF create_tenant.plan IS NULL OR create_tenant.plan !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid plan "%s"', create_tenant.plan),
+            DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
+    END IF;
+    IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('isolation mode "%s" is not supported yet', create_tenant.isolation),
+            DETAIL = 'pg_tenancy 0.1 implements row-level isolation only.',
+            HINT = 'Create the tenant with isolation => ''row''.';
+    END IF;
+    IF create_tenant.owner IS NOT NULL THEN
+        PERFORM tenancy._check_actor(create_tenant.owner);
+    END IF;
+    IF EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.slug = create_tenant.slug) THEN
+        RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+            MESSAGE = format('tenant "%s" already exists', create_tenant.slug),
+            HINT = 'Choose another slug.';
+    END IF;
+
+    INSERT INTO tenancy.tenants (slug, name, plan, isolation)
+    VALUES (create_tenant.slug, btrim(create_tenant.name), create_tenant.plan, create_tenant.isolation)
+    RETURNING id INTO new_id;
+    IF create_tenant.owner IS NOT NULL THEN
+        INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
+    END IF;
+    RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation) IS
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id';
+
+-- Suggests a valid slug for a name: lowercase, other characters to "-".
+CREATE FUNCTION tenancy.suggest_slug(name text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN s ~ '^[a-z][a-z0-9_-]{0,62}$' THEN s END
+      FROM (SELECT left(btrim(regexp_replace(lower(suggest_slug.name), '[^a-z0-9_]+', '-', 'g'), '-'), 63)
+                   AS s) suggestion
+$$;
+COMMENT ON FUNCTION tenancy.suggest_slug(text) IS
+    'a valid slug derived from a name ("Acme Corp" gives "acme-corp"), or null when there is none';
+
+-- Changes the status of a tenant; the shared body of suspend/activate/archive.
+CREATE FUNCTION tenancy._set_status(tenant text, new_status tenancy.tenant_status, reason text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin(
+        CASE new_status WHEN 'active' THEN 'activate tenants'
+                        WHEN 'suspended' THEN 'suspend tenants' ELSE 'archive tenants' END);
+    target := tenancy._find_tenant(tenant, true);
+    IF new_status = 'suspended' AND target.status = 'archived' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is archived', target.slug),
+            DETAIL = 'An archived tenant cannot be suspended.',
+            HINT = 'Activate it first with tenancy.activate_tenant().';
+    END IF;
+    UPDATE tenancy.tenants
+       SET status = new_status,
+           status_reason = CASE WHEN new_status = 'active' THEN NULL ELSE reason END,
+           updated_at = now()
+     WHERE id = target.id;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._set_status(text, tenancy.tenant_status, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._set_status(text, tenancy.tenant_status, text) IS
+    'internal: changes a tenant''s status';
+
+CREATE FUNCTION tenancy.suspend_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._set_status(suspend_tenant.tenant, 'suspended', suspend_tenant.reason)
+$$;
+COMMENT ON FUNCTION tenancy.suspend_tenant(text, text) IS
+    'suspends a tenant: its members are refused until it is activated (platform admins only)';
+
+CREATE FUNCTION tenancy.activate_tenant(tenant text) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._set_status(activate_tenant.tenant, 'active', NULL)
+$$;
+COMMENT ON FUNCTION tenancy.activate_tenant(text) IS
+    'makes a suspended or archived tenant active again (platform admins only)';
+
+CREATE FUNCTION tenancy.archive_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._set_status(archive_tenant.tenant, 'archived', archive_tenant.reason)
+$$;
+COMMENT ON FUNCTION tenancy.archive_tenant(text, text) IS
+    'archives a tenant: its rows stay readable, every write is refused (platform admins only)';
+
+CREATE FUNCTION tenancy.drop_tenant(tenant text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin('drop tenants');
+    target := tenancy._find_tenant(tenant, true);
+    -- The foreign keys that tenancy.protect() adds cascade: this removes the
+    -- tenant's rows in every protected table, its memberships and domains.
+    DELETE FROM tenancy.tenants WHERE id = target.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.drop_tenant(text) IS
+    'removes a tenant and every row it owns in protected tables (platform admins only)';
+
+CREATE FUNCTION tenancy.my_tenants()
+RETURNS TABLE (tenant_id uuid, slug text, name text, role tenancy.role, status tenancy.tenant_status)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.id, t.slug::text, t.name, m.role, t.status
+      FROM tenancy.memberships m JOIN tenancy.tenants t ON t.id = m.tenant_id
+     WHERE m.actor = tenancy.actor() AND m.is_active
+     ORDER BY t.slug
+$$;
+COMMENT ON FUNCTION tenancy.my_tenants() IS 'the tenants the acting actor is an active member of';

@@ -1,0 +1,307 @@
+-- pg_tenancy 0.1: protection of a table. tenancy.protect() adds and adopts a
+-- tenant_id column, enables and forces row level security, installs the
+-- policies and triggers, and records the table for the health check.
+
+-- The policies of a protected table, in exactly the form pg_get_expr() prints
+-- them under search_path = pg_catalog, so that the health check can compare.
+-- Isolation is one RESTRICTIVE policy, so that no permissive policy someone
+-- adds can ever widen access beyond the current tenant; rights are permissive
+-- per-command policies. Both are scalar subqueries: PostgreSQL evaluates them
+-- once per statement (an InitPlan), and the tenant_id test can use an index.
+CREATE FUNCTION tenancy._policy_definitions(
+    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
+RETURNS TABLE (policy_name name, command "char", permissive boolean, using_expression text, check_expression text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH names AS (SELECT quote_literal(target::text) AS table_literal),
+         isolation AS (SELECT '(tenant_id = ( SELECT tenancy.current_tenant_id() AS current_tenant_id))' AS expr),
+         rights (policy_name, command, role, action) AS (VALUES
+             ('tenancy_select'::name, 'r'::"char", read_role, 'select'),
+             ('tenancy_insert', 'a', write_role, 'insert'),
+             ('tenancy_update', 'w', write_role, 'update'),
+             ('tenancy_delete', 'd', delete_role, 'delete'))
+    SELECT 'tenancy_isolation'::name, '*'::"char", false, isolation.expr, isolation.expr FROM isolation
+    UNION ALL
+    SELECT r.policy_name, r.command, true,
+           CASE WHEN r.command <> 'a' THEN expr END,
+           CASE WHEN r.command IN ('a', 'w') THEN expr END
+      FROM rights r, names,
+           LATERAL (SELECT format('( SELECT tenancy.require_role(%L::tenancy.role, %L::text, %s::regclass) AS require_role)',
+                                  r.role, r.action, names.table_literal) AS expr) e
+$$;
+REVOKE ALL ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) IS
+    'internal: the policies tenancy.protect() installs on a table';
+
+-- Raises unless the caller owns the table (or is a platform admin).
+CREATE FUNCTION tenancy._require_table_owner(target regclass, action text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT tenancy.is_platform_admin()
+       AND NOT pg_has_role(tenancy.db_role()::name, (SELECT relowner FROM pg_class WHERE oid = target), 'USAGE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('must be owner of table %s', target),
+            DETAIL = format('Only the owner of a table or a platform admin may %s it.', action);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_table_owner(regclass, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_table_owner(regclass, text) IS
+    'internal: error unless the caller owns the table or is a platform admin';
+
+-- Raises unless the relation is an ordinary, permanent, user table.
+CREATE FUNCTION tenancy._require_protectable(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rel record;
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table must not be null';
+    END IF;
+    SELECT c.relkind, c.relpersistence, n.nspname INTO rel
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table', MESSAGE = format('table with oid %s does not exist', target::oid);
+    END IF;
+    IF rel.relkind = 'p' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('cannot protect partitioned table %s', target),
+            DETAIL = 'Row level security of a partitioned table does not apply when a partition is queried directly.',
+            HINT = 'Protect each partition, or use an ordinary table.';
+    END IF;
+    IF rel.relkind <> 'r' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('%s is not an ordinary table', target),
+            DETAIL = format('tenancy.protect() works on ordinary tables; %s is a %s.', target,
+                            CASE rel.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                 WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
+                                 WHEN 'c' THEN 'composite type' ELSE 'relation of kind ' || rel.relkind END);
+    END IF;
+    IF rel.relpersistence = 't' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('cannot protect temporary table %s', target);
+    END IF;
+    IF rel.nspname IN ('pg_catalog', 'information_schema', 'tenancy') OR rel.nspname LIKE 'pg\_toast%' THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('cannot protect %s', target),
+            DETAIL = format('Tables in schema "%s" belong to the system or to pg_tenancy.', rel.nspname);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_protectable(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_protectable(regclass) IS
+    'internal: error unless the relation is an ordinary permanent user table';
+
+-- Adds or adopts the tenant_id column: uuid, NOT NULL, defaulting to the
+-- current tenant, referencing tenancy.tenants with ON DELETE CASCADE, and led
+-- by an index. Refuses rows without a tenant rather than guessing one.
+CREATE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    column_info record;
+    orphaned boolean;
+BEGIN
+    SELECT a.attnum, a.atttypid INTO column_info
+      FROM pg_attribute a WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        EXECUTE format('ALTER TABLE %s ADD COLUMN tenant_id uuid', target);
+        SELECT a.attnum, a.atttypid INTO column_info
+          FROM pg_attribute a WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped;
+    ELSIF column_info.atttypid <> 'uuid'::regtype THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('column "tenant_id" of table %s has type %s, not uuid', target,
+                             format_type(column_info.atttypid, NULL)),
+            HINT = 'Convert the column to uuid holding tenancy.tenants ids, or rename it, then protect again.';
+    END IF;
+
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE tenant_id IS NULL)', target) INTO orphaned;
+    IF orphaned THEN
+        RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
+            MESSAGE = format('table %s has rows without a tenant', target),
+            DETAIL = 'Protecting a table must not guess which tenant owns existing rows.',
+            HINT = 'Set tenant_id of every row to the id of its tenant (tenancy.tenants.id), then protect again.';
+    END IF;
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
+                   'ALTER COLUMN tenant_id SET NOT NULL', target);
+
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
+                    WHERE c.conrelid = target AND c.contype = 'f'
+                      AND c.confrelid = 'tenancy.tenants'::regclass AND c.conkey = ARRAY[column_info.attnum]) THEN
+        EXECUTE format('ALTER TABLE %s ADD FOREIGN KEY (tenant_id) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
+                       target);
+    END IF;
+
+    IF NOT EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = target AND i.indkey[0] = column_info.attnum
+                      AND i.indpred IS NULL AND i.indisvalid) THEN
+        EXECUTE format('CREATE INDEX ON %s (tenant_id)', target);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._install_tenant_column(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._install_tenant_column(regclass) IS
+    'internal: adds or adopts tenant_id with default, NOT NULL, foreign key and index';
+
+-- Creates (or re-creates) the policies of a protected table.
+CREATE FUNCTION tenancy._install_policies(
+    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    policy record;
+BEGIN
+    FOR policy IN SELECT p.polname FROM pg_policy p
+                   WHERE p.polrelid = target AND p.polname IN
+                         ('tenancy_isolation', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
+    LOOP
+        EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
+    END LOOP;
+    FOR policy IN SELECT * FROM tenancy._policy_definitions(target, read_role, write_role, delete_role) LOOP
+        EXECUTE format('CREATE POLICY %I ON %s AS %s FOR %s TO PUBLIC%s%s',
+            policy.policy_name, target,
+            CASE WHEN policy.permissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END,
+            CASE policy.command WHEN '*' THEN 'ALL' WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT'
+                                WHEN 'w' THEN 'UPDATE' ELSE 'DELETE' END,
+            CASE WHEN policy.using_expression IS NOT NULL THEN format(' USING (%s)', policy.using_expression) END,
+            CASE WHEN policy.check_expression IS NOT NULL THEN format(' WITH CHECK (%s)', policy.check_expression) END);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._install_policies(regclass, tenancy.role, tenancy.role, tenancy.role) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._install_policies(regclass, tenancy.role, tenancy.role, tenancy.role) IS
+    'internal: (re-)creates the row level security policies of a protected table';
+
+-- Creates or drops the audit trigger of a table.
+CREATE FUNCTION tenancy._install_audit_trigger(target regclass, enabled boolean) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    present boolean := EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_audit');
+BEGIN
+    IF enabled AND NOT present THEN
+        EXECUTE format('CREATE TRIGGER tenancy_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger()', target);
+    ELSIF NOT enabled AND present THEN
+        EXECUTE format('DROP TRIGGER tenancy_audit ON %s', target);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._install_audit_trigger(regclass, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._install_audit_trigger(regclass, boolean) IS
+    'internal: creates or drops the audit trigger of a protected table';
+
+CREATE FUNCTION tenancy.protect(
+    target regclass,
+    read_role tenancy.role DEFAULT 'viewer',
+    write_role tenancy.role DEFAULT 'member',
+    delete_role tenancy.role DEFAULT 'admin',
+    audit boolean DEFAULT true
+) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rls record;
+    previous tenancy.protected_tables;
+BEGIN
+    PERFORM tenancy._require_protectable(target);
+    PERFORM tenancy._require_table_owner(target, 'protect');
+    IF read_role IS NULL OR write_role IS NULL OR delete_role IS NULL OR audit IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'read_role, write_role, delete_role and audit must not be null';
+    END IF;
+    SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
+    IF NOT audit AND coalesce(previous.audit, true) AND NOT tenancy.is_platform_admin() THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to exempt %s from audit', target),
+            DETAIL = 'Only platform admins may protect a table without its audit trigger.';
+    END IF;
+
+    SELECT c.relrowsecurity, c.relforcerowsecurity INTO rls FROM pg_class c WHERE c.oid = target;
+    PERFORM tenancy._install_tenant_column(target);
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY', target);
+    PERFORM tenancy._install_policies(target, read_role, write_role, delete_role);
+    PERFORM tenancy._install_audit_trigger(target, audit);
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_truncate_guard') THEN
+        EXECUTE format('CREATE TRIGGER tenancy_truncate_guard BEFORE TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.guard_truncate()', target);
+    END IF;
+
+    INSERT INTO tenancy.protected_tables AS p
+           (relid, read_role, write_role, delete_role, audit, rls_was_enabled, rls_was_forced, protected_by)
+    VALUES (target, read_role, write_role, delete_role, audit,
+            coalesce(previous.rls_was_enabled, rls.relrowsecurity),
+            coalesce(previous.rls_was_forced, rls.relforcerowsecurity), tenancy.actor())
+    ON CONFLICT (relid) DO UPDATE
+       SET read_role = excluded.read_role, write_role = excluded.write_role,
+           delete_role = excluded.delete_role, audit = excluded.audit;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean) IS
+    'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent)';
+
+CREATE FUNCTION tenancy.unprotect(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    settings tenancy.protected_tables;
+    policy record;
+BEGIN
+    PERFORM tenancy._require_platform_admin('unprotect tables');
+    SELECT * INTO settings FROM tenancy.protected_tables p WHERE p.relid = target;
+    IF settings.relid IS NULL THEN
+        RAISE NOTICE 'table % is not protected, skipping', target;
+        RETURN;
+    END IF;
+    FOR policy IN SELECT p.polname FROM pg_policy p
+                   WHERE p.polrelid = target AND p.polname IN
+                         ('tenancy_isolation', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
+    LOOP
+        EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
+    END LOOP;
+    EXECUTE format('DROP TRIGGER IF EXISTS tenancy_audit ON %s', target);
+    EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
+    EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);
+    EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY', target,
+                   CASE WHEN settings.rls_was_enabled THEN 'ENABLE' ELSE 'DISABLE' END,
+                   CASE WHEN settings.rls_was_forced THEN 'FORCE' ELSE 'NO FORCE' END);
+    DELETE FROM tenancy.protected_tables p WHERE p.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy.unprotect(regclass) IS
+    'removes the protection of a table, keeping its tenant_id column and data (platform admins only)';
+
+CREATE FUNCTION tenancy.set_audit(target regclass, enabled boolean) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF target IS NULL OR enabled IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table and enabled must not be null';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s is not protected', target),
+            HINT = 'Protect it with tenancy.protect(); its audit trigger is on by default.';
+    END IF;
+    IF enabled THEN
+        PERFORM tenancy._require_table_owner(target, 'audit');
+    ELSE
+        PERFORM tenancy._require_platform_admin('switch off the audit of a table');
+    END IF;
+    PERFORM tenancy._install_audit_trigger(target, enabled);
+    UPDATE tenancy.protected_tables p SET audit = enabled WHERE p.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_audit(regclass, boolean) IS
+    'switches the audit trigger of a protected table on (owner) or off (platform admins only)';
+
+-- Forgets protected tables that were dropped.
+CREATE FUNCTION tenancy.forget_dropped_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM tenancy.protected_tables p
+     WHERE p.relid::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0);
+END
+$$;
+COMMENT ON FUNCTION tenancy.forget_dropped_tables() IS 'internal: removes dropped tables from tenancy.protected_tables';
+CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION tenancy.forget_dropped_tables();
+
+CREATE TRIGGER protected_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();

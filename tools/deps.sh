@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian packages pg_tenancy needs to build, test and demo, but
+# only those that are missing, so that a second run is instant and offline.
+set -eu
+
+packages="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev libcli11-dev
+          g++ make python3"
+
+missing=""
+for p in $packages; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install:$missing" >&2; exit 1; }
+    sudo="sudo"
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have empty package lists: update once when install fails.
+if ! $sudo apt-get install -y -q --no-install-recommends $missing >/tmp/pg_tenancy-deps.log 2>&1; then
+    $sudo apt-get update -q >>/tmp/pg_tenancy-deps.log 2>&1
+    $sudo apt-get install -y -q --no-install-recommends $missing >>/tmp/pg_tenancy-deps.log 2>&1 || {
+        cat /tmp/pg_tenancy-deps.log >&2
+        echo "deps: apt-get install failed; see the log above" >&2
+        exit 1
+    }
+fi
