@@ -30,6 +30,7 @@ extern "C" {
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "utils/xid8.h"
 }
 
 #include <cstdio>
@@ -46,7 +47,7 @@ struct Payload {
 	Kind kind;
 	Oid database;
 	TimestampTz at;
-	TransactionId xid;
+	FullTransactionId xid;
 	bool has_tenant;
 	pg_uuid_t tenant;
 	char actor[512];
@@ -144,10 +145,10 @@ void insert_row(const Payload *payload)
 			"VALUES ($1, $2, $3, $4, $5, $6, $7)",
 			7, types, values, nulls, false, 0));
 	} else {
-		Oid types[5] = {TIMESTAMPTZOID, UUIDOID, TEXTOID, TEXTOID, XIDOID};
+		Oid types[5] = {TIMESTAMPTZOID, UUIDOID, TEXTOID, TEXTOID, XID8OID};
 		Datum values[5] = {TimestampTzGetDatum(payload->at), tenant, CStringGetTextDatum(payload->actor),
-						   CStringGetTextDatum(payload->db_role), TransactionIdGetDatum(payload->xid)};
-		char nulls[6] = {' ', tenant_null, ' ', ' ', TransactionIdIsValid(payload->xid) ? ' ' : 'n', '\0'};
+						   CStringGetTextDatum(payload->db_role), FullTransactionIdGetDatum(payload->xid)};
+		char nulls[6] = {' ', tenant_null, ' ', ' ', FullTransactionIdIsValid(payload->xid) ? ' ' : 'n', '\0'};
 		check_inserted(SPI_execute_with_args(
 			"INSERT INTO tenancy.audit_log "
 			"(at, tenant_id, actor, db_role, operation, support_access, xid) "
@@ -186,7 +187,7 @@ void record_support_entry(const std::string &actor, const std::string &db_role, 
 	put_text(payload.db_role, sizeof(payload.db_role), db_role);
 	payload.has_tenant = true;
 	payload.tenant = tenant;
-	payload.xid = GetTopTransactionIdIfAny();
+	payload.xid = GetTopFullTransactionIdIfAny();
 	record(payload);
 	entered_tenants.insert(std::move(key));
 }

@@ -114,10 +114,13 @@ Context resolve()
 		std::string detail = membership.found
 			? "The membership of actor \"" + who.actor + "\" in tenant \"" + tenant.slug + "\" is inactive."
 			: "Actor \"" + who.actor + "\" is not a member of tenant \"" + tenant.slug + "\".";
+		const char *hint = membership.found
+			? "An owner or admin of the tenant can reactivate it with tenancy.set_member_active()."
+			: "An owner or admin of the tenant can add the actor with tenancy.add_member().";
 		deny(who, &tenant, membership.found ? "inactive_membership" : "not_member",
 			 Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for tenant \"" + tenant.slug + "\"")
 				 .detail(std::move(detail))
-				 .hint("An owner or admin of the tenant can add the actor with tenancy.add_member()."));
+				 .hint(hint));
 	}
 	if (tenant.status == Status::suspended && !who.platform_admin) {
 		std::string detail = tenant.status_reason.empty()

@@ -59,7 +59,7 @@ Identity resolve(Oid role)
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
 					"permission denied to act as user \"" + std::string(asserted) + "\"")
 			.detail(std::move(detail))
-			.hint("RESET tenancy.user, or connect as the application's service role.");
+			.hint("Run RESET tenancy.\"user\", or connect as the application's service role.");
 	}
 	identity.actor = asserted;
 	identity.asserted = true;

@@ -18,12 +18,13 @@ BEGIN
     END IF;
     IF create_tenant.slug !~ '^[a-z][a-z0-9_-]{0,62}$'
        OR create_tenant.slug ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        suggestion := tenancy.suggest_slug(create_tenant.slug);
+        suggestion := coalesce(tenancy.suggest_slug(create_tenant.slug),
+                               tenancy.suggest_slug('t-' || create_tenant.slug));
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid tenant slug "%s"', create_tenant.slug),
             DETAIL = 'A slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-", '
                      'at most 63 characters, and does not look like a uuid.',
-            HINT = CASE WHEN suggestion IS NOT NULL THEN format('Try "%s".', suggestion) END;
+            HINT = coalesce('Try "' || suggestion || '".', 'Start with a lowercase letter.');
     END IF;
     IF create_tenant.name IS NULL OR length(btrim(create_tenant.name)) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -62,12 +63,17 @@ $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id';
 
--- Suggests a valid slug for a name: lowercase, other characters to "-".
+-- Suggests a valid slug for a name: lowercase, common accents dropped, other
+-- characters to "-"; null when no valid slug comes out.
 CREATE FUNCTION tenancy.suggest_slug(name text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN s ~ '^[a-z][a-z0-9_-]{0,62}$' THEN s END
-      FROM (SELECT left(btrim(regexp_replace(lower(suggest_slug.name), '[^a-z0-9_]+', '-', 'g'), '-'), 63)
-                   AS s) suggestion
+    SELECT CASE WHEN s ~ '^[a-z][a-z0-9_-]{0,62}$'
+                 AND s !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN s END
+      FROM (SELECT rtrim(left(btrim(regexp_replace(
+                       translate(lower(suggest_slug.name),
+                                 'àáâãäåāăąçćčďèéêëēėęěìíîïīįłñńňòóôõöøōőřśšşťùúûüūůűýÿžźż',
+                                 'aaaaaaaaacccdeeeeeeeeiiiiiilnnnoooooooorsssttuuuuuuuyyzzz'),
+                       '[^a-z0-9_]+', '-', 'g'), '-'), 63), '-') AS s) suggestion
 $$;
 COMMENT ON FUNCTION tenancy.suggest_slug(text) IS
     'a valid slug derived from a name ("Acme Corp" gives "acme-corp"), or null when there is none';

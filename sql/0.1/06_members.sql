@@ -22,7 +22,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to manage members of tenant "%s"', target.slug),
             DETAIL = format('Managing members requires the "admin" role or higher in the tenant; actor "%s" has %s.',
-                            tenancy.actor(), coalesce(format('the "%s" role', caller), 'no role')),
+                            tenancy.actor(), CASE WHEN caller IS NULL THEN 'no role'
+                                                  ELSE format('the "%s" role', caller) END),
             HINT = 'Ask an owner or admin of the tenant, or a platform admin.';
     END IF;
     IF target.status <> 'active' THEN

@@ -74,7 +74,7 @@ BEGIN
             DETAIL = format('tenancy.protect() works on ordinary tables; %s is a %s.', target,
                             CASE rel.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                                  WHEN 'f' THEN 'foreign table' WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index'
-                                 WHEN 'c' THEN 'composite type' ELSE 'relation of kind ' || rel.relkind END);
+                                 WHEN 'c' THEN 'composite type' ELSE 'relation of kind ' || rel.relkind::text END);
     END IF;
     IF rel.relpersistence = 't' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
@@ -119,6 +119,14 @@ BEGIN
             MESSAGE = format('table %s has rows without a tenant', target),
             DETAIL = 'Protecting a table must not guess which tenant owns existing rows.',
             HINT = 'Set tenant_id of every row to the id of its tenant (tenancy.tenants.id), then protect again.';
+    END IF;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s r WHERE NOT EXISTS '
+                   '(SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id))', target) INTO orphaned;
+    IF orphaned THEN
+        RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+            MESSAGE = format('table %s has rows of tenants that do not exist', target),
+            DETAIL = 'Every tenant_id must be the id of a row of tenancy.tenants.',
+            HINT = 'Create the missing tenants with tenancy.create_tenant(), or fix tenant_id, then protect again.';
     END IF;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);

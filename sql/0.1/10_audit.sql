@@ -144,9 +144,10 @@ BEGIN
          ORDER BY 2
     LOOP
         CONTINUE WHEN part.upper_bound > cutoff;
+        partition_name := part.rel::text;
         EXECUTE format('SELECT count(*) FROM %s', part.rel) INTO removed;
         EXECUTE format('DROP TABLE %s', part.rel);
-        action := 'dropped'; partition_name := part.rel::text; rows := removed;
+        action := 'dropped'; rows := removed;
         RETURN NEXT;
     END LOOP;
 

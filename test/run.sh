@@ -1,0 +1,50 @@
+#!/bin/bash
+# Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD point at the
+# throwaway cluster): the pg_regress suite, the isolation specs and the
+# tenantctl tests. Writes "passed failed" into $TENANCY_SUMMARY.
+set -u
+cd "$(dirname "$0")/.."
+
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+pgxs_dir=$(dirname "$("$pg_config" --pgxs)")/..
+bindir=$("$pg_config" --bindir)
+passed=0
+failed=0
+
+# Counts pg_regress's "... ok" and "... FAILED" lines in a log.
+count_results() {
+    local log=$1 ok bad
+    ok=$(grep -cE '\.\.\. ok' "$log")
+    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
+    passed=$((passed + ok))
+    failed=$((failed + bad))
+    # A run that died before reporting counts as a failure.
+    if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then failed=$((failed + 1)); fi
+}
+
+rm -rf results regression.diffs regression.out isolation.diffs
+echo "== regression tests"
+"$pgxs_dir/test/regress/pg_regress" --inputdir=test --outputdir=. --bindir="$bindir" \
+    --dbname=contrib_regression --schedule=test/schedule 2>&1 | tee /tmp/pg_tenancy-regress.log
+count_results /tmp/pg_tenancy-regress.log
+
+[ -f regression.diffs ] && mv regression.diffs regression.diffs.keep
+echo "== isolation tests"
+"$pgxs_dir/test/isolation/pg_isolation_regress" --inputdir=test --outputdir=. --bindir="$bindir" \
+    --dbname=isolation_regression --load-extension=pg_tenancy \
+    $(cd test/specs && ls *.spec | sed 's/\.spec$//') 2>&1 | tee /tmp/pg_tenancy-isolation.log
+count_results /tmp/pg_tenancy-isolation.log
+[ -f regression.diffs ] && mv regression.diffs isolation.diffs
+[ -f regression.diffs.keep ] && mv regression.diffs.keep regression.diffs
+
+if [ -x test/cli/run.sh ]; then
+    echo "== tenantctl tests"
+    cli_summary=$(mktemp)
+    test/cli/run.sh "$cli_summary"
+    read -r cli_passed cli_failed < "$cli_summary" || { cli_passed=0; cli_failed=1; }
+    passed=$((passed + cli_passed))
+    failed=$((failed + cli_failed))
+    rm -f "$cli_summary"
+fi
+
+echo "$passed $failed" > "$TENANCY_SUMMARY"
