@@ -1,5 +1,5 @@
-// Writing rows into tenancy.audit_log, as its owner, with one prepared plan
-// per backend.
+// Writing rows into tenancy.audit_log, directly into the partition that
+// takes them.
 #pragma once
 
 extern "C" {
@@ -25,5 +25,9 @@ struct AuditEvent {
 
 // Inserts an audit row for the current actor and database role.
 void write_audit_row(const AuditEvent &event, const std::string &actor, const std::string &db_role);
+
+// Registers the transaction callback that closes the writer before commit;
+// called once from _PG_init.
+void register_writer();
 
 } // namespace tenancy::audit

@@ -15,7 +15,6 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_enum.h"
 #include "catalog/pg_type.h"
@@ -42,7 +41,7 @@ struct Oids {
 	bool installed;
 	Oid tenants, tenants_pkey, tenants_slug_key;
 	Oid memberships, memberships_pkey;
-	Oid protected_tables, audit_log, audit_log_owner;
+	Oid protected_tables, audit_log;
 	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
 	Oid role_value[role_count];
@@ -93,11 +92,6 @@ void resolve_oids()
 		found.tenants_slug_key = get_relname_relid("tenants_slug_key", schema);
 		found.memberships_pkey = get_relname_relid("memberships_pkey", schema);
 		found.audit_log = get_relname_relid("audit_log", schema);
-		HeapTuple class_tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(found.audit_log));
-		if (HeapTupleIsValid(class_tuple)) {
-			found.audit_log_owner = ((Form_pg_class) GETSTRUCT(class_tuple))->relowner;
-			ReleaseSysCache(class_tuple);
-		}
 		found.tenant_id = get_attnum(found.tenants, "id");
 		found.tenant_slug = get_attnum(found.tenants, "slug");
 		found.tenant_status = get_attnum(found.tenants, "status");
@@ -336,14 +330,14 @@ std::vector<ProtectedTable> protected_tables()
 	return tables;
 }
 
-// Returns the owner of tenancy.audit_log.
-Oid audit_log_owner()
+// Returns the oid of tenancy.audit_log.
+Oid audit_log()
 {
 	const Oids &o = resolved();
-	if (!OidIsValid(o.audit_log_owner))
+	if (!OidIsValid(o.audit_log))
 		throw Error(ERRCODE_UNDEFINED_TABLE, "relation \"tenancy.audit_log\" does not exist")
 			.hint("Reinstall the extension with DROP EXTENSION pg_tenancy; CREATE EXTENSION pg_tenancy.");
-	return o.audit_log_owner;
+	return o.audit_log;
 }
 
 // Says whether relid is tenants, memberships or protected_tables.

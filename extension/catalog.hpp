@@ -58,8 +58,8 @@ bool installed();
 // Reads every row of tenancy.protected_tables.
 std::vector<ProtectedTable> protected_tables();
 
-// Returns the owner of tenancy.audit_log, as whom audit rows are written.
-Oid audit_log_owner();
+// Returns the oid of tenancy.audit_log.
+Oid audit_log();
 
 // Says whether relid is one of the catalog tables whose changes must reach
 // every session (tenants, memberships, protected_tables).

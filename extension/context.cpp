@@ -35,7 +35,8 @@ Lookups lookups;
 Context cached;
 bool cached_valid = false;
 Oid cached_role = InvalidOid;
-uint64 cached_guc_generation = 0;
+uint64 cached_tenant_generation = 0;
+uint64 cached_user_generation = 0;
 uint64 cached_generation = 0;
 
 // Empties the lookup caches when the catalog changed or they grew too big.
@@ -143,13 +144,14 @@ const Context &current()
 {
 	invalidation::catch_up();
 	Oid role = GetOuterUserId();
-	if (cached_valid && cached_role == role && cached_guc_generation == guc::generation() &&
-		cached_generation == invalidation::generation())
+	if (cached_valid && cached_role == role && cached_tenant_generation == guc::tenant_generation() &&
+		cached_user_generation == guc::user_generation() && cached_generation == invalidation::generation())
 		return cached;
 	cached_valid = false;
 	cached = resolve();
 	cached_role = role;
-	cached_guc_generation = guc::generation();
+	cached_tenant_generation = guc::tenant_generation();
+	cached_user_generation = guc::user_generation();
 	cached_generation = invalidation::generation();
 	cached_valid = true;
 	return cached;

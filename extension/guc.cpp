@@ -16,7 +16,8 @@ namespace {
 
 char *tenant_value = nullptr;
 char *user_value = nullptr;
-uint64 assignments = 0;
+uint64 tenant_assignments = 0;
+uint64 user_assignments = 0;
 
 // Accepts "", a slug or a uuid for tenancy.tenant.
 bool check_tenant(char **newval, void **extra, GucSource source)
@@ -44,10 +45,16 @@ bool check_user(char **newval, void **extra, GucSource source)
 	return false;
 }
 
-// Notes that a setting changed, so that the validated context is rebuilt.
-void note_assignment(const char *newval, void *extra)
+// Notes that tenancy.tenant changed, so that the context is validated again.
+void note_tenant_assignment(const char *newval, void *extra)
 {
-	assignments++;
+	tenant_assignments++;
+}
+
+// Notes that tenancy.user changed, so that the identity is judged again.
+void note_user_assignment(const char *newval, void *extra)
+{
+	user_assignments++;
 }
 
 } // namespace
@@ -58,8 +65,11 @@ const char *tenant() { return tenant_value ? tenant_value : ""; }
 // Returns the current value of tenancy.user.
 const char *user() { return user_value ? user_value : ""; }
 
-// Returns a number that changes with every assignment of either setting.
-uint64 generation() { return assignments; }
+// Returns a number that changes with every assignment of tenancy.tenant.
+uint64 tenant_generation() { return tenant_assignments; }
+
+// Returns a number that changes with every assignment of tenancy.user.
+uint64 user_generation() { return user_assignments; }
 
 // Defines tenancy.tenant and tenancy.user.
 void define()
@@ -69,13 +79,13 @@ void define()
 		"Selects the tenant whose rows this session sees and changes.",
 		"A tenant slug or uuid; checked against the caller's membership at every use. "
 		"Use SET LOCAL inside transactions behind a connection pooler.",
-		&tenant_value, "", PGC_USERSET, 0, check_tenant, note_assignment, nullptr);
+		&tenant_value, "", PGC_USERSET, 0, check_tenant, note_tenant_assignment, nullptr);
 
 	DefineCustomStringVariable(
 		"tenancy.user",
 		"Application user on whose behalf a trusted service role acts.",
 		"Honoured only for roles granted tenancy_service; any other role that sets it is refused.",
-		&user_value, "", PGC_USERSET, 0, check_user, note_assignment, nullptr);
+		&user_value, "", PGC_USERSET, 0, check_user, note_user_assignment, nullptr);
 
 	MarkGUCPrefixReserved("tenancy");
 }

@@ -13,8 +13,11 @@ const char *tenant();
 // Current value of tenancy.user: an asserted application user, or "".
 const char *user();
 
-// A number that changes whenever either setting is assigned.
-uint64 generation();
+// A number that changes whenever tenancy.tenant is assigned.
+uint64 tenant_generation();
+
+// A number that changes whenever tenancy.user is assigned.
+uint64 user_generation();
 
 // Defines both settings and reserves the "tenancy." prefix.
 void define();

@@ -73,13 +73,13 @@ const Identity &current()
 {
 	invalidation::catch_up();
 	Oid role = GetOuterUserId();
-	if (cached.role_oid == role && cached_guc_generation == guc::generation() &&
+	if (cached.role_oid == role && cached_guc_generation == guc::user_generation() &&
 		cached_generation == invalidation::generation())
 		return cached;
 	cached = Identity{};
 	Identity fresh = resolve(role);
 	cached = std::move(fresh);
-	cached_guc_generation = guc::generation();
+	cached_guc_generation = guc::user_generation();
 	cached_generation = invalidation::generation();
 	return cached;
 }

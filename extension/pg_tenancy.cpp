@@ -1,4 +1,5 @@
 // Library entry point of pg_tenancy: settings and cache callbacks.
+#include "audit_writer.hpp"
 #include "guc.hpp"
 #include "invalidation.hpp"
 #include "sql_function.hpp"
@@ -19,4 +20,5 @@ void _PG_init(void)
 	tenancy::guc::define();
 	tenancy::invalidation::register_callbacks();
 	tenancy::statement_check::install();
+	tenancy::audit::register_writer();
 }

@@ -2,7 +2,6 @@
 // level security policies that tenancy.protect() installs. The policies wrap
 // it in a scalar subquery, so it runs once per statement, not once per row.
 #include "boundary.hpp"
-#include "datum.hpp"
 #include "rights.hpp"
 #include "sql_function.hpp"
 
@@ -17,12 +16,13 @@ using namespace tenancy;
 TENANCY_SQL_FUNCTION(tenancy_require_role)
 {
 	Datum role_value = PG_GETARG_DATUM(0);
-	Datum action_value = PG_GETARG_DATUM(1);
+	text *action = PG_GETARG_TEXT_PP(1);
 	Oid relid = PG_GETARG_OID(2);
 	return guarded([&] {
 		const context::Context &context = context::current();
 		catalog::Role required = catalog::role_from_datum(role_value);
-		rights::require(context, required, rights::action_named(string_from_text(action_value)), relid);
+		rights::require(context, required, rights::action_named(VARDATA_ANY(action), VARSIZE_ANY_EXHDR(action)),
+						relid);
 		return BoolGetDatum(true);
 	});
 }

@@ -3,6 +3,8 @@
 #include "rights.hpp"
 #include "boundary.hpp"
 
+#include <cstring>
+
 extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -39,12 +41,12 @@ const char *qualified_name(Oid relid)
 } // namespace
 
 // Parses the name of an action.
-Action action_named(const std::string &verb)
+Action action_named(const char *verb, size_t length)
 {
 	for (int i = 0; i < 4; i++)
-		if (verb == names[i].verb)
+		if (length == strlen(names[i].verb) && memcmp(verb, names[i].verb, length) == 0)
 			return static_cast<Action>(i);
-	throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + verb + "\"")
+	throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "unknown action \"" + std::string(verb, length) + "\"")
 		.detail("An action is one of select, insert, update, delete.");
 }
 

@@ -8,8 +8,9 @@ namespace tenancy::rights {
 // What a statement does to a table.
 enum class Action { select, insert, update, remove };
 
-// Parses "select", "insert", "update" or "delete".
-Action action_named(const std::string &verb);
+// Parses "select", "insert", "update" or "delete" (length bytes, not
+// necessarily terminated).
+Action action_named(const char *verb, size_t length);
 
 // Throws the error a user sees when the validated context does not allow the
 // action on the table: a write into an archived tenant, or a role below the

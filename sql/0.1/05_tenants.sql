@@ -31,7 +31,9 @@ BEGIN
             MESSAGE = 'tenant name must have 1 to 200 characters',
             DETAIL = format('The name given was %s.', coalesce(quote_literal(create_tenant.name), 'null'));
     END IF;
-    IF create_tenant.plan IS NULL OR create_tenant.plan !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+    plan := coalesce(create_tenant.plan, 'basic');
+    isolation := coalesce(create_tenant.isolation, 'row');
+    IF create_tenant.plan !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid plan "%s"', create_tenant.plan),
             DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
@@ -61,7 +63,23 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation) IS
-    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id';
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
+    '(a null plan or isolation means the default)';
+
+-- Says what is wrong with a slug for a new tenant, or null when it is fine.
+CREATE FUNCTION tenancy.slug_problem(slug text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN slug_problem.slug IS NULL OR slug_problem.slug !~ '^[a-z][a-z0-9_-]{0,62}$'
+             OR slug_problem.slug ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+            THEN 'a slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-" '
+                 '(at most 63 characters, not a uuid)'
+        WHEN EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.slug = slug_problem.slug)
+            THEN format('tenant "%s" already exists', slug_problem.slug)
+        END
+$$;
+COMMENT ON FUNCTION tenancy.slug_problem(text) IS
+    'null when a slug is valid and free for a new tenant, else what is wrong with it';
 
 -- Suggests a valid slug for a name: lowercase, common accents dropped, other
 -- characters to "-"; null when no valid slug comes out.

@@ -210,11 +210,12 @@ DECLARE
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
-    IF read_role IS NULL OR write_role IS NULL OR delete_role IS NULL OR audit IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'read_role, write_role, delete_role and audit must not be null';
-    END IF;
+    -- A null setting keeps the table's current one, or takes the default.
     SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
+    read_role := coalesce(read_role, previous.read_role, 'viewer');
+    write_role := coalesce(write_role, previous.write_role, 'member');
+    delete_role := coalesce(delete_role, previous.delete_role, 'admin');
+    audit := coalesce(audit, previous.audit, true);
     IF NOT audit AND coalesce(previous.audit, true) AND NOT tenancy.is_platform_admin() THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to exempt %s from audit', target),
@@ -242,7 +243,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean) IS
-    'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent)';
+    'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent; '
+    'a null setting keeps the current one)';
 
 CREATE FUNCTION tenancy.unprotect(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

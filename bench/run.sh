@@ -1,0 +1,96 @@
+#!/bin/bash
+# Benchmark driver; runs inside pg_virtualenv (see tools/run-bench.sh).
+# Every comparison runs its variants alternately in the same cluster, round
+# after round, and reports the median TPS of each and the median of the
+# per-round ratios. Settings: BENCH_TENANTS, BENCH_ROWS, BENCH_DURATION (s),
+# BENCH_ROUNDS, BENCH_CLIENTS.
+set -eu
+cd "$(dirname "$0")"
+tenants=${BENCH_TENANTS:-200}
+rows=${BENCH_ROWS:-1000}
+duration=${BENCH_DURATION:-10}
+rounds=${BENCH_ROUNDS:-5}
+clients=${BENCH_CLIENTS:-2}
+
+echo "pg_tenancy benchmarks: $tenants tenants x $rows rows, $clients clients, $rounds rounds of ${duration}s"
+echo "server: $(psql -XAtc 'SHOW server_version') fsync=$(psql -XAtc 'SHOW fsync')" \
+     "synchronous_commit=$(psql -XAtc 'SHOW synchronous_commit') shared_buffers=$(psql -XAtc 'SHOW shared_buffers')"
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+psql -X -q -v tenants="$tenants" -v rows="$rows" -f setup.sql >/dev/null
+export PGUSER=bench_user PGPASSWORD=bench
+
+# Prints the TPS of one pgbench run of a script.
+tps() {
+    pgbench -n -M prepared -c "$clients" -j "$clients" -T "$duration" \
+        -D tenants="$tenants" -D rows="$rows" -f "scripts/$1.sql" 2>&1 |
+        awk '/^tps = / { print $3 } /ERROR|error:/ { print "pgbench: " $0 > "/dev/stderr" }'
+}
+
+# Prints the median of its arguments.
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Runs variants alternately; sets tps_<variant> arrays.
+compare() {
+    local variants=("$@") round v
+    for v in "${variants[@]}"; do eval "tps_$v=()"; done
+    for round in $(seq "$rounds"); do
+        # Rotate the order each round so that no variant always runs first.
+        local order=("${variants[@]:$(( (round - 1) % ${#variants[@]} ))}" "${variants[@]:0:$(( (round - 1) % ${#variants[@]} ))}")
+        for v in "${order[@]}"; do eval "tps_$v+=($(tps "$v"))"; done
+    done
+}
+
+# Prints the median of per-round ratios a/b.
+ratio() {
+    local -n a=$1 b=$2
+    local values=() i
+    for i in "${!a[@]}"; do values+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.3f", x / y }')"); done
+    median "${values[@]}"
+}
+
+# Prints one result line.
+line() {
+    printf '%-34s %12s %12s %8s   %s\n' "$1" "$2" "$3" "$4" "$5"
+}
+
+echo
+line "comparison" "tps A" "tps B" "A/B" "target"
+compare point_tenancy point_baseline
+line "point read: tenancy / baseline" "$(median "${tps_point_tenancy[@]}")" "$(median "${tps_point_baseline[@]}")" \
+     "$(ratio tps_point_tenancy tps_point_baseline)" ">= 0.97"
+compare aggregate_tenancy aggregate_baseline
+line "aggregate: tenancy / baseline" "$(median "${tps_aggregate_tenancy[@]}")" "$(median "${tps_aggregate_baseline[@]}")" \
+     "$(ratio tps_aggregate_tenancy tps_aggregate_baseline)" ">= 0.95"
+compare write_off write_cpp write_plpgsql
+line "writes: audited / unaudited" "$(median "${tps_write_cpp[@]}")" "$(median "${tps_write_off[@]}")" \
+     "$(ratio tps_write_cpp tps_write_off)" ">= 0.85"
+line "writes: audited / PL/pgSQL audit" "$(median "${tps_write_cpp[@]}")" "$(median "${tps_write_plpgsql[@]}")" \
+     "$(ratio tps_write_cpp tps_write_plpgsql)" ">= 3 (see below)"
+# Per-transaction cost of auditing (3 audited rows): PL/pgSQL's over ours.
+overhead_ratio=$(awk -v off="$(median "${tps_write_off[@]}")" -v cpp="$(median "${tps_write_cpp[@]}")" \
+    -v plpgsql="$(median "${tps_write_plpgsql[@]}")" \
+    'BEGIN { c = 1e6/cpp - 1e6/off; p = 1e6/plpgsql - 1e6/off; printf "%.1f us vs %.1f us: %.2f", c, p, p / c }')
+line "audit cost per transaction" "" "" "" "ours vs PL/pgSQL: $overhead_ratio"
+
+# Bulk UPDATE of 100k rows of one tenant, timed by psql, alternating tables.
+bulk_ms() {
+    psql -X -q <<SQL | awk '/^Time: / { print $2 }'
+VACUUM bench.bulk_$1;
+SELECT set_config('tenancy.tenant', md5('1')::uuid::text, false) \\g /dev/null
+\\timing on
+UPDATE bench.bulk_$1 SET amount = amount + 1, note = note;
+SQL
+}
+declare -a ms_off=() ms_cpp=() ms_plpgsql=()
+for round in 1 2 3; do
+    for v in off cpp plpgsql; do eval "ms_$v+=($(bulk_ms $v | tail -1))"; done
+done
+off=$(median "${ms_off[@]}"); cpp=$(median "${ms_cpp[@]}"); plpgsql=$(median "${ms_plpgsql[@]}")
+echo
+printf 'bulk UPDATE of 100000 rows (median of 3): no audit %.0f ms, pg_tenancy audit %.0f ms, PL/pgSQL audit %.0f ms\n' \
+    "$off" "$cpp" "$plpgsql"
+awk -v off="$off" -v cpp="$cpp" -v plpgsql="$plpgsql" 'BEGIN {
+    printf "bulk: audited throughput / unaudited %.2f; audited / PL/pgSQL %.2fx; audit cost per row %.2f us vs %.2f us (%.1fx)\n",
+        off / cpp, plpgsql / cpp, (cpp - off) * 10, (plpgsql - off) * 10, (plpgsql - off) / (cpp - off) }'

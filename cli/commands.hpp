@@ -1,0 +1,49 @@
+// The command groups of tenantctl. Each registers its subcommands on the
+// application; the one the operator chose leaves its action in the
+// Invocation, which main() runs once parsing is done.
+#pragma once
+
+#include "session.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace tenantctl {
+
+// What the command line asked for.
+struct Invocation {
+	std::string conninfo;                  // -d/--dbname
+	bool json = false;                     // --json
+	std::function<void(Session &)> action; // the chosen command
+};
+
+// tenant create|list|show|suspend|activate|archive|drop
+void add_tenant_commands(CLI::App &app, Invocation &invocation);
+// member add|set-role|remove|list
+void add_member_commands(CLI::App &app, Invocation &invocation);
+// admin grant|revoke|list|service
+void add_admin_commands(CLI::App &app, Invocation &invocation);
+// protect, unprotect, protected
+void add_protect_commands(CLI::App &app, Invocation &invocation);
+// domain add|remove|list
+void add_domain_commands(CLI::App &app, Invocation &invocation);
+// health
+void add_health_command(CLI::App &app, Invocation &invocation);
+// psql
+void add_psql_command(CLI::App &app, Invocation &invocation);
+
+// The step-by-step creation of a tenant on a terminal; fills what is missing.
+struct TenantDraft {
+	std::string slug, name, owner, plan, isolation;
+};
+void complete_with_wizard(Session &session, TenantDraft &draft);
+
+// Returns a pointer to the text, or nullptr (SQL NULL) when it is empty.
+inline const char *or_null(const std::string &text)
+{
+	return text.empty() ? nullptr : text.c_str();
+}
+
+} // namespace tenantctl

@@ -1,0 +1,76 @@
+// tenantctl protect TABLE, unprotect TABLE, protected
+#include "commands.hpp"
+#include "output.hpp"
+
+#include <memory>
+
+namespace tenantctl {
+
+namespace {
+
+// The arguments of the protection commands.
+struct ProtectArgs {
+	std::string table, read_role, write_role, delete_role;
+	bool no_audit = false;
+};
+
+// Prints the protection of one table after a change.
+void print_protection(Session &session, const Invocation &invocation, const std::string &table,
+					  const std::string &done)
+{
+	if (invocation.json)
+		print_json(session.value(
+			"SELECT coalesce((SELECT row_to_json(p) FROM tenancy.protected_list() p "
+			"WHERE p.table_name = $1::regclass::text), json_build_object('table_name', $1::regclass::text, "
+			"'protected', false))::text",
+			table));
+	else
+		print_done(done);
+}
+
+} // namespace
+
+// Registers protect, unprotect and protected.
+void add_protect_commands(CLI::App &app, Invocation &invocation)
+{
+	auto args = std::make_shared<ProtectArgs>();
+	const auto roles = CLI::IsMember({"viewer", "member", "admin", "owner"});
+
+	CLI::App *protect = app.add_subcommand("protect", "Protect a table: tenant_id, forced row level security, audit");
+	protect->add_option("table", args->table, "Table, optionally schema-qualified")->required();
+	protect->add_option("--read-role", args->read_role, "Role needed to read rows (default viewer)")->check(roles);
+	protect->add_option("--write-role", args->write_role, "Role needed to insert and update (default member)")
+		->check(roles);
+	protect->add_option("--delete-role", args->delete_role, "Role needed to delete (default admin)")->check(roles);
+	protect->add_flag("--no-audit", args->no_audit, "Without the audit trigger (platform admins only)");
+	protect->callback([&invocation, args] {
+		invocation.action = [&invocation, args](Session &session) {
+			session.run("SELECT tenancy.protect($1::regclass, $2::tenancy.role, $3::tenancy.role, $4::tenancy.role, "
+						"$5::boolean)",
+						args->table, or_null(args->read_role), or_null(args->write_role),
+						or_null(args->delete_role), args->no_audit ? "false" : nullptr);
+			print_protection(session, invocation, args->table, "protected " + args->table);
+		};
+	});
+
+	CLI::App *unprotect = app.add_subcommand("unprotect", "Remove a table's protection, keeping its data");
+	unprotect->add_option("table", args->table, "Table, optionally schema-qualified")->required();
+	unprotect->callback([&invocation, args] {
+		invocation.action = [&invocation, args](Session &session) {
+			session.run("SELECT tenancy.unprotect($1::regclass)", args->table);
+			print_protection(session, invocation, args->table, "unprotected " + args->table);
+		};
+	});
+
+	CLI::App *list = app.add_subcommand("protected", "List protected tables");
+	list->callback([&invocation] {
+		invocation.action = [&invocation](Session &session) {
+			if (invocation.json)
+				print_json(session.value("SELECT coalesce(json_agg(p), '[]')::text FROM tenancy.protected_list() p"));
+			else
+				print_table(session.run("SELECT * FROM tenancy.protected_list()"));
+		};
+	});
+}
+
+} // namespace tenantctl

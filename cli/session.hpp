@@ -1,0 +1,48 @@
+// The database session of one tenantctl command: one connection, and every
+// statement in its own transaction, with parameters passed separately from
+// the SQL text.
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <memory>
+#include <string>
+
+namespace tenantctl {
+
+// A connection made on first use, from -d/--dbname or libpq's PG* variables.
+class Session {
+public:
+	// Remembers the connection string; connects on first use.
+	explicit Session(std::string conninfo) : conninfo_(std::move(conninfo)) {}
+
+	// Runs one statement with parameters in its own transaction.
+	template <typename... Args>
+	pqxx::result run(const std::string &sql, Args &&...args)
+	{
+		pqxx::work transaction(connection());
+		pqxx::result result = transaction.exec_params(sql, std::forward<Args>(args)...);
+		transaction.commit();
+		return result;
+	}
+
+	// Runs a statement whose single value is text (JSON built by the server).
+	template <typename... Args>
+	std::string value(const std::string &sql, Args &&...args)
+	{
+		pqxx::result result = run(sql, std::forward<Args>(args)...);
+		return result.empty() || result[0][0].is_null() ? std::string() : result[0][0].c_str();
+	}
+
+	// Returns the connection string given with -d (may be empty).
+	const std::string &conninfo() const { return conninfo_; }
+
+private:
+	// Returns the connection, connecting if needed.
+	pqxx::connection &connection();
+
+	std::string conninfo_;
+	std::unique_ptr<pqxx::connection> connection_;
+};
+
+} // namespace tenantctl

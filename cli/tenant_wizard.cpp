@@ -1,0 +1,53 @@
+// The step-by-step creation of a tenant on a terminal: welcome, name, slug
+// (with a suggestion, checked by the server on the spot), plan, first owner,
+// and a confirmation. Every rule is the server's; the wizard only asks.
+#include "commands.hpp"
+#include "errors.hpp"
+#include "terminal.hpp"
+
+#include <iostream>
+
+namespace tenantctl {
+
+namespace {
+
+// Asks for a slug until the server accepts it.
+std::string ask_slug(Session &session, const std::string &name, std::string slug)
+{
+	std::string suggestion = slug.empty() ? session.value("SELECT tenancy.suggest_slug($1)", name) : slug;
+	for (;;) {
+		slug = ask("Slug (used in SET tenancy.tenant)", suggestion);
+		std::string problem = session.value("SELECT tenancy.slug_problem($1)", slug);
+		if (!slug.empty() && problem.empty())
+			return slug;
+		std::cout << "  " << (slug.empty() ? "a slug is needed" : problem) << "\n";
+		suggestion.clear();
+	}
+}
+
+} // namespace
+
+// Fills in what is missing from the draft by asking the operator.
+void complete_with_wizard(Session &session, TenantDraft &draft)
+{
+	std::cout << "Welcome to pg_tenancy. Let's create a tenant: its name, slug, plan and first owner.\n"
+			  << "Press Enter to accept the value in brackets.\n\n";
+	while (draft.name.empty()) {
+		draft.name = ask("Tenant name");
+		if (draft.name.empty())
+			std::cout << "  a name is needed\n";
+	}
+	draft.slug = ask_slug(session, draft.name, draft.slug);
+	if (draft.plan.empty())
+		draft.plan = ask("Plan (Enter for the default plan)");
+	if (draft.owner.empty())
+		draft.owner = ask("First owner: the actor (login role or application user) who owns it, Enter for none");
+
+	std::cout << "\nTenant \"" << draft.name << "\" with slug " << draft.slug << ", plan "
+			  << (draft.plan.empty() ? "(default)" : draft.plan) << ", owner "
+			  << (draft.owner.empty() ? "(none)" : draft.owner) << ".\n";
+	if (!confirm("Create it?"))
+		throw UsageError("cancelled; nothing was created");
+}
+
+} // namespace tenantctl

@@ -1,0 +1,193 @@
+-- pg_tenancy 0.1: the health check. One row per finding: what is wrong, where,
+-- and how to fix it. Reads only the system catalogs and tenancy's own
+-- catalog, never tenant data, so it is as fast with ten thousand tenants as
+-- with ten.
+
+-- Says whether a role bypasses row level security (superuser or BYPASSRLS).
+CREATE FUNCTION tenancy._bypasses_rls(role oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.oid = role
+$$;
+REVOKE ALL ON FUNCTION tenancy._bypasses_rls(oid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._bypasses_rls(oid) IS 'internal: whether a role bypasses row level security';
+
+-- Findings about each protected table itself: row level security, policies,
+-- the tenant column, its foreign key and index, the triggers.
+CREATE FUNCTION tenancy._health_protected_tables()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH protected AS (
+        SELECT p.*, c.relrowsecurity, c.relforcerowsecurity,
+               (SELECT a.attnum FROM pg_attribute a
+                 WHERE a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_attnum,
+               (SELECT a.attnotnull FROM pg_attribute a
+                 WHERE a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_not_null
+          FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+    ), expected AS (
+        SELECT p.relid, d.* FROM protected p,
+               LATERAL tenancy._policy_definitions(p.relid, p.read_role, p.write_role, p.delete_role) d
+    ), actual AS (
+        SELECT pol.polrelid AS relid, pol.polname, pol.polcmd, pol.polpermissive,
+               pol.polroles = ARRAY[0::oid] AS to_public,
+               pg_get_expr(pol.polqual, pol.polrelid) AS using_expression,
+               pg_get_expr(pol.polwithcheck, pol.polrelid) AS check_expression
+          FROM pg_policy pol JOIN protected p ON p.relid = pol.polrelid
+    )
+    SELECT 'error', p.relid::text, 'row level security is disabled',
+           format('Run SELECT tenancy.protect(%L) again.', p.relid::text)
+      FROM protected p WHERE NOT p.relrowsecurity
+    UNION ALL
+    SELECT 'error', p.relid::text, 'row level security is not forced: the table owner bypasses it',
+           format('Run SELECT tenancy.protect(%L) again.', p.relid::text)
+      FROM protected p WHERE NOT p.relforcerowsecurity
+    UNION ALL
+    SELECT 'error', e.relid::text, format('policy %s is missing', e.policy_name),
+           format('Run SELECT tenancy.protect(%L) again.', e.relid::text)
+      FROM expected e LEFT JOIN actual a ON a.relid = e.relid AND a.polname = e.policy_name
+     WHERE a.polname IS NULL
+    UNION ALL
+    SELECT 'error', e.relid::text, format('policy %s was altered', e.policy_name),
+           format('Run SELECT tenancy.protect(%L) again to restore it.', e.relid::text)
+      FROM expected e JOIN actual a ON a.relid = e.relid AND a.polname = e.policy_name
+     WHERE a.polcmd <> e.command OR a.polpermissive <> e.permissive OR NOT a.to_public
+        OR a.using_expression IS DISTINCT FROM e.using_expression
+        OR a.check_expression IS DISTINCT FROM e.check_expression
+    UNION ALL
+    SELECT 'error', p.relid::text, 'column tenant_id is missing',
+           'Restore the column, or unprotect the table with tenancy.unprotect().'
+      FROM protected p WHERE p.tenant_attnum IS NULL
+    UNION ALL
+    SELECT 'error', p.relid::text, 'column tenant_id is nullable: rows without a tenant can be written',
+           format('ALTER TABLE %s ALTER COLUMN tenant_id SET NOT NULL', p.relid::text)
+      FROM protected p WHERE p.tenant_attnum IS NOT NULL AND NOT p.tenant_not_null
+    UNION ALL
+    SELECT 'error', p.relid::text, 'column tenant_id has no foreign key to tenancy.tenants',
+           format('Run SELECT tenancy.protect(%L) again.', p.relid::text)
+      FROM protected p
+     WHERE p.tenant_attnum IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_constraint con
+            WHERE con.conrelid = p.relid AND con.contype = 'f' AND con.confrelid = 'tenancy.tenants'::regclass
+              AND con.conkey = ARRAY[p.tenant_attnum])
+    UNION ALL
+    SELECT 'warning', p.relid::text,
+           format('foreign key %s to tenancy.tenants is not ON DELETE CASCADE: tenancy.drop_tenant() cannot '
+                  'remove the tenant''s rows', con.conname),
+           'Recreate the foreign key with ON DELETE CASCADE.'
+      FROM protected p JOIN pg_constraint con
+           ON con.conrelid = p.relid AND con.contype = 'f' AND con.confrelid = 'tenancy.tenants'::regclass
+          AND con.conkey = ARRAY[p.tenant_attnum]
+     WHERE con.confdeltype <> 'c'
+    UNION ALL
+    SELECT 'warning', p.relid::text, 'no index starts with tenant_id: every tenant''s queries scan the table',
+           format('CREATE INDEX ON %s (tenant_id)', p.relid::text)
+      FROM protected p
+     WHERE p.tenant_attnum IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM pg_index i
+            WHERE i.indrelid = p.relid AND i.indkey[0] = p.tenant_attnum AND i.indpred IS NULL AND i.indisvalid)
+    UNION ALL
+    SELECT 'error', p.relid::text,
+           CASE WHEN t.oid IS NULL THEN format('trigger %s is missing', name)
+                ELSE format('trigger %s is disabled', name) END,
+           CASE WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
+                ELSE format('Run SELECT tenancy.protect(%L) again.', p.relid::text) END
+      FROM protected p
+           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit), ('tenancy_truncate_guard', true)) AS wanted(name, wanted)
+           LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
+     WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A'))
+$$;
+REVOKE ALL ON FUNCTION tenancy._health_protected_tables() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_protected_tables() IS 'internal: health findings about protected tables';
+
+-- Findings about what surrounds protected tables: unprotected tables with a
+-- tenant_id, unique keys and foreign keys without tenant_id, views and
+-- materialized views, and roles that bypass row level security.
+CREATE FUNCTION tenancy._health_surroundings()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH protected AS (
+        SELECT p.relid,
+               (SELECT a.attnum FROM pg_attribute a
+                 WHERE a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_attnum
+          FROM tenancy.protected_tables p
+    ), dependent_views AS (
+        SELECT DISTINCT v.oid AS view_oid, v.relkind, v.relowner, v.reloptions, p.relid
+          FROM pg_depend d
+               JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+               JOIN pg_class v ON v.oid = r.ev_class
+               JOIN protected p ON d.refclassid = 'pg_class'::regclass AND d.refobjid = p.relid
+         WHERE v.oid <> p.relid AND v.relkind IN ('v', 'm')
+    )
+    SELECT 'warning', c.oid::regclass::text, 'table has a tenant_id column but is not protected',
+           format('Run SELECT tenancy.protect(%L).', c.oid::regclass::text)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+     WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+       AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'tenancy') AND n.nspname NOT LIKE 'pg\_%'
+       AND NOT EXISTS (SELECT 1 FROM protected p WHERE p.relid = c.oid)
+    UNION ALL
+    SELECT 'warning', i.indexrelid::regclass::text,
+           format('unique index on %s does not include tenant_id: it reveals whether a value exists in another '
+                  'tenant', p.relid::text),
+           'Make the key unique per tenant, for example UNIQUE (tenant_id, ...) or PRIMARY KEY (tenant_id, id).'
+      FROM protected p JOIN pg_index i ON i.indrelid = p.relid
+     WHERE i.indisunique AND NOT (p.tenant_attnum = ANY (i.indkey::int2[]))
+    UNION ALL
+    SELECT 'warning', format('%s.%s', con.conrelid::regclass, quote_ident(con.conname)),
+           format('foreign key from %s to protected table %s does not include tenant_id: a row can reference '
+                  'another tenant''s row', con.conrelid::regclass, con.confrelid::regclass),
+           'Reference (tenant_id, key) with a composite foreign key.'
+      FROM pg_constraint con JOIN protected target ON target.relid = con.confrelid
+     WHERE con.contype = 'f' AND con.confrelid <> 'tenancy.tenants'::regclass
+       AND NOT (target.tenant_attnum = ANY (con.confkey))
+    UNION ALL
+    SELECT CASE WHEN tenancy._bypasses_rls(v.relowner) THEN 'error' ELSE 'warning' END,
+           v.view_oid::regclass::text,
+           CASE WHEN tenancy._bypasses_rls(v.relowner)
+                THEN format('view over protected table %s runs as %s, who bypasses row level security: it shows '
+                            'every tenant''s rows', v.relid::text, pg_get_userbyid(v.relowner))
+                ELSE format('view over protected table %s runs with its owner''s rights (no security_invoker)',
+                            v.relid::text) END,
+           format('ALTER VIEW %s SET (security_invoker = true)', v.view_oid::regclass::text)
+      FROM dependent_views v
+     WHERE v.relkind = 'v'
+       AND coalesce((SELECT lower(o.option_value) FROM pg_options_to_table(v.reloptions) o
+                      WHERE o.option_name = 'security_invoker'), 'false') NOT IN ('true', 'on', 'yes', '1')
+    UNION ALL
+    SELECT 'error', v.view_oid::regclass::text,
+           format('materialized view over protected table %s stores rows outside row level security',
+                  v.relid::text),
+           'Replace it with a view (security_invoker = true) or a protected table filled per tenant.'
+      FROM dependent_views v WHERE v.relkind = 'm'
+    UNION ALL
+    SELECT 'error', r.rolname::text,
+           format('role is a tenancy_service but %s: it sees every tenant''s rows',
+                  CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'has BYPASSRLS' END),
+           format('REVOKE tenancy_service FROM %I, or ALTER ROLE %I NOSUPERUSER NOBYPASSRLS.', r.rolname, r.rolname)
+      FROM pg_roles r
+     WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolname <> 'tenancy_service'
+       AND r.oid IN (SELECT m.member FROM pg_auth_members m WHERE m.roleid = 'tenancy_service'::regrole)
+    UNION ALL
+    SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
+           format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
+      FROM pg_event_trigger e
+     WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables') AND e.evtenabled = 'D'
+$$;
+REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_surroundings() IS 'internal: health findings around protected tables';
+
+CREATE FUNCTION tenancy.health_check()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('run the health check');
+    RETURN QUERY
+        SELECT f.severity, f.object, f.problem, f.hint
+          FROM (SELECT * FROM tenancy._health_protected_tables()
+                UNION ALL
+                SELECT * FROM tenancy._health_surroundings()) f
+         ORDER BY f.severity = 'warning', f.object, f.problem;
+END
+$$;
+COMMENT ON FUNCTION tenancy.health_check() IS
+    'one row per problem found in how tables are protected: severity (error or warning), object, problem, '
+    'hint (platform admins only)';
