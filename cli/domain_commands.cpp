@@ -27,13 +27,13 @@ void add_domain_commands(CLI::App &app, Invocation &invocation)
 	add->add_option("host", args->host, "Host name, such as acme.example.com")->required();
 	add->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
-			session.run("SELECT tenancy.add_domain($1, $2)", args->tenant, args->host);
+			std::string host = session.value("SELECT tenancy.add_domain($1, $2)", args->tenant, args->host);
 			if (invocation.json)
-				print_json(session.value("SELECT json_build_object('host', lower(rtrim(btrim($2), '.')), "
-										 "'tenant', tenancy.resolve_domain($2))::text",
-										 args->tenant, args->host));
+				print_json(session.value("SELECT json_build_object('host', $1::text, "
+										 "'tenant', tenancy.resolve_domain($1))::text",
+										 host));
 			else
-				print_done("assigned " + args->host + " to " + args->tenant);
+				print_done("assigned " + host + " to " + args->tenant);
 		};
 	});
 

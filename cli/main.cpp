@@ -31,9 +31,14 @@ void build(CLI::App &app, Invocation &invocation)
 }
 
 // Prints a database error as the server worded it: message, detail, hint.
+// The CONTEXT lines (which PL/pgSQL function raised it) are for developers,
+// not operators, and are left out.
 void print_database_error(const pqxx::sql_error &error)
 {
 	std::string text = error.what();
+	size_t context = text.find("\nCONTEXT:");
+	if (context != std::string::npos)
+		text.erase(context);
 	while (!text.empty() && text.back() == '\n')
 		text.pop_back();
 	std::cerr << text << "\n";

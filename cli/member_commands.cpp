@@ -24,7 +24,7 @@ void print_member(Session &session, const Invocation &invocation, const MemberAr
 								 args.tenant, args.actor));
 	else
 		print_json(session.value(
-			"SELECT json_build_object('tenant', $1::text) || row_to_json(m)::jsonb FROM tenancy.member_list($1) m "
+			"SELECT (jsonb_build_object('tenant', $1::text) || to_jsonb(m))::text FROM tenancy.member_list($1) m "
 			"WHERE m.actor = $2",
 			args.tenant, args.actor));
 }

@@ -11,17 +11,20 @@ namespace tenantctl {
 
 namespace {
 
-// Asks for a slug until the server accepts it.
+// Asks for a slug until the server accepts it. The server's suggestion for
+// the name is offered as long as the server would accept it.
 std::string ask_slug(Session &session, const std::string &name, std::string slug)
 {
-	std::string suggestion = slug.empty() ? session.value("SELECT tenancy.suggest_slug($1)", name) : slug;
+	std::string suggestion = session.value(
+		"SELECT s FROM tenancy.suggest_slug($1) AS s WHERE tenancy.slug_problem(s) IS NULL", name);
+	std::string offered = slug.empty() ? suggestion : slug;
 	for (;;) {
-		slug = ask("Slug (used in SET tenancy.tenant)", suggestion);
+		slug = ask("Slug (used in SET tenancy.tenant)", offered);
 		std::string problem = session.value("SELECT tenancy.slug_problem($1)", slug);
 		if (!slug.empty() && problem.empty())
 			return slug;
 		std::cout << "  " << (slug.empty() ? "a slug is needed" : problem) << "\n";
-		suggestion.clear();
+		offered = suggestion;
 	}
 }
 

@@ -40,7 +40,7 @@ REVOKE ALL ON FUNCTION tenancy._require_owner(tenancy.tenants, text) FROM PUBLIC
 COMMENT ON FUNCTION tenancy._require_owner(tenancy.tenants, text) IS
     'internal: error unless an owner of the tenant or a platform admin';
 
-CREATE FUNCTION tenancy.add_domain(tenant text, host text) RETURNS void
+CREATE FUNCTION tenancy.add_domain(tenant text, host text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants := tenancy._find_tenant(tenant);
@@ -53,10 +53,11 @@ BEGIN
             HINT = 'Remove it from that tenant first with tenancy.remove_domain().';
     END IF;
     INSERT INTO tenancy.domains (host, tenant_id) VALUES (canonical, target.id);
+    RETURN canonical;
 END
 $$;
 COMMENT ON FUNCTION tenancy.add_domain(text, text) IS
-    'assigns a host name to a tenant (tenant owners and platform admins)';
+    'assigns a host name to a tenant (tenant owners and platform admins); returns it in canonical form';
 
 CREATE FUNCTION tenancy.remove_domain(host text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -1,0 +1,79 @@
+-- The health check: nothing on a clean schema, and each problem found on a
+-- purposely broken one. It runs in a database of its own.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\set sqlstate '\\echo SQLSTATE :SQLSTATE'
+CREATE DATABASE tenancy_health;
+\c tenancy_health
+CREATE EXTENSION pg_tenancy;
+CREATE SCHEMA shop AUTHORIZATION app_owner;
+SELECT tenancy.create_tenant('acme', 'Acme') IS NOT NULL AS created;
+
+-- A clean schema: keys unique per tenant, a composite foreign key, a
+-- security_invoker view.
+SET ROLE app_owner;
+CREATE TABLE shop.customers (tenant_id uuid NOT NULL, id int NOT NULL, name text, PRIMARY KEY (tenant_id, id));
+CREATE TABLE shop.orders (tenant_id uuid NOT NULL, id int NOT NULL, customer int NOT NULL,
+                          PRIMARY KEY (tenant_id, id),
+                          FOREIGN KEY (tenant_id, customer) REFERENCES shop.customers (tenant_id, id));
+SELECT tenancy.protect('shop.customers');
+SELECT tenancy.protect('shop.orders');
+CREATE VIEW shop.customer_names WITH (security_invoker) AS SELECT name FROM shop.customers;
+RESET ROLE;
+SELECT * FROM tenancy.health_check();
+
+-- Only platform admins run it.
+SET ROLE app_owner;
+SELECT * FROM tenancy.health_check();
+:sqlstate
+RESET ROLE;
+
+-- Now break it, one problem at a time (as a superuser, whom the guards let through).
+SET ROLE app_owner;
+CREATE TABLE shop.rls_off (tenant_id uuid, id int);
+CREATE TABLE shop.not_forced (tenant_id uuid, id int);
+CREATE TABLE shop.policy_dropped (tenant_id uuid, id int);
+CREATE TABLE shop.policy_altered (tenant_id uuid, id int);
+CREATE TABLE shop.nullable (tenant_id uuid, id int);
+CREATE TABLE shop.no_foreign_key (tenant_id uuid, id int);
+CREATE TABLE shop.no_cascade (tenant_id uuid, id int);
+CREATE TABLE shop.no_index (tenant_id uuid, id int);
+CREATE TABLE shop.audit_disabled (tenant_id uuid, id int);
+CREATE TABLE shop.audit_dropped (tenant_id uuid, id int);
+CREATE TABLE shop.unique_leak (tenant_id uuid, id int PRIMARY KEY, code text UNIQUE);
+CREATE TABLE shop.fk_leak (tenant_id uuid, id int, customer int REFERENCES shop.unique_leak (id));
+CREATE TABLE shop.unprotected (tenant_id uuid, id int);
+SELECT tenancy.protect(t) FROM unnest(ARRAY['shop.rls_off', 'shop.not_forced', 'shop.policy_dropped',
+    'shop.policy_altered', 'shop.nullable', 'shop.no_foreign_key', 'shop.no_cascade', 'shop.no_index',
+    'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak']::regclass[]) t;
+CREATE VIEW shop.owner_view AS SELECT id FROM shop.customers;
+-- A materialized view cannot even be built by a role under row level
+-- security without a tenant...
+CREATE MATERIALIZED VIEW shop.snapshot AS SELECT id FROM shop.customers;
+:sqlstate
+RESET ROLE;
+-- ...but a superuser can, and it then holds every tenant's rows.
+CREATE MATERIALIZED VIEW shop.snapshot AS SELECT id FROM shop.customers;
+CREATE VIEW shop.superuser_view AS SELECT id FROM shop.customers;
+ALTER TABLE shop.rls_off DISABLE ROW LEVEL SECURITY;
+ALTER TABLE shop.not_forced NO FORCE ROW LEVEL SECURITY;
+DROP POLICY tenancy_select ON shop.policy_dropped;
+ALTER POLICY tenancy_select ON shop.policy_altered USING (true);
+ALTER TABLE shop.nullable ALTER COLUMN tenant_id DROP NOT NULL;
+ALTER TABLE shop.no_foreign_key DROP CONSTRAINT no_foreign_key_tenant_id_fkey;
+ALTER TABLE shop.no_cascade DROP CONSTRAINT no_cascade_tenant_id_fkey,
+    ADD FOREIGN KEY (tenant_id) REFERENCES tenancy.tenants (id);
+DROP INDEX shop.no_index_tenant_id_idx;
+ALTER TABLE shop.audit_disabled DISABLE TRIGGER tenancy_audit;
+DROP TRIGGER tenancy_audit ON shop.audit_dropped;
+CREATE ROLE leaky_app BYPASSRLS;
+GRANT tenancy_service TO leaky_app;
+
+SELECT severity, object, problem FROM tenancy.health_check();
+-- Every finding says how to fix it.
+SELECT count(*) AS findings, count(*) FILTER (WHERE hint IS NULL OR hint = '') AS without_hint
+  FROM tenancy.health_check();
+
+\c contrib_regression
+DROP DATABASE tenancy_health;
+DROP ROLE leaky_app;
