@@ -19,10 +19,26 @@ echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}
 psql -X -q -v tenants="$tenants" -v rows="$rows" -f setup.sql >/dev/null
 export PGUSER=bench_user PGPASSWORD=bench
 
-# Prints the TPS of one pgbench run of a script.
+# The write scripts are templates over bench.w_VARIANT: one copy per table.
+generated=$(mktemp -d)
+for variant in off cpp plpgsql; do
+    for op in insert update delete transaction; do
+        sed "s/w_VARIANT/w_$variant/g" "scripts/write_$op.sql" > "$generated/${op}_$variant.sql"
+    done
+done
+
+# Prints the TPS of one pgbench run: a script name, or "mix_<variant>" for
+# equal parts of single-row INSERT, UPDATE and DELETE transactions.
 tps() {
+    local scripts
+    case $1 in
+        mix_*) scripts=(-f "$generated/insert_${1#mix_}.sql@1" -f "$generated/update_${1#mix_}.sql@1"
+                        -f "$generated/delete_${1#mix_}.sql@1") ;;
+        transaction_*) scripts=(-f "$generated/$1.sql") ;;
+        *) scripts=(-f "scripts/$1.sql") ;;
+    esac
     pgbench -n -M prepared -c "$clients" -j "$clients" -T "$duration" \
-        -D tenants="$tenants" -D rows="$rows" -f "scripts/$1.sql" 2>&1 |
+        -D tenants="$tenants" -D rows="$rows" "${scripts[@]}" 2>&1 |
         awk '/^tps = / { print $3 } /ERROR|error:/ { print "pgbench: " $0 > "/dev/stderr" }'
 }
 
@@ -52,7 +68,7 @@ ratio() {
 
 # Prints one result line.
 line() {
-    printf '%-34s %12s %12s %8s   %s\n' "$1" "$2" "$3" "$4" "$5"
+    printf '%-42s %12s %12s %7s   %s\n' "$1" "$2" "$3" "$4" "$5"
 }
 
 echo
@@ -63,16 +79,24 @@ line "point read: tenancy / baseline" "$(median "${tps_point_tenancy[@]}")" "$(m
 compare aggregate_tenancy aggregate_baseline
 line "aggregate: tenancy / baseline" "$(median "${tps_aggregate_tenancy[@]}")" "$(median "${tps_aggregate_baseline[@]}")" \
      "$(ratio tps_aggregate_tenancy tps_aggregate_baseline)" ">= 0.95"
-compare write_off write_cpp write_plpgsql
-line "writes: audited / unaudited" "$(median "${tps_write_cpp[@]}")" "$(median "${tps_write_off[@]}")" \
-     "$(ratio tps_write_cpp tps_write_off)" ">= 0.85"
-line "writes: audited / PL/pgSQL audit" "$(median "${tps_write_cpp[@]}")" "$(median "${tps_write_plpgsql[@]}")" \
-     "$(ratio tps_write_cpp tps_write_plpgsql)" ">= 3 (see below)"
-# Per-transaction cost of auditing (3 audited rows): PL/pgSQL's over ours.
-overhead_ratio=$(awk -v off="$(median "${tps_write_off[@]}")" -v cpp="$(median "${tps_write_cpp[@]}")" \
-    -v plpgsql="$(median "${tps_write_plpgsql[@]}")" \
-    'BEGIN { c = 1e6/cpp - 1e6/off; p = 1e6/plpgsql - 1e6/off; printf "%.1f us vs %.1f us: %.2f", c, p, p / c }')
-line "audit cost per transaction" "" "" "" "ours vs PL/pgSQL: $overhead_ratio"
+# Prints the audit cost per transaction (from the TPS of 2 clients, in
+# microseconds of the machine) of ours and of PL/pgSQL, and their ratio.
+audit_cost() {
+    awk -v off="$1" -v cpp="$2" -v plpgsql="$3" -v n="$clients" \
+        'BEGIN { c = n * (1e6/cpp - 1e6/off); p = n * (1e6/plpgsql - 1e6/off);
+                 printf "%.1f us vs %.1f us: PL/pgSQL costs %.1fx", c, p, p / c }'
+}
+for workload in mix transaction; do
+    compare "${workload}_off" "${workload}_cpp" "${workload}_plpgsql"
+    declare -n on="tps_${workload}_cpp" off="tps_${workload}_off" peer="tps_${workload}_plpgsql"
+    label=$([ "$workload" = mix ] && echo "single-row writes" || echo "3-write transactions")
+    line "$label: audited / unaudited" "$(median "${on[@]}")" "$(median "${off[@]}")" \
+         "$(ratio "tps_${workload}_cpp" "tps_${workload}_off")" ">= 0.85"
+    line "$label: audited / PL/pgSQL" "$(median "${on[@]}")" "$(median "${peer[@]}")" \
+         "$(ratio "tps_${workload}_cpp" "tps_${workload}_plpgsql")" ""
+    line "  audit cost per transaction" "" "" "" "$(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
+    unset -n on off peer
+done
 
 # Bulk UPDATE of 100k rows of one tenant, timed by psql, alternating tables.
 bulk_ms() {
@@ -92,5 +116,8 @@ echo
 printf 'bulk UPDATE of 100000 rows (median of 3): no audit %.0f ms, pg_tenancy audit %.0f ms, PL/pgSQL audit %.0f ms\n' \
     "$off" "$cpp" "$plpgsql"
 awk -v off="$off" -v cpp="$cpp" -v plpgsql="$plpgsql" 'BEGIN {
-    printf "bulk: audited throughput / unaudited %.2f; audited / PL/pgSQL %.2fx; audit cost per row %.2f us vs %.2f us (%.1fx)\n",
-        off / cpp, plpgsql / cpp, (cpp - off) * 10, (plpgsql - off) * 10, (plpgsql - off) / (cpp - off) }'
+    printf "bulk: audited throughput / unaudited %.2f; audited / PL/pgSQL %.2fx; audit cost per row %.2f us vs %.2f us: PL/pgSQL costs %.1fx\n",
+        off / cpp, plpgsql / cpp, (cpp - off) / 100, (plpgsql - off) / 100, (plpgsql - off) / (cpp - off) }'
+
+echo
+PGUSER=postgres ./instructions.sh

@@ -76,6 +76,16 @@ struct Sink {
 
 Sink sink;
 
+// Attribute numbers of the last partition opened, kept across transactions
+// until that partition changes (any relcache invalidation of it).
+struct ColumnCache {
+	Oid partition;
+	AttrNumber attnums[column_count];
+	Oid sequence;
+};
+
+ColumnCache columns_cache;
+
 // Returns the oid of the partition of the audit log that takes a row stamped at.
 Oid partition_for(Relation parent, TimestampTz at)
 {
@@ -154,9 +164,14 @@ void open_sink(Oid parent_oid, TimestampTz at)
 		InitResultRelInfo(sink.result, sink.partition, 1, nullptr, 0);
 		ExecOpenIndices(sink.result, false);
 		sink.slot = MakeSingleTupleTableSlot(RelationGetDescr(sink.partition), &TTSOpsVirtual);
-		for (int i = 0; i < column_count; i++)
-			sink.attnums[i] = get_attnum(partition_oid, column_names[i]);
-		sink.sequence = get_relname_relid("audit_log_id_seq", RelationGetNamespace(sink.parent));
+		if (columns_cache.partition != partition_oid) {
+			for (int i = 0; i < column_count; i++)
+				columns_cache.attnums[i] = get_attnum(partition_oid, column_names[i]);
+			columns_cache.sequence = get_relname_relid("audit_log_id_seq", RelationGetNamespace(sink.parent));
+			columns_cache.partition = partition_oid;
+		}
+		memcpy(sink.attnums, columns_cache.attnums, sizeof(sink.attnums));
+		sink.sequence = columns_cache.sequence;
 		sink.plain = enforces_nothing_else(sink.partition, sink.result);
 		sink.open = true;
 	}
@@ -249,6 +264,13 @@ void write_audit_row(const AuditEvent &event, const std::string &actor, const st
 {
 	Oid parent = catalog::audit_log();
 	pg_call(insert_row, &event, actor.c_str(), db_role.c_str(), parent);
+}
+
+// Forgets cached attribute numbers when an audit partition changes.
+void forget_writer_columns(Oid relid)
+{
+	if (relid == InvalidOid || relid == columns_cache.partition)
+		columns_cache.partition = InvalidOid;
 }
 
 // Registers the transaction callback that closes the sink.

@@ -26,6 +26,10 @@ struct AuditEvent {
 // Inserts an audit row for the current actor and database role.
 void write_audit_row(const AuditEvent &event, const std::string &actor, const std::string &db_role);
 
+// Forgets what is cached about an audit partition (InvalidOid: all); safe
+// inside an invalidation callback.
+void forget_writer_columns(Oid relid);
+
 // Registers the transaction callback that closes the writer before commit;
 // called once from _PG_init.
 void register_writer();

@@ -6,6 +6,7 @@
 // followed through the pg_authid and pg_auth_members syscaches.
 #include "invalidation.hpp"
 #include "audit_columns.hpp"
+#include "audit_writer.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
 
@@ -33,6 +34,7 @@ void on_relcache(Datum arg, Oid relid)
 	if (relid == InvalidOid || catalog::is_context_table(relid))
 		invalidate_all();
 	audit::forget_columns(relid);
+	audit::forget_writer_columns(relid);
 }
 
 // Reacts to a change of pg_authid or pg_auth_members.

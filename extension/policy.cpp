@@ -1,7 +1,11 @@
-// tenancy.require_role(role, action, table): the rights check inside the row
-// level security policies that tenancy.protect() installs. The policies wrap
-// it in a scalar subquery, so it runs once per statement, not once per row.
+// tenancy.tenant_for(role, action, table): the heart of the row level
+// security policies that tenancy.protect() installs. It returns the current
+// tenant when the actor's role allows the action on the table, and raises an
+// error naming the role needed otherwise. The policies compare tenant_id with
+// it inside a scalar subquery, so it runs once per statement, not per row,
+// and the comparison can use the tenant_id index.
 #include "boundary.hpp"
+#include "datum.hpp"
 #include "rights.hpp"
 #include "sql_function.hpp"
 
@@ -11,9 +15,9 @@ extern "C" {
 
 using namespace tenancy;
 
-// tenancy.require_role() returns true when the validated context allows the
-// action on the table, and raises an error naming the role needed otherwise.
-TENANCY_SQL_FUNCTION(tenancy_require_role)
+// tenancy.tenant_for() returns the current tenant's id when the validated
+// context allows the action on the table, and raises an error otherwise.
+TENANCY_SQL_FUNCTION(tenancy_tenant_for)
 {
 	Datum role_value = PG_GETARG_DATUM(0);
 	text *action = PG_GETARG_TEXT_PP(1);
@@ -23,7 +27,7 @@ TENANCY_SQL_FUNCTION(tenancy_require_role)
 		catalog::Role required = catalog::role_from_datum(role_value);
 		rights::require(context, required, rights::action_named(VARDATA_ANY(action), VARSIZE_ANY_EXHDR(action)),
 						relid);
-		return BoolGetDatum(true);
+		return uuid_datum(context.tenant_id);
 	});
 }
 

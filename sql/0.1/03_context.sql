@@ -45,8 +45,9 @@ CREATE FUNCTION tenancy.is_platform_admin() RETURNS boolean
 COMMENT ON FUNCTION tenancy.is_platform_admin() IS
     'whether the acting role is a superuser or a member of tenancy_admin (never while asserting tenancy.user)';
 
-CREATE FUNCTION tenancy.require_role(tenancy.role, text, regclass) RETURNS boolean
+CREATE FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) RETURNS uuid
     LANGUAGE c STABLE STRICT PARALLEL RESTRICTED SUPPORT tenancy.context_support
-    AS 'MODULE_PATHNAME', 'tenancy_require_role';
-COMMENT ON FUNCTION tenancy.require_role(tenancy.role, text, regclass) IS
-    'used by the policies of protected tables: true, or an error naming the role the action needs';
+    AS 'MODULE_PATHNAME', 'tenancy_tenant_for';
+COMMENT ON FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) IS
+    'used by the policies of protected tables: the current tenant if the actor''s role allows the action '
+    '(select, insert, update, delete) on the table, else an error naming the role needed';

@@ -4,29 +4,30 @@
 
 -- The policies of a protected table, in exactly the form pg_get_expr() prints
 -- them under search_path = pg_catalog, so that the health check can compare.
--- Isolation is one RESTRICTIVE policy, so that no permissive policy someone
--- adds can ever widen access beyond the current tenant; rights are permissive
--- per-command policies. Both are scalar subqueries: PostgreSQL evaluates them
--- once per statement (an InitPlan), and the tenant_id test can use an index.
+-- Every command has one RESTRICTIVE policy: tenant_id must equal the tenant
+-- that tenancy.tenant_for() returns, which it does only when the actor's role
+-- allows that command. Restrictive policies are ANDed with anything else, so
+-- no permissive policy that someone adds can widen access; PostgreSQL wants
+-- at least one permissive policy, hence tenancy_permit (true) for all
+-- commands. The tenant is a scalar subquery: evaluated once per statement,
+-- and usable as an index condition.
 CREATE FUNCTION tenancy._policy_definitions(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
 RETURNS TABLE (policy_name name, command "char", permissive boolean, using_expression text, check_expression text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH names AS (SELECT quote_literal(target::text) AS table_literal),
-         isolation AS (SELECT '(tenant_id = ( SELECT tenancy.current_tenant_id() AS current_tenant_id))' AS expr),
-         rights (policy_name, command, role, action) AS (VALUES
+    WITH rights (policy_name, command, role, action) AS (VALUES
              ('tenancy_select'::name, 'r'::"char", read_role, 'select'),
              ('tenancy_insert', 'a', write_role, 'insert'),
              ('tenancy_update', 'w', write_role, 'update'),
              ('tenancy_delete', 'd', delete_role, 'delete'))
-    SELECT 'tenancy_isolation'::name, '*'::"char", false, isolation.expr, isolation.expr FROM isolation
+    SELECT 'tenancy_permit'::name, '*'::"char", true, 'true', 'true'
     UNION ALL
-    SELECT r.policy_name, r.command, true,
+    SELECT r.policy_name, r.command, false,
            CASE WHEN r.command <> 'a' THEN expr END,
            CASE WHEN r.command IN ('a', 'w') THEN expr END
-      FROM rights r, names,
-           LATERAL (SELECT format('( SELECT tenancy.require_role(%L::tenancy.role, %L::text, %s::regclass) AS require_role)',
-                                  r.role, r.action, names.table_literal) AS expr) e
+      FROM rights r,
+           LATERAL (SELECT format('(tenant_id = ( SELECT tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass) AS tenant_for))',
+                                  r.role, r.action, target::text) AS expr) e
 $$;
 REVOKE ALL ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) IS
@@ -159,7 +160,7 @@ DECLARE
 BEGIN
     FOR policy IN SELECT p.polname FROM pg_policy p
                    WHERE p.polrelid = target AND p.polname IN
-                         ('tenancy_isolation', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
+                         ('tenancy_permit', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
     LOOP
         EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
     END LOOP;
@@ -260,7 +261,7 @@ BEGIN
     END IF;
     FOR policy IN SELECT p.polname FROM pg_policy p
                    WHERE p.polrelid = target AND p.polname IN
-                         ('tenancy_isolation', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
+                         ('tenancy_permit', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
     LOOP
         EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
     END LOOP;

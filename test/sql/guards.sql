@@ -21,13 +21,13 @@ DROP TRIGGER tenancy_audit ON app.invoices;
 :sqlstate
 ALTER TRIGGER tenancy_audit ON app.invoices RENAME TO audit_was_here;
 :sqlstate
-DROP POLICY tenancy_isolation ON app.invoices;
+DROP POLICY tenancy_select ON app.invoices;
 :sqlstate
-DROP POLICY IF EXISTS tenancy_select ON app.invoices;
+DROP POLICY IF EXISTS tenancy_delete ON app.invoices;
 :sqlstate
-ALTER POLICY tenancy_isolation ON app.invoices USING (true);
+ALTER POLICY tenancy_select ON app.invoices USING (true);
 :sqlstate
-ALTER POLICY tenancy_select ON app.invoices RENAME TO old_select;
+ALTER POLICY tenancy_update ON app.invoices RENAME TO old_update;
 :sqlstate
 ALTER TABLE app.invoices DROP COLUMN tenant_id;
 :sqlstate
@@ -53,7 +53,7 @@ CREATE INDEX invoices_customer_idx ON app.invoices (customer);
 DROP INDEX app.invoices_customer_idx;
 
 -- An extra permissive policy cannot widen access beyond the current tenant:
--- the isolation policy is restrictive.
+-- the tenancy policies are restrictive.
 CREATE POLICY everything ON app.invoices FOR SELECT USING (true);
 RESET ROLE;
 SET ROLE alice;

@@ -1,8 +1,0 @@
--- Single-row INSERT, UPDATE and DELETE on a protected table (audit: plpgsql).
-\set t random(1, :tenants)
-BEGIN;
-SELECT set_config('tenancy.tenant', md5(:t::text)::uuid::text, true);
-INSERT INTO bench.w_plpgsql (amount, note) VALUES (:t, 'new') RETURNING id \gset
-UPDATE bench.w_plpgsql SET amount = amount + 1, note = 'changed' WHERE id = :id;
-DELETE FROM bench.w_plpgsql WHERE id = :id;
-END;
