@@ -39,6 +39,9 @@ TENANTCTL_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tena
 EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs regression.out \
               output_iso bench/out
 
+# Installing into PostgreSQL's directories needs root; use sudo otherwise.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
 .PHONY: all deps demo test bench install-tenantctl
 
 all: $(TENANTCTL)
@@ -69,15 +72,18 @@ deps:
 
 # Builds, installs, starts a throwaway cluster and walks through the product.
 demo: deps
-	@$(MAKE) --no-print-directory install >/dev/null
+	@$(MAKE) --no-print-directory all >/dev/null
+	@$(SUDO) $(MAKE) --no-print-directory install >/dev/null
 	@tools/demo.sh
 
 # Runs every test against a throwaway cluster; the last line is "N passed, N failed".
 test: deps
-	@$(MAKE) --no-print-directory install >/dev/null
+	@$(MAKE) --no-print-directory all >/dev/null
+	@$(SUDO) $(MAKE) --no-print-directory install >/dev/null
 	@tools/run-tests.sh
 
 # Runs the pgbench benchmarks and prints median TPS ratios against baselines.
 bench: deps
-	@$(MAKE) --no-print-directory install >/dev/null
+	@$(MAKE) --no-print-directory all >/dev/null
+	@$(SUDO) $(MAKE) --no-print-directory install >/dev/null
 	@tools/run-bench.sh

@@ -58,21 +58,22 @@ compare() {
     done
 }
 
-# Prints the median of per-round ratios a/b.
+# Prints the median of per-round ratios a/b, and their range.
 ratio() {
     local -n a=$1 b=$2
     local values=() i
     for i in "${!a[@]}"; do values+=("$(awk -v x="${a[$i]}" -v y="${b[$i]}" 'BEGIN { printf "%.3f", x / y }')"); done
-    median "${values[@]}"
+    printf '%s (%s..%s)' "$(median "${values[@]}")" "$(printf '%s\n' "${values[@]}" | sort -g | head -1)" \
+        "$(printf '%s\n' "${values[@]}" | sort -g | tail -1)"
 }
 
 # Prints one result line.
 line() {
-    printf '%-42s %12s %12s %7s   %s\n' "$1" "$2" "$3" "$4" "$5"
+    printf '%-40s %10.0f %10.0f  %-21s %s\n' "$1" "${2:-0}" "${3:-0}" "$4" "$5"
 }
 
 echo
-line "comparison" "tps A" "tps B" "A/B" "target"
+printf '%-40s %10s %10s  %-21s %s\n' "comparison" "tps A" "tps B" "A/B (range)" "target"
 compare point_tenancy point_baseline
 line "point read: tenancy / baseline" "$(median "${tps_point_tenancy[@]}")" "$(median "${tps_point_baseline[@]}")" \
      "$(ratio tps_point_tenancy tps_point_baseline)" ">= 0.97"
@@ -94,7 +95,7 @@ for workload in mix transaction; do
          "$(ratio "tps_${workload}_cpp" "tps_${workload}_off")" ">= 0.85"
     line "$label: audited / PL/pgSQL" "$(median "${on[@]}")" "$(median "${peer[@]}")" \
          "$(ratio "tps_${workload}_cpp" "tps_${workload}_plpgsql")" ""
-    line "  audit cost per transaction" "" "" "" "$(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
+    echo "  audit cost per transaction: $(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
     unset -n on off peer
 done
 

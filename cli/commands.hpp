@@ -29,6 +29,8 @@ void add_admin_commands(CLI::App &app, Invocation &invocation);
 void add_protect_commands(CLI::App &app, Invocation &invocation);
 // domain add|remove|list
 void add_domain_commands(CLI::App &app, Invocation &invocation);
+// settings get|set|unset
+void add_settings_commands(CLI::App &app, Invocation &invocation);
 // health
 void add_health_command(CLI::App &app, Invocation &invocation);
 // psql

@@ -26,6 +26,7 @@ void build(CLI::App &app, Invocation &invocation)
 	add_admin_commands(app, invocation);
 	add_protect_commands(app, invocation);
 	add_domain_commands(app, invocation);
+	add_settings_commands(app, invocation);
 	add_health_command(app, invocation);
 	add_psql_command(app, invocation);
 }

@@ -28,6 +28,7 @@ extern "C" {
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
+#include "utils/uuid.h"
 }
 
 namespace tenancy::audit {
@@ -42,7 +43,7 @@ enum class JsonKind : uint8 {
 	datetime, // date, timestamp, timestamptz: ISO 8601 strings
 	jsonb,    // embedded as is
 	text,     // text, varchar, bpchar: strings of the stored bytes
-	output,   // uuid: strings of the type's output function
+	uuid,     // strings in the canonical 8-4-4-4-12 form
 	generic,  // everything else: PostgreSQL's to_jsonb()
 };
 
@@ -54,7 +55,7 @@ struct AuditColumn {
 	int16 typlen;
 	bool typbyval;
 	JsonKind kind;
-	FmgrInfo convert; // output function (number, output) or to_jsonb (generic)
+	FmgrInfo convert; // output function (number) or to_jsonb (generic)
 };
 
 } // namespace
@@ -68,6 +69,9 @@ struct AuditTable {
 	AttrNumber tenant_attnum;
 	int natts;
 	AuditColumn *columns;
+	int live;          // columns not dropped
+	int *jsonb_order;  // their indexes, in jsonb's key order (length, then bytes)
+	bool all_scalar;   // no column needs a nested jsonb container
 };
 
 namespace {
@@ -119,7 +123,7 @@ JsonKind kind_of(Oid type)
 	case BPCHAROID:
 		return JsonKind::text;
 	case UUIDOID:
-		return JsonKind::output;
+		return JsonKind::uuid;
 	default:
 		return JsonKind::generic;
 	}
@@ -128,7 +132,7 @@ JsonKind kind_of(Oid type)
 // Prepares the conversion function of a column, in the table's context.
 void prepare_conversion(AuditColumn *column, Oid declared_type, MemoryContext context)
 {
-	if (column->kind == JsonKind::number || column->kind == JsonKind::output) {
+	if (column->kind == JsonKind::number) {
 		Oid output_function;
 		bool is_varlena;
 		getTypeOutputInfo(column->type, &output_function, &is_varlena);
@@ -141,6 +145,37 @@ void prepare_conversion(AuditColumn *column, Oid declared_type, MemoryContext co
 			F_TO_JSONB, JSONBOID, list_make1(makeNullConst(declared_type, -1, InvalidOid)),
 			InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 		MemoryContextSwitchTo(previous);
+	}
+}
+
+// Says whether column a's name sorts before column b's name the way jsonb
+// orders object keys: shorter first, then by bytes.
+bool key_before(const AuditColumn &a, const AuditColumn &b)
+{
+	size_t length_a = strlen(a.name), length_b = strlen(b.name);
+	if (length_a != length_b)
+		return length_a < length_b;
+	return memcmp(a.name, b.name, length_a) < 0;
+}
+
+// Records the live columns in jsonb key order, and whether all are scalars.
+void order_columns(AuditTable *table)
+{
+	table->jsonb_order = static_cast<int *>(MemoryContextAlloc(table->context, sizeof(int) * Max(table->natts, 1)));
+	table->live = 0;
+	table->all_scalar = true;
+	for (int i = 0; i < table->natts; i++) {
+		const AuditColumn &column = table->columns[i];
+		if (column.dropped)
+			continue;
+		if (column.kind == JsonKind::jsonb || column.kind == JsonKind::generic)
+			table->all_scalar = false;
+		int position = table->live++;
+		while (position > 0 && key_before(column, table->columns[table->jsonb_order[position - 1]])) {
+			table->jsonb_order[position] = table->jsonb_order[position - 1];
+			position--;
+		}
+		table->jsonb_order[position] = i;
 	}
 }
 
@@ -175,6 +210,7 @@ AuditTable *build_table(Relation rel, const char *tenant_column)
 		if (strcmp(column->name, tenant_column) == 0)
 			table->tenant_attnum = attribute->attnum;
 	}
+	order_columns(table);
 	if (table->tenant_attnum == InvalidAttrNumber)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
 						errmsg("audited table %s has no column \"%s\"", table->qualified_name, tenant_column),
@@ -183,21 +219,87 @@ AuditTable *build_table(Relation rel, const char *tenant_column)
 }
 
 // Converts the output string of a number into a JSON number or string.
-void push_number_text(JsonbParseState **state, char *text)
+void number_from_text(char *text, JsonbValue *value)
 {
-	JsonbValue value;
 	int length = static_cast<int>(strlen(text));
 	if (IsValidJsonNumber(text, length)) {
-		value.type = jbvNumeric;
-		value.val.numeric = DatumGetNumeric(
+		value->type = jbvNumeric;
+		value->val.numeric = DatumGetNumeric(
 			DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid),
 								Int32GetDatum(-1)));
 	} else {
-		value.type = jbvString;
-		value.val.string.val = text;
-		value.val.string.len = length;
+		value->type = jbvString;
+		value->val.string.val = text;
+		value->val.string.len = length;
 	}
-	pushJsonbValue(state, WJB_VALUE, &value);
+}
+
+// Formats a uuid as uuid_out() does: 8-4-4-4-12 lowercase hexadecimal.
+char *format_uuid(const pg_uuid_t *uuid)
+{
+	static const char digits[] = "0123456789abcdef";
+	char *text = static_cast<char *>(palloc(37));
+	char *out = text;
+	for (int i = 0; i < UUID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*out++ = '-';
+		*out++ = digits[uuid->data[i] >> 4];
+		*out++ = digits[uuid->data[i] & 0x0F];
+	}
+	*out = '\0';
+	return text;
+}
+
+// Converts one column value into a scalar JsonbValue. Returns false for
+// the kinds that become containers (jsonb, generic), which the caller
+// pushes with push_value() instead.
+bool scalar_value(const AuditColumn *column, Datum datum, bool isnull, JsonbValue *value)
+{
+	if (isnull) {
+		value->type = jbvNull;
+		return true;
+	}
+	switch (column->kind) {
+	case JsonKind::boolean:
+		value->type = jbvBool;
+		value->val.boolean = DatumGetBool(datum);
+		return true;
+	case JsonKind::integer: {
+		int64 number = column->type == INT2OID	 ? DatumGetInt16(datum)
+					   : column->type == INT4OID ? DatumGetInt32(datum)
+												 : DatumGetInt64(datum);
+		value->type = jbvNumeric;
+		value->val.numeric = int64_to_numeric(number);
+		return true;
+	}
+	case JsonKind::number:
+		number_from_text(OutputFunctionCall(const_cast<FmgrInfo *>(&column->convert), datum), value);
+		return true;
+	case JsonKind::datetime: {
+		char buffer[MAXDATELEN + 1];
+		char *text = JsonEncodeDateTime(buffer, datum, column->type, nullptr);
+		value->type = jbvString;
+		value->val.string.val = pstrdup(text);
+		value->val.string.len = static_cast<int>(strlen(text));
+		return true;
+	}
+	case JsonKind::text: {
+		text *content = DatumGetTextPP(datum);
+		value->type = jbvString;
+		value->val.string.val = VARDATA_ANY(content);
+		value->val.string.len = static_cast<int>(VARSIZE_ANY_EXHDR(content));
+		return true;
+	}
+	case JsonKind::uuid:
+		value->type = jbvString;
+		value->val.string.val = format_uuid(DatumGetUUIDP(datum));
+		value->val.string.len = 36;
+		return true;
+	case JsonKind::jsonb:
+	case JsonKind::generic:
+		return false;
+	}
+	return false;
 }
 
 // Pushes a jsonb document as the value of the current key.
@@ -214,57 +316,33 @@ void push_jsonb(JsonbParseState **state, Jsonb *document)
 void push_value(JsonbParseState **state, AuditColumn *column, Datum datum, bool isnull)
 {
 	JsonbValue value;
-	if (isnull) {
-		value.type = jbvNull;
+	if (scalar_value(column, datum, isnull, &value))
 		pushJsonbValue(state, WJB_VALUE, &value);
-		return;
-	}
-	switch (column->kind) {
-	case JsonKind::boolean:
-		value.type = jbvBool;
-		value.val.boolean = DatumGetBool(datum);
-		break;
-	case JsonKind::integer: {
-		int64 number = column->type == INT2OID	 ? DatumGetInt16(datum)
-					   : column->type == INT4OID ? DatumGetInt32(datum)
-												 : DatumGetInt64(datum);
-		value.type = jbvNumeric;
-		value.val.numeric = int64_to_numeric(number);
-		break;
-	}
-	case JsonKind::number:
-		push_number_text(state, OutputFunctionCall(&column->convert, datum));
-		return;
-	case JsonKind::datetime: {
-		char buffer[MAXDATELEN + 1];
-		char *text = JsonEncodeDateTime(buffer, datum, column->type, nullptr);
-		value.type = jbvString;
-		value.val.string.val = pstrdup(text);
-		value.val.string.len = static_cast<int>(strlen(text));
-		break;
-	}
-	case JsonKind::jsonb:
+	else if (column->kind == JsonKind::jsonb)
 		push_jsonb(state, DatumGetJsonbP(datum));
-		return;
-	case JsonKind::text: {
-		text *content = DatumGetTextPP(datum);
-		value.type = jbvString;
-		value.val.string.val = VARDATA_ANY(content);
-		value.val.string.len = static_cast<int>(VARSIZE_ANY_EXHDR(content));
-		break;
-	}
-	case JsonKind::output: {
-		char *text = OutputFunctionCall(&column->convert, datum);
-		value.type = jbvString;
-		value.val.string.val = text;
-		value.val.string.len = static_cast<int>(strlen(text));
-		break;
-	}
-	case JsonKind::generic:
+	else
 		push_jsonb(state, DatumGetJsonbP(FunctionCall1(&column->convert, datum)));
-		return;
+}
+
+// Builds a jsonb object directly from scalar values already in jsonb key
+// order, without pushJsonbValue's bookkeeping and final sort.
+Jsonb *object_of_scalars(const AuditTable *table, const int *columns, int count, const Datum *values,
+						 const bool *nulls)
+{
+	JsonbPair *pairs = static_cast<JsonbPair *>(palloc(sizeof(JsonbPair) * Max(count, 1)));
+	for (int i = 0; i < count; i++) {
+		const AuditColumn &column = table->columns[columns[i]];
+		pairs[i].key.type = jbvString;
+		pairs[i].key.val.string.val = const_cast<char *>(column.name);
+		pairs[i].key.val.string.len = static_cast<int>(strlen(column.name));
+		scalar_value(&column, values[i], nulls[i], &pairs[i].value);
+		pairs[i].order = static_cast<uint32>(i);
 	}
-	pushJsonbValue(state, WJB_VALUE, &value);
+	JsonbValue object;
+	object.type = jbvObject;
+	object.val.object.nPairs = count;
+	object.val.object.pairs = pairs;
+	return JsonbValueToJsonb(&object);
 }
 
 // Pushes the name of a column as the next key.
@@ -318,6 +396,13 @@ Datum row_tenant(const AuditTable *table, HeapTuple row, TupleDesc desc, bool *i
 // Returns a row as a jsonb object.
 Jsonb *row_to_jsonb(const AuditTable *table, HeapTuple row, TupleDesc desc)
 {
+	if (table->all_scalar && table->natts == desc->natts) {
+		Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(table->live, 1)));
+		bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * Max(table->live, 1)));
+		for (int i = 0; i < table->live; i++)
+			values[i] = heap_getattr(row, table->jsonb_order[i] + 1, desc, &nulls[i]);
+		return object_of_scalars(table, table->jsonb_order, table->live, values, nulls);
+	}
 	JsonbParseState *state = nullptr;
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
 	for (int i = 0; i < table->natts && i < desc->natts; i++) {
@@ -336,6 +421,26 @@ Jsonb *row_to_jsonb(const AuditTable *table, HeapTuple row, TupleDesc desc)
 Jsonb *changed_columns_to_jsonb(const AuditTable *table, HeapTuple old_row, HeapTuple new_row,
 								TupleDesc desc)
 {
+	if (table->all_scalar && table->natts == desc->natts) {
+		int *changed = static_cast<int *>(palloc(sizeof(int) * Max(table->live, 1)));
+		Datum *values = static_cast<Datum *>(palloc(sizeof(Datum) * Max(table->live, 1)));
+		bool *nulls = static_cast<bool *>(palloc(sizeof(bool) * Max(table->live, 1)));
+		int count = 0;
+		for (int i = 0; i < table->live; i++) {
+			int index = table->jsonb_order[i];
+			const AuditColumn &column = table->columns[index];
+			bool old_null;
+			Datum old_value = heap_getattr(old_row, index + 1, desc, &old_null);
+			Datum new_value = heap_getattr(new_row, index + 1, desc, &nulls[count]);
+			if (old_null == nulls[count] &&
+				(old_null || datumIsEqual(old_value, new_value, column.typbyval, column.typlen)))
+				continue;
+			changed[count] = index;
+			values[count] = new_value;
+			count++;
+		}
+		return object_of_scalars(table, changed, count, values, nulls);
+	}
 	JsonbParseState *state = nullptr;
 	pushJsonbValue(&state, WJB_BEGIN_OBJECT, nullptr);
 	for (int i = 0; i < table->natts && i < desc->natts; i++) {

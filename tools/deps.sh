@@ -3,8 +3,10 @@
 # only those that are missing, so that a second run is instant and offline.
 set -eu
 
-packages="postgresql-15 postgresql-server-dev-15 postgresql-contrib libpq-dev libpqxx-dev libcli11-dev
-          g++ make python3"
+# postgresql-15 brings pg_virtualenv (postgresql-common); server-dev brings
+# PGXS, pg_regress and pg_isolation_regress; python3 drives the tenantctl
+# tests (JSON, pseudo-terminal).
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev g++ make python3"
 
 missing=""
 for p in $packages; do

@@ -148,6 +148,15 @@ check_json "domain list --json" "v == [{'host': 'acme.example.com', 'tenant_slug
 check "domain add of a taken host" 1 "already assigned" -- domain add initech acme.example.com
 check "domain remove" 0 "removed acme.example.com" -- domain remove acme.example.com
 
+# Settings.
+check_json "settings set stores a string" "v == {'theme': 'dark'}" -- settings set acme theme dark
+check_json "settings set --raw stores JSON" "v == {'theme': 'dark', 'max_users': 25}" -- settings set acme max_users 25 --raw
+check "settings get" 0 "max_users +25" -- settings get acme
+check_json "settings get KEY" "v == {'theme': 'dark'}" -- settings get acme theme
+check_json "settings unset" "v == {'max_users': 25}" -- settings unset acme theme
+check "settings set --raw refuses bad JSON" 1 "invalid input syntax for type json" -- settings set acme x "{bad" --raw
+check "settings set refuses a bad name" 1 'invalid setting name "Bad Key"' -- settings set acme "Bad Key" 1
+
 # Health.
 check "health on a clean schema" 0 "0 error\(s\), 0 warning\(s\)" -- health
 sql "CREATE TABLE shop.loose (tenant_id uuid, id int)"

@@ -76,6 +76,34 @@ SELECT u.new_row AS changed, u.old_row = i.new_row AS old_row_is_inserted_row
  WHERE u.id > :mark AND u.operation = 'UPDATE' AND i.id > :mark AND i.operation = 'INSERT';
 RESET timezone;
 
+-- A table of scalar columns only is converted without building nested
+-- containers: the result must still be exactly to_jsonb()'s.
+SET ROLE app_owner;
+CREATE TABLE app.scalars (
+    id int PRIMARY KEY, small int2, big int8, ratio float8, nan float8, price numeric, flag bool, label text,
+    code varchar(10), padded char(5), day date, stamp timestamp, moment timestamptz, ident uuid,
+    counted app.positive, nothing text, "a longer column name" text, b text
+);
+SELECT tenancy.protect('app.scalars');
+GRANT ALL ON app.scalars TO PUBLIC;
+RESET ROLE;
+SELECT coalesce(max(id), 0) AS mark FROM tenancy.audit_log \gset
+SET ROLE dave;
+SET timezone = 'America/New_York';
+INSERT INTO app.scalars VALUES (1, 7, -9007199254740993, 1.5e300, '-Infinity', -0.000100, false, 'üñí "x"',
+    'c', 'abc', '2026-02-28', '2026-11-22 23:59:59.999999', '2026-11-22 10:11:12.25+00',
+    'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 1, NULL, 'long', 'short');
+UPDATE app.scalars SET flag = true, moment = moment + interval '1 day', nothing = 'now set', b = b WHERE id = 1;
+RESET ROLE;
+SELECT i.new_row = to_jsonb(s) - 'flag' - 'moment' - 'nothing' || jsonb_build_object('flag', false,
+           'moment', '2026-11-22T05:11:12.25-05:00', 'nothing', NULL) AS insert_same_as_to_jsonb,
+       u.old_row = i.new_row AS old_row_is_inserted_row,
+       u.new_row = jsonb_build_object('flag', true, 'moment', to_jsonb(s.moment), 'nothing', 'now set') AS changed_only,
+       u.new_row
+  FROM tenancy.audit_log i, tenancy.audit_log u, app.scalars s
+ WHERE i.id > :mark AND i.operation = 'INSERT' AND u.id > :mark AND u.operation = 'UPDATE';
+RESET timezone;
+
 -- Readers: a tenant's owners and admins read its entries; members and
 -- viewers none; other tenants' owners none of it; platform admins all.
 SET ROLE carol;

@@ -102,3 +102,22 @@ RESET ROLE;
 SET ROLE carol;
 SELECT slug, name, role, status FROM tenancy.my_tenants();
 RESET ROLE;
+
+-- Settings: a tenant's own jsonb; owners and platform admins change them,
+-- admins read them, members neither.
+SET ROLE alice;
+SELECT tenancy.set_tenant_setting('acme', 'theme', '"dark"');
+SELECT tenancy.set_tenant_setting('acme', 'max_users', '25');
+SELECT tenancy.set_tenant_setting('acme', 'theme', NULL);
+SELECT tenancy.set_tenant_setting('acme', 'Bad Key', '1');
+:sqlstate
+RESET ROLE;
+SET ROLE carol;
+SELECT tenancy.tenant_settings('acme');
+SELECT tenancy.set_tenant_setting('acme', 'max_users', '1000');
+:sqlstate
+RESET ROLE;
+SET ROLE dave;
+SELECT tenancy.tenant_settings('acme');
+:sqlstate
+RESET ROLE;
