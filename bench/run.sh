@@ -95,7 +95,7 @@ for workload in mix transaction; do
          "$(ratio "tps_${workload}_cpp" "tps_${workload}_off")" ">= 0.85"
     line "$label: audited / PL/pgSQL" "$(median "${on[@]}")" "$(median "${peer[@]}")" \
          "$(ratio "tps_${workload}_cpp" "tps_${workload}_plpgsql")" ""
-    echo "  audit cost per transaction: $(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
+    echo "  audit cost per transaction (from TPS, noisy): $(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
     unset -n on off peer
 done
 

@@ -105,25 +105,48 @@ $$;
 COMMENT ON FUNCTION tenancy.add_member(text, text, tenancy.role) IS
     'adds an actor to a tenant with a role (tenant owners/admins and platform admins)';
 
-CREATE FUNCTION tenancy.set_member_role(tenant text, actor text, role tenancy.role) RETURNS void
+-- Changes one existing membership: a new role, a new active flag, or its
+-- removal; the shared body of set_member_role, set_member_active and
+-- remove_member, with the rights and the last-owner rule checked first.
+CREATE FUNCTION tenancy._change_membership(
+    tenant text, subject text, new_role tenancy.role, new_active boolean, removing boolean)
+RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target tenancy.tenants;
+    target tenancy.tenants := tenancy._find_tenant(tenant, true);
     current_membership tenancy.memberships;
 BEGIN
-    target := tenancy._find_tenant(tenant, true);
-    PERFORM tenancy._check_actor(set_member_role.actor);
+    PERFORM tenancy._check_actor(subject);
+    current_membership := tenancy._membership(target, subject);
+    PERFORM tenancy._authorize_member_change(target, subject, current_membership.role,
+        CASE WHEN removing THEN NULL ELSE coalesce(new_role, current_membership.role) END);
+    IF removing THEN
+        PERFORM tenancy._keep_an_owner(target, subject, 'remove');
+        DELETE FROM tenancy.memberships m WHERE m.tenant_id = target.id AND m.actor = subject;
+        RETURN;
+    END IF;
+    IF new_role IS NOT NULL AND new_role <> 'owner' THEN
+        PERFORM tenancy._keep_an_owner(target, subject, 'demote');
+    END IF;
+    IF new_active IS FALSE THEN
+        PERFORM tenancy._keep_an_owner(target, subject, 'deactivate');
+    END IF;
+    UPDATE tenancy.memberships m
+       SET role = coalesce(new_role, m.role), is_active = coalesce(new_active, m.is_active), updated_at = now()
+     WHERE m.tenant_id = target.id AND m.actor = subject;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._change_membership(text, text, tenancy.role, boolean, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._change_membership(text, text, tenancy.role, boolean, boolean) IS
+    'internal: changes or removes a membership after checking the rules';
+
+CREATE FUNCTION tenancy.set_member_role(tenant text, actor text, role tenancy.role) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
     IF set_member_role.role IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'role must not be null';
     END IF;
-    current_membership := tenancy._membership(target, set_member_role.actor);
-    PERFORM tenancy._authorize_member_change(target, set_member_role.actor, current_membership.role,
-                                             set_member_role.role);
-    IF set_member_role.role <> 'owner' THEN
-        PERFORM tenancy._keep_an_owner(target, set_member_role.actor, 'demote');
-    END IF;
-    UPDATE tenancy.memberships m SET role = set_member_role.role, updated_at = now()
-     WHERE m.tenant_id = target.id AND m.actor = set_member_role.actor;
+    PERFORM tenancy._change_membership(tenant, set_member_role.actor, set_member_role.role, NULL, false);
 END
 $$;
 COMMENT ON FUNCTION tenancy.set_member_role(text, text, tenancy.role) IS
@@ -131,41 +154,19 @@ COMMENT ON FUNCTION tenancy.set_member_role(text, text, tenancy.role) IS
 
 CREATE FUNCTION tenancy.set_member_active(tenant text, actor text, active boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenants;
-    current_membership tenancy.memberships;
 BEGIN
-    target := tenancy._find_tenant(tenant, true);
-    PERFORM tenancy._check_actor(set_member_active.actor);
     IF set_member_active.active IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'active must not be null';
     END IF;
-    current_membership := tenancy._membership(target, set_member_active.actor);
-    PERFORM tenancy._authorize_member_change(target, set_member_active.actor, current_membership.role,
-                                             current_membership.role);
-    IF NOT set_member_active.active THEN
-        PERFORM tenancy._keep_an_owner(target, set_member_active.actor, 'deactivate');
-    END IF;
-    UPDATE tenancy.memberships m SET is_active = set_member_active.active, updated_at = now()
-     WHERE m.tenant_id = target.id AND m.actor = set_member_active.actor;
+    PERFORM tenancy._change_membership(tenant, set_member_active.actor, NULL, set_member_active.active, false);
 END
 $$;
 COMMENT ON FUNCTION tenancy.set_member_active(text, text, boolean) IS
     'suspends (false) or restores (true) a membership without removing it';
 
 CREATE FUNCTION tenancy.remove_member(tenant text, actor text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenants;
-    current_membership tenancy.memberships;
-BEGIN
-    target := tenancy._find_tenant(tenant, true);
-    PERFORM tenancy._check_actor(remove_member.actor);
-    current_membership := tenancy._membership(target, remove_member.actor);
-    PERFORM tenancy._authorize_member_change(target, remove_member.actor, current_membership.role, NULL);
-    PERFORM tenancy._keep_an_owner(target, remove_member.actor, 'remove');
-    DELETE FROM tenancy.memberships m WHERE m.tenant_id = target.id AND m.actor = remove_member.actor;
-END
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._change_membership(remove_member.tenant, remove_member.actor, NULL, NULL, true)
 $$;
 COMMENT ON FUNCTION tenancy.remove_member(text, text) IS
     'removes an actor from a tenant; the last owner cannot be removed';

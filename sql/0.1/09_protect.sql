@@ -150,10 +150,8 @@ REVOKE ALL ON FUNCTION tenancy._install_tenant_column(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._install_tenant_column(regclass) IS
     'internal: adds or adopts tenant_id with default, NOT NULL, foreign key and index';
 
--- Creates (or re-creates) the policies of a protected table.
-CREATE FUNCTION tenancy._install_policies(
-    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
-RETURNS void
+-- Drops the policies that tenancy.protect() installs on a table.
+CREATE FUNCTION tenancy._drop_policies(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     policy record;
@@ -164,6 +162,20 @@ BEGIN
     LOOP
         EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
     END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._drop_policies(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._drop_policies(regclass) IS 'internal: drops the tenancy policies of a table';
+
+-- Creates (or re-creates) the policies of a protected table.
+CREATE FUNCTION tenancy._install_policies(
+    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    policy record;
+BEGIN
+    PERFORM tenancy._drop_policies(target);
     FOR policy IN SELECT * FROM tenancy._policy_definitions(target, read_role, write_role, delete_role) LOOP
         EXECUTE format('CREATE POLICY %I ON %s AS %s FOR %s TO PUBLIC%s%s',
             policy.policy_name, target,
@@ -251,7 +263,6 @@ CREATE FUNCTION tenancy.unprotect(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     settings tenancy.protected_tables;
-    policy record;
 BEGIN
     PERFORM tenancy._require_platform_admin('unprotect tables');
     SELECT * INTO settings FROM tenancy.protected_tables p WHERE p.relid = target;
@@ -259,12 +270,7 @@ BEGIN
         RAISE NOTICE 'table % is not protected, skipping', target;
         RETURN;
     END IF;
-    FOR policy IN SELECT p.polname FROM pg_policy p
-                   WHERE p.polrelid = target AND p.polname IN
-                         ('tenancy_permit', 'tenancy_select', 'tenancy_insert', 'tenancy_update', 'tenancy_delete')
-    LOOP
-        EXECUTE format('DROP POLICY %I ON %s', policy.polname, target);
-    END LOOP;
+    PERFORM tenancy._drop_policies(target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_audit ON %s', target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);

@@ -151,18 +151,12 @@ BEGIN
         RETURN NEXT;
     END LOOP;
 
-    DELETE FROM tenancy.audit_log_default d WHERE d.at < cutoff;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    IF removed > 0 THEN
-        action := 'deleted'; partition_name := 'tenancy.audit_log_default'; rows := removed;
-        RETURN NEXT;
-    END IF;
-    DELETE FROM tenancy.access_denials d WHERE d.at < cutoff;
-    GET DIAGNOSTICS removed = ROW_COUNT;
-    IF removed > 0 THEN
-        action := 'deleted'; partition_name := 'tenancy.access_denials'; rows := removed;
-        RETURN NEXT;
-    END IF;
+    RETURN QUERY
+        WITH stray AS (DELETE FROM tenancy.audit_log_default d WHERE d.at < cutoff RETURNING 1),
+             denials AS (DELETE FROM tenancy.access_denials d WHERE d.at < cutoff RETURNING 1)
+        SELECT 'deleted', 'tenancy.audit_log_default', count(*) FROM stray HAVING count(*) > 0
+        UNION ALL
+        SELECT 'deleted', 'tenancy.access_denials', count(*) FROM denials HAVING count(*) > 0;
 
     RETURN QUERY SELECT * FROM tenancy._ensure_audit_partitions(2);
 END
