@@ -23,22 +23,24 @@ $$;
 REVOKE ALL ON FUNCTION tenancy._canonical_host(text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._canonical_host(text) IS 'internal: canonical host name, or an error';
 
--- Raises unless the caller is a platform admin or an owner of the tenant.
-CREATE FUNCTION tenancy._require_owner(target tenancy.tenants, action text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Raises unless the caller is a platform admin or has at least the given
+-- role in the tenant (owner: owners only; admin: owners and admins).
+CREATE FUNCTION tenancy._require_tenant_role(target tenancy.tenants, minimum tenancy.role, action text)
+RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT tenancy.is_platform_admin()
-       AND tenancy._caller_role(target.id) IS DISTINCT FROM 'owner' THEN
+    IF NOT tenancy.is_platform_admin() AND coalesce(tenancy._caller_role(target.id) < minimum, true) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to %s of tenant "%s"', action, target.slug),
-            DETAIL = format('Only owners of the tenant and platform admins may %s; actor "%s" is not one.',
+            DETAIL = format('Only %s of the tenant and platform admins may %s; actor "%s" is not one.',
+                            CASE WHEN minimum = 'owner' THEN 'owners' ELSE 'owners and admins' END,
                             action, tenancy.actor());
     END IF;
 END
 $$;
-REVOKE ALL ON FUNCTION tenancy._require_owner(tenancy.tenants, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._require_owner(tenancy.tenants, text) IS
-    'internal: error unless an owner of the tenant or a platform admin';
+REVOKE ALL ON FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text) IS
+    'internal: error unless a platform admin or at least the given role in the tenant';
 
 CREATE FUNCTION tenancy.add_domain(tenant text, host text) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -46,7 +48,7 @@ DECLARE
     target tenancy.tenants := tenancy._find_tenant(tenant);
     canonical text := tenancy._canonical_host(host);
 BEGIN
-    PERFORM tenancy._require_owner(target, 'change the domains');
+    PERFORM tenancy._require_tenant_role(target, 'owner', 'change the domains');
     IF EXISTS (SELECT 1 FROM tenancy.domains d WHERE d.host = canonical) THEN
         RAISE EXCEPTION USING ERRCODE = 'unique_violation',
             MESSAGE = format('domain "%s" is already assigned to a tenant', canonical),
@@ -70,7 +72,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('domain "%s" is not assigned to any tenant', canonical);
     END IF;
-    PERFORM tenancy._require_owner(tenancy._find_tenant(owning_tenant::text), 'change the domains');
+    PERFORM tenancy._require_tenant_role(tenancy._find_tenant(owning_tenant::text), 'owner', 'change the domains');
     DELETE FROM tenancy.domains d WHERE d.host = canonical;
 END
 $$;

@@ -1,22 +1,6 @@
 -- pg_tenancy 0.1: read functions for operators and tenantctl. Each checks
 -- the caller's rights, so tenantctl needs no privilege on the catalog.
 
--- Raises unless the caller is a platform admin or an owner/admin of the tenant.
-CREATE FUNCTION tenancy._require_tenant_admin(target tenancy.tenants, action text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF NOT tenancy.is_platform_admin() AND coalesce(tenancy._caller_role(target.id) < 'admin', true) THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = format('permission denied to %s of tenant "%s"', action, target.slug),
-            DETAIL = format('Only owners and admins of the tenant and platform admins may %s; actor "%s" is not one.',
-                            action, tenancy.actor());
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._require_tenant_admin(tenancy.tenants, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._require_tenant_admin(tenancy.tenants, text) IS
-    'internal: error unless an owner or admin of the tenant, or a platform admin';
-
 CREATE FUNCTION tenancy.tenant_list()
 RETURNS TABLE (slug text, name text, status tenancy.tenant_status, isolation tenancy.isolation, plan text,
                members bigint, created_at timestamptz)
@@ -40,7 +24,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 DECLARE
     target tenancy.tenants := tenancy._find_tenant(tenant);
 BEGIN
-    PERFORM tenancy._require_tenant_admin(target, 'list the members');
+    PERFORM tenancy._require_tenant_role(target, 'admin', 'list the members');
     RETURN QUERY
         SELECT m.actor::text, m.role, m.is_active, m.created_at, m.updated_at
           FROM tenancy.memberships m WHERE m.tenant_id = target.id
@@ -60,7 +44,7 @@ BEGIN
         PERFORM tenancy._require_platform_admin('list every domain');
     ELSE
         target := tenancy._find_tenant(tenant);
-        PERFORM tenancy._require_tenant_admin(target, 'list the domains');
+        PERFORM tenancy._require_tenant_role(target, 'admin', 'list the domains');
     END IF;
     RETURN QUERY
         SELECT d.host::text, t.slug::text, d.created_at
@@ -90,7 +74,7 @@ DECLARE
     protected record;
     row_count bigint;
 BEGIN
-    PERFORM tenancy._require_tenant_admin(target, 'show the details');
+    PERFORM tenancy._require_tenant_role(target, 'admin', 'show the details');
     FOR protected IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
         EXECUTE format('SELECT count(*) FROM %s WHERE tenant_id = $1', protected.relid)
            INTO row_count USING target.id;

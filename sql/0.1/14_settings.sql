@@ -7,7 +7,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 DECLARE
     target tenancy.tenants := tenancy._find_tenant(tenant);
 BEGIN
-    PERFORM tenancy._require_tenant_admin(target, 'read the settings');
+    PERFORM tenancy._require_tenant_role(target, 'admin', 'read the settings');
     RETURN target.settings;
 END
 $$;
@@ -20,7 +20,7 @@ DECLARE
     target tenancy.tenants := tenancy._find_tenant(tenant, true);
     updated jsonb;
 BEGIN
-    PERFORM tenancy._require_owner(target, 'change the settings');
+    PERFORM tenancy._require_tenant_role(target, 'owner', 'change the settings');
     IF key IS NULL OR key !~ '^[a-z][a-z0-9_.-]{0,62}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid setting name "%s"', key),
