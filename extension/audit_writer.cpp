@@ -72,6 +72,7 @@ struct Sink {
 	AttrNumber attnums[column_count];
 	Oid sequence;
 	bool plain; // nothing to enforce beyond what our rows satisfy by construction
+	TimestampTz routed_at; // the timestamp the open partition was last checked for
 };
 
 Sink sink;
@@ -173,6 +174,7 @@ void open_sink(Oid parent_oid, TimestampTz at)
 		memcpy(sink.attnums, columns_cache.attnums, sizeof(sink.attnums));
 		sink.sequence = columns_cache.sequence;
 		sink.plain = enforces_nothing_else(sink.partition, sink.result);
+		sink.routed_at = at;
 		sink.open = true;
 	}
 	PG_CATCH();
@@ -195,10 +197,15 @@ void open_sink(Oid parent_oid, TimestampTz at)
 // Inserts one audit row.
 void insert_row(const AuditEvent *event, const char *actor_name, const char *role_name, Oid parent_oid)
 {
+	// Rows of one statement share its timestamp: route again only when it changes.
 	TimestampTz stamp = GetCurrentStatementStartTimestamp();
-	if (sink.open && RelationGetRelid(sink.parent) == parent_oid &&
-		partition_for(sink.parent, stamp) != RelationGetRelid(sink.partition))
-		close_sink();
+	if (sink.open && stamp != sink.routed_at) {
+		if (RelationGetRelid(sink.parent) != parent_oid ||
+			partition_for(sink.parent, stamp) != RelationGetRelid(sink.partition))
+			close_sink();
+		else
+			sink.routed_at = stamp;
+	}
 	if (!sink.open)
 		open_sink(parent_oid, stamp);
 

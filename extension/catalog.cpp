@@ -279,15 +279,6 @@ Tenant find_tenant(const char *slug_or_uuid)
 	return to_tenant(fields);
 }
 
-// Finds a tenant by id.
-Tenant find_tenant(const pg_uuid_t &id)
-{
-	const Oids &o = resolved();
-	TenantFields fields{};
-	pg_call(scan_tenants, o.tenants_pkey, o.tenant_id, F_UUID_EQ, UUIDPGetDatum(&id), &fields);
-	return to_tenant(fields);
-}
-
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor)
 {
@@ -369,12 +360,6 @@ Datum role_to_datum(Role role)
 const char *role_name(Role role)
 {
 	return role == Role::none ? "none" : role_labels[static_cast<int>(role)];
-}
-
-// Returns the label of a status.
-const char *status_name(Status status)
-{
-	return status_labels[static_cast<int>(status)];
 }
 
 // Returns the oid of tenancy_admin.

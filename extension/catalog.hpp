@@ -38,9 +38,6 @@ struct Membership {
 // Finds a tenant by slug or by uuid text.
 Tenant find_tenant(const char *slug_or_uuid);
 
-// Finds a tenant by id.
-Tenant find_tenant(const pg_uuid_t &id);
-
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor);
 
@@ -73,9 +70,6 @@ Datum role_to_datum(Role role);
 
 // Returns the label of a role ("viewer" ... "owner").
 const char *role_name(Role role);
-
-// Returns the label of a status ("active", "suspended", "archived").
-const char *status_name(Status status);
 
 // Returns the oid of tenancy_admin or tenancy_service (InvalidOid if absent).
 Oid platform_admin_role();

@@ -166,10 +166,4 @@ catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor)
 	return membership.found && membership.active ? membership.role : Role::none;
 }
 
-// Says whether tenancy.tenant is set.
-bool tenant_selected()
-{
-	return guc::tenant()[0] != '\0';
-}
-
 } // namespace tenancy::context

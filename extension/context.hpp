@@ -27,7 +27,4 @@ const Context &current();
 // member), from the same cache as the context.
 catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor);
 
-// Says whether tenancy.tenant is set at all.
-bool tenant_selected();
-
 } // namespace tenancy::context

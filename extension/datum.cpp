@@ -24,12 +24,6 @@ Datum make_uuid(const pg_uuid_t *value)
 	return UUIDPGetDatum(copy);
 }
 
-// Returns a detoasted, palloc'd copy of a text value as a C string.
-char *text_to_cstring_datum(Datum value)
-{
-	return text_to_cstring(DatumGetTextPP(value));
-}
-
 } // namespace
 
 // Returns a text Datum holding a copy of value.
@@ -42,15 +36,6 @@ Datum text_datum(const std::string &value)
 Datum uuid_datum(const pg_uuid_t &value)
 {
 	return pg_call(make_uuid, &value);
-}
-
-// Returns the text of a text Datum as a std::string.
-std::string string_from_text(Datum value)
-{
-	char *text = pg_call(text_to_cstring_datum, value);
-	std::string result(text);
-	pfree(text);
-	return result;
 }
 
 } // namespace tenancy

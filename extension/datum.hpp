@@ -17,7 +17,4 @@ Datum text_datum(const std::string &value);
 // Returns a uuid Datum holding a copy of value.
 Datum uuid_datum(const pg_uuid_t &value);
 
-// Returns the text of a text Datum (detoasted) as a std::string.
-std::string string_from_text(Datum value);
-
 } // namespace tenancy

@@ -84,12 +84,6 @@ const Identity &current()
 	return cached;
 }
 
-// Says whether the outer role is a platform admin.
-bool outer_role_is_platform_admin()
-{
-	return is_platform_admin(GetOuterUserId());
-}
-
 // Says whether the current role is a platform admin.
 bool current_role_is_platform_admin()
 {

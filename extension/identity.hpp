@@ -23,10 +23,6 @@ struct Identity {
 // role that is not granted tenancy_service.
 const Identity &current();
 
-// Says whether the outer role is a platform admin (superuser or
-// tenancy_admin), whatever tenancy.user says.
-bool outer_role_is_platform_admin();
-
 // Says whether the current role (the one SQL runs as right now, which inside
 // a SECURITY DEFINER function is its owner) is a platform admin.
 bool current_role_is_platform_admin();

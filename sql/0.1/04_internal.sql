@@ -67,22 +67,10 @@ BEGIN
 END
 $$;
 
--- Raises when a required argument is NULL.
-CREATE FUNCTION tenancy._not_null(value anyelement, argument text) RETURNS void
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF value IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = format('%s must not be null', argument);
-    END IF;
-END
-$$;
-
 REVOKE ALL ON FUNCTION tenancy._find_tenant(text, boolean), tenancy._require_platform_admin(text),
-    tenancy._caller_role(uuid), tenancy._check_actor(text), tenancy._not_null(anyelement, text)
+    tenancy._caller_role(uuid), tenancy._check_actor(text)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._find_tenant(text, boolean) IS 'internal: tenant by slug or uuid, or an error';
 COMMENT ON FUNCTION tenancy._require_platform_admin(text) IS 'internal: error unless a platform admin';
 COMMENT ON FUNCTION tenancy._caller_role(uuid) IS 'internal: the caller''s active role in a tenant';
 COMMENT ON FUNCTION tenancy._check_actor(text) IS 'internal: error unless a valid actor name';
-COMMENT ON FUNCTION tenancy._not_null(anyelement, text) IS 'internal: error when an argument is null';

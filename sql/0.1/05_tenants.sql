@@ -18,8 +18,10 @@ BEGIN
     END IF;
     IF create_tenant.slug !~ '^[a-z][a-z0-9_-]{0,62}$'
        OR create_tenant.slug ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
-        suggestion := coalesce(tenancy.suggest_slug(create_tenant.slug),
-                               tenancy.suggest_slug('t-' || create_tenant.slug));
+        suggestion := tenancy.suggest_slug(create_tenant.slug);
+        IF suggestion IS NULL AND create_tenant.slug ~ '[[:alnum:]]' THEN
+            suggestion := tenancy.suggest_slug('t-' || create_tenant.slug);
+        END IF;
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid tenant slug "%s"', create_tenant.slug),
             DETAIL = 'A slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-", '

@@ -100,6 +100,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     column_info record;
     orphaned boolean;
+    unknown boolean;
 BEGIN
     SELECT a.attnum, a.atttypid INTO column_info
       FROM pg_attribute a WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped;
@@ -114,16 +115,17 @@ BEGIN
             HINT = 'Convert the column to uuid holding tenancy.tenants ids, or rename it, then protect again.';
     END IF;
 
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s WHERE tenant_id IS NULL)', target) INTO orphaned;
+    -- One pass answers both: rows without a tenant, rows of unknown tenants.
+    EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
+                   'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
+                   'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target) INTO orphaned, unknown;
     IF orphaned THEN
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
             MESSAGE = format('table %s has rows without a tenant', target),
             DETAIL = 'Protecting a table must not guess which tenant owns existing rows.',
             HINT = 'Set tenant_id of every row to the id of its tenant (tenancy.tenants.id), then protect again.';
     END IF;
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM %s r WHERE NOT EXISTS '
-                   '(SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id))', target) INTO orphaned;
-    IF orphaned THEN
+    IF unknown THEN
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
             MESSAGE = format('table %s has rows of tenants that do not exist', target),
             DETAIL = 'Every tenant_id must be the id of a row of tenancy.tenants.',
