@@ -10,9 +10,12 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 EXTENSION  = pg_tenancy
 MODULE_big = pg_tenancy
 OBJS       = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
-# The install script is assembled from one file per concern in sql/0.1/.
-DATA_built = sql/pg_tenancy--0.1.sql
-DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*--*.sql)))
+# The install script of the current version is assembled from one file per
+# concern in sql/src/. Earlier versions' install scripts are kept frozen as
+# they shipped, with an upgrade script from each version to the next.
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
+DATA_built = sql/pg_tenancy--$(EXTVERSION).sql
+DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)))
 
 # Our C++ is compiled with warnings as errors; PostgreSQL's own headers are
 # included as system headers so that their warnings are not ours.
@@ -34,7 +37,7 @@ TENANTCTL_SRCS   = $(sort $(wildcard cli/*.cpp))
 TENANTCTL_OBJS   = $(TENANTCTL_SRCS:.cpp=.o)
 TENANTCTL_BINDIR ?= /usr/local/bin
 TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
-TENANTCTL_VERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
+TENANTCTL_VERSION := $(EXTVERSION)
 
 EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs regression.out \
               output_iso bench/out
@@ -52,11 +55,14 @@ include $(PGXS)
 install: install-tenantctl
 endif
 
-sql/pg_tenancy--0.1.sql: $(sort $(wildcard sql/0.1/*.sql))
+sql/pg_tenancy--$(EXTVERSION).sql: $(sort $(wildcard sql/src/*.sql))
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)
 	$(CXX) $(TENANTCTL_CXXFLAGS) -DTENANTCTL_VERSION='"$(TENANTCTL_VERSION)"' -c -o $@ $<
+
+# The version printed by tenantctl --version comes from the control file.
+cli/main.o: pg_tenancy.control
 
 $(TENANTCTL): $(TENANTCTL_OBJS)
 	$(CXX) -o $@ $^ -lpqxx -lpq

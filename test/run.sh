@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD point at the
-# throwaway cluster): the pg_regress suite, the isolation specs and the
-# tenantctl tests. Writes "passed failed" into $TENANCY_SUMMARY.
+# throwaway cluster): the pg_regress suite, the isolation specs, the
+# tenantctl tests and the upgrade tests. Writes "passed failed" into $TENANCY_SUMMARY.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -37,14 +37,20 @@ count_results /tmp/pg_tenancy-isolation.log
 [ -f regression.diffs ] && mv regression.diffs isolation.diffs
 [ -f regression.diffs.keep ] && mv regression.diffs.keep regression.diffs
 
-if [ -x test/cli/run.sh ]; then
-    echo "== tenantctl tests"
-    cli_summary=$(mktemp)
-    test/cli/run.sh "$cli_summary"
-    read -r cli_passed cli_failed < "$cli_summary" || { cli_passed=0; cli_failed=1; }
-    passed=$((passed + cli_passed))
-    failed=$((failed + cli_failed))
-    rm -f "$cli_summary"
-fi
+# Runs a suite script that writes "passed failed" into the file named by its
+# first argument, and adds its counts; a suite that dies counts as a failure.
+run_suite() {
+    local title=$1 script=$2 suite_summary suite_passed suite_failed
+    echo "== $title"
+    suite_summary=$(mktemp)
+    "$script" "$suite_summary"
+    read -r suite_passed suite_failed < "$suite_summary" || { suite_passed=0; suite_failed=1; }
+    passed=$((passed + suite_passed))
+    failed=$((failed + suite_failed))
+    rm -f "$suite_summary"
+}
+
+run_suite "tenantctl tests" test/cli/run.sh
+run_suite "upgrade tests" test/upgrade/run.sh
 
 echo "$passed $failed" > "$TENANCY_SUMMARY"

@@ -71,7 +71,7 @@ done
 sql "CREATE SCHEMA shop; CREATE TABLE shop.items (tenant_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id))"
 
 # Usage, help and version.
-check "--version prints the version" 0 "^tenantctl 0\.1" -- --version
+check "--version prints the version" 0 "^tenantctl 0\.2" -- --version
 check "--help lists the command groups" 0 "tenant.*member|member" -- --help
 check "tenant --help shows the subcommands" 0 "create" -- tenant --help
 check "no command is a usage error" 2 "" --

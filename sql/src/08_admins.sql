@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: platform admins (tenancy_admin) and trusted services
+-- pg_tenancy: platform admins (tenancy_admin) and trusted services
 -- (tenancy_service). Granting either is a platform admin's decision.
 
 -- Grants or revokes a group role; the shared body of the four functions below.

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: internal helpers of the management functions. Not callable
+-- pg_tenancy: internal helpers of the management functions. Not callable
 -- by PUBLIC; the SECURITY DEFINER management functions call them as owner.
 
 -- Finds a tenant by slug or uuid, optionally locking it; raises when absent.

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: guards. A protected table's owner may not switch off what
+-- pg_tenancy: guards. A protected table's owner may not switch off what
 -- protects it: TRUNCATE (which ignores row level security and row triggers),
 -- disabling row level security or the audit trigger, dropping or altering the
 -- tenancy policies, or changing the tenant_id column. Platform admins may.

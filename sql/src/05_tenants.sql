@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: tenant lifecycle. Platform admins only.
+-- pg_tenancy: tenant lifecycle. Platform admins only.
 
 CREATE FUNCTION tenancy.create_tenant(
     slug text,

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: memberships. Platform admins manage every tenant; a tenant's
+-- pg_tenancy: memberships. Platform admins manage every tenant; a tenant's
 -- owners and admins manage its members; only an owner grants, changes or
 -- removes "owner"; the last active owner can be neither removed nor demoted.
 

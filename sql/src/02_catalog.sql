@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: the catalog tables. Nobody but the extension owner writes
+-- pg_tenancy: the catalog tables. Nobody but the extension owner writes
 -- them directly; every change goes through the management functions.
 
 CREATE TABLE tenancy.tenants (

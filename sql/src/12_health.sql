@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: the health check. One row per finding: what is wrong, where,
+-- pg_tenancy: the health check. One row per finding: what is wrong, where,
 -- and how to fix it. Reads only the system catalogs and tenancy's own
 -- catalog, never tenant data, so it is as fast with ten thousand tenants as
 -- with ten.

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: protection of a table. tenancy.protect() adds and adopts a
+-- pg_tenancy: protection of a table. tenancy.protect() adds and adopts a
 -- tenant_id column, enables and forces row level security, installs the
 -- policies and triggers, and records the table for the health check.
 

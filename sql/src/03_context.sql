@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: the tenant context, implemented in C++ (extension/context*.cpp).
+-- pg_tenancy: the tenant context, implemented in C++ (extension/context*.cpp).
 -- PARALLEL RESTRICTED: evaluated by the leader only, so that a refusal is
 -- recorded once and in the session that caused it.
 

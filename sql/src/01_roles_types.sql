@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: group roles, types and schema privileges.
+-- pg_tenancy: group roles, types and schema privileges.
 \echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
 
 -- Group roles are cluster-wide: create them only when missing, and leave them

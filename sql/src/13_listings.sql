@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: read functions for operators and tenantctl. Each checks
+-- pg_tenancy: read functions for operators and tenantctl. Each checks
 -- the caller's rights, so tenantctl needs no privilege on the catalog.
 
 CREATE FUNCTION tenancy.tenant_list()

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: the audit trail. tenancy.audit_log is written by the C++
+-- pg_tenancy: the audit trail. tenancy.audit_log is written by the C++
 -- trigger tenancy.audit_trigger() (and by the access log writer for
 -- platform admins entering a tenant); nobody edits it. It is partitioned by
 -- month; tenancy.prune_audit() drops old months and creates coming ones.

@@ -1,4 +1,4 @@
--- pg_tenancy 0.1: domains, so that an application can route a request by its
+-- pg_tenancy: domains, so that an application can route a request by its
 -- host name: SET LOCAL tenancy.tenant = tenancy.resolve_domain('acme.example.com').
 
 -- Returns a host name in canonical form (lowercase, no trailing dot) or raises.

@@ -1,0 +1,82 @@
+#!/bin/bash
+# Upgrade tests, run inside pg_virtualenv: a database created at each earlier
+# version of pg_tenancy, filled, then updated with ALTER EXTENSION ... UPDATE,
+# must have exactly the objects of a fresh install (test/upgrade/fingerprint.sql)
+# and all its data. Writes "passed failed" into the file named by $1.
+set -u
+cd "$(dirname "$0")"
+summary=$1
+passed=0
+failed=0
+current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ../../pg_tenancy.control)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# Records one result; a failure shows what differed.
+result() {
+    if [ "$1" = ok ]; then
+        passed=$((passed + 1)); echo "ok $((passed + failed)) - $2"
+    else
+        failed=$((failed + 1)); echo "FAILED $((passed + failed)) - $2"; sed 's/^/    /' <<<"$3" | head -60
+    fi
+}
+
+# Runs psql quietly against a database, stopping at the first error.
+run_psql() {
+    local database=$1; shift
+    psql -X -q -v ON_ERROR_STOP=1 -d "$database" "$@"
+}
+
+dropdb --if-exists upgrade_fresh >/dev/null 2>&1
+createdb upgrade_fresh
+if ! out=$(run_psql upgrade_fresh -c "CREATE EXTENSION pg_tenancy" -f fingerprint.sql 2>&1 >"$work/fresh.txt") ||
+   [ "$(grep -c '^function ' "$work/fresh.txt")" -lt 40 ]; then
+    result failed "fingerprint of a fresh install" "$out"
+fi
+
+for script in ../../sql/pg_tenancy--*.sql; do
+    version=$(basename "$script" .sql); version=${version#pg_tenancy--}
+    case $version in *--*|"$current") continue ;; esac
+    database="upgrade_from_${version//./_}"
+    dropdb --if-exists "$database" >/dev/null 2>&1
+    createdb "$database"
+    if ! out=$(run_psql "$database" -c "CREATE EXTENSION pg_tenancy VERSION '$version'" -f fill.sql 2>&1); then
+        result failed "$version: install and fill" "$out"; continue
+    fi
+    result ok "$version: install and fill"
+    if ! out=$(run_psql "$database" -f state.sql 2>&1 >"$work/before.txt"); then
+        result failed "$version: state before the update" "$out"; continue
+    fi
+    if out=$(run_psql "$database" -c "ALTER EXTENSION pg_tenancy UPDATE" 2>&1); then
+        result ok "$version: ALTER EXTENSION pg_tenancy UPDATE to $current"
+    else
+        result failed "$version: ALTER EXTENSION pg_tenancy UPDATE to $current" "$out"; continue
+    fi
+    if ! out=$(run_psql "$database" -f fingerprint.sql 2>&1 >"$work/updated.txt"); then
+        result failed "$version: fingerprint of the updated database" "$out"
+    elif out=$(diff "$work/fresh.txt" "$work/updated.txt"); then
+        result ok "$version: updated objects are those of a fresh install"
+    else
+        result failed "$version: updated objects are those of a fresh install" "< fresh install, > updated
+$out"
+    fi
+    if ! out=$(run_psql "$database" -f state.sql 2>&1 >"$work/after.txt"); then
+        result failed "$version: state after the update" "$out"
+    elif out=$(diff "$work/before.txt" "$work/after.txt"); then
+        result ok "$version: every tenant, member, domain, protected row and audit row kept"
+    else
+        result failed "$version: every tenant, member, domain, protected row and audit row kept" "$out"
+    fi
+    # Isolation still holds after the update: each owner sees only her rows.
+    out=$(run_psql "$database" -At -c "SET ROLE upgrade_alice" -c "SET tenancy.tenant = 'acme'" \
+          -c "SELECT count(*), min(id), max(id) FROM shop.orders" 2>&1)
+    if [ "$out" = "19|1|19" ]; then result ok "$version: a member reads her tenant's rows after the update"
+    else result failed "$version: a member reads her tenant's rows after the update" "$out"; fi
+    out=$(run_psql "$database" -At -c "SET ROLE upgrade_bob" -c "SET tenancy.tenant = 'acme'" \
+          -c "SELECT count(*) FROM shop.orders" 2>&1)
+    if grep -q "permission denied for tenant" <<<"$out"; then result ok "$version: a non-member is refused after the update"
+    else result failed "$version: a non-member is refused after the update" "$out"; fi
+    dropdb "$database" >/dev/null 2>&1
+done
+dropdb upgrade_fresh >/dev/null 2>&1
+echo "$passed $failed" > "$summary"
