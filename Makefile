@@ -10,11 +10,20 @@ PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 EXTENSION  = pg_tenancy
 MODULE_big = pg_tenancy
 OBJS       = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
-# The install script of the current version is assembled from one file per
-# concern in sql/src/. Earlier versions' install scripts are kept frozen as
-# they shipped, with an upgrade script from each version to the next.
+# The scripts of the current version are assembled from sql/src/, one file per
+# concern: objects/ (roles, types, tables: created once), functions/ (all
+# CREATE OR REPLACE, so that every upgrade simply runs them again) and wiring/
+# (triggers, policies, event triggers). The install script is all three; the
+# upgrade script from the previous version is sql/upgrade/'s hand-written
+# before and after parts around functions/. Scripts of earlier versions are
+# kept frozen as they shipped.
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
-DATA_built = sql/pg_tenancy--$(EXTVERSION).sql
+PREVIOUS   := 0.1
+FUNCTIONS_SQL = $(sort $(wildcard sql/src/functions/*.sql))
+INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sort $(wildcard sql/src/wiring/*.sql))
+UPGRADE_SQL   = sql/upgrade/$(PREVIOUS)--$(EXTVERSION).before.sql $(FUNCTIONS_SQL) \
+                sql/upgrade/$(PREVIOUS)--$(EXTVERSION).after.sql
+DATA_built = sql/pg_tenancy--$(EXTVERSION).sql sql/pg_tenancy--$(PREVIOUS)--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)))
 
 # Our C++ is compiled with warnings as errors; PostgreSQL's own headers are
@@ -22,7 +31,7 @@ DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)
 PG_CPPFLAGS = -isystem $(shell $(PG_CONFIG) --includedir-server 2>/dev/null)
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter \
               -Wno-missing-field-initializers -fvisibility=hidden
-SHLIB_LINK  = -lstdc++
+SHLIB_LINK  = -lstdc++ -licui18n -licuuc
 
 # PGXS would also emit LLVM bitcode for JIT inlining when the server was built
 # with LLVM. Our functions are called through fmgr and are not worth inlining,
@@ -55,7 +64,10 @@ include $(PGXS)
 install: install-tenantctl
 endif
 
-sql/pg_tenancy--$(EXTVERSION).sql: $(sort $(wildcard sql/src/*.sql))
+sql/pg_tenancy--$(EXTVERSION).sql: $(INSTALL_SQL)
+	cat $^ > $@
+
+sql/pg_tenancy--$(PREVIOUS)--$(EXTVERSION).sql: $(UPGRADE_SQL)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)
@@ -70,7 +82,7 @@ $(TENANTCTL): $(TENANTCTL_OBJS)
 install-tenantctl: $(TENANTCTL)
 	install -D -m 755 $(TENANTCTL) $(DESTDIR)$(TENANTCTL_BINDIR)/tenantctl
 
-extension/%.o: $(wildcard extension/*.hpp)
+$(OBJS): $(wildcard extension/*.hpp)
 
 # Installs the Debian packages the project needs when they are missing.
 deps:

@@ -23,8 +23,9 @@ struct Denial {
 	std::string message;          // what the user was told
 };
 
-// Records a denial in its own transaction; falls back to the server log when
-// that is impossible, so that no denial is silently lost.
+// Records a denial outside the current transaction (it survives its
+// rollback), without waiting; falls back to the server log when that is
+// impossible (a standby, a full queue), so that no denial is silently lost.
 void record_denial(const Denial &denial);
 
 // Records, once per session, that a platform admin entered a tenant.

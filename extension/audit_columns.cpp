@@ -83,6 +83,8 @@ struct TableEntry {
 };
 
 HTAB *tables = nullptr;
+Oid building_relid = InvalidOid; // the table whose description is being built
+bool building_invalidated = false; // an invalidation concerned it meanwhile
 
 // Returns the cache of audited tables, creating it on first use.
 HTAB *table_cache()
@@ -357,28 +359,37 @@ void push_key(JsonbParseState **state, AuditColumn *column)
 
 } // namespace
 
-// Returns the cached description of a table.
+// Returns the cached description of a table. The description is built
+// before it enters the cache: building reads catalogs, which can process
+// invalidation messages, and one that concerns this table (or every table)
+// marks the new description stale, to be built again at the next row.
 const AuditTable *audit_table(Relation rel, const char *tenant_column)
 {
 	Oid relid = RelationGetRelid(rel);
-	bool found;
-	TableEntry *entry = static_cast<TableEntry *>(hash_search(table_cache(), &relid, HASH_ENTER, &found));
-	if (found && !entry->table->stale)
+	TableEntry *entry = static_cast<TableEntry *>(hash_search(table_cache(), &relid, HASH_FIND, nullptr));
+	if (entry != nullptr && entry->table != nullptr && !entry->table->stale)
 		return entry->table;
-	if (found)
-		MemoryContextDelete(entry->table->context);
-	entry->table = nullptr;
+
+	building_relid = relid;
+	building_invalidated = false;
+	AuditTable *fresh = nullptr;
 	PG_TRY();
 	{
-		entry->table = build_table(rel, tenant_column);
+		fresh = build_table(rel, tenant_column);
 	}
-	PG_CATCH();
+	PG_FINALLY();
 	{
-		hash_search(tables, &relid, HASH_REMOVE, nullptr);
-		PG_RE_THROW();
+		building_relid = InvalidOid;
 	}
 	PG_END_TRY();
-	return entry->table;
+	fresh->stale = building_invalidated;
+
+	bool found;
+	entry = static_cast<TableEntry *>(hash_search(table_cache(), &relid, HASH_ENTER, &found));
+	if (found && entry->table != nullptr)
+		MemoryContextDelete(entry->table->context);
+	entry->table = fresh;
+	return fresh;
 }
 
 // Returns the table's qualified name.
@@ -460,20 +471,23 @@ Jsonb *changed_columns_to_jsonb(const AuditTable *table, HeapTuple old_row, Heap
 	return JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, nullptr));
 }
 
-// Marks cached descriptions stale.
-void forget_columns(Oid relid)
+// Marks cached descriptions stale, including one being built.
+void forget_columns(Oid relid) noexcept
 {
+	if (relid == InvalidOid || relid == building_relid)
+		building_invalidated = true;
 	if (tables == nullptr)
 		return;
 	if (relid == InvalidOid) {
 		HASH_SEQ_STATUS status;
 		hash_seq_init(&status, tables);
 		while (TableEntry *entry = static_cast<TableEntry *>(hash_seq_search(&status)))
-			entry->table->stale = true;
+			if (entry->table != nullptr)
+				entry->table->stale = true;
 		return;
 	}
 	TableEntry *entry = static_cast<TableEntry *>(hash_search(tables, &relid, HASH_FIND, nullptr));
-	if (entry != nullptr)
+	if (entry != nullptr && entry->table != nullptr)
 		entry->table->stale = true;
 }
 

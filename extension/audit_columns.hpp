@@ -36,6 +36,6 @@ Jsonb *changed_columns_to_jsonb(const AuditTable *table, HeapTuple old_row, Heap
 
 // Forgets what is cached about a table (InvalidOid: about every table).
 // Safe inside an invalidation callback: it only marks entries stale.
-void forget_columns(Oid relid);
+void forget_columns(Oid relid) noexcept;
 
 } // namespace tenancy::audit

@@ -7,6 +7,7 @@
 #include "audit_writer.hpp"
 #include "boundary.hpp"
 #include "context.hpp"
+#include "protected_tables.hpp"
 #include "sql_function.hpp"
 
 extern "C" {
@@ -31,6 +32,18 @@ TriggerData *checked_trigger_data(FunctionCallInfo fcinfo)
 						errmsg("tenancy.audit_trigger() must be an AFTER ... FOR EACH ROW trigger "
 							   "on INSERT, UPDATE or DELETE")));
 	return trigger;
+}
+
+// Refuses to audit a table that is neither protected nor pg_tenancy's own
+// tenants or memberships: attached to any other table (by a superuser; nobody
+// else may use it), it would write rows of the writer's choosing into the log.
+void require_audited_table(Oid relid)
+{
+	if (protected_tables::find(relid) != nullptr || catalog::audits_itself(relid))
+		return;
+	throw Error(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED, "tenancy.audit_trigger() audits only protected tables")
+		.detail("The table it was fired for is not protected by pg_tenancy.")
+		.hint("Protect the table with tenancy.protect(), which installs the audit trigger itself.");
 }
 
 // Describes the row change of a trigger call as an audit event.
@@ -74,6 +87,7 @@ TENANCY_SQL_FUNCTION(tenancy_audit_trigger)
 {
 	return guarded([&] {
 		TriggerData *trigger = pg_call(checked_trigger_data, fcinfo);
+		require_audited_table(RelationGetRelid(trigger->tg_relation));
 		const identity::Identity &who = identity::current();
 		audit::AuditEvent event;
 		pg_call(describe_change, trigger, &event);

@@ -256,7 +256,7 @@ void insert_row(const AuditEvent *event, const char *actor_name, const char *rol
 
 // Closes the sink before commit; forgets it after an abort, whose resource
 // owner has already released what it held.
-void on_transaction_end(XactEvent event, void *arg)
+void on_transaction_end(XactEvent event, void *arg) noexcept
 {
 	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
 		close_sink();
@@ -274,7 +274,7 @@ void write_audit_row(const AuditEvent &event, const std::string &actor, const st
 }
 
 // Forgets cached attribute numbers when an audit partition changes.
-void forget_writer_columns(Oid relid)
+void forget_writer_columns(Oid relid) noexcept
 {
 	if (relid == InvalidOid || relid == columns_cache.partition)
 		columns_cache.partition = InvalidOid;

@@ -28,7 +28,7 @@ void write_audit_row(const AuditEvent &event, const std::string &actor, const st
 
 // Forgets what is cached about an audit partition (InvalidOid: all); safe
 // inside an invalidation callback.
-void forget_writer_columns(Oid relid);
+void forget_writer_columns(Oid relid) noexcept;
 
 // Registers the transaction callback that closes the writer before commit;
 // called once from _PG_init.

@@ -64,11 +64,19 @@ void describe(std::exception_ptr caught, Report &report) noexcept
 } // namespace
 
 // Reports an exception caught by guarded(); never returns.
-void report_exception(std::exception_ptr caught)
+void report_exception(std::exception_ptr caught, const ErrorStacks &entry)
 {
 	Report report;
 	describe(caught, report);
 	caught = nullptr; // frees the exception object before we longjmp
+
+	// An exception thrown inside PG_TRY skips PG_END_TRY, which would have
+	// restored PG_exception_stack; longjmp-ing to that dead frame would crash.
+	if (PG_exception_stack != entry.exception_stack || error_context_stack != entry.context_stack) {
+		PG_exception_stack = entry.exception_stack;
+		error_context_stack = entry.context_stack;
+		elog(WARNING, "pg_tenancy: an exception left a PG_TRY block; error stacks restored (please report this)");
+	}
 
 	if (report.pg_error != nullptr)
 		ReThrowError(report.pg_error);

@@ -4,9 +4,12 @@
 // cross: a longjmp over live C++ objects skips their destructors, and a C++
 // exception thrown through PG_TRY leaves PostgreSQL's error stack dangling.
 //
-//  * tenancy::guarded() wraps the body of every SQL-callable function. It
-//    catches every exception, leaves the catch block, and only then reports
-//    the error with ereport()/ReThrowError().
+//  * tenancy::guarded() wraps the body of every SQL-callable function and of
+//    every hook that runs C++. It catches every exception, leaves the catch
+//    block, and only then reports the error with ereport()/ReThrowError().
+//    A tripwire notices when an exception escaped a PG_TRY block (which would
+//    leave PG_exception_stack pointing into a dead frame) and repairs the
+//    stacks before reporting, so that the mistake is logged, not a crash.
 //  * tenancy::pg_call() runs PostgreSQL code that may ereport while C++
 //    objects are alive. It catches the PostgreSQL error with PG_TRY, leaves
 //    PG_TRY, and throws it on as tenancy::PgError.
@@ -105,21 +108,29 @@ auto pg_call(Fn &&fn, Args &&...args) -> std::invoke_result_t<Fn, Args...>
 	}
 }
 
-// Reports an exception caught by guarded(); never returns.
-[[noreturn]] void report_exception(std::exception_ptr caught);
+// PostgreSQL's error stacks as they were when guarded() was entered.
+struct ErrorStacks {
+	sigjmp_buf *exception_stack;
+	ErrorContextCallback *context_stack;
+};
 
-// Runs the C++ body of a SQL-callable function and reports any exception as a
-// PostgreSQL error, from outside every catch block.
+// Reports an exception caught by guarded(); never returns. Restores the error
+// stacks saved on entry first, if an exception left them changed.
+[[noreturn]] void report_exception(std::exception_ptr caught, const ErrorStacks &entry);
+
+// Runs a C++ body (of a SQL-callable function or a hook) and reports any
+// exception as a PostgreSQL error, from outside every catch block.
 template <typename Body>
-Datum guarded(Body &&body)
+auto guarded(Body &&body) -> std::invoke_result_t<Body>
 {
+	ErrorStacks entry{PG_exception_stack, error_context_stack};
 	std::exception_ptr caught;
 	try {
 		return body();
 	} catch (...) {
 		caught = std::current_exception();
 	}
-	report_exception(std::move(caught));
+	report_exception(std::move(caught), entry);
 }
 
 } // namespace tenancy

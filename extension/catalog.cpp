@@ -1,8 +1,10 @@
 // Reading tenancy.tenants and tenancy.memberships with direct index scans.
 //
-// The scans use the latest committed snapshot, not the statement's, so that a
-// membership revoked by another session is seen at once, even inside an older
-// REPEATABLE READ transaction. Text keys are compared in the "C" collation,
+// The scans use a fresh snapshot of the latest committed state, not the
+// statement's, so that a membership revoked by another session is seen at
+// once, even inside an older REPEATABLE READ transaction. They take it as a
+// catalog snapshot, which PostgreSQL also allows in parallel mode (a plain
+// GetLatestSnapshot() is refused there). Text keys are compared in the "C" collation,
 // which is how the install script declares slug and actor.
 #include "catalog.hpp"
 #include "boundary.hpp"
@@ -133,6 +135,14 @@ const Oids &resolved()
 	return oids;
 }
 
+// Returns a registered snapshot of the latest committed state, usable in
+// parallel mode too: the catalog snapshot, taken anew.
+Snapshot latest_snapshot(Oid relid)
+{
+	InvalidateCatalogSnapshot();
+	return RegisterSnapshot(GetNonHistoricCatalogSnapshot(relid));
+}
+
 // Copies a text datum into a fixed buffer.
 void copy_text_datum(Datum value, bool isnull, char *into)
 {
@@ -149,7 +159,7 @@ void scan_tenants(Oid index, AttrNumber key_column, RegProcedure equality, Datum
 	ScanKeyData scan_key;
 	ScanKeyEntryInitialize(&scan_key, 0, key_column, BTEqualStrategyNumber, InvalidOid,
 						   C_COLLATION_OID, equality, key);
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot snapshot = latest_snapshot(oids.tenants);
 	SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, 1, &scan_key);
 	HeapTuple tuple = systable_getnext(scan);
 	out->found = HeapTupleIsValid(tuple);
@@ -178,7 +188,7 @@ void scan_membership(const pg_uuid_t *tenant, const char *actor, MembershipField
 						   InvalidOid, F_UUID_EQ, UUIDPGetDatum(tenant));
 	ScanKeyEntryInitialize(&keys[1], 0, oids.member_actor, BTEqualStrategyNumber, InvalidOid,
 						   C_COLLATION_OID, F_TEXTEQ, CStringGetTextDatum(actor));
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot snapshot = latest_snapshot(oids.memberships);
 	SysScanDesc scan = systable_beginscan(rel, oids.memberships_pkey, true, snapshot, 2, keys);
 	HeapTuple tuple = systable_getnext(scan);
 	out->found = HeapTupleIsValid(tuple);
@@ -209,7 +219,7 @@ int scan_protected_tables(ProtectedFields *rows, int capacity)
 	AttrNumber read_column = get_attnum(oids.protected_tables, "read_role");
 	AttrNumber write_column = get_attnum(oids.protected_tables, "write_role");
 	AttrNumber delete_column = get_attnum(oids.protected_tables, "delete_role");
-	Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+	Snapshot snapshot = latest_snapshot(oids.protected_tables);
 	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
 	int count = 0;
 	HeapTuple tuple;
@@ -338,6 +348,13 @@ bool is_context_table(Oid relid)
 		   (relid == oids.tenants || relid == oids.memberships || relid == oids.protected_tables);
 }
 
+// Says whether relid is tenants or memberships.
+bool audits_itself(Oid relid)
+{
+	const Oids &o = resolved();
+	return relid == o.tenants || relid == o.memberships;
+}
+
 // Converts a tenancy.role enum value to a Role.
 Role role_from_datum(Datum value)
 {
@@ -375,7 +392,7 @@ Oid service_role()
 }
 
 // Forgets every resolved oid.
-void forget()
+void forget() noexcept
 {
 	oids.resolved = false;
 }

@@ -62,6 +62,10 @@ Oid audit_log();
 // every session (tenants, memberships, protected_tables).
 bool is_context_table(Oid relid);
 
+// Says whether relid is tenancy.tenants or tenancy.memberships, whose changes
+// the audit trigger records too.
+bool audits_itself(Oid relid);
+
 // Converts a tenancy.role enum value to a Role; throws on foreign values.
 Role role_from_datum(Datum value);
 
@@ -76,6 +80,6 @@ Oid platform_admin_role();
 Oid service_role();
 
 // Forgets every resolved oid; called when the catalog may have changed.
-void forget();
+void forget() noexcept;
 
 } // namespace tenancy::catalog

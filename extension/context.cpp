@@ -1,19 +1,14 @@
 // The tenant context, validated at every use and cached until something it
-// depends on changes: tenancy.tenant, tenancy.user, the outer role, or (via
-// invalidation messages) tenants, memberships and role grants. A revocation
+// depends on changes: the statement's inputs (statement.hpp) or, through
+// invalidation messages, tenants, memberships and role grants. A revocation
 // committed by another session is therefore enforced from this session's next
-// check on, without a catalog lookup per row or per statement.
+// statement on, without a catalog lookup per row or per statement.
 #include "context.hpp"
 #include "access_log.hpp"
+#include "actor_names.hpp"
 #include "boundary.hpp"
-#include "guc.hpp"
-#include "invalidation.hpp"
-
-extern "C" {
-#include "miscadmin.h"
-}
-
-#include <unordered_map>
+#include "generation_cache.hpp"
+#include "statement.hpp"
 
 namespace tenancy::context {
 
@@ -24,78 +19,76 @@ using catalog::Status;
 
 constexpr size_t cache_limit = 10000;
 
-// Tenants and memberships looked up so far in this cache generation.
-struct Lookups {
-	uint64 generation = 0;
-	std::unordered_map<std::string, catalog::Tenant> tenants;
-	std::unordered_map<std::string, catalog::Membership> memberships;
-};
-
-Lookups lookups;
-Context cached;
-bool cached_valid = false;
-Oid cached_role = InvalidOid;
-uint64 cached_tenant_generation = 0;
-uint64 cached_user_generation = 0;
-uint64 cached_generation = 0;
-
-// Empties the lookup caches when the catalog changed or they grew too big.
-void refresh_lookups()
-{
-	if (lookups.generation != invalidation::generation() || lookups.tenants.size() > cache_limit ||
-		lookups.memberships.size() > cache_limit) {
-		lookups.tenants.clear();
-		lookups.memberships.clear();
-		lookups.generation = invalidation::generation();
-	}
-}
+GenerationMap<catalog::Tenant> tenants(cache_limit);
+GenerationMap<catalog::Membership> memberships(cache_limit);
+GenerationMap<Context> contexts(1000);
+uint64 last_serial = 0;
+uint64 last_generation = 0;
+const Context *last = nullptr;
 
 // Returns the tenant named by slug or uuid text, from the cache if possible.
-const catalog::Tenant &tenant_named(const std::string &key)
+catalog::Tenant tenant_named(const std::string &key)
 {
-	auto found = lookups.tenants.find(key);
-	if (found != lookups.tenants.end())
-		return found->second;
-	return lookups.tenants.emplace(key, catalog::find_tenant(key.c_str())).first->second;
+	return tenants.get(key, [&] { return catalog::find_tenant(key.c_str()); });
 }
 
 // Returns the membership of actor in tenant, from the cache if possible.
-const catalog::Membership &membership_of(const pg_uuid_t &tenant, const std::string &actor)
+catalog::Membership membership_of(const pg_uuid_t &tenant, const std::string &actor)
 {
 	std::string key(reinterpret_cast<const char *>(tenant.data), UUID_LEN);
 	key += actor;
-	auto found = lookups.memberships.find(key);
-	if (found != lookups.memberships.end())
-		return found->second;
-	return lookups.memberships.emplace(key, catalog::find_membership(tenant, actor)).first->second;
+	return memberships.get(key, [&] { return catalog::find_membership(tenant, actor); });
 }
 
 // Records a denial and throws the error the user sees.
-[[noreturn]] void deny(const identity::Identity &who, const catalog::Tenant *tenant,
+[[noreturn]] void deny(const identity::Identity &who, const char *requested, const catalog::Tenant *tenant,
 					   const char *reason, Error error)
 {
-	access_log::record_denial({who.actor, who.db_role, guc::tenant(),
-							   tenant && tenant->found ? &tenant->id : nullptr, reason,
-							   error.message_});
+	access_log::record_denial({who.actor, who.db_role, requested, tenant && tenant->found ? &tenant->id : nullptr,
+							   reason, error.message_});
 	throw std::move(error);
 }
 
-// Builds and validates the context for the current settings.
-Context resolve()
+// Throws the refusal a caller without rights gets for a tenant, the same
+// whether or not the tenant exists, so that it tells nothing about others.
+[[noreturn]] void deny_access(const identity::Identity &who, const char *requested, const catalog::Tenant *tenant,
+							  const char *reason)
+{
+	std::string shown = actor_names::shown(requested);
+	deny(who, requested, tenant, reason,
+		 Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for tenant \"" + shown + "\"")
+			 .detail("Actor \"" + actor_names::shown(who.actor.c_str()) + "\" is not a member of tenant \"" + shown +
+					 "\".")
+			 .hint("Check the tenant with tenancy.my_tenants(); an owner or admin of the tenant can add the actor "
+				   "with tenancy.add_member()."));
+}
+
+// Builds and validates the context for the statement's inputs.
+Context resolve(const statement::Inputs &inputs)
 {
 	const identity::Identity &who = identity::current();
-	std::string requested = guc::tenant();
-	if (requested.empty())
+	const char *requested = inputs.tenant;
+	if (requested[0] == '\0')
 		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "no tenant selected")
 			.detail("Tenant data can only be used once the session has selected a tenant.")
 			.hint("Run SET tenancy.tenant = '<slug>' (SET LOCAL inside a transaction) first.");
+	if (who.service && !inputs.tenant_local)
+		deny(who, requested, nullptr, "session_setting",
+			 Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				   "tenancy.tenant of service role \"" + who.db_role + "\" must be set for the transaction")
+				 .detail("A service role's tenancy.tenant set for the whole session (SET, connection options, "
+						 "ALTER ROLE ... SET) would stay on a pooled connection and reach its next client.")
+				 .hint("Run SET LOCAL tenancy.tenant = '...' (or set_config('tenancy.tenant', ..., true)) inside "
+					   "the transaction, and RESET tenancy.tenant."));
 
-	refresh_lookups();
-	const catalog::Tenant &tenant = tenant_named(requested);
-	if (!tenant.found)
-		deny(who, nullptr, "unknown_tenant",
-			 Error(ERRCODE_UNDEFINED_OBJECT, "tenant \"" + requested + "\" does not exist")
-				 .hint("Check the slug with tenancy.my_tenants(), or ask a platform admin."));
+	catalog::Tenant tenant = tenant_named(requested);
+	if (!tenant.found) {
+		if (!who.platform_admin)
+			deny_access(who, requested, nullptr, "unknown_tenant");
+		deny(who, requested, nullptr, "unknown_tenant",
+			 Error(ERRCODE_UNDEFINED_OBJECT, "tenant \"" + actor_names::shown(requested) + "\" does not exist")
+				 .hint("Check the slug with tenancy.tenant_list()."));
+	}
 
 	Context context;
 	context.tenant_id = tenant.id;
@@ -104,7 +97,7 @@ Context resolve()
 	context.actor = who.actor;
 	context.db_role = who.db_role;
 
-	const catalog::Membership &membership = membership_of(tenant.id, who.actor);
+	catalog::Membership membership = membership_of(tenant.id, who.actor);
 	if (membership.found && membership.active)
 		context.role = membership.role;
 	if (who.platform_admin) {
@@ -112,22 +105,19 @@ Context resolve()
 		context.role = Role::owner;
 	}
 	if (context.role == Role::none) {
-		std::string detail = membership.found
-			? "The membership of actor \"" + who.actor + "\" in tenant \"" + tenant.slug + "\" is inactive."
-			: "Actor \"" + who.actor + "\" is not a member of tenant \"" + tenant.slug + "\".";
-		const char *hint = membership.found
-			? "An owner or admin of the tenant can reactivate it with tenancy.set_member_active()."
-			: "An owner or admin of the tenant can add the actor with tenancy.add_member().";
-		deny(who, &tenant, membership.found ? "inactive_membership" : "not_member",
+		if (!membership.found)
+			deny_access(who, requested, &tenant, "not_member");
+		deny(who, requested, &tenant, "inactive_membership",
 			 Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied for tenant \"" + tenant.slug + "\"")
-				 .detail(std::move(detail))
-				 .hint(hint));
+				 .detail("The membership of actor \"" + actor_names::shown(who.actor.c_str()) + "\" in tenant \"" +
+						 tenant.slug + "\" is inactive.")
+				 .hint("An owner or admin of the tenant can reactivate it with tenancy.set_member_active()."));
 	}
 	if (tenant.status == Status::suspended && !who.platform_admin) {
 		std::string detail = tenant.status_reason.empty()
 			? "Suspended tenants cannot be used."
 			: "Suspended tenants cannot be used. Reason given: " + tenant.status_reason;
-		deny(who, &tenant, "suspended",
+		deny(who, requested, &tenant, "suspended",
 			 Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "tenant \"" + tenant.slug + "\" is suspended")
 				 .detail(std::move(detail))
 				 .hint("A platform admin can reactivate it with tenancy.activate_tenant()."));
@@ -137,32 +127,41 @@ Context resolve()
 	return context;
 }
 
+// Returns the cache key of the inputs that the context depends on.
+std::string key_of(const statement::Inputs &inputs)
+{
+	std::string key(reinterpret_cast<const char *>(&inputs.outer_role), sizeof(Oid));
+	key += inputs.tenant_local ? 'l' : 's';
+	key += inputs.actor_local ? 'l' : 's';
+	key += inputs.tenant;
+	key += '\0';
+	key += inputs.actor;
+	return key;
+}
+
 } // namespace
 
 // Returns the validated context, from the cache when nothing changed.
 const Context &current()
 {
 	invalidation::catch_up();
-	Oid role = GetOuterUserId();
-	if (cached_valid && cached_role == role && cached_tenant_generation == guc::tenant_generation() &&
-		cached_user_generation == guc::user_generation() && cached_generation == invalidation::generation())
-		return cached;
-	cached_valid = false;
-	cached = resolve();
-	cached_role = role;
-	cached_tenant_generation = guc::tenant_generation();
-	cached_user_generation = guc::user_generation();
-	cached_generation = invalidation::generation();
-	cached_valid = true;
-	return cached;
+	const statement::Inputs &inputs = statement::current();
+	if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())
+		return *last;
+	last = nullptr;
+	uint64 generation = invalidation::generation();
+	const Context &context = contexts.get(key_of(inputs), [&] { return resolve(inputs); });
+	last = &context;
+	last_serial = inputs.serial;
+	last_generation = generation;
+	return context;
 }
 
 // Returns the active role of actor in tenant.
 catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor)
 {
 	invalidation::catch_up();
-	refresh_lookups();
-	const catalog::Membership &membership = membership_of(tenant, actor);
+	catalog::Membership membership = membership_of(tenant, actor);
 	return membership.found && membership.active ? membership.role : Role::none;
 }
 

@@ -1,4 +1,4 @@
-// The tenant context: which tenant the session works in, validated against
+// The tenant context: which tenant the statement works in, validated against
 // the tenant's status and the actor's membership at every use.
 #pragma once
 
@@ -20,7 +20,8 @@ struct Context {
 
 // Returns the validated context of the current statement. Throws (after
 // recording the denial) when no tenant is selected, the tenant does not
-// exist, the actor is not an active member, or the tenant is suspended.
+// exist, the actor is not an active member, the tenant is suspended, or a
+// service role's tenant was set for the session instead of the transaction.
 const Context &current();
 
 // Returns the active role of actor in tenant (Role::none if not an active

@@ -1,77 +1,118 @@
-// The settings users type: tenancy.tenant and tenancy.user. Their check hooks
-// refuse malformed values at SET time; whether a value may be *used* (tenant
-// exists, actor is a member, tenancy.user is allowed) is decided at each use
-// by context.cpp, because a value can arrive before this library is loaded
-// (PGOPTIONS, ALTER ROLE ... SET) and must be judged all the same.
+// The settings users type: tenancy.tenant and tenancy.actor. Their check
+// hooks refuse malformed values at SET time (and put actor names in their
+// normalized form); whether a value may be *used* (tenant exists, actor is a
+// member, tenancy.actor is allowed, a service's value is transaction-local)
+// is decided at each use by identity.cpp and context.cpp, because a value can
+// arrive before this library is loaded (PGOPTIONS, ALTER ROLE ... SET) and
+// must be judged all the same.
 #include "guc.hpp"
+#include "actor_names.hpp"
 #include "names.hpp"
 
 extern "C" {
 #include "utils/guc.h"
+#include "utils/guc_tables.h"
 }
+
+#include <cstdlib>
+#include <cstring>
 
 namespace tenancy::guc {
 
 namespace {
 
 char *tenant_value = nullptr;
-char *user_value = nullptr;
-uint64 tenant_assignments = 0;
-uint64 user_assignments = 0;
+char *actor_value = nullptr;
+config_generic *tenant_record = nullptr;
+config_generic *actor_record = nullptr;
 
 // Accepts "", a slug or a uuid for tenancy.tenant.
-bool check_tenant(char **newval, void **extra, GucSource source)
+bool check_tenant(char **newval, void **extra, GucSource source) noexcept
 {
 	if (*newval == nullptr || (*newval)[0] == '\0')
 		return true;
 	if (is_valid_slug(*newval) || is_uuid_text(*newval))
 		return true;
+	char shown[actor_names::shown_bytes + 1];
+	actor_names::shown_into(shown, *newval);
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-	GUC_check_errmsg("invalid tenant \"%s\"", *newval);
+	GUC_check_errmsg("invalid tenant \"%s\"", shown);
 	GUC_check_errdetail("A tenant is named by its slug (a lowercase letter, then lowercase letters, "
 						"digits, \"_\" or \"-\", at most 63 characters) or by its uuid.");
 	return false;
 }
 
-// Accepts "" or a well-formed actor name for tenancy.user.
-bool check_user(char **newval, void **extra, GucSource source)
-{
-	if (*newval == nullptr || (*newval)[0] == '\0' || is_valid_actor(*newval))
-		return true;
-	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
-	GUC_check_errmsg("invalid tenancy.user \"%s\"", *newval);
-	GUC_check_errdetail("An actor name has 1 to 256 bytes, no control characters and no leading or "
-						"trailing spaces.");
+// Checks and normalizes an actor name; false when it is refused (also when
+// memory runs out: a check hook must never throw).
+bool normalize_actor(char **newval) noexcept
+try {
+	actor_names::Checked checked = actor_names::check(*newval, strlen(*newval));
+	if (!checked.valid) {
+		char shown[actor_names::shown_bytes + 1];
+		actor_names::shown_into(shown, *newval);
+		GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+		GUC_check_errmsg("invalid tenancy.actor \"%s\"", shown);
+		GUC_check_errdetail("%s", checked.problem);
+		return false;
+	}
+	if (checked.normalized != *newval) {
+		// GUC owns string values with malloc/free.
+		char *normalized = static_cast<char *>(malloc(checked.normalized.size() + 1));
+		if (normalized == nullptr)
+			return false;
+		memcpy(normalized, checked.normalized.c_str(), checked.normalized.size() + 1);
+		free(*newval);
+		*newval = normalized;
+	}
+	return true;
+} catch (...) {
 	return false;
 }
 
-// Notes that tenancy.tenant changed, so that the context is validated again.
-void note_tenant_assignment(const char *newval, void *extra)
+// Accepts "" or a valid actor name for tenancy.actor, in its normalized form.
+bool check_actor(char **newval, void **extra, GucSource source) noexcept
 {
-	tenant_assignments++;
+	if (*newval == nullptr || (*newval)[0] == '\0')
+		return true;
+	return normalize_actor(newval);
 }
 
-// Notes that tenancy.user changed, so that the identity is judged again.
-void note_user_assignment(const char *newval, void *extra)
+// Finds the GUC machinery's record of a setting, to read how it was set.
+config_generic *record_of(const char *name)
 {
-	user_assignments++;
+	config_generic **variables = get_guc_variables();
+	int count = GetNumConfigOptions();
+	for (int i = 0; i < count; i++)
+		if (strcmp(variables[i]->name, name) == 0)
+			return variables[i];
+	return nullptr;
+}
+
+// Says whether the current value of a setting goes away at the end of the
+// transaction: its newest saved state is a SET LOCAL (GUC_LOCAL,
+// GUC_SET_LOCAL) or a function's SET clause (GUC_SAVE), not a plain SET.
+bool set_locally(const config_generic *record)
+{
+	return record != nullptr && record->stack != nullptr && record->stack->state != GUC_SET;
+}
+
+// Returns the value of a setting.
+Value value_of(const char *text, const config_generic *record)
+{
+	if (text == nullptr || text[0] == '\0')
+		return {"", false};
+	return {text, set_locally(record)};
 }
 
 } // namespace
 
 // Returns the current value of tenancy.tenant.
-const char *tenant() { return tenant_value ? tenant_value : ""; }
+Value tenant() { return value_of(tenant_value, tenant_record); }
 
-// Returns the current value of tenancy.user.
-const char *user() { return user_value ? user_value : ""; }
+// Returns the current value of tenancy.actor.
+Value actor() { return value_of(actor_value, actor_record); }
 
-// Returns a number that changes with every assignment of tenancy.tenant.
-uint64 tenant_generation() { return tenant_assignments; }
-
-// Returns a number that changes with every assignment of tenancy.user.
-uint64 user_generation() { return user_assignments; }
-
-// Defines tenancy.tenant and tenancy.user.
+// Defines tenancy.tenant and tenancy.actor.
 void define()
 {
 	DefineCustomStringVariable(
@@ -79,15 +120,18 @@ void define()
 		"Selects the tenant whose rows this session sees and changes.",
 		"A tenant slug or uuid; checked against the caller's membership at every use. "
 		"Use SET LOCAL inside transactions behind a connection pooler.",
-		&tenant_value, "", PGC_USERSET, 0, check_tenant, note_tenant_assignment, nullptr);
+		&tenant_value, "", PGC_USERSET, 0, check_tenant, nullptr, nullptr);
 
 	DefineCustomStringVariable(
-		"tenancy.user",
+		"tenancy.actor",
 		"Application user on whose behalf a trusted service role acts.",
-		"Honoured only for roles granted tenancy_service; any other role that sets it is refused.",
-		&user_value, "", PGC_USERSET, 0, check_user, note_user_assignment, nullptr);
+		"Honoured only for roles granted tenancy_service, and only when set for the current "
+		"transaction (SET LOCAL); any other role that sets it is refused.",
+		&actor_value, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("tenancy");
+	tenant_record = record_of("tenancy.tenant");
+	actor_record = record_of("tenancy.actor");
 }
 
 } // namespace tenancy::guc

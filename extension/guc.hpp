@@ -1,4 +1,4 @@
-// The settings users type: tenancy.tenant and tenancy.user.
+// The settings users type: tenancy.tenant and tenancy.actor.
 #pragma once
 
 extern "C" {
@@ -7,17 +7,19 @@ extern "C" {
 
 namespace tenancy::guc {
 
-// Current value of tenancy.tenant: a slug, a uuid, or "" for none.
-const char *tenant();
+// The value of a setting, and whether it was set for the current
+// transaction only (SET LOCAL, set_config(..., true), a function's SET
+// clause) rather than for the session (SET, PGOPTIONS, ALTER ROLE ... SET).
+struct Value {
+	const char *text; // "" when unset
+	bool local;
+};
 
-// Current value of tenancy.user: an asserted application user, or "".
-const char *user();
+// Current value of tenancy.tenant: a slug, a uuid, or "".
+Value tenant();
 
-// A number that changes whenever tenancy.tenant is assigned.
-uint64 tenant_generation();
-
-// A number that changes whenever tenancy.user is assigned.
-uint64 user_generation();
+// Current value of tenancy.actor: an asserted application user, or "".
+Value actor();
 
 // Defines both settings and reserves the "tenancy." prefix.
 void define();

@@ -1,12 +1,17 @@
-// Who is acting. Identity is judged on the session's outer role (GetOuterUserId):
-// SET ROLE changes it, a SECURITY DEFINER function does not, so no function
-// owner can lend its identity to a caller.
+// Who is acting. Identity is judged on the session's outer role as it was
+// when the statement started (statement.hpp): SET ROLE changes it, a
+// SECURITY DEFINER function does not, so no function owner can lend its
+// identity to a caller.
+//
+// A role granted tenancy_service may name the application user it acts for,
+// but only for the current transaction: a value set for the session would
+// stay on a pooled server connection and be used by the next client.
 #include "identity.hpp"
 #include "access_log.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
-#include "guc.hpp"
-#include "invalidation.hpp"
+#include "generation_cache.hpp"
+#include "statement.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -17,20 +22,16 @@ namespace tenancy::identity {
 
 namespace {
 
-Identity cached;
-uint64 cached_guc_generation = 0;
-uint64 cached_generation = 0;
+// Identities resolved so far, by outer role, actor and how it was set.
+GenerationMap<Identity> identities(1000);
+uint64 last_serial = 0;
+uint64 last_generation = 0;
+const Identity *last = nullptr;
 
 // Says whether role has the privileges of the group role (InvalidOid: no).
 bool has_privileges_of(Oid role, Oid group)
 {
 	return OidIsValid(group) && pg_call(has_privs_of_role, role, group);
-}
-
-// Says whether role is a superuser or a member of tenancy_admin.
-bool is_platform_admin(Oid role)
-{
-	return pg_call(superuser_arg, role) || has_privileges_of(role, catalog::platform_admin_role());
 }
 
 // Returns the name of a role.
@@ -39,49 +40,80 @@ std::string role_name(Oid role)
 	return pg_call([role] { return static_cast<const char *>(GetUserNameFromId(role, false)); });
 }
 
-// Builds the identity of the outer role, refusing a spoofed tenancy.user.
-Identity resolve(Oid role)
+// Records and throws the refusal of an asserted actor.
+[[noreturn]] void refuse(const Identity &identity, const statement::Inputs &inputs, const char *reason,
+						 Error error)
+{
+	access_log::record_denial({identity.db_role, identity.db_role, inputs.tenant, nullptr, reason,
+							   error.message_});
+	throw std::move(error);
+}
+
+// Builds the identity for the inputs, refusing an actor the role may not assert.
+Identity resolve(const statement::Inputs &inputs)
 {
 	Identity identity;
-	identity.role_oid = role;
-	identity.db_role = role_name(role);
-	const char *asserted = guc::user();
-	if (asserted[0] == '\0') {
+	identity.role_oid = inputs.outer_role;
+	identity.db_role = role_name(inputs.outer_role);
+	bool superuser = pg_call(superuser_arg, inputs.outer_role);
+	bool may_assert = superuser || has_privileges_of(inputs.outer_role, catalog::service_role());
+	identity.service = may_assert && !superuser;
+	if (inputs.actor[0] == '\0') {
 		identity.actor = identity.db_role;
-		identity.platform_admin = is_platform_admin(role);
+		identity.platform_admin = is_platform_admin(inputs.outer_role);
 		return identity;
 	}
-	if (!has_privileges_of(role, catalog::service_role())) {
-		std::string detail = "Only roles granted tenancy_service may set tenancy.user; role \"" +
-							 identity.db_role + "\" is not one.";
-		access_log::record_denial({identity.db_role, identity.db_role, guc::tenant(), nullptr,
-								   "spoofed_user", "tried to act as \"" + std::string(asserted) + "\""});
-		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-					"permission denied to act as user \"" + std::string(asserted) + "\"")
-			.detail(std::move(detail))
-			.hint("Run RESET tenancy.\"user\", or connect as the application's service role.");
-	}
-	identity.actor = asserted;
+	std::string shown = actor_names::shown(inputs.actor);
+	if (!may_assert)
+		refuse(identity, inputs, "spoofed_actor",
+			   Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to act as \"" + shown + "\"")
+				   .detail("Only roles granted tenancy_service may set tenancy.actor; role \"" + identity.db_role +
+						   "\" is not one.")
+				   .hint("Run RESET tenancy.actor, or connect as the application's service role."));
+	if (identity.service && !inputs.actor_local)
+		refuse(identity, inputs, "session_setting",
+			   Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "tenancy.actor of service role \"" + identity.db_role +
+														 "\" must be set for the transaction")
+				   .detail("A service role's tenancy.actor set for the whole session (SET, connection options, "
+						   "ALTER ROLE ... SET) would stay on a pooled connection and act for its next client.")
+				   .hint("Run SET LOCAL tenancy.actor = '...' (or set_config('tenancy.actor', ..., true)) inside "
+						 "the transaction, and RESET tenancy.actor."));
+	identity.actor = inputs.actor;
 	identity.asserted = true;
 	return identity;
 }
 
+// Returns the cache key of the inputs that identity depends on.
+std::string key_of(const statement::Inputs &inputs)
+{
+	std::string key(reinterpret_cast<const char *>(&inputs.outer_role), sizeof(Oid));
+	key += inputs.actor_local ? 'l' : 's';
+	key += inputs.actor;
+	return key;
+}
+
 } // namespace
 
-// Returns the current identity, from the cache when nothing changed.
+// Returns the identity of the current statement.
 const Identity &current()
 {
 	invalidation::catch_up();
-	Oid role = GetOuterUserId();
-	if (cached.role_oid == role && cached_guc_generation == guc::user_generation() &&
-		cached_generation == invalidation::generation())
-		return cached;
-	cached = Identity{};
-	Identity fresh = resolve(role);
-	cached = std::move(fresh);
-	cached_guc_generation = guc::user_generation();
-	cached_generation = invalidation::generation();
-	return cached;
+	const statement::Inputs &inputs = statement::current();
+	if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())
+		return *last;
+	last = nullptr;
+	uint64 generation = invalidation::generation();
+	const Identity &identity = identities.get(key_of(inputs), [&] { return resolve(inputs); });
+	last = &identity;
+	last_serial = inputs.serial;
+	last_generation = generation;
+	return identity;
+}
+
+// Says whether a role is a superuser or a member of tenancy_admin.
+bool is_platform_admin(Oid role)
+{
+	return pg_call(superuser_arg, role) || has_privileges_of(role, catalog::platform_admin_role());
 }
 
 // Says whether the current role is a platform admin.

@@ -1,5 +1,5 @@
 // Who is acting: the session's outer role, or the application user a trusted
-// service role asserts with tenancy.user.
+// service role asserts with tenancy.actor.
 #pragma once
 
 extern "C" {
@@ -12,19 +12,26 @@ namespace tenancy::identity {
 
 // The actor of the current statement.
 struct Identity {
-	Oid role_oid = InvalidOid;  // the outer role (SET ROLE counts, SECURITY DEFINER does not)
-	std::string db_role;        // its name
-	std::string actor;          // the role name, or tenancy.user when asserted
-	bool asserted = false;      // the actor came from tenancy.user
+	Oid role_oid = InvalidOid;   // the outer role (SET ROLE counts, SECURITY DEFINER does not)
+	std::string db_role;         // its name
+	std::string actor;           // the role name, or tenancy.actor when asserted
+	bool asserted = false;       // the actor came from tenancy.actor
+	bool service = false;        // the role is granted tenancy_service and is no superuser: its
+	                             // tenant and actor count only when set for the transaction
 	bool platform_admin = false; // superuser or tenancy_admin, and not asserting another user
 };
 
-// Returns the current identity; refuses (and records) a tenancy.user set by a
-// role that is not granted tenancy_service.
+// Returns the identity of the current statement; refuses (and records) a
+// tenancy.actor set by a role that is not granted tenancy_service, and a
+// service role's tenancy.actor that was set for the session rather than for
+// the current transaction.
 const Identity &current();
 
 // Says whether the current role (the one SQL runs as right now, which inside
 // a SECURITY DEFINER function is its owner) is a platform admin.
 bool current_role_is_platform_admin();
+
+// Says whether a role is a superuser or has the privileges of tenancy_admin.
+bool is_platform_admin(Oid role);
 
 } // namespace tenancy::identity

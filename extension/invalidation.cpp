@@ -22,14 +22,14 @@ namespace {
 uint64 current_generation = 1;
 
 // Drops the caches built on tenancy's catalog.
-void invalidate_all()
+void invalidate_all() noexcept
 {
 	current_generation++;
 	catalog::forget();
 }
 
 // Reacts to a relcache invalidation: our catalog tables, or everything.
-void on_relcache(Datum arg, Oid relid)
+void on_relcache(Datum arg, Oid relid) noexcept
 {
 	if (relid == InvalidOid || catalog::is_context_table(relid))
 		invalidate_all();
@@ -38,7 +38,7 @@ void on_relcache(Datum arg, Oid relid)
 }
 
 // Reacts to a change of pg_authid or pg_auth_members.
-void on_roles(Datum arg, int cache_id, uint32 hash_value)
+void on_roles(Datum arg, int cache_id, uint32 hash_value) noexcept
 {
 	invalidate_all();
 }

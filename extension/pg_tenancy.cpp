@@ -4,6 +4,7 @@
 #include "invalidation.hpp"
 #include "sql_function.hpp"
 #include "statement_check.hpp"
+#include "statement_hooks.hpp"
 
 extern "C" {
 _Pragma("GCC visibility push(default)")
@@ -13,12 +14,13 @@ _Pragma("GCC visibility pop")
 
 TENANCY_EXPORTED void _PG_init(void);
 
-// Defines tenancy.tenant and tenancy.user, registers the invalidation
-// callbacks and installs the statement check; runs once per backend.
+// Defines tenancy.tenant and tenancy.actor, registers the invalidation
+// callbacks and installs the statement check and hooks; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
 	tenancy::invalidation::register_callbacks();
 	tenancy::statement_check::install();
+	tenancy::statement_hooks::install();
 	tenancy::audit::register_writer();
 }

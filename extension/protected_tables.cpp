@@ -1,7 +1,7 @@
 // Which tables tenancy.protect() protects: tenancy.protected_tables read once
 // and kept until it changes (its statement trigger sends an invalidation).
 #include "protected_tables.hpp"
-#include "invalidation.hpp"
+#include "generation_cache.hpp"
 
 #include <unordered_map>
 
@@ -9,8 +9,18 @@ namespace tenancy::protected_tables {
 
 namespace {
 
-std::unordered_map<Oid, catalog::ProtectedTable> by_oid;
-uint64 loaded_generation = 0;
+using ByOid = std::unordered_map<Oid, catalog::ProtectedTable>;
+
+GenerationCached<ByOid> tables;
+
+// Reads tenancy.protected_tables into a map by oid.
+ByOid load()
+{
+	ByOid by_oid;
+	for (const catalog::ProtectedTable &table : catalog::protected_tables())
+		by_oid[table.relid] = table;
+	return by_oid;
+}
 
 } // namespace
 
@@ -19,14 +29,20 @@ const catalog::ProtectedTable *find(Oid relid)
 {
 	if (!catalog::installed())
 		return nullptr;
-	if (loaded_generation != invalidation::generation()) {
-		by_oid.clear();
-		for (const catalog::ProtectedTable &table : catalog::protected_tables())
-			by_oid[table.relid] = table;
-		loaded_generation = invalidation::generation();
-	}
+	const ByOid &by_oid = tables.get(load);
 	auto found = by_oid.find(relid);
 	return found == by_oid.end() ? nullptr : &found->second;
+}
+
+// Returns the oids of every protected table.
+std::vector<Oid> all()
+{
+	std::vector<Oid> oids;
+	if (!catalog::installed())
+		return oids;
+	for (const auto &entry : tables.get(load))
+		oids.push_back(entry.first);
+	return oids;
 }
 
 } // namespace tenancy::protected_tables

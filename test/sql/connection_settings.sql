@@ -45,12 +45,41 @@ SELECT tenancy.current_tenant(), count(*) AS invoices FROM app.invoices;
 ALTER ROLE mallory RESET tenancy.tenant;
 ALTER ROLE dave RESET tenancy.tenant;
 
--- tenancy.user set through the options by a role that is no service.
+-- tenancy.actor set through the options by a role that is no service.
 \setenv PGPASSWORD tenancy-test
-\setenv PGOPTIONS '-c tenancy.user=alice -c tenancy.tenant=acme'
+\setenv PGOPTIONS '-c tenancy.actor=alice -c tenancy.tenant=acme'
 \c "dbname=contrib_regression user=mallory"
 SELECT count(*) FROM app.invoices;
 :sqlstate
+
+-- A service role's tenant or actor from the connection options, or from
+-- ALTER ROLE ... SET, is a session-level value: it would stay on a pooled
+-- connection, so it is refused when used, with a hint that says SET LOCAL.
+\setenv PGOPTIONS '-c tenancy.tenant=acme'
+\c "dbname=contrib_regression user=app_server"
+SHOW tenancy.tenant;
+SELECT count(*) FROM app.invoices;
+:sqlstate
+BEGIN;
+SET LOCAL tenancy.actor = 'alice@example.com';
+SET LOCAL tenancy.tenant = 'acme';
+SELECT tenancy.actor(), count(*) AS invoices FROM app.invoices;
+COMMIT;
+\setenv PGOPTIONS '-c tenancy.actor=alice@example.com'
+\c "dbname=contrib_regression user=app_server"
+BEGIN;
+SET LOCAL tenancy.tenant = 'acme';
+SELECT count(*) FROM app.invoices;
+:sqlstate
+ROLLBACK;
 \setenv PGOPTIONS
 \setenv PGPASSWORD :superuser_password
 \c "dbname=contrib_regression user=postgres"
+ALTER ROLE app_server SET tenancy.tenant = 'acme';
+\setenv PGPASSWORD tenancy-test
+\c "dbname=contrib_regression user=app_server"
+SELECT tenancy.current_tenant();
+:sqlstate
+\setenv PGPASSWORD :superuser_password
+\c "dbname=contrib_regression user=postgres"
+ALTER ROLE app_server RESET tenancy.tenant;

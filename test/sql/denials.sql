@@ -1,14 +1,19 @@
 -- Refused attempts to use a tenant are recorded in tenancy.access_denials,
 -- durably: the record survives the rollback of the transaction that failed.
+-- Sessions queue them without waiting; a collector worker writes them and
+-- aggregates repeated attempts (first and last time, number of attempts).
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \set sqlstate '\\echo SQLSTATE :SQLSTATE'
 
--- Everything refused by the earlier tests, by reason.
-SELECT reason, actor, db_role, requested_tenant, tenant_id IS NOT NULL AS known_tenant
-  FROM tenancy.access_denials ORDER BY id;
+-- Everything refused by the earlier tests, once the collector wrote it.
+SELECT tenancy.wait_for_access_log() AS written;
+SELECT reason, actor, db_role, requested_tenant, tenant_id IS NOT NULL AS known_tenant, attempts,
+       last_at >= at AS ordered
+  FROM tenancy.access_denials ORDER BY at, reason, actor;
 
--- The proof: a denial inside a transaction that is then rolled back.
+-- The proof: denials inside transactions that are then rolled back, one of
+-- them inside a savepoint.
 SELECT coalesce(max(id), 0) AS mark FROM tenancy.access_denials \gset
 SET ROLE mallory;
 BEGIN;
@@ -24,16 +29,37 @@ SELECT count(*) FROM app.invoices;
 ROLLBACK TO SAVEPOINT s;
 ROLLBACK;
 RESET ROLE;
-SELECT reason, actor, db_role, requested_tenant, message, at <= now() AS timed
+SELECT tenancy.wait_for_access_log() AS written;
+SELECT reason, actor, db_role, requested_tenant, message, attempts, at <= last_at AS timed
   FROM tenancy.access_denials WHERE id > :mark ORDER BY id;
 
--- Only platform admins read the denials.
+-- Repeated attempts add to one row instead of filling the table.
+SET ROLE mallory;
+SET tenancy.tenant = 'globex';
+DO $$
+BEGIN
+    FOR i IN 1 .. 50 LOOP
+        BEGIN
+            PERFORM count(*) FROM app.invoices;
+        EXCEPTION WHEN insufficient_privilege THEN NULL;
+        END;
+    END LOOP;
+END
+$$;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT tenancy.wait_for_access_log() AS written;
+SELECT count(*) AS rows, sum(attempts) AS attempts FROM tenancy.access_denials WHERE id > :mark;
+
+-- Only platform admins read the denials and the queue.
 SET ROLE alice;
 SELECT count(*) FROM tenancy.access_denials;
 :sqlstate
+SELECT tenancy.access_log_pending();
+:sqlstate
 RESET ROLE;
 SET ROLE ops;
-SELECT count(*) > 0 AS admin_reads FROM tenancy.access_denials;
+SELECT count(*) > 0 AS admin_reads, tenancy.access_log_pending() AS pending FROM tenancy.access_denials;
 DELETE FROM tenancy.access_denials;
 :sqlstate
 RESET ROLE;

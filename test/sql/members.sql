@@ -80,6 +80,25 @@ SELECT tenancy.add_member('acme', E'tab\there', 'viewer');
 :sqlstate
 SELECT tenancy.add_member('acme', repeat('x', 257), 'viewer');
 :sqlstate
+-- Names are put in Unicode normal form C: the decomposed and the composed
+-- spellings of one name are one actor.
+SELECT tenancy.add_member('acme', E'Ame\u0301lie', 'viewer');
+SELECT actor = E'Am\u00e9lie' AS composed FROM tenancy.member_list('acme') WHERE actor LIKE 'Am%';
+SELECT tenancy.set_member_role('acme', E'Am\u00e9lie', 'member');
+SELECT tenancy.remove_member('acme', E'Ame\u0301lie');
+-- Format characters are refused, and names that look like a member of the
+-- tenant or a database role are refused too (a Cyrillic "a" in "dave", a
+-- Cyrillic "o" in "bob", digit one for letter l).
+SELECT tenancy.add_member('acme', E'dave\u200b', 'viewer');
+:sqlstate
+SELECT tenancy.add_member('acme', E'd\u0430ve', 'viewer');
+:sqlstate
+SELECT tenancy.add_member('acme', E'b\u043eb', 'viewer');
+:sqlstate
+SELECT tenancy.add_member('acme', 'a1ice', 'viewer');
+:sqlstate
+SELECT tenancy.create_tenant('lookalike', 'Lookalike', owner => E'\u0430lice');
+:sqlstate
 SELECT tenancy.add_member('acme', 'grace', 'superhero');
 :sqlstate
 SELECT tenancy.add_member('acme', 'grace', NULL);

@@ -1,6 +1,6 @@
 -- pg_tenancy: tenant lifecycle. Platform admins only.
 
-CREATE FUNCTION tenancy.create_tenant(
+CREATE OR REPLACE FUNCTION tenancy.create_tenant(
     slug text,
     name text,
     owner text DEFAULT NULL,
@@ -23,7 +23,7 @@ BEGIN
             suggestion := tenancy.suggest_slug('t-' || create_tenant.slug);
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid tenant slug "%s"', create_tenant.slug),
+            MESSAGE = format('invalid tenant slug "%s"', tenancy._shown(create_tenant.slug)),
             DETAIL = 'A slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-", '
                      'at most 63 characters, and does not look like a uuid.',
             HINT = coalesce('Try "' || suggestion || '".', 'Start with a lowercase letter.');
@@ -31,13 +31,13 @@ BEGIN
     IF create_tenant.name IS NULL OR length(btrim(create_tenant.name)) NOT BETWEEN 1 AND 200 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'tenant name must have 1 to 200 characters',
-            DETAIL = format('The name given was %s.', coalesce(quote_literal(create_tenant.name), 'null'));
+            DETAIL = format('The name given was %s.', coalesce(quote_literal(tenancy._shown(create_tenant.name)), 'null'));
     END IF;
     plan := coalesce(create_tenant.plan, 'basic');
     isolation := coalesce(create_tenant.isolation, 'row');
     IF create_tenant.plan !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid plan "%s"', create_tenant.plan),
+            MESSAGE = format('invalid plan "%s"', tenancy._shown(create_tenant.plan)),
             DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
     END IF;
     IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
@@ -47,7 +47,7 @@ BEGIN
             HINT = 'Create the tenant with isolation => ''row''.';
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
-        PERFORM tenancy._check_actor(create_tenant.owner);
+        owner := tenancy._normalize_actor(create_tenant.owner);
     END IF;
     IF EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.slug = create_tenant.slug) THEN
         RAISE EXCEPTION USING ERRCODE = 'unique_violation',
@@ -59,6 +59,7 @@ BEGIN
     VALUES (create_tenant.slug, btrim(create_tenant.name), create_tenant.plan, create_tenant.isolation)
     RETURNING id INTO new_id;
     IF create_tenant.owner IS NOT NULL THEN
+        PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
     RETURN new_id;
@@ -69,24 +70,28 @@ COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolat
     '(a null plan or isolation means the default)';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
-CREATE FUNCTION tenancy.slug_problem(slug text) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
+-- Platform admins only: whether a slug is taken says whether a tenant exists.
+CREATE OR REPLACE FUNCTION tenancy.slug_problem(slug text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('check tenant slugs');
+    RETURN CASE
         WHEN slug_problem.slug IS NULL OR slug_problem.slug !~ '^[a-z][a-z0-9_-]{0,62}$'
              OR slug_problem.slug ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
             THEN 'a slug starts with a lowercase letter and has only lowercase letters, digits, "_" and "-" '
                  '(at most 63 characters, not a uuid)'
         WHEN EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.slug = slug_problem.slug)
             THEN format('tenant "%s" already exists', slug_problem.slug)
-        END
+        END;
+END
 $$;
 COMMENT ON FUNCTION tenancy.slug_problem(text) IS
-    'null when a slug is valid and free for a new tenant, else what is wrong with it';
+    'null when a slug is valid and free for a new tenant, else what is wrong with it (platform admins only)';
 
 -- Suggests a valid slug for a name: lowercase, common accents dropped, other
 -- characters to "-"; null when no valid slug comes out.
-CREATE FUNCTION tenancy.suggest_slug(name text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+CREATE OR REPLACE FUNCTION tenancy.suggest_slug(name text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN s ~ '^[a-z][a-z0-9_-]{0,62}$'
                  AND s !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN s END
       FROM (SELECT rtrim(left(btrim(regexp_replace(
@@ -99,7 +104,7 @@ COMMENT ON FUNCTION tenancy.suggest_slug(text) IS
     'a valid slug derived from a name ("Acme Corp" gives "acme-corp"), or null when there is none';
 
 -- Changes the status of a tenant; the shared body of suspend/activate/archive.
-CREATE FUNCTION tenancy._set_status(tenant text, new_status tenancy.tenant_status, reason text)
+CREATE OR REPLACE FUNCTION tenancy._set_status(tenant text, new_status tenancy.tenant_status, reason text)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -126,34 +131,34 @@ REVOKE ALL ON FUNCTION tenancy._set_status(text, tenancy.tenant_status, text) FR
 COMMENT ON FUNCTION tenancy._set_status(text, tenancy.tenant_status, text) IS
     'internal: changes a tenant''s status';
 
-CREATE FUNCTION tenancy.suspend_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.suspend_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_status(suspend_tenant.tenant, 'suspended', suspend_tenant.reason)
 $$;
 COMMENT ON FUNCTION tenancy.suspend_tenant(text, text) IS
     'suspends a tenant: its members are refused until it is activated (platform admins only)';
 
-CREATE FUNCTION tenancy.activate_tenant(tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.activate_tenant(tenant text) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_status(activate_tenant.tenant, 'active', NULL)
 $$;
 COMMENT ON FUNCTION tenancy.activate_tenant(text) IS
     'makes a suspended or archived tenant active again (platform admins only)';
 
-CREATE FUNCTION tenancy.archive_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.archive_tenant(tenant text, reason text DEFAULT NULL) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_status(archive_tenant.tenant, 'archived', archive_tenant.reason)
 $$;
 COMMENT ON FUNCTION tenancy.archive_tenant(text, text) IS
     'archives a tenant: its rows stay readable, every write is refused (platform admins only)';
 
-CREATE FUNCTION tenancy.drop_tenant(tenant text) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.drop_tenant(tenant text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
 BEGIN
     PERFORM tenancy._require_platform_admin('drop tenants');
-    target := tenancy._find_tenant(tenant, true);
+    target := tenancy._find_tenant(tenant);
     -- The foreign keys that tenancy.protect() adds cascade: this removes the
     -- tenant's rows in every protected table, its memberships and domains.
     DELETE FROM tenancy.tenants WHERE id = target.id;
@@ -162,7 +167,7 @@ $$;
 COMMENT ON FUNCTION tenancy.drop_tenant(text) IS
     'removes a tenant and every row it owns in protected tables (platform admins only)';
 
-CREATE FUNCTION tenancy.my_tenants()
+CREATE OR REPLACE FUNCTION tenancy.my_tenants()
 RETURNS TABLE (tenant_id uuid, slug text, name text, role tenancy.role, status tenancy.tenant_status)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.id, t.slug::text, t.name, m.role, t.status

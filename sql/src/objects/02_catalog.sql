@@ -60,21 +60,6 @@ CREATE TABLE tenancy.protected_tables (
 COMMENT ON TABLE tenancy.protected_tables IS
     'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
 
--- Every change to tenants or memberships reaches every session's cache at
--- commit (see extension/catalog_changed.cpp).
-CREATE FUNCTION tenancy.catalog_changed() RETURNS trigger
-    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_catalog_changed';
-COMMENT ON FUNCTION tenancy.catalog_changed() IS
-    'internal: tells every session that tenants or memberships changed';
-REVOKE ALL ON FUNCTION tenancy.catalog_changed() FROM PUBLIC;
-
-CREATE TRIGGER tenants_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-CREATE TRIGGER memberships_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-
 REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
 GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables
     TO tenancy_admin;

@@ -4,7 +4,7 @@
 -- with ten.
 
 -- Says whether a role bypasses row level security (superuser or BYPASSRLS).
-CREATE FUNCTION tenancy._bypasses_rls(role oid) RETURNS boolean
+CREATE OR REPLACE FUNCTION tenancy._bypasses_rls(role oid) RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT r.rolsuper OR r.rolbypassrls FROM pg_roles r WHERE r.oid = role
 $$;
@@ -13,7 +13,7 @@ COMMENT ON FUNCTION tenancy._bypasses_rls(oid) IS 'internal: whether a role bypa
 
 -- Findings about each protected table itself: row level security, policies,
 -- the tenant column, its foreign key and index, the triggers.
-CREATE FUNCTION tenancy._health_protected_tables()
+CREATE OR REPLACE FUNCTION tenancy._health_protected_tables()
 RETURNS TABLE (severity text, object text, problem text, hint text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH protected AS (
@@ -101,7 +101,7 @@ COMMENT ON FUNCTION tenancy._health_protected_tables() IS 'internal: health find
 -- Findings about what surrounds protected tables: unprotected tables with a
 -- tenant_id, unique keys and foreign keys without tenant_id, views and
 -- materialized views, and roles that bypass row level security.
-CREATE FUNCTION tenancy._health_surroundings()
+CREATE OR REPLACE FUNCTION tenancy._health_surroundings()
 RETURNS TABLE (severity text, object text, problem text, hint text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH protected AS (
@@ -167,15 +167,23 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolname <> 'tenancy_service'
        AND r.oid IN (SELECT m.member FROM pg_auth_members m WHERE m.roleid = 'tenancy_service'::regrole)
     UNION ALL
+    SELECT 'error', g.relid::text || coalesce('.' || quote_ident(g.column_name), ''),
+           format('%s is granted %s: it can run its own code on every tenant''s rows or probe them through a '
+                  'foreign key', g.grantee, g.privilege),
+           format('REVOKE %s%s ON %s FROM %s', g.privilege,
+                  CASE WHEN g.column_name IS NOT NULL THEN format(' (%I)', g.column_name) END, g.relid, g.grantee)
+      FROM tenancy._trigger_grants() g
+    UNION ALL
     SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
-     WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables') AND e.evtenabled = 'D'
+     WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants')
+       AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_surroundings() IS 'internal: health findings around protected tables';
 
-CREATE FUNCTION tenancy.health_check()
+CREATE OR REPLACE FUNCTION tenancy.health_check()
 RETURNS TABLE (severity text, object text, problem text, hint text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN

@@ -5,47 +5,47 @@
 -- Planner support function of the context functions: it simplifies nothing,
 -- but planning a query on a protected table thereby loads the library, whose
 -- statement check then runs before the executor reads any row.
-CREATE FUNCTION tenancy.context_support(internal) RETURNS internal
+CREATE OR REPLACE FUNCTION tenancy.context_support(internal) RETURNS internal
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_context_support';
 COMMENT ON FUNCTION tenancy.context_support(internal) IS
     'internal: planner support function that loads pg_tenancy when a protected table is planned';
 
-CREATE FUNCTION tenancy.current_tenant_id() RETURNS uuid
+CREATE OR REPLACE FUNCTION tenancy.current_tenant_id() RETURNS uuid
     LANGUAGE c STABLE PARALLEL RESTRICTED SUPPORT tenancy.context_support
     AS 'MODULE_PATHNAME', 'tenancy_current_tenant_id';
 COMMENT ON FUNCTION tenancy.current_tenant_id() IS
     'uuid of the tenant selected with SET tenancy.tenant, validated against membership and status';
 
-CREATE FUNCTION tenancy.current_tenant() RETURNS text
+CREATE OR REPLACE FUNCTION tenancy.current_tenant() RETURNS text
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_current_tenant';
 COMMENT ON FUNCTION tenancy.current_tenant() IS 'slug of the validated current tenant';
 
-CREATE FUNCTION tenancy.actor() RETURNS text
+CREATE OR REPLACE FUNCTION tenancy.actor() RETURNS text
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_actor';
 COMMENT ON FUNCTION tenancy.actor() IS
-    'who is acting: the session''s role, or tenancy.user when set by a tenancy_service role';
+    'who is acting: the session''s role, or tenancy.actor when set for the transaction by a tenancy_service role';
 
-CREATE FUNCTION tenancy.db_role() RETURNS text
+CREATE OR REPLACE FUNCTION tenancy.db_role() RETURNS text
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_db_role';
 COMMENT ON FUNCTION tenancy.db_role() IS
     'the session''s outer database role (SET ROLE counts, SECURITY DEFINER does not)';
 
-CREATE FUNCTION tenancy.current_role() RETURNS tenancy.role
+CREATE OR REPLACE FUNCTION tenancy.current_role() RETURNS tenancy.role
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_current_role';
 COMMENT ON FUNCTION tenancy.current_role() IS
     'the actor''s role in the current tenant (platform admins act as owner)';
 
-CREATE FUNCTION tenancy.has_role(tenancy.role) RETURNS boolean
+CREATE OR REPLACE FUNCTION tenancy.has_role(tenancy.role) RETURNS boolean
     LANGUAGE c STABLE STRICT PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_has_role';
 COMMENT ON FUNCTION tenancy.has_role(tenancy.role) IS
     'whether the actor''s role in the current tenant is at least the given role';
 
-CREATE FUNCTION tenancy.is_platform_admin() RETURNS boolean
+CREATE OR REPLACE FUNCTION tenancy.is_platform_admin() RETURNS boolean
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_is_platform_admin';
 COMMENT ON FUNCTION tenancy.is_platform_admin() IS
-    'whether the acting role is a superuser or a member of tenancy_admin (never while asserting tenancy.user)';
+    'whether the acting role is a superuser or a member of tenancy_admin (never while asserting tenancy.actor)';
 
-CREATE FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) RETURNS uuid
+CREATE OR REPLACE FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) RETURNS uuid
     LANGUAGE c STABLE STRICT PARALLEL RESTRICTED SUPPORT tenancy.context_support
     AS 'MODULE_PATHNAME', 'tenancy_tenant_for';
 COMMENT ON FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) IS

@@ -13,7 +13,7 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_service') THEN
         CREATE ROLE tenancy_service NOLOGIN;
         COMMENT ON ROLE tenancy_service IS
-            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.user';
+            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
     END IF;
 END
 $roles$;

@@ -2,7 +2,7 @@
 -- (tenancy_service). Granting either is a platform admin's decision.
 
 -- Grants or revokes a group role; the shared body of the four functions below.
-CREATE FUNCTION tenancy._set_group(member regrole, group_role name, granted boolean) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._set_group(member regrole, group_role name, granted boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM tenancy._require_platform_admin(
@@ -27,41 +27,46 @@ $$;
 REVOKE ALL ON FUNCTION tenancy._set_group(regrole, name, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._set_group(regrole, name, boolean) IS 'internal: grants or revokes a group role';
 
-CREATE FUNCTION tenancy.grant_platform_admin(role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.grant_platform_admin(role regrole) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_group(grant_platform_admin.role, 'tenancy_admin', true)
 $$;
 COMMENT ON FUNCTION tenancy.grant_platform_admin(regrole) IS 'makes a role a platform admin (tenancy_admin)';
 
-CREATE FUNCTION tenancy.revoke_platform_admin(role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.revoke_platform_admin(role regrole) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_group(revoke_platform_admin.role, 'tenancy_admin', false)
 $$;
 COMMENT ON FUNCTION tenancy.revoke_platform_admin(regrole) IS 'removes a role from tenancy_admin';
 
-CREATE FUNCTION tenancy.grant_service(role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.grant_service(role regrole) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_group(grant_service.role, 'tenancy_service', true)
 $$;
 COMMENT ON FUNCTION tenancy.grant_service(regrole) IS
-    'trusts a role to assert application users with tenancy.user (tenancy_service)';
+    'trusts a role to assert application users with SET LOCAL tenancy.actor (tenancy_service)';
 
-CREATE FUNCTION tenancy.revoke_service(role regrole) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.revoke_service(role regrole) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT tenancy._set_group(revoke_service.role, 'tenancy_service', false)
 $$;
 COMMENT ON FUNCTION tenancy.revoke_service(regrole) IS 'removes a role from tenancy_service';
 
-CREATE FUNCTION tenancy.platform_roles()
+CREATE OR REPLACE FUNCTION tenancy.platform_roles()
 RETURNS TABLE (role name, platform_admin boolean, service boolean, superuser boolean, bypassrls boolean)
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('list platform roles');
+    RETURN QUERY
     SELECT r.rolname, pg_has_role(r.oid, 'tenancy_admin', 'MEMBER'), pg_has_role(r.oid, 'tenancy_service', 'MEMBER'),
            r.rolsuper, r.rolbypassrls
       FROM pg_roles r
      WHERE r.rolname NOT IN ('tenancy_admin', 'tenancy_service')
        AND (pg_has_role(r.oid, 'tenancy_admin', 'MEMBER') OR pg_has_role(r.oid, 'tenancy_service', 'MEMBER')
             OR (r.rolsuper AND r.rolcanlogin))
-     ORDER BY r.rolname
+     ORDER BY r.rolname;
+END
 $$;
 COMMENT ON FUNCTION tenancy.platform_roles() IS
-    'roles with platform rights: members of tenancy_admin or tenancy_service, and login superusers';
+    'roles with platform rights: members of tenancy_admin or tenancy_service, and login superusers '
+    '(platform admins only)';

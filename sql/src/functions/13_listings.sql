@@ -1,7 +1,7 @@
 -- pg_tenancy: read functions for operators and tenantctl. Each checks
 -- the caller's rights, so tenantctl needs no privilege on the catalog.
 
-CREATE FUNCTION tenancy.tenant_list()
+CREATE OR REPLACE FUNCTION tenancy.tenant_list()
 RETURNS TABLE (slug text, name text, status tenancy.tenant_status, isolation tenancy.isolation, plan text,
                members bigint, created_at timestamptz)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -18,13 +18,12 @@ COMMENT ON FUNCTION tenancy.tenant_list() IS
     'tenants with status, isolation, plan, active member count and creation time (all for platform admins, '
     'one''s own for others)';
 
-CREATE FUNCTION tenancy.member_list(tenant text)
+CREATE OR REPLACE FUNCTION tenancy.member_list(tenant text)
 RETURNS TABLE (actor text, role tenancy.role, is_active boolean, created_at timestamptz, updated_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target tenancy.tenants := tenancy._find_tenant(tenant);
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'list the members');
 BEGIN
-    PERFORM tenancy._require_tenant_role(target, 'admin', 'list the members');
     RETURN QUERY
         SELECT m.actor::text, m.role, m.is_active, m.created_at, m.updated_at
           FROM tenancy.memberships m WHERE m.tenant_id = target.id
@@ -34,7 +33,7 @@ $$;
 COMMENT ON FUNCTION tenancy.member_list(text) IS
     'members of a tenant with their roles (tenant owners/admins and platform admins)';
 
-CREATE FUNCTION tenancy.domain_list(tenant text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION tenancy.domain_list(tenant text DEFAULT NULL)
 RETURNS TABLE (host text, tenant_slug text, created_at timestamptz)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -43,8 +42,7 @@ BEGIN
     IF tenant IS NULL THEN
         PERFORM tenancy._require_platform_admin('list every domain');
     ELSE
-        target := tenancy._find_tenant(tenant);
-        PERFORM tenancy._require_tenant_role(target, 'admin', 'list the domains');
+        target := tenancy._tenant_for_caller(tenant, 'admin', 'list the domains');
     END IF;
     RETURN QUERY
         SELECT d.host::text, t.slug::text, d.created_at
@@ -56,25 +54,26 @@ $$;
 COMMENT ON FUNCTION tenancy.domain_list(text) IS
     'host names and their tenants: of one tenant (its owners/admins), or all (platform admins)';
 
-CREATE FUNCTION tenancy.protected_list()
+CREATE OR REPLACE FUNCTION tenancy.protected_list()
 RETURNS TABLE (table_name text, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role,
                audit boolean, protected_at timestamptz, protected_by text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT p.relid::text, p.read_role, p.write_role, p.delete_role, p.audit, p.protected_at, p.protected_by
-      FROM tenancy.protected_tables p
+      FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+     WHERE tenancy.is_platform_admin() OR pg_has_role(tenancy.db_role()::name, c.relowner, 'USAGE')
      ORDER BY p.relid::text
 $$;
-COMMENT ON FUNCTION tenancy.protected_list() IS 'protected tables with their roles and audit setting';
+COMMENT ON FUNCTION tenancy.protected_list() IS
+    'protected tables with their roles and audit setting (all for platform admins, one''s own tables for others)';
 
-CREATE FUNCTION tenancy.tenant_details(tenant text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION tenancy.tenant_details(tenant text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target tenancy.tenants := tenancy._find_tenant(tenant);
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'show the details');
     table_rows jsonb := '[]';
     protected record;
     row_count bigint;
 BEGIN
-    PERFORM tenancy._require_tenant_role(target, 'admin', 'show the details');
     FOR protected IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
         EXECUTE format('SELECT count(*) FROM %s WHERE tenant_id = $1', protected.relid)
            INTO row_count USING target.id;

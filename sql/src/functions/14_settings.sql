@@ -2,28 +2,26 @@
 -- own keys (feature flags, limits, branding...). Read by the tenant's owners
 -- and admins and by platform admins; changed by owners and platform admins.
 
-CREATE FUNCTION tenancy.tenant_settings(tenant text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION tenancy.tenant_settings(tenant text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target tenancy.tenants := tenancy._find_tenant(tenant);
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'read the settings');
 BEGIN
-    PERFORM tenancy._require_tenant_role(target, 'admin', 'read the settings');
     RETURN target.settings;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_settings(text) IS
     'the settings of a tenant (tenant owners/admins and platform admins)';
 
-CREATE FUNCTION tenancy.set_tenant_setting(tenant text, key text, value jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION tenancy.set_tenant_setting(tenant text, key text, value jsonb) RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target tenancy.tenants := tenancy._find_tenant(tenant, true);
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'owner', 'change the settings', true, true);
     updated jsonb;
 BEGIN
-    PERFORM tenancy._require_tenant_role(target, 'owner', 'change the settings');
     IF key IS NULL OR key !~ '^[a-z][a-z0-9_.-]{0,62}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('invalid setting name "%s"', key),
+            MESSAGE = format('invalid setting name "%s"', tenancy._shown(key)),
             DETAIL = 'A setting name starts with a lowercase letter and has only lowercase letters, digits, '
                      '"_", "." and "-", at most 63 characters.';
     END IF;

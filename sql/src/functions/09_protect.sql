@@ -11,7 +11,7 @@
 -- at least one permissive policy, hence tenancy_permit (true) for all
 -- commands. The tenant is a scalar subquery: evaluated once per statement,
 -- and usable as an index condition.
-CREATE FUNCTION tenancy._policy_definitions(
+CREATE OR REPLACE FUNCTION tenancy._policy_definitions(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
 RETURNS TABLE (policy_name name, command "char", permissive boolean, using_expression text, check_expression text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -34,7 +34,7 @@ COMMENT ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.
     'internal: the policies tenancy.protect() installs on a table';
 
 -- Raises unless the caller owns the table (or is a platform admin).
-CREATE FUNCTION tenancy._require_table_owner(target regclass, action text) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._require_table_owner(target regclass, action text) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT tenancy.is_platform_admin()
@@ -50,7 +50,7 @@ COMMENT ON FUNCTION tenancy._require_table_owner(regclass, text) IS
     'internal: error unless the caller owns the table or is a platform admin';
 
 -- Raises unless the relation is an ordinary, permanent, user table.
-CREATE FUNCTION tenancy._require_protectable(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._require_protectable(target regclass) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rel record;
@@ -95,7 +95,7 @@ COMMENT ON FUNCTION tenancy._require_protectable(regclass) IS
 -- Adds or adopts the tenant_id column: uuid, NOT NULL, defaulting to the
 -- current tenant, referencing tenancy.tenants with ON DELETE CASCADE, and led
 -- by an index. Refuses rows without a tenant rather than guessing one.
-CREATE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     column_info record;
@@ -153,7 +153,7 @@ COMMENT ON FUNCTION tenancy._install_tenant_column(regclass) IS
     'internal: adds or adopts tenant_id with default, NOT NULL, foreign key and index';
 
 -- Drops the policies that tenancy.protect() installs on a table.
-CREATE FUNCTION tenancy._drop_policies(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._drop_policies(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     policy record;
@@ -170,7 +170,7 @@ REVOKE ALL ON FUNCTION tenancy._drop_policies(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._drop_policies(regclass) IS 'internal: drops the tenancy policies of a table';
 
 -- Creates (or re-creates) the policies of a protected table.
-CREATE FUNCTION tenancy._install_policies(
+CREATE OR REPLACE FUNCTION tenancy._install_policies(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -194,7 +194,7 @@ COMMENT ON FUNCTION tenancy._install_policies(regclass, tenancy.role, tenancy.ro
     'internal: (re-)creates the row level security policies of a protected table';
 
 -- Creates or drops the audit trigger of a table.
-CREATE FUNCTION tenancy._install_audit_trigger(target regclass, enabled boolean) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._install_audit_trigger(target regclass, enabled boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     present boolean := EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_audit');
@@ -211,7 +211,29 @@ REVOKE ALL ON FUNCTION tenancy._install_audit_trigger(regclass, boolean) FROM PU
 COMMENT ON FUNCTION tenancy._install_audit_trigger(regclass, boolean) IS
     'internal: creates or drops the audit trigger of a protected table';
 
-CREATE FUNCTION tenancy.protect(
+-- Revokes TRIGGER and REFERENCES on a table from everyone but its owner: a
+-- trigger runs its creator's code on every tenant's rows, and a foreign key's
+-- checks bypass row level security (telling whether a key exists).
+CREATE OR REPLACE FUNCTION tenancy._revoke_trigger_grants(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    grant_row record;
+BEGIN
+    FOR grant_row IN SELECT * FROM tenancy._trigger_grants() g WHERE g.relid = target LOOP
+        EXECUTE format('REVOKE %s%s ON %s FROM %s', grant_row.privilege,
+                       CASE WHEN grant_row.column_name IS NOT NULL THEN format(' (%I)', grant_row.column_name) END,
+                       target, grant_row.grantee);
+        RAISE NOTICE 'revoked % on % from %', grant_row.privilege,
+            target || coalesce('.' || quote_ident(grant_row.column_name), ''), grant_row.grantee
+            USING DETAIL = 'Only the owner of a protected table may create triggers on it or reference it.';
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._revoke_trigger_grants(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._revoke_trigger_grants(regclass) IS
+    'internal: revokes TRIGGER and REFERENCES on a table from everyone but its owner';
+
+CREATE OR REPLACE FUNCTION tenancy.protect(
     target regclass,
     read_role tenancy.role DEFAULT 'viewer',
     write_role tenancy.role DEFAULT 'member',
@@ -255,13 +277,14 @@ BEGIN
     ON CONFLICT (relid) DO UPDATE
        SET read_role = excluded.read_role, write_role = excluded.write_role,
            delete_role = excluded.delete_role, audit = excluded.audit;
+    PERFORM tenancy._revoke_trigger_grants(target);
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean) IS
     'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent; '
     'a null setting keeps the current one)';
 
-CREATE FUNCTION tenancy.unprotect(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.unprotect(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     settings tenancy.protected_tables;
@@ -285,7 +308,7 @@ $$;
 COMMENT ON FUNCTION tenancy.unprotect(regclass) IS
     'removes the protection of a table, keeping its tenant_id column and data (platform admins only)';
 
-CREATE FUNCTION tenancy.set_audit(target regclass, enabled boolean) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy.set_audit(target regclass, enabled boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF target IS NULL OR enabled IS NULL THEN
@@ -309,7 +332,7 @@ COMMENT ON FUNCTION tenancy.set_audit(regclass, boolean) IS
     'switches the audit trigger of a protected table on (owner) or off (platform admins only)';
 
 -- Forgets protected tables that were dropped.
-CREATE FUNCTION tenancy.forget_dropped_tables() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION tenancy.forget_dropped_tables() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     DELETE FROM tenancy.protected_tables p
@@ -318,9 +341,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.forget_dropped_tables() IS 'internal: removes dropped tables from tenancy.protected_tables';
-CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
-    EXECUTE FUNCTION tenancy.forget_dropped_tables();
-
-CREATE TRIGGER protected_tables_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+REVOKE ALL ON FUNCTION tenancy.forget_dropped_tables() FROM PUBLIC;

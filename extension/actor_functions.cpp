@@ -1,0 +1,72 @@
+// SQL-callable functions on actor names, user input and memberships, for the
+// management functions in SQL: tenancy._normalize_actor(),
+// tenancy._actor_skeleton(), tenancy._shown() and tenancy._member_role().
+#include "actor_names.hpp"
+#include "boundary.hpp"
+#include "context.hpp"
+#include "datum.hpp"
+#include "sql_function.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+#include "utils/uuid.h"
+}
+
+using namespace tenancy;
+
+namespace {
+
+// Returns the bytes of a text argument.
+std::string text_of(const text *value)
+{
+	return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
+} // namespace
+
+// tenancy._normalize_actor(text) returns an actor name in normal form, or
+// raises an error that says what is wrong with it.
+TENANCY_SQL_FUNCTION(tenancy_normalize_actor)
+{
+	bool is_null = PG_ARGISNULL(0);
+	const text *value = is_null ? nullptr : PG_GETARG_TEXT_PP(0);
+	return guarded([&] {
+		if (is_null)
+			throw Error(ERRCODE_NULL_VALUE_NOT_ALLOWED, "actor must not be null");
+		std::string name = text_of(value);
+		actor_names::Checked checked = actor_names::check(name.data(), name.size());
+		if (!checked.valid)
+			throw Error(ERRCODE_INVALID_PARAMETER_VALUE, "invalid actor \"" + actor_names::shown(name.c_str()) + "\"")
+				.detail(checked.problem);
+		return text_datum(checked.normalized);
+	});
+}
+
+// tenancy._actor_skeleton(text) returns the confusable skeleton of a name.
+TENANCY_SQL_FUNCTION(tenancy_actor_skeleton)
+{
+	const text *value = PG_GETARG_TEXT_PP(0);
+	return guarded([&] {
+		std::string name = text_of(value);
+		return text_datum(actor_names::skeleton(name.data(), name.size()));
+	});
+}
+
+// tenancy._shown(text) returns user input fit to be echoed in a message.
+TENANCY_SQL_FUNCTION(tenancy_shown)
+{
+	const text *value = PG_GETARG_TEXT_PP(0);
+	return guarded([&] { return text_datum(actor_names::shown(text_of(value).c_str())); });
+}
+
+// tenancy._member_role(uuid, text) returns the latest committed active role
+// of an actor in a tenant, or NULL.
+TENANCY_SQL_FUNCTION(tenancy_member_role)
+{
+	const pg_uuid_t *tenant = PG_GETARG_UUID_P(0);
+	const text *value = PG_GETARG_TEXT_PP(1);
+	catalog::Role role = guarded([&] { return context::role_in(*tenant, text_of(value)); });
+	if (role == catalog::Role::none)
+		PG_RETURN_NULL();
+	return guarded([&] { return catalog::role_to_datum(role); });
+}

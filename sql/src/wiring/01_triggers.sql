@@ -1,0 +1,38 @@
+-- pg_tenancy: the triggers, policies and event triggers that connect the
+-- functions to the tables. Created at install; an upgrade script creates
+-- the ones a version adds.
+
+CREATE TRIGGER tenants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION tenancy.forget_dropped_tables();
+
+CREATE TRIGGER protected_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- Membership and tenant changes are audited too: tenant admins see who added
+-- whom; the tenant of a tenants row is its own id.
+CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger();
+CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
+
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
