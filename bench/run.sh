@@ -2,12 +2,14 @@
 # Benchmark driver; runs inside pg_virtualenv (see tools/run-bench.sh).
 # Every comparison runs its variants alternately in the same cluster, round
 # after round, and reports the median TPS of each and the median of the
-# per-round ratios. Settings: BENCH_TENANTS, BENCH_ROWS, BENCH_DURATION (s),
-# BENCH_ROUNDS, BENCH_CLIENTS.
+# per-round ratios. Settings: BENCH_TENANTS, BENCH_ROWS, BENCH_BIG_ROWS (the
+# tenant of the parallel aggregate), BENCH_DURATION (s), BENCH_ROUNDS,
+# BENCH_CLIENTS, BENCH_DENIALS, BENCH_DENIAL_SESSIONS.
 set -eu
 cd "$(dirname "$0")"
 tenants=${BENCH_TENANTS:-200}
 rows=${BENCH_ROWS:-1000}
+big_rows=${BENCH_BIG_ROWS:-2000000}
 duration=${BENCH_DURATION:-10}
 rounds=${BENCH_ROUNDS:-5}
 clients=${BENCH_CLIENTS:-2}
@@ -16,7 +18,8 @@ echo "pg_tenancy benchmarks: $tenants tenants x $rows rows, $clients clients, $r
 echo "server: $(psql -XAtc 'SHOW server_version') fsync=$(psql -XAtc 'SHOW fsync')" \
      "synchronous_commit=$(psql -XAtc 'SHOW synchronous_commit') shared_buffers=$(psql -XAtc 'SHOW shared_buffers')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
-psql -X -q -v tenants="$tenants" -v rows="$rows" -f setup.sql >/dev/null
+psql -X -q -v tenants="$tenants" -v rows="$rows" -v big_rows="$big_rows" -f setup.sql >/dev/null
+admin_user=$PGUSER admin_password=${PGPASSWORD:-}
 export PGUSER=bench_user PGPASSWORD=bench
 
 # The write scripts are templates over bench.w_VARIANT: one copy per table.
@@ -28,16 +31,19 @@ for variant in off cpp plpgsql; do
 done
 
 # Prints the TPS of one pgbench run: a script name, or "mix_<variant>" for
-# equal parts of single-row INSERT, UPDATE and DELETE transactions.
+# equal parts of single-row INSERT, UPDATE and DELETE transactions. Scripts
+# named service_* run as the service role; parallel_* with one client (each
+# query has two parallel workers).
 tps() {
-    local scripts
+    local scripts user=$PGUSER run_clients=$clients
+    case $1 in service_*) user=bench_service ;; parallel_*) run_clients=1 ;; esac
     case $1 in
         mix_*) scripts=(-f "$generated/insert_${1#mix_}.sql@1" -f "$generated/update_${1#mix_}.sql@1"
                         -f "$generated/delete_${1#mix_}.sql@1") ;;
         transaction_*) scripts=(-f "$generated/$1.sql") ;;
         *) scripts=(-f "scripts/$1.sql") ;;
     esac
-    pgbench -n -M prepared -c "$clients" -j "$clients" -T "$duration" \
+    PGUSER=$user pgbench -n -M prepared -c "$run_clients" -j "$run_clients" -T "$duration" \
         -D tenants="$tenants" -D rows="$rows" "${scripts[@]}" 2>&1 |
         awk '/^tps = / { print $3 } /ERROR|error:/ { print "pgbench: " $0 > "/dev/stderr" }'
 }
@@ -80,6 +86,12 @@ line "point read: tenancy / baseline" "$(median "${tps_point_tenancy[@]}")" "$(m
 compare aggregate_tenancy aggregate_baseline
 line "aggregate: tenancy / baseline" "$(median "${tps_aggregate_tenancy[@]}")" "$(median "${tps_aggregate_baseline[@]}")" \
      "$(ratio tps_aggregate_tenancy tps_aggregate_baseline)" ">= 0.95"
+compare parallel_tenancy parallel_baseline
+line "parallel aggregate ($big_rows rows): / base" "$(median "${tps_parallel_tenancy[@]}")" \
+     "$(median "${tps_parallel_baseline[@]}")" "$(ratio tps_parallel_tenancy tps_parallel_baseline)" ">= 0.90"
+compare service_tenancy service_handwritten
+line "service point read: tenancy / hand RLS" "$(median "${tps_service_tenancy[@]}")" \
+     "$(median "${tps_service_handwritten[@]}")" "$(ratio tps_service_tenancy tps_service_handwritten)" ">= 1.00"
 # Prints the audit cost per transaction (from the TPS of 2 clients, in
 # microseconds of the machine) of ours and of PL/pgSQL, and their ratio.
 audit_cost() {
@@ -119,6 +131,9 @@ printf 'bulk UPDATE of 100000 rows (median of 3): no audit %.0f ms, pg_tenancy a
 awk -v off="$off" -v cpp="$cpp" -v plpgsql="$plpgsql" 'BEGIN {
     printf "bulk: audited throughput / unaudited %.2f; audited / PL/pgSQL %.2fx; audit cost per row %.2f us vs %.2f us: PL/pgSQL costs %.1fx\n",
         off / cpp, plpgsql / cpp, (cpp - off) / 100, (plpgsql - off) / 100, (plpgsql - off) / (cpp - off) }'
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./denials.sh
 
 echo
 PGUSER=postgres ./instructions.sh

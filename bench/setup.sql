@@ -77,3 +77,37 @@ CREATE TRIGGER plpgsql_audit AFTER INSERT OR UPDATE OR DELETE ON bench.bulk_plpg
 -- Audit rows land in their month, as in production after tenancy.prune_audit().
 SELECT count(*) AS partitions_created FROM tenancy.prune_audit('10 years');
 VACUUM ANALYZE;
+
+-- Parallel aggregates: one tenant with :big_rows rows (and a few rows of
+-- another), protected, against the same rows without row level security.
+SET ROLE bench_user;
+CREATE TABLE bench.big (id bigint PRIMARY KEY, tenant_id uuid NOT NULL, amount int NOT NULL);
+INSERT INTO bench.big SELECT g, md5('1')::uuid, g % 100 FROM generate_series(1, :big_rows) g;
+INSERT INTO bench.big SELECT :big_rows + g, md5('2')::uuid, g % 100 FROM generate_series(1, :big_rows / 10) g;
+CREATE TABLE bench.big_base (LIKE bench.big INCLUDING ALL);
+INSERT INTO bench.big_base SELECT * FROM bench.big;
+CREATE INDEX ON bench.big_base (tenant_id);
+RESET ROLE;
+SELECT tenancy.protect('bench.big', audit => false);
+
+-- A trusted application server that names the user it acts for in every
+-- transaction, against the common hand-written recipe: row level security
+-- with USING (tenant_id = current_setting('app.tenant')::uuid) and no
+-- membership check.
+CREATE ROLE bench_service LOGIN PASSWORD 'bench';
+SELECT tenancy.grant_service('bench_service');
+GRANT USAGE ON SCHEMA bench TO bench_service;
+GRANT SELECT ON bench.items TO bench_service;
+SET ROLE bench_user;
+CREATE TABLE bench.items_rls (LIKE bench.items_base INCLUDING ALL);
+INSERT INTO bench.items_rls SELECT * FROM bench.items_base;
+ALTER TABLE bench.items_rls ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_rows ON bench.items_rls USING (tenant_id = current_setting('app.tenant')::uuid);
+GRANT SELECT ON bench.items_rls TO bench_service;
+RESET ROLE;
+
+-- Someone who is refused: the denial storm.
+CREATE ROLE bench_outsider LOGIN PASSWORD 'bench';
+GRANT USAGE ON SCHEMA bench TO bench_outsider;
+GRANT SELECT ON bench.items TO bench_outsider;
+VACUUM ANALYZE bench.big, bench.big_base, bench.items_rls;

@@ -145,6 +145,13 @@ const USpoofChecker *spoof_checker()
 
 } // namespace
 
+// Says whether text is a printable ASCII actor name in normal form.
+bool plain_ascii_name(const char *text, std::size_t length) noexcept
+{
+	return length > 0 && length <= max_bytes && text[0] != ' ' && text[length - 1] != ' ' &&
+		   printable_ascii(text, length);
+}
+
 // Checks and normalizes an actor name.
 Checked check(const char *text, std::size_t length)
 {

@@ -25,6 +25,10 @@ struct Checked {
 // U+0020 and none at either end. Never throws; safe in GUC check hooks.
 Checked check(const char *text, std::size_t length);
 
+// Says, without allocating, whether text is a valid actor name in normal
+// form made only of printable ASCII (the common case, for GUC check hooks).
+bool plain_ascii_name(const char *text, std::size_t length) noexcept;
+
 // Returns the Unicode confusable skeleton of a name (UTS #39): two names with
 // the same skeleton look alike. Never throws; returns "" when ICU fails.
 std::string skeleton(const char *text, std::size_t length);

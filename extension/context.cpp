@@ -21,7 +21,7 @@ constexpr size_t cache_limit = 10000;
 
 GenerationMap<catalog::Tenant> tenants(cache_limit);
 GenerationMap<catalog::Membership> memberships(cache_limit);
-GenerationMap<Context> contexts(1000);
+GenerationMap<Context> contexts(cache_limit);
 uint64 last_serial = 0;
 uint64 last_generation = 0;
 const Context *last = nullptr;

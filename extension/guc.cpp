@@ -31,7 +31,7 @@ bool check_tenant(char **newval, void **extra, GucSource source) noexcept
 {
 	if (*newval == nullptr || (*newval)[0] == '\0')
 		return true;
-	if (is_valid_slug(*newval) || is_uuid_text(*newval))
+	if (is_uuid_text(*newval) || is_valid_slug(*newval))
 		return true;
 	char shown[actor_names::shown_bytes + 1];
 	actor_names::shown_into(shown, *newval);
@@ -72,7 +72,7 @@ try {
 // Accepts "" or a valid actor name for tenancy.actor, in its normalized form.
 bool check_actor(char **newval, void **extra, GucSource source) noexcept
 {
-	if (*newval == nullptr || (*newval)[0] == '\0')
+	if (*newval == nullptr || (*newval)[0] == '\0' || actor_names::plain_ascii_name(*newval, strlen(*newval)))
 		return true;
 	return normalize_actor(newval);
 }

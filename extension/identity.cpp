@@ -23,7 +23,7 @@ namespace tenancy::identity {
 namespace {
 
 // Identities resolved so far, by outer role, actor and how it was set.
-GenerationMap<Identity> identities(1000);
+GenerationMap<Identity> identities(10000);
 uint64 last_serial = 0;
 uint64 last_generation = 0;
 const Identity *last = nullptr;

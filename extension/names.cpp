@@ -1,4 +1,5 @@
-// Validation of the names users type: tenant slugs, tenant uuids, actors.
+// Validation of the names users type: tenant slugs and tenant uuids (actor
+// names: actor_names.cpp).
 // Plain byte checks, safe to call from GUC check hooks.
 #include "names.hpp"
 
@@ -25,12 +26,14 @@ bool is_valid_slug(const char *text)
 	std::size_t length = std::strlen(text);
 	if (length == 0 || length > max_slug_length || !is_lower(text[0]))
 		return false;
+	if (length == 36 && is_uuid_text(text))
+		return false;
 	for (std::size_t i = 1; i < length; i++) {
 		char c = text[i];
 		if (!is_lower(c) && !is_digit(c) && c != '_' && c != '-')
 			return false;
 	}
-	return !is_uuid_text(text);
+	return true;
 }
 
 // Says whether text is a uuid in canonical form.
@@ -41,22 +44,6 @@ bool is_uuid_text(const char *text)
 	for (int i = 0; i < 36; i++) {
 		bool dash_position = (i == 8 || i == 13 || i == 18 || i == 23);
 		if (dash_position ? text[i] != '-' : !is_hex(text[i]))
-			return false;
-	}
-	return true;
-}
-
-// Says whether text can name an actor.
-bool is_valid_actor(const char *text)
-{
-	std::size_t length = std::strlen(text);
-	if (length == 0 || length > max_actor_length)
-		return false;
-	if (text[0] == ' ' || text[length - 1] == ' ')
-		return false;
-	for (std::size_t i = 0; i < length; i++) {
-		unsigned char c = static_cast<unsigned char>(text[i]);
-		if (c < 0x20 || c == 0x7f)
 			return false;
 	}
 	return true;

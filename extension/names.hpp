@@ -1,4 +1,4 @@
-// Validation of the names users type: tenant slugs, tenant uuids, actors.
+// Validation of the names users type: tenant slugs and tenant uuids.
 #pragma once
 
 #include <cstddef>
@@ -7,8 +7,6 @@ namespace tenancy {
 
 // Longest tenant slug: a PostgreSQL identifier's length.
 constexpr std::size_t max_slug_length = 63;
-// Longest actor name accepted in tenancy.user and memberships.
-constexpr std::size_t max_actor_length = 256;
 
 // Says whether text is a valid slug: lowercase letter first, then lowercase
 // letters, digits, '_' or '-', at most 63 characters.
@@ -16,9 +14,5 @@ bool is_valid_slug(const char *text);
 
 // Says whether text is a uuid in its canonical 8-4-4-4-12 hexadecimal form.
 bool is_uuid_text(const char *text);
-
-// Says whether text can name an actor: 1 to 256 bytes, no control characters,
-// no leading or trailing space.
-bool is_valid_actor(const char *text);
 
 } // namespace tenancy

@@ -25,33 +25,31 @@ uint64 boundaries = 0;
 Inputs pushed[max_pushed];
 int depth = 0;
 
-// Reads the settings and the outer role as they are now.
-Inputs capture() noexcept
+// Copies text into a fixed field, cut to fit.
+void put(char *field, size_t size, const char *text) noexcept
 {
-	Inputs now{};
-	guc::Value tenant = guc::tenant();
-	guc::Value actor = guc::actor();
-	now.outer_role = GetOuterUserId();
-	now.tenant_local = tenant.local;
-	now.actor_local = actor.local;
-	strlcpy(now.tenant, tenant.text, sizeof(now.tenant));
-	strlcpy(now.actor, actor.text, sizeof(now.actor));
-	return now;
+	size_t length = strnlen(text, size - 1);
+	memcpy(field, text, length);
+	field[length] = '\0';
 }
 
-// Says whether two inputs are the same, ignoring their serials.
-bool same(const Inputs &a, const Inputs &b) noexcept
-{
-	return a.outer_role == b.outer_role && a.tenant_local == b.tenant_local && a.actor_local == b.actor_local &&
-		   strcmp(a.tenant, b.tenant) == 0 && strcmp(a.actor, b.actor) == 0;
-}
-
-// Makes the settings as they are now the frozen inputs.
+// Makes the settings as they are now the frozen inputs; their serial changes
+// only when they differ from the inputs frozen before.
 void freeze() noexcept
 {
-	Inputs now = capture();
-	now.serial = same(now, frozen) && frozen.serial != 0 ? frozen.serial : ++serials;
-	frozen = now;
+	guc::Value tenant = guc::tenant();
+	guc::Value actor = guc::actor();
+	Oid role = GetOuterUserId();
+	if (frozen.serial == 0 || frozen.outer_role != role || frozen.tenant_local != tenant.local ||
+		frozen.actor_local != actor.local || strcmp(frozen.tenant, tenant.text) != 0 ||
+		strcmp(frozen.actor, actor.text) != 0) {
+		frozen.outer_role = role;
+		frozen.tenant_local = tenant.local;
+		frozen.actor_local = actor.local;
+		put(frozen.tenant, sizeof(frozen.tenant), tenant.text);
+		put(frozen.actor, sizeof(frozen.actor), actor.text);
+		frozen.serial = ++serials;
+	}
 	frozen_at = GetCurrentStatementStartTimestamp();
 	boundaries++;
 }

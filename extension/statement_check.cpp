@@ -42,12 +42,12 @@ bool row_security_applies(const RangeTblEntry *rte)
 	return pg_call(check_enable_rls, rte->relid, rte->checkAsUser, true) == RLS_ENABLED;
 }
 
-// Returns the protected accesses of a range table. Only tables to which row
+// Collects the protected accesses of a range table. Only tables to which row
 // level security applies are looked up in the protected-table list, so that
 // statements on other tables never read pg_tenancy's catalog.
-std::vector<Access> protected_accesses(List *range_table)
+void collect_protected_accesses(List *range_table, std::vector<Access> &accesses)
 {
-	std::vector<Access> accesses;
+	accesses.clear();
 	ListCell *cell;
 	foreach (cell, range_table) {
 		auto *rte = static_cast<RangeTblEntry *>(lfirst(cell));
@@ -56,7 +56,6 @@ std::vector<Access> protected_accesses(List *range_table)
 		if (protected_tables::find(rte->relid) != nullptr)
 			accesses.push_back({rte->relid, rte->requiredPerms});
 	}
-	return accesses;
 }
 
 // Checks every protected table of a statement, and remembers them.
@@ -64,7 +63,7 @@ void check_range_table(List *range_table)
 {
 	invalidation::catch_up();
 	last_range_table = nullptr;
-	last_accesses = protected_accesses(range_table);
+	collect_protected_accesses(range_table, last_accesses);
 	require(last_accesses);
 	last_range_table = range_table;
 }
@@ -106,9 +105,10 @@ void require(const std::vector<Access> &accesses)
 }
 
 // Returns the protected accesses found when range_table was last checked.
-std::vector<Access> found_in(const List *range_table)
+const std::vector<Access> &found_in(const List *range_table)
 {
-	return range_table != nullptr && range_table == last_range_table ? last_accesses : std::vector<Access>{};
+	static const std::vector<Access> none;
+	return range_table != nullptr && range_table == last_range_table ? last_accesses : none;
 }
 
 // Forgets what the last check found.

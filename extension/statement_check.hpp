@@ -21,7 +21,7 @@ void require(const std::vector<Access> &accesses);
 
 // Returns the protected accesses found when range_table was last checked
 // (empty when it touched no protected table or was not the last checked).
-std::vector<Access> found_in(const List *range_table);
+const std::vector<Access> &found_in(const List *range_table);
 
 // Forgets what the last check found; called before a query starts, so that a
 // range table allocated where an earlier one was is never mistaken for it.

@@ -29,7 +29,7 @@ extern "C" {
 }
 
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace tenancy::statement_hooks {
@@ -62,13 +62,28 @@ ExecutorEnd_hook_type previous_end = nullptr;
 ProcessUtility_hook_type previous_utility = nullptr;
 
 int nesting = 0;
-std::unordered_map<const QueryDesc *, QueryRecord> running;
+// The records of the queries whose executor is open; few at a time (nested
+// queries and open cursors), so a list searched from its end.
+std::vector<std::pair<const QueryDesc *, QueryRecord>> running;
 std::vector<HeldCursor> held;
+
+// Returns the record of a query, or nullptr.
+QueryRecord *record_of(const QueryDesc *query) noexcept
+{
+	for (auto entry = running.rbegin(); entry != running.rend(); ++entry)
+		if (entry->first == query)
+			return &entry->second;
+	return nullptr;
+}
 
 // Forgets the record of a query whose executor state is going away.
 void forget_query(void *query) noexcept
 {
-	running.erase(static_cast<const QueryDesc *>(query));
+	for (size_t i = running.size(); i-- > 0;)
+		if (running[i].first == query) {
+			running.erase(running.begin() + static_cast<long>(i));
+			return;
+		}
 }
 
 // Arranges for forget_query() to run when the query's executor state is freed.
@@ -86,11 +101,12 @@ void remember_query(QueryDesc *query, bool top_level)
 {
 	if (query->plannedstmt == nullptr || query->estate == nullptr)
 		return;
-	std::vector<statement_check::Access> accesses = statement_check::found_in(query->plannedstmt->rtable);
+	const std::vector<statement_check::Access> &accesses = statement_check::found_in(query->plannedstmt->rtable);
 	if (accesses.empty() && !top_level)
 		return;
-	running[query] = QueryRecord{statement::current(), statement::boundary(), GetCurrentStatementStartTimestamp(),
-								 std::move(accesses)};
+	forget_query(query); // an earlier query freed without a reset of its context
+	running.emplace_back(query, QueryRecord{statement::current(), statement::boundary(),
+											GetCurrentStatementStartTimestamp(), accesses});
 	pg_call(forget_with_executor_state, query);
 }
 
@@ -127,10 +143,10 @@ bool persisting(const QueryDesc *query, bool done)
 // is checked at each FETCH instead).
 bool before_run(QueryDesc *query)
 {
-	auto found = running.find(query);
-	if (found == running.end())
+	const QueryRecord *found = record_of(query);
+	if (found == nullptr)
 		return false;
-	const QueryRecord &record = found->second;
+	const QueryRecord &record = *found;
 	if (record.boundary == statement::boundary() && record.stamp == GetCurrentStatementStartTimestamp())
 		return false;
 	return enter(record, !record.accesses.empty() && !persisting(query, false));
@@ -140,12 +156,12 @@ bool before_run(QueryDesc *query)
 // stored moves to the cursor, for its FETCHes.
 void before_end(QueryDesc *query)
 {
-	auto found = running.find(query);
-	if (found == running.end() || !persisting(query, true))
+	const QueryRecord *found = record_of(query);
+	if (found == nullptr || !persisting(query, true))
 		return;
 	if (held.size() >= max_held)
 		held.erase(held.begin());
-	held.push_back(HeldCursor{ActivePortal, ActivePortal->name, ActivePortal->creation_time, found->second});
+	held.push_back(HeldCursor{ActivePortal, ActivePortal->name, ActivePortal->creation_time, *found});
 }
 
 // Returns the record of the cursor WITH HOLD a FETCH or MOVE reads, if any.

@@ -5,8 +5,11 @@ set -eu
 
 # postgresql-15 brings pg_virtualenv (postgresql-common); server-dev brings
 # PGXS, pg_regress and pg_isolation_regress; python3 drives the tenantctl
-# tests (JSON, pseudo-terminal).
-packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev g++ make python3"
+# tests (JSON, pseudo-terminal); pgbouncer is the real connection pooler the
+# pooler tests (test/pooler/run.sh) put between service roles and the server;
+# libicu-dev is what the extension checks actor names with (as PostgreSQL
+# itself uses ICU for collations).
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev libicu-dev g++ make python3 pgbouncer"
 
 missing=""
 for p in $packages; do
