@@ -30,6 +30,9 @@ const char *const spaced = "An actor name neither starts nor ends with a space."
 const char *const bad_encoding = "An actor name must be valid UTF-8.";
 const char *const not_ascii =
 	"In a database whose encoding is not UTF-8, an actor name has only printable ASCII characters.";
+const char *const mixed_scripts =
+	"An actor name does not mix scripts the way look-alike names do (such as Latin with Cyrillic or Greek), "
+	"nor hide characters with repeated combining marks.";
 
 // Says whether a code point may appear in an actor name.
 bool printable(UChar32 c)
@@ -111,11 +114,11 @@ bool to_utf8(const std::vector<UChar> &text, std::string &out)
 	return U_SUCCESS(status);
 }
 
-// Returns the NFC form of UTF-16 text, or false.
-bool to_nfc(const std::vector<UChar> &text, std::vector<UChar> &out)
+// Returns the NFC (or NFKC) form of UTF-16 text, or false.
+bool normalize(const std::vector<UChar> &text, std::vector<UChar> &out, bool compatibility = false)
 {
 	UErrorCode status = U_ZERO_ERROR;
-	const UNormalizer2 *nfc = unorm2_getNFCInstance(&status);
+	const UNormalizer2 *nfc = compatibility ? unorm2_getNFKCInstance(&status) : unorm2_getNFCInstance(&status);
 	if (U_FAILURE(status))
 		return false;
 	int32_t needed = unorm2_normalize(nfc, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, &status);
@@ -128,7 +131,9 @@ bool to_nfc(const std::vector<UChar> &text, std::vector<UChar> &out)
 	return U_SUCCESS(status);
 }
 
-// Returns the spoof checker of this backend, opened once.
+// Returns the spoof checker of this backend, opened once: skeletons, and the
+// checks of a single name (ICU's "highly restrictive" mix of scripts, no
+// invisible repeated combining marks).
 const USpoofChecker *spoof_checker()
 {
 	static USpoofChecker *checker = nullptr;
@@ -137,10 +142,26 @@ const USpoofChecker *spoof_checker()
 		tried = true;
 		UErrorCode status = U_ZERO_ERROR;
 		checker = uspoof_open(&status);
-		if (U_FAILURE(status))
+		uspoof_setRestrictionLevel(checker, USPOOF_HIGHLY_RESTRICTIVE);
+		uspoof_setChecks(checker, USPOOF_RESTRICTION_LEVEL | USPOOF_INVISIBLE | USPOOF_MIXED_NUMBERS, &status);
+		if (U_FAILURE(status)) {
+			if (checker != nullptr)
+				uspoof_close(checker);
 			checker = nullptr;
+		}
 	}
 	return checker;
+}
+
+// Says whether a name passes the spoof checks (or cannot be checked).
+bool passes_spoof_checks(const std::string &name)
+{
+	const USpoofChecker *checker = spoof_checker();
+	if (checker == nullptr)
+		return true;
+	UErrorCode status = U_ZERO_ERROR;
+	int32_t failed = uspoof_check2UTF8(checker, name.data(), static_cast<int32_t>(name.size()), nullptr, &status);
+	return U_FAILURE(status) || failed == 0;
 }
 
 } // namespace
@@ -175,24 +196,34 @@ Checked check(const char *text, std::size_t length)
 	}
 	std::vector<UChar> nfc;
 	std::string normalized;
-	if (!to_nfc(utf16, nfc) || !to_utf8(nfc, normalized))
+	if (!normalize(utf16, nfc) || !to_utf8(nfc, normalized))
 		return failed(bad_encoding);
+	if (!passes_spoof_checks(normalized))
+		return failed(mixed_scripts);
 	return finish(std::move(normalized));
 }
 
-// Returns the confusable skeleton of a name.
+// Returns the confusable skeleton of a name, taken of its NFKC form so that
+// compatibility variants (full-width letters, ligatures) count as the
+// letters they stand for.
 std::string skeleton(const char *text, std::size_t length)
 {
 	const USpoofChecker *checker = spoof_checker();
 	if (checker == nullptr)
 		return "";
+	std::string folded(text, length);
+	std::vector<UChar> utf16, nfkc;
+	if (!printable_ascii(text, length) &&
+		(!to_utf16(text, length, utf16) || !normalize(utf16, nfkc, true) || !to_utf8(nfkc, folded)))
+		folded.assign(text, length);
 	UErrorCode status = U_ZERO_ERROR;
-	int32_t needed = uspoof_getSkeletonUTF8(checker, 0, text, static_cast<int32_t>(length), nullptr, 0, &status);
+	int32_t size = static_cast<int32_t>(folded.size());
+	int32_t needed = uspoof_getSkeletonUTF8(checker, 0, folded.data(), size, nullptr, 0, &status);
 	if (status != U_BUFFER_OVERFLOW_ERROR && U_FAILURE(status))
 		return "";
 	std::string out(needed + 1, '\0');
 	status = U_ZERO_ERROR;
-	needed = uspoof_getSkeletonUTF8(checker, 0, text, static_cast<int32_t>(length), out.data(), needed + 1, &status);
+	needed = uspoof_getSkeletonUTF8(checker, 0, folded.data(), size, out.data(), needed + 1, &status);
 	if (U_FAILURE(status))
 		return "";
 	out.resize(needed);

@@ -22,15 +22,18 @@ struct Checked {
 // other encodings), 1 to 256 bytes once in Unicode normalization form C, only
 // printable characters (no control, format, private-use or unassigned code
 // points, nothing default-ignorable such as zero-width spaces), no space but
-// U+0020 and none at either end. Never throws; safe in GUC check hooks.
+// U+0020 and none at either end, and no mix of scripts that look-alikes use
+// (ICU's "highly restrictive" level: Latin with Cyrillic is refused, Latin
+// with Han and Kana is not). Never throws; safe in GUC check hooks.
 Checked check(const char *text, std::size_t length);
 
 // Says, without allocating, whether text is a valid actor name in normal
 // form made only of printable ASCII (the common case, for GUC check hooks).
 bool plain_ascii_name(const char *text, std::size_t length) noexcept;
 
-// Returns the Unicode confusable skeleton of a name (UTS #39): two names with
-// the same skeleton look alike. Never throws; returns "" when ICU fails.
+// Returns the Unicode confusable skeleton of a name's NFKC form (UTS #39):
+// two names with the same skeleton look alike. Never throws; returns "" when
+// ICU fails.
 std::string skeleton(const char *text, std::size_t length);
 
 // Longest user input echoed in a message, in bytes.

@@ -72,7 +72,8 @@ RESET ROLE;
 SELECT a.operation, t.slug AS tenant, a.actor, a.table_name, coalesce(a.new_row, a.old_row) - 'tenant_id' AS data
   FROM tenancy.audit_log a JOIN tenancy.tenants t ON t.id = a.tenant_id
  WHERE a.table_name = 'app.invoices' ORDER BY a.id;
-SELECT actor, requested_tenant, reason, message FROM tenancy.access_denials ORDER BY id;
+SELECT tenancy.wait_for_access_log() AS denials_written;
+SELECT actor, requested_tenant, reason, attempts, message FROM tenancy.access_denials ORDER BY at;
 
 \echo
 \echo '== 9. The same from the operator''s side, with tenantctl'

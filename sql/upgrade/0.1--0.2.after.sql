@@ -19,3 +19,6 @@ BEGIN
     END LOOP;
 END
 $revoke$;
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();

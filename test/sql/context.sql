@@ -3,17 +3,16 @@
 \set SHOW_CONTEXT never
 \set sqlstate '\\echo SQLSTATE :SQLSTATE'
 
--- Until the library is loaded in a session, SET cannot check a value: it is
--- kept as a placeholder and judged when the library loads, at first use.
--- (session_preload_libraries = 'pg_tenancy' loads it at connection.)
+-- CREATE EXTENSION made new sessions of this database load pg_tenancy at
+-- start, so malformed values are refused when set. (A value that arrives
+-- before the library loads is judged when it loads: connection_settings.)
+SHOW session_preload_libraries;
 SET tenancy.tenant = 'Acme';
+:sqlstate
 SET ROLE dave;
 SELECT tenancy.current_tenant();
 :sqlstate
 RESET ROLE;
--- Once loaded, malformed values are refused when set.
-SET tenancy.tenant = 'Acme';
-:sqlstate
 SET tenancy.tenant = 'acme; DROP TABLE app.invoices';
 :sqlstate
 SET tenancy.tenant = 'x'' OR ''1''=''1';

@@ -43,9 +43,11 @@ CREATE TABLE shop.audit_dropped (tenant_id uuid, id int);
 CREATE TABLE shop.unique_leak (tenant_id uuid, id int PRIMARY KEY, code text UNIQUE);
 CREATE TABLE shop.fk_leak (tenant_id uuid, id int, customer int REFERENCES shop.unique_leak (id));
 CREATE TABLE shop.unprotected (tenant_id uuid, id int);
+CREATE TABLE shop.side_index (tenant_id uuid, id int, note text);
+CREATE INDEX side_index_note_idx ON shop.side_index (note);
 SELECT tenancy.protect(t) FROM unnest(ARRAY['shop.rls_off', 'shop.not_forced', 'shop.policy_dropped',
     'shop.policy_altered', 'shop.nullable', 'shop.no_foreign_key', 'shop.no_cascade', 'shop.no_index',
-    'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak']::regclass[]) t;
+    'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak', 'shop.side_index']::regclass[]) t;
 CREATE VIEW shop.owner_view AS SELECT id FROM shop.customers;
 -- A materialized view cannot even be built by a role under row level
 -- security without a tenant...
@@ -68,6 +70,8 @@ ALTER TABLE shop.audit_disabled DISABLE TRIGGER tenancy_audit;
 DROP TRIGGER tenancy_audit ON shop.audit_dropped;
 CREATE ROLE leaky_app BYPASSRLS;
 GRANT tenancy_service TO leaky_app;
+-- New sessions no longer load pg_tenancy at start (CREATE EXTENSION had set it).
+ALTER DATABASE tenancy_health RESET session_preload_libraries;
 
 SELECT severity, object, problem FROM tenancy.health_check();
 -- Every finding says how to fix it.

@@ -86,17 +86,25 @@ SELECT tenancy.add_member('acme', E'Ame\u0301lie', 'viewer');
 SELECT actor = E'Am\u00e9lie' AS composed FROM tenancy.member_list('acme') WHERE actor LIKE 'Am%';
 SELECT tenancy.set_member_role('acme', E'Am\u00e9lie', 'member');
 SELECT tenancy.remove_member('acme', E'Ame\u0301lie');
--- Format characters are refused, and names that look like a member of the
--- tenant or a database role are refused too (a Cyrillic "a" in "dave", a
--- Cyrillic "o" in "bob", digit one for letter l).
+-- Format characters are refused, so are names that mix scripts the way
+-- look-alikes do (a Cyrillic "a" in "dave", a Cyrillic "o" in "bob", a
+-- Cyrillic palochka for an "l"), and names that look like a member of the
+-- tenant or a database role (digit one for letter l, full-width letters).
 SELECT tenancy.add_member('acme', E'dave\u200b', 'viewer');
 :sqlstate
 SELECT tenancy.add_member('acme', E'd\u0430ve', 'viewer');
 :sqlstate
 SELECT tenancy.add_member('acme', E'b\u043eb', 'viewer');
 :sqlstate
+SELECT tenancy.add_member('acme', E'alice@examp\u04cfe.com', 'viewer');
+:sqlstate
 SELECT tenancy.add_member('acme', 'a1ice', 'viewer');
 :sqlstate
+SELECT tenancy.add_member('acme', E'\uff42\uff4f\uff42', 'viewer');
+:sqlstate
+-- One script, or Latin with Han and Kana, is fine.
+SELECT tenancy.add_member('acme', E'\u5c71\u7530@example.com', 'viewer');
+SELECT tenancy.remove_member('acme', E'\u5c71\u7530@example.com');
 SELECT tenancy.create_tenant('lookalike', 'Lookalike', owner => E'\u0430lice');
 :sqlstate
 SELECT tenancy.add_member('acme', 'grace', 'superhero');

@@ -55,6 +55,32 @@ SELECT set_config('tenancy.tenant', 'globex', false) AS switched_to, tenancy.cur
 SELECT tenancy.current_tenant() AS now_in;
 SET tenancy.tenant = 'acme';
 
+
+-- A function that switches the tenant while a statement is planned or starts
+-- up (a STABLE function the planner evaluates for its estimates, partition
+-- pruning) never makes the statement check one tenant and act in another:
+-- the whole statement runs in one. Here that is globex, where row 500 does
+-- not exist, so nothing changes, in acme or in globex.
+CREATE FUNCTION pg_temp.switch_to(target text) RETURNS int
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM set_config('tenancy.tenant', target, false);
+    PERFORM 1;
+    RETURN 1;
+END
+$$;
+CREATE TEMP TABLE parts (a int) PARTITION BY LIST (a);
+CREATE TEMP TABLE parts_1 PARTITION OF parts FOR VALUES IN (1);
+CREATE TEMP TABLE parts_2 PARTITION OF parts FOR VALUES IN (2);
+INSERT INTO parts VALUES (1);
+SET tenancy.tenant = 'acme';
+UPDATE app.invoices i SET customer = 'Pruned switch'
+  FROM parts WHERE parts.a = pg_temp.switch_to('globex') AND i.id = 500
+RETURNING i.id, i.customer;
+SELECT tenancy.current_tenant() AS now_in;
+SELECT count(*) AS changed_in_globex FROM app.invoices WHERE customer = 'Pruned switch';
+SET tenancy.tenant = 'acme';
+SELECT id, customer FROM app.invoices WHERE id = 500;
 RESET ROLE;
 
 -- The role, too: SET ROLE inside a statement changes the actor from the next.

@@ -118,7 +118,24 @@ BEGIN
     IF lock_row THEN
         target := tenancy._lookup_tenant(ref, true);
     END IF;
+    PERFORM tenancy._require_active_for_change(target, for_change);
     RETURN target;
+END
+$$;
+
+-- Raises unless a tenant whose members want to change something is active:
+-- a suspended tenant cannot be used, an archived one is read-only; only
+-- platform admins change them.
+CREATE OR REPLACE FUNCTION tenancy._require_active_for_change(target tenancy.tenants, for_change boolean)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF for_change AND target.status <> 'active' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
+            DETAIL = format('Only platform admins can change a %s tenant.', target.status),
+            HINT = 'A platform admin can make it active again with tenancy.activate_tenant().';
+    END IF;
 END
 $$;
 
@@ -181,7 +198,7 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._find_tenant(text, boolean), tenancy._require_platform_admin(text),
     tenancy._caller_role(uuid, boolean),
     tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean),
-    tenancy._refuse_tenant_action(text, tenancy.role, text),
+    tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
     tenancy._refuse_lookalike(uuid, text)
     FROM PUBLIC;
@@ -193,6 +210,8 @@ COMMENT ON FUNCTION tenancy._caller_role(uuid, boolean) IS
     'internal: the caller''s active role in a tenant (locked for a change, else latest committed)';
 COMMENT ON FUNCTION tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean) IS
     'internal: a tenant the caller has rights in, or the same refusal whether or not it exists';
+COMMENT ON FUNCTION tenancy._require_active_for_change(tenancy.tenants, boolean) IS
+    'internal: error when members change a tenant that is not active';
 COMMENT ON FUNCTION tenancy._refuse_tenant_action(text, tenancy.role, text) IS
     'internal: the refusal of a caller without rights in a tenant';
 COMMENT ON FUNCTION tenancy._normalize_actor(text) IS 'internal: an actor name in normal form, or an error';

@@ -60,6 +60,9 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
             MESSAGE = format('domain "%s" is not assigned to any tenant', canonical);
     END IF;
+    IF NOT tenancy.is_platform_admin() THEN
+        PERFORM tenancy._require_active_for_change(tenancy._lookup_tenant(owning_tenant::text), true);
+    END IF;
     DELETE FROM tenancy.domains d WHERE d.host = canonical;
 END
 $$;

@@ -64,3 +64,46 @@ COMMENT ON FUNCTION tenancy.guard_grants() IS
     'refuses TRIGGER and REFERENCES privileges on protected tables for anyone but the owner';
 
 REVOKE ALL ON FUNCTION tenancy.guard_truncate(), tenancy.guard_ddl(), tenancy.guard_grants() FROM PUBLIC;
+
+-- Makes every new session of this database load pg_tenancy at start
+-- (session_preload_libraries), keeping the libraries already listed: the
+-- guards against locks, TRUNCATE and DDL that would block every tenant must
+-- be in place before a session's first statement, not from its first use
+-- of pg_tenancy on. Called when the extension is created or updated.
+CREATE OR REPLACE FUNCTION tenancy._preload_in_database() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    listed text;
+BEGIN
+    SELECT substr(c.setting, length('session_preload_libraries=') + 1) INTO listed
+      FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
+     WHERE s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+       AND s.setrole = 0 AND c.setting LIKE 'session_preload_libraries=%';
+    IF coalesce(listed, '') ~ '(^|[\s,"/])pg_tenancy([\s,"]|$)'
+       OR current_setting('shared_preload_libraries') ~ '(^|[\s,"/])pg_tenancy([\s,"]|$)' THEN
+        RETURN;
+    END IF;
+    EXECUTE format('ALTER DATABASE %I SET session_preload_libraries = %L', current_database(),
+                   CASE WHEN coalesce(listed, '') = '' THEN 'pg_tenancy' ELSE listed || ', pg_tenancy' END);
+    RAISE NOTICE 'new sessions of database "%" load pg_tenancy at start', current_database()
+        USING DETAIL = 'session_preload_libraries now includes pg_tenancy, so that its guards are in place '
+                       'before a session''s first statement.';
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._preload_in_database() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._preload_in_database() IS
+    'internal: adds pg_tenancy to this database''s session_preload_libraries';
+
+-- Says whether new sessions of this database load pg_tenancy at start.
+CREATE OR REPLACE FUNCTION tenancy._preloaded() RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT current_setting('shared_preload_libraries') ~ '(^|[\s,"/])pg_tenancy([\s,"]|$)'
+        OR EXISTS (SELECT 1 FROM pg_db_role_setting s, unnest(s.setconfig) AS c(setting)
+                    WHERE s.setdatabase = (SELECT d.oid FROM pg_database d WHERE d.datname = current_database())
+                      AND s.setrole = 0 AND c.setting ~ '^session_preload_libraries=.*pg_tenancy')
+        OR EXISTS (SELECT 1 FROM pg_settings p
+                    WHERE p.name = 'session_preload_libraries' AND p.source = 'configuration file'
+                      AND p.setting ~ '(^|[\s,"/])pg_tenancy([\s,"]|$)')
+$$;
+REVOKE ALL ON FUNCTION tenancy._preloaded() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._preloaded() IS 'internal: whether new sessions of this database load pg_tenancy';

@@ -174,6 +174,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   CASE WHEN g.column_name IS NOT NULL THEN format(' (%I)', g.column_name) END, g.relid, g.grantee)
       FROM tenancy._trigger_grants() g
     UNION ALL
+    SELECT 'warning', i.indexrelid::regclass::text,
+           format('index on %s is not led by tenant_id: a condition on its columns is checked against every '
+                  'tenant''s rows before row level security filters them, and EXPLAIN ANALYZE or the statistics '
+                  'counters then tell whether another tenant has a matching value', p.relid::text),
+           'Lead the index with tenant_id, for example CREATE INDEX ON table (tenant_id, column).'
+      FROM protected p JOIN pg_index i ON i.indrelid = p.relid
+     WHERE i.indkey[0] <> p.tenant_attnum
+       AND NOT (i.indisunique AND NOT (p.tenant_attnum = ANY (i.indkey::int2[])))
+    UNION ALL
+    SELECT 'error', current_database()::text,
+           'pg_tenancy is not preloaded: a session that has not used it yet is not guarded against LOCK, TRUNCATE '
+           'and DDL that would block every tenant',
+           format('ALTER DATABASE %I SET session_preload_libraries = ''pg_tenancy'' (keeping the libraries already '
+                  'listed)', current_database())
+     WHERE NOT tenancy._preloaded()
+    UNION ALL
     SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e

@@ -36,3 +36,6 @@ CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
 
 -- Finds actors whose names look alike (tenancy._refuse_lookalike).
 CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
