@@ -34,6 +34,7 @@ using queue::Kind;
 using queue::Record;
 
 std::set<std::string> entered_tenants;
+bool denials_muted = false; // while a MutedDenials is alive
 
 // Copies text into a fixed field of a record, cut at a character boundary.
 void put_text(char *field, size_t size, const std::string &text)
@@ -73,7 +74,7 @@ void record(Record &record)
 // Records a denial.
 void record_denial(const Denial &denial)
 {
-	if (IsParallelWorker())
+	if (IsParallelWorker() || denials_muted)
 		return; // the leader checks; a worker never refuses on its own
 	Record record{};
 	record.kind = Kind::denial;
@@ -86,6 +87,18 @@ void record_denial(const Denial &denial)
 	if (record.has_tenant)
 		record.tenant = *denial.tenant_id;
 	access_log::record(record);
+}
+
+// Mutes record_denial() until destroyed.
+MutedDenials::MutedDenials() : was_muted_(denials_muted)
+{
+	denials_muted = true;
+}
+
+// Restores recording as it was.
+MutedDenials::~MutedDenials()
+{
+	denials_muted = was_muted_;
 }
 
 // Records, once per session, a platform admin entering a tenant.

@@ -28,6 +28,19 @@ struct Denial {
 // impossible (a standby, a full queue), so that no denial is silently lost.
 void record_denial(const Denial &denial);
 
+// While one is alive, record_denial() records nothing: for checks whose
+// refusal is not shown to anyone (the planner's estimates).
+class MutedDenials {
+public:
+	MutedDenials();
+	~MutedDenials();
+	MutedDenials(const MutedDenials &) = delete;
+	MutedDenials &operator=(const MutedDenials &) = delete;
+
+private:
+	bool was_muted_;
+};
+
 // Records, once per session, that a platform admin entered a tenant.
 void record_support_entry(const std::string &actor, const std::string &db_role,
 						  const pg_uuid_t &tenant);

@@ -157,6 +157,18 @@ const Context &current()
 	return context;
 }
 
+// Returns the validated context, or nullptr where current() would refuse,
+// without recording a denial.
+const Context *current_quietly()
+{
+	access_log::MutedDenials muted;
+	try {
+		return &current();
+	} catch (const Error &) {
+		return nullptr;
+	}
+}
+
 // Returns the active role of actor in tenant.
 catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor)
 {

@@ -24,6 +24,11 @@ struct Context {
 // service role's tenant was set for the session instead of the transaction.
 const Context &current();
 
+// Returns the validated context of the current statement, or nullptr where
+// current() would refuse; records no denial. For the planner's estimates,
+// which must neither fail nor log anything.
+const Context *current_quietly();
+
 // Returns the active role of actor in tenant (Role::none if not an active
 // member), from the same cache as the context.
 catalog::Role role_in(const pg_uuid_t &tenant, const std::string &actor);

@@ -5,6 +5,7 @@
 #include "sql_function.hpp"
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
+#include "tenant_estimates.hpp"
 
 extern "C" {
 _Pragma("GCC visibility push(default)")
@@ -15,12 +16,13 @@ _Pragma("GCC visibility pop")
 TENANCY_EXPORTED void _PG_init(void);
 
 // Defines tenancy.tenant and tenancy.actor, registers the invalidation
-// callbacks and installs the statement check and hooks; runs once per backend.
+// callbacks and installs the statement check, hooks and estimates; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
 	tenancy::invalidation::register_callbacks();
 	tenancy::statement_check::install();
 	tenancy::statement_hooks::install();
+	tenancy::tenant_estimates::install();
 	tenancy::audit::register_writer();
 }
