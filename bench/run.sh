@@ -92,6 +92,9 @@ line "parallel aggregate ($big_rows rows): / base" "$(median "${tps_parallel_ten
 compare service_tenancy service_handwritten
 line "service point read: tenancy / hand RLS" "$(median "${tps_service_tenancy[@]}")" \
      "$(median "${tps_service_handwritten[@]}")" "$(ratio tps_service_tenancy tps_service_handwritten)" ">= 1.00"
+compare service_page_tenancy service_page_handwritten
+line "service 10-row page: tenancy / hand RLS" "$(median "${tps_service_page_tenancy[@]}")" \
+     "$(median "${tps_service_page_handwritten[@]}")" "$(ratio tps_service_page_tenancy tps_service_page_handwritten)" ""
 # Prints the audit cost per transaction (from the TPS of 2 clients, in
 # microseconds of the machine) of ours and of PL/pgSQL, and their ratio.
 audit_cost() {
