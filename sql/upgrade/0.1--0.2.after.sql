@@ -9,20 +9,16 @@ CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
 -- Finds actors whose names look alike (tenancy._refuse_lookalike).
 CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
 
--- Tables protected in 0.1: policies that call tenancy.tenant_for() directly
--- (the planner makes each call an initplan) instead of through a scalar
--- subquery, and no TRIGGER or REFERENCES privilege granted to others.
-DO $protected$
+-- Tables protected in 0.1 may have granted TRIGGER or REFERENCES to others.
+DO $revoke$
 DECLARE
-    protected record;
+    protected regclass;
 BEGIN
-    FOR protected IN SELECT p.relid, p.read_role, p.write_role, p.delete_role FROM tenancy.protected_tables p LOOP
-        PERFORM tenancy._install_policies(protected.relid, protected.read_role, protected.write_role,
-                                          protected.delete_role);
-        PERFORM tenancy._revoke_trigger_grants(protected.relid);
+    FOR protected IN SELECT p.relid FROM tenancy.protected_tables p LOOP
+        PERFORM tenancy._revoke_trigger_grants(protected);
     END LOOP;
 END
-$protected$;
+$revoke$;
 
 -- New sessions load pg_tenancy at start, for its guards.
 SELECT tenancy._preload_in_database();

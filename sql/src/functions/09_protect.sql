@@ -9,8 +9,8 @@
 -- allows that command. Restrictive policies are ANDed with anything else, so
 -- no permissive policy that someone adds can widen access; PostgreSQL wants
 -- at least one permissive policy, hence tenancy_permit (true) for all
--- commands. The planner makes tenant_for() an initplan (its support
--- function): evaluated once per statement, and usable as an index condition.
+-- commands. The tenant is a scalar subquery: evaluated once per statement,
+-- and usable as an index condition.
 CREATE OR REPLACE FUNCTION tenancy._policy_definitions(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
 RETURNS TABLE (policy_name name, command "char", permissive boolean, using_expression text, check_expression text)
@@ -26,7 +26,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            CASE WHEN r.command <> 'a' THEN expr END,
            CASE WHEN r.command IN ('a', 'w') THEN expr END
       FROM rights r,
-           LATERAL (SELECT format('(tenant_id = tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass))',
+           LATERAL (SELECT format('(tenant_id = ( SELECT tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass) AS tenant_for))',
                                   r.role, r.action, target::text) AS expr) e
 $$;
 REVOKE ALL ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) FROM PUBLIC;
