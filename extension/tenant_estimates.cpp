@@ -142,7 +142,9 @@ Tenant statement_tenant()
 }
 
 // Builds the access paths of a plain table again, after its size changed:
-// what PostgreSQL's set_plain_rel_pathlist() builds.
+// what PostgreSQL's set_plain_rel_pathlist() builds. The hooks installed
+// before ours run after this (see on_set_rel_pathlist), so the paths they
+// add are kept.
 void rebuild_paths(PlannerInfo *root, RelOptInfo *rel)
 {
 	rel->pathlist = NIL;

@@ -82,4 +82,26 @@ RESET tenancy.tenant;
 -- estimate of the whole table.
 SELECT pg_temp.planned_rows('SELECT * FROM app.events') AS superuser_planned_rows;
 
+-- tenancy.tenant_for(), the function of the policies, works in every place
+-- the planner meets it: a PL/pgSQL expression, a FROM item of a subquery
+-- that is flattened, an IN subquery.
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+DO $$
+DECLARE
+    tenant uuid := tenancy.tenant_for('viewer', 'select', 'app.events');
+BEGIN
+    tenant := tenancy.tenant_for('viewer', 'select', 'app.events');
+    IF tenancy.tenant_for('viewer', 'select', 'app.events') = tenant THEN
+        RAISE NOTICE 'tenant_for() in PL/pgSQL: %', tenant = tenancy.current_tenant_id();
+    END IF;
+END
+$$;
+SELECT x = tenancy.current_tenant_id() AS from_item
+  FROM (SELECT * FROM tenancy.tenant_for('viewer', 'select', 'app.events') x) s;
+SELECT count(*) AS acme_rows FROM app.events
+ WHERE tenant_id IN (SELECT x FROM tenancy.tenant_for('viewer', 'select', 'app.events') x);
+RESET tenancy.tenant;
+RESET ROLE;
+
 DROP TABLE app.events;
