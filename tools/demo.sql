@@ -1,5 +1,7 @@
 -- The pg_tenancy walkthrough that `make demo` plays in a throwaway cluster.
--- Errors are part of the story: they show what the database refuses.
+-- Errors are part of the story: they show what the database refuses. Any other
+-- error stops the demo (ON_ERROR_STOP), and so does a refusal that did not come.
+\set ON_ERROR_STOP on
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \pset footer off
@@ -14,7 +16,7 @@ CREATE ROLE app_owner;     -- owns the application's tables; no superuser, no BY
 CREATE SCHEMA app AUTHORIZATION app_owner;
 GRANT USAGE ON SCHEMA app TO PUBLIC;
 SET ROLE app_owner;
-CREATE TABLE app.invoices (id serial PRIMARY KEY, customer text NOT NULL, amount numeric(10,2) NOT NULL);
+CREATE TABLE app.invoices (id serial, tenant_id uuid, PRIMARY KEY (tenant_id, id), customer text NOT NULL, amount numeric(10,2) NOT NULL);
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.invoices TO PUBLIC;
 GRANT USAGE ON SEQUENCE app.invoices_id_seq TO PUBLIC;
 RESET ROLE;
@@ -47,9 +49,13 @@ SELECT id, customer, amount FROM app.invoices;
 \echo
 \echo '== 5. The wrong tenant is refused, and so is no tenant at all'
 SET tenancy.tenant = 'acme';
+\set ON_ERROR_STOP off
 SELECT * FROM app.invoices;
+\ir demo_expect_refusal.sql
 RESET tenancy.tenant;
+\set ON_ERROR_STOP off
 SELECT * FROM app.invoices;
+\ir demo_expect_refusal.sql
 RESET ROLE;
 
 \echo
@@ -57,18 +63,49 @@ RESET ROLE;
 SET ROLE carol;
 SET tenancy.tenant = 'acme';
 SELECT count(*) AS acme_invoices FROM app.invoices;
+\set ON_ERROR_STOP off
 DELETE FROM app.invoices WHERE customer = 'Road Runner';
+\ir demo_expect_refusal.sql
 RESET ROLE;
 
 \echo
 \echo '== 7. The owner of the table cannot switch the protection off'
 SET ROLE app_owner;
+\set ON_ERROR_STOP off
 ALTER TABLE app.invoices DISABLE ROW LEVEL SECURITY;
+\ir demo_expect_refusal.sql
+\set ON_ERROR_STOP off
 TRUNCATE app.invoices;
+\ir demo_expect_refusal.sql
 RESET ROLE;
 
 \echo
-\echo '== 8. Every change is audited with its tenant and actor; refusals are recorded durably'
+\echo '== 8. An application server: one login role, behind a pooler, acts for its users'
+\echo '   (the service role names the user and the tenant for one transaction, with SET LOCAL)'
+CREATE ROLE app_server LOGIN;
+SELECT tenancy.grant_service('app_server');
+SELECT tenancy.add_member('acme', 'dave@acme.example', 'member');
+SELECT tenancy.add_domain('acme', 'acme.example.com');
+SET ROLE app_server;
+BEGIN;
+SELECT tenancy.resolve_domain('acme.example.com') AS tenant_of_the_request_host;
+SET LOCAL tenancy.tenant = 'acme';
+SET LOCAL tenancy.actor = 'dave@acme.example';
+UPDATE app.invoices SET amount = 95.00 WHERE customer = 'Road Runner';
+SELECT tenancy.actor(), customer, amount FROM app.invoices ORDER BY id;
+COMMIT;
+\echo '   a session-level actor would outlive the transaction on a pooled connection: it is refused at use'
+SET tenancy.actor = 'dave@acme.example';
+SET tenancy.tenant = 'acme';
+\set ON_ERROR_STOP off
+SELECT count(*) FROM app.invoices;
+\ir demo_expect_refusal.sql
+RESET tenancy.actor;
+RESET tenancy.tenant;
+RESET ROLE;
+
+\echo
+\echo '== 9. Every change is audited with its tenant and actor; refusals are recorded durably'
 SELECT a.operation, t.slug AS tenant, a.actor, a.table_name, coalesce(a.new_row, a.old_row) - 'tenant_id' AS data
   FROM tenancy.audit_log a JOIN tenancy.tenants t ON t.id = a.tenant_id
  WHERE a.table_name = 'app.invoices' ORDER BY a.id;
@@ -76,10 +113,5 @@ SELECT tenancy.wait_for_access_log() AS denials_written;
 SELECT actor, requested_tenant, reason, attempts, message FROM tenancy.access_denials ORDER BY at;
 
 \echo
-\echo '== 9. The same from the operator''s side, with tenantctl'
-\! tenantctl tenant list
-\! tenantctl member list acme
-\! tenantctl tenant show acme
-\! tenantctl health
-\echo
-\echo 'That was pg_tenancy. README.md has the walkthrough, the security model and the reference.'
+\echo '== 10. The database checks its own setup: nothing to report'
+SELECT severity, object, problem FROM tenancy.health_check();
