@@ -45,9 +45,18 @@ CREATE TABLE shop.fk_leak (tenant_id uuid, id int, customer int REFERENCES shop.
 CREATE TABLE shop.unprotected (tenant_id uuid, id int);
 CREATE TABLE shop.side_index (tenant_id uuid, id int, note text);
 CREATE INDEX side_index_note_idx ON shop.side_index (note);
+-- tenant_id only INCLUDEd is no part of the key; an exclusion constraint on
+-- code alone is as much an oracle as a unique key; with tenant_id WITH = it is not.
+CREATE TABLE shop.include_leak (tenant_id uuid, id int, code text);
+CREATE UNIQUE INDEX include_leak_code_idx ON shop.include_leak (code) INCLUDE (tenant_id);
+CREATE TABLE shop.exclusion_leak (tenant_id uuid, id int, code text, EXCLUDE (code WITH =));
+CREATE TABLE shop.exclusion_per_tenant (tenant_id uuid, id int, code text, EXCLUDE (tenant_id WITH =, code WITH =));
+CREATE TABLE shop.adopted (tenant_id uuid, id int);
+CREATE TABLE shop.legacy_parent (tenant_id uuid, id int);
 SELECT tenancy.protect(t) FROM unnest(ARRAY['shop.rls_off', 'shop.not_forced', 'shop.policy_dropped',
     'shop.policy_altered', 'shop.nullable', 'shop.no_foreign_key', 'shop.no_cascade', 'shop.no_index',
-    'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak', 'shop.side_index']::regclass[]) t;
+    'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak', 'shop.side_index',
+    'shop.include_leak', 'shop.exclusion_leak', 'shop.exclusion_per_tenant', 'shop.adopted']::regclass[]) t;
 CREATE VIEW shop.owner_view AS SELECT id FROM shop.customers;
 -- A materialized view cannot even be built by a role under row level
 -- security without a tenant...
@@ -68,6 +77,9 @@ ALTER TABLE shop.no_cascade DROP CONSTRAINT no_cascade_tenant_id_fkey,
 DROP INDEX shop.no_index_tenant_id_idx;
 ALTER TABLE shop.audit_disabled DISABLE TRIGGER tenancy_audit;
 DROP TRIGGER tenancy_audit ON shop.audit_dropped;
+-- An unprotected child of a protected table, and an unprotected parent.
+CREATE TABLE shop.side_child () INHERITS (shop.side_index);
+ALTER TABLE shop.adopted INHERIT shop.legacy_parent;
 CREATE ROLE leaky_app BYPASSRLS;
 GRANT tenancy_service TO leaky_app;
 -- New sessions no longer load pg_tenancy at start (CREATE EXTENSION had set it).

@@ -11,9 +11,10 @@ $$;
 REVOKE ALL ON FUNCTION tenancy._bypasses_rls(oid) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._bypasses_rls(oid) IS 'internal: whether a role bypasses row level security';
 
--- Findings about each protected table itself: row level security, policies,
--- the tenant column, its foreign key and index, the triggers.
-CREATE OR REPLACE FUNCTION tenancy._health_protected_tables()
+-- Findings about each protected table itself (or only those listed): row
+-- level security, policies, the tenant column, its foreign key and index,
+-- the triggers.
+CREATE OR REPLACE FUNCTION tenancy._health_protected_tables(tables oid[] DEFAULT NULL)
 RETURNS TABLE (severity text, object text, problem text, hint text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH protected AS (
@@ -23,6 +24,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                (SELECT a.attnotnull FROM pg_attribute a
                  WHERE a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_not_null
           FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+         WHERE tables IS NULL OR p.relid = ANY (tables)
     ), expected AS (
         SELECT p.relid, d.* FROM protected p,
                LATERAL tenancy._policy_definitions(p.relid, p.read_role, p.write_role, p.delete_role) d
@@ -95,8 +97,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
      WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A'))
 $$;
-REVOKE ALL ON FUNCTION tenancy._health_protected_tables() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._health_protected_tables() IS 'internal: health findings about protected tables';
+REVOKE ALL ON FUNCTION tenancy._health_protected_tables(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_protected_tables(oid[]) IS 'internal: health findings about protected tables';
 
 -- Findings about what surrounds protected tables: unprotected tables with a
 -- tenant_id, unique keys and foreign keys without tenant_id, views and
@@ -124,13 +126,25 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
        AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'tenancy') AND n.nspname NOT LIKE 'pg\_%'
        AND NOT EXISTS (SELECT 1 FROM protected p WHERE p.relid = c.oid)
+       AND NOT EXISTS (SELECT 1 FROM pg_inherits h JOIN protected p ON p.relid IN (h.inhparent, h.inhrelid)
+                        WHERE c.oid IN (h.inhparent, h.inhrelid))
     UNION ALL
     SELECT 'warning', i.indexrelid::regclass::text,
            format('unique index on %s does not include tenant_id: it reveals whether a value exists in another '
                   'tenant', p.relid::text),
            'Make the key unique per tenant, for example UNIQUE (tenant_id, ...) or PRIMARY KEY (tenant_id, id).'
       FROM protected p JOIN pg_index i ON i.indrelid = p.relid
-     WHERE i.indisunique AND NOT (p.tenant_attnum = ANY (i.indkey::int2[]))
+     WHERE i.indisunique AND NOT (p.tenant_attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1]))
+    UNION ALL
+    SELECT 'warning', format('%s.%s', con.conrelid::regclass, quote_ident(con.conname)),
+           format('exclusion constraint on %s does not compare tenant_id with =: it reveals whether a '
+                  'conflicting row exists in another tenant', con.conrelid::regclass),
+           'Add tenant_id WITH = to the constraint, for example EXCLUDE USING gist (tenant_id WITH =, ...) '
+           '(btree_gist provides = for gist).'
+      FROM protected p JOIN pg_constraint con ON con.conrelid = p.relid AND con.contype = 'x'
+     WHERE NOT EXISTS (SELECT 1 FROM generate_subscripts(con.conkey, 1) k
+                        WHERE con.conkey[k] = p.tenant_attnum
+                          AND (SELECT o.oprname FROM pg_operator o WHERE o.oid = con.conexclop[k]) = '=')
     UNION ALL
     SELECT 'warning', format('%s.%s', con.conrelid::regclass, quote_ident(con.conname)),
            format('foreign key from %s to protected table %s does not include tenant_id: a row can reference '
@@ -181,7 +195,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            'Lead the index with tenant_id, for example CREATE INDEX ON table (tenant_id, column).'
       FROM protected p JOIN pg_index i ON i.indrelid = p.relid
      WHERE i.indkey[0] <> p.tenant_attnum
-       AND NOT (i.indisunique AND NOT (p.tenant_attnum = ANY (i.indkey::int2[])))
+       AND NOT (i.indisunique AND NOT (p.tenant_attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts - 1])))
+       AND NOT i.indisexclusion
     UNION ALL
     SELECT 'error', current_database()::text,
            'pg_tenancy is not preloaded: a session that has not used it yet is not guarded against LOCK, TRUNCATE '
@@ -193,7 +208,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
-     WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants')
+     WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants',
+                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops')
        AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
@@ -208,7 +224,12 @@ BEGIN
         SELECT f.severity, f.object, f.problem, f.hint
           FROM (SELECT * FROM tenancy._health_protected_tables()
                 UNION ALL
-                SELECT * FROM tenancy._health_surroundings()) f
+                SELECT * FROM tenancy._health_surroundings()
+                UNION ALL
+                SELECT 'error', w.relid::text, w.problem, w.hint
+                  FROM tenancy._table_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p)) w
+                UNION ALL
+                SELECT * FROM tenancy._owner_code_findings()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
