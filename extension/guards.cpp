@@ -9,6 +9,8 @@
 #include "audit_writer.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
+#include "owner_code.hpp"
+#include "owner_code_guard.hpp"
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
 
@@ -17,7 +19,10 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_constraint.h"
 #include "commands/event_trigger.h"
+#include "commands/tablecmds.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
+#include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
@@ -59,6 +64,14 @@ bool is_tenant_column(const char *name)
 Oid relation_of(RangeVar *relation)
 {
 	return relation ? RangeVarGetRelid(relation, NoLock, true) : InvalidOid;
+}
+
+// Looks up and locks the table of an ALTER TABLE as the statement itself is
+// about to: once locked, no concurrent rename can put another table under the
+// name that was checked.
+Oid locked_alter_target(AlterTableStmt *alter)
+{
+	return AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
 }
 
 // Returns the oid of the relation named by all but the last element of a
@@ -119,8 +132,12 @@ void check_alter_command(Oid relid, const AlterTableCmd *command)
 		if (is_guarded_trigger(command->name))
 			refuse("disable trigger \"" + std::string(command->name) + "\"", relid);
 		return;
-	case AT_DropColumn:
 	case AT_AlterColumnType:
+		if (is_tenant_column(command->name))
+			refuse("change column \"tenant_id\"", relid);
+		owner_code_guard::check_column_type_change(relid, command);
+		return;
+	case AT_DropColumn:
 	case AT_DropNotNull:
 	case AT_ColumnDefault:
 		if (is_tenant_column(command->name))
@@ -142,7 +159,7 @@ void check_statement(Node *statement)
 	switch (nodeTag(statement)) {
 	case T_AlterTableStmt: {
 		auto *alter = reinterpret_cast<AlterTableStmt *>(statement);
-		Oid relid = pg_call(relation_of, alter->relation);
+		Oid relid = pg_call(locked_alter_target, alter);
 		if (!protected_tables::find(relid))
 			return;
 		ListCell *cell;
@@ -217,7 +234,68 @@ Relation checked_truncate_relation(FunctionCallInfo fcinfo)
 	return reinterpret_cast<TriggerData *>(fcinfo->context)->tg_relation;
 }
 
+// The first weakness that the current DDL statement left in a table, as
+// tenancy._ddl_weaknesses() finds it; all null when there is none.
+struct Weakness {
+	char *problem = nullptr;
+	char *hint = nullptr;
+};
+
+// Asks tenancy._ddl_weaknesses() about the tables the current DDL statement
+// changed (the event trigger's event says how to find them).
+Weakness first_weakness(const char *event)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	Weakness weakness;
+	Oid argument_types[] = {TEXTOID};
+	Datum arguments[] = {CStringGetTextDatum(event)};
+	SPI_connect();
+	int result = SPI_execute_with_args(
+		"SELECT w.problem, w.hint FROM tenancy._ddl_weaknesses($1) w LIMIT 1",
+		1, argument_types, arguments, nullptr, false, 1);
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "tenancy._ddl_weaknesses() failed: %s", SPI_result_code_string(result));
+	if (SPI_processed > 0) {
+		HeapTuple row = SPI_tuptable->vals[0];
+		TupleDesc columns = SPI_tuptable->tupdesc;
+		char *problem = SPI_getvalue(row, columns, 1);
+		char *hint = SPI_getvalue(row, columns, 2);
+		weakness.problem = MemoryContextStrdup(caller, problem ? problem : "unknown weakness");
+		weakness.hint = MemoryContextStrdup(caller, hint ? hint : "");
+	}
+	SPI_finish();
+	return weakness;
+}
+
 } // namespace
+
+// tenancy.guard_ddl_outcome() refuses, at the end of a DDL statement (and
+// after what it dropped), any weakness it left in a table it changed, unless
+// the current role is a platform admin. It judges tables by oid, after every
+// lock was taken: a concurrent rename cannot lead it to the wrong table.
+TENANCY_SQL_FUNCTION(tenancy_guard_ddl_outcome)
+{
+	return guarded([&] {
+		pg_call(checked_event_parsetree, fcinfo);
+		if (identity::current_role_is_platform_admin() || protected_tables::all().empty())
+			return PointerGetDatum(nullptr);
+		const char *event = reinterpret_cast<EventTriggerData *>(fcinfo->context)->event;
+		Weakness weakness = pg_call(first_weakness, event);
+		if (weakness.problem == nullptr)
+			return PointerGetDatum(nullptr);
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					std::string("cannot weaken the isolation of protected tables: ") + weakness.problem)
+			.detail("Only platform admins may weaken the isolation that tenancy.protect() installed.")
+			.hint(weakness.hint);
+	});
+}
+
+// tenancy._trusted_function(oid) says whether a function may run on every
+// tenant's rows: built in, owned by a superuser, or part of pg_tenancy.
+TENANCY_SQL_FUNCTION(tenancy_trusted_function)
+{
+	return guarded([&] { return BoolGetDatum(pg_call(owner_code::trusted_function, PG_GETARG_OID(0))); });
+}
 
 // tenancy.guard_ddl() refuses DDL that weakens a protected table, unless the
 // current role is a platform admin.

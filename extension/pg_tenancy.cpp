@@ -2,6 +2,7 @@
 #include "audit_writer.hpp"
 #include "guc.hpp"
 #include "invalidation.hpp"
+#include "owner_code_guard.hpp"
 #include "sql_function.hpp"
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
@@ -16,7 +17,8 @@ _Pragma("GCC visibility pop")
 TENANCY_EXPORTED void _PG_init(void);
 
 // Defines tenancy.tenant and tenancy.actor, registers the invalidation
-// callbacks and installs the statement check, hooks and estimates; runs once per backend.
+// callbacks and installs the statement check, hooks, estimates and the guard
+// against owners' code; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
@@ -24,5 +26,6 @@ void _PG_init(void)
 	tenancy::statement_check::install();
 	tenancy::statement_hooks::install();
 	tenancy::tenant_estimates::install();
+	tenancy::owner_code_guard::install();
 	tenancy::audit::register_writer();
 }

@@ -2,6 +2,19 @@
 -- event triggers 0.2 adds or changes, and data changes that need the new
 -- functions.
 
+-- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
+-- DOMAIN (its object access hook checks the code they would run); after DDL,
+-- the outcome is judged by oid.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
 CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
     WHEN TAG IN ('GRANT')
     EXECUTE FUNCTION tenancy.guard_grants();

@@ -37,6 +37,8 @@ COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as 
 
 -- Replaced by tenancy._normalize_actor(); _caller_role gains an argument.
 DROP FUNCTION tenancy._check_actor(text);
+-- Now takes the tables to look at (the DDL guard asks about the ones it changed).
+DROP FUNCTION tenancy._health_protected_tables();
 DROP FUNCTION tenancy._caller_role(uuid);
 DROP FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text);
 DROP FUNCTION tenancy._authorize_member_change(tenancy.tenants, text, tenancy.role, tenancy.role);

@@ -61,6 +61,11 @@ SELECT tenancy.protect('app.invoice_view');
 CREATE TABLE app.by_month (id int, at date) PARTITION BY RANGE (at);
 SELECT tenancy.protect('app.by_month');
 :sqlstate
+-- Nor a partition or an inheritance child: reading through the parent would
+-- bypass its policies.
+CREATE TABLE app.by_month_2026 PARTITION OF app.by_month FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+SELECT tenancy.protect('app.by_month_2026');
+:sqlstate
 CREATE SEQUENCE app.counter;
 SELECT tenancy.protect('app.counter');
 :sqlstate

@@ -67,7 +67,16 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
             MESSAGE = format('cannot protect partitioned table %s', target),
             DETAIL = 'Row level security of a partitioned table does not apply when a partition is queried directly.',
-            HINT = 'Protect each partition, or use an ordinary table.';
+            HINT = 'Use an ordinary table.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_inherits h WHERE target IN (h.inhrelid, h.inhparent)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('cannot protect %s: it is a partition, an inheritance child or an inheritance parent',
+                             target),
+            DETAIL = 'PostgreSQL applies only the policies of the table a query names: reading through a parent '
+                     'would bypass the protection of its children.',
+            HINT = 'Detach the partition (ALTER TABLE ... DETACH PARTITION) or end the inheritance (ALTER TABLE ... '
+                   'NO INHERIT) first.';
     END IF;
     IF rel.relkind <> 'r' THEN
         RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',

@@ -26,9 +26,19 @@ CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.mem
 CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
     FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
 
+-- Before DDL: refuses what weakens a protected table, and loads the library
+-- so that its object access hook checks the code new indexes, constraints
+-- and generated columns would run on every tenant's rows.
 CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY')
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
     EXECUTE FUNCTION tenancy.guard_ddl();
+
+-- After DDL: judges what it left, on the tables it changed, by oid.
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
 
 CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
     WHEN TAG IN ('GRANT')

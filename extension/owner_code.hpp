@@ -1,0 +1,27 @@
+// Which code an expression runs, and whether that code is trusted to run on
+// every tenant's rows.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "nodes/nodes.h"
+}
+
+namespace tenancy::owner_code {
+
+// Returns the type a domain is directly based on (InvalidOid for other types).
+Oid domain_base(Oid type);
+
+// Says whether a function is trusted: built into PostgreSQL, owned by a
+// superuser, or part of pg_tenancy. May raise a PostgreSQL error.
+bool trusted_function(Oid function);
+
+// Returns "name(argument types), owned by role", for messages.
+const char *describe_function(Oid function);
+
+// Returns the first function an expression calls (directly, through an
+// operator, a cast or a domain constraint) that is not trusted, or
+// InvalidOid. May raise a PostgreSQL error.
+Oid first_untrusted_function(Node *expression);
+
+} // namespace tenancy::owner_code

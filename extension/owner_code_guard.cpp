@@ -1,0 +1,351 @@
+// Refuses DDL that would run a table owner's own code on every tenant's rows.
+//
+// An index is built, a CHECK or domain constraint validated and a generated
+// column computed over every row of the table, whichever tenant it belongs
+// to, as the role running the DDL: a function of the owner's that RAISEs
+// NOTICE with its argument would read them all, before any later check could
+// roll the statement back. PostgreSQL's object access hook sees each such
+// object as its catalog row is made: on the very table PostgreSQL locked (not
+// a name that a concurrent rename could move) and before any row is read.
+// The object is refused unless every function it calls is trusted
+// (owner_code.hpp); so is a foreign key whose action would write tenant_id
+// (it would move rows between tenants). Platform admins are not checked.
+#include "owner_code_guard.hpp"
+#include "boundary.hpp"
+#include "identity.hpp"
+#include "owner_code.hpp"
+#include "protected_tables.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/objectaccess.h"
+#include "catalog/partition.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_index.h"
+#include "nodes/pg_list.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+}
+
+#include <string>
+
+namespace tenancy::owner_code_guard {
+
+namespace {
+
+object_access_hook_type previous_hook = nullptr;
+
+// An object whose expression is evaluated over a table's rows when created.
+struct RowCode {
+	Oid relid = InvalidOid;        // the table, or InvalidOid for a domain constraint
+	Oid domain = InvalidOid;       // the domain of a domain constraint
+	Node *expression = nullptr;    // what is evaluated; nullptr when nothing is
+	const char *what = nullptr;    // "index", "check constraint", ...
+};
+
+// Says whether an int2[] of column numbers contains a column.
+bool array_contains_attnum(ArrayType *columns, AttrNumber column)
+{
+	int count = ARR_NDIM(columns) == 0 ? 0 : ARR_DIMS(columns)[0];
+	const int16 *values = reinterpret_cast<const int16 *>(ARR_DATA_PTR(columns));
+	for (int i = 0; i < count; i++)
+		if (values[i] == column)
+			return true;
+	return false;
+}
+
+// Returns a copy of the catalog row found through a unique index by one or
+// two oid-like keys, as this very command made it (SnapshotSelf: the row is
+// not visible to other snapshots yet), or nullptr.
+HeapTuple own_row(Relation catalog, Oid index, AttrNumber first_column, Datum first, AttrNumber second_column = 0,
+				  Datum second = 0)
+{
+	ScanKeyData keys[2];
+	ScanKeyInit(&keys[0], first_column, BTEqualStrategyNumber, F_OIDEQ, first);
+	if (second_column != 0)
+		ScanKeyInit(&keys[1], second_column, BTEqualStrategyNumber, F_INT2EQ, second);
+	SysScanDesc scan = systable_beginscan(catalog, index, true, SnapshotSelf, second_column != 0 ? 2 : 1, keys);
+	HeapTuple tuple = systable_getnext(scan);
+	HeapTuple copy = HeapTupleIsValid(tuple) ? heap_copytuple(tuple) : nullptr;
+	systable_endscan(scan);
+	return copy;
+}
+
+// Returns the expression stored in a pg_node_tree column, or nullptr.
+Node *stored_expression(HeapTuple tuple, Relation catalog, AttrNumber column)
+{
+	bool isnull;
+	Datum value = heap_getattr(tuple, column, RelationGetDescr(catalog), &isnull);
+	return isnull ? nullptr : static_cast<Node *>(stringToNode(TextDatumGetCString(value)));
+}
+
+// Describes a just-created index: its expressions and predicate.
+RowCode index_code(Oid index)
+{
+	RowCode code;
+	Relation catalog = table_open(IndexRelationId, AccessShareLock);
+	HeapTuple tuple = own_row(catalog, IndexRelidIndexId, Anum_pg_index_indexrelid, ObjectIdGetDatum(index));
+	if (tuple != nullptr) {
+		code.relid = ((Form_pg_index) GETSTRUCT(tuple))->indrelid;
+		code.expression = reinterpret_cast<Node *>(
+			list_make2(stored_expression(tuple, catalog, Anum_pg_index_indexprs),
+					   stored_expression(tuple, catalog, Anum_pg_index_indpred)));
+		code.what = "an index";
+	}
+	table_close(catalog, AccessShareLock);
+	return code;
+}
+
+// Describes a just-created constraint: a CHECK constraint of a table or of a
+// domain (other kinds evaluate no expression of the owner's).
+RowCode constraint_code(Oid constraint)
+{
+	RowCode code;
+	Relation catalog = table_open(ConstraintRelationId, AccessShareLock);
+	HeapTuple tuple = own_row(catalog, ConstraintOidIndexId, Anum_pg_constraint_oid, ObjectIdGetDatum(constraint));
+	if (tuple != nullptr && ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_CHECK) {
+		code.relid = ((Form_pg_constraint) GETSTRUCT(tuple))->conrelid;
+		code.domain = ((Form_pg_constraint) GETSTRUCT(tuple))->contypid;
+		code.expression = stored_expression(tuple, catalog, Anum_pg_constraint_conbin);
+		code.what = OidIsValid(code.domain) ? "a domain constraint" : "a check constraint";
+	}
+	table_close(catalog, AccessShareLock);
+	return code;
+}
+
+// Describes a just-created column default (the hook names it by table and
+// column): only a generated column's expression reads the row (a plain
+// default cannot refer to columns).
+RowCode default_code(Oid relid, int attnum)
+{
+	RowCode code;
+	Relation catalog = table_open(AttrDefaultRelationId, AccessShareLock);
+	HeapTuple tuple = own_row(catalog, AttrDefaultIndexId, Anum_pg_attrdef_adrelid, ObjectIdGetDatum(relid),
+							  Anum_pg_attrdef_adnum, Int16GetDatum(attnum));
+	if (tuple != nullptr) {
+		Node *expression = stored_expression(tuple, catalog, Anum_pg_attrdef_adbin);
+		if (expression != nullptr && contain_var_clause(expression)) {
+			code.relid = relid;
+			code.expression = expression;
+			code.what = "a generated column";
+		}
+	}
+	table_close(catalog, AccessShareLock);
+	return code;
+}
+
+// Says whether a just-created foreign key of a protected table would write
+// tenant_id when its referenced row is deleted or updated (SET NULL or SET
+// DEFAULT over tenant_id): that would move rows between tenants.
+bool foreign_key_moves_rows(Oid constraint)
+{
+	Relation catalog = table_open(ConstraintRelationId, AccessShareLock);
+	HeapTuple tuple = own_row(catalog, ConstraintOidIndexId, Anum_pg_constraint_oid, ObjectIdGetDatum(constraint));
+	bool moves = false;
+	if (tuple != nullptr && ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN) {
+		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
+		AttrNumber tenant = get_attnum(form->conrelid, "tenant_id");
+		bool isnull;
+		Datum keys = heap_getattr(tuple, Anum_pg_constraint_conkey, RelationGetDescr(catalog), &isnull);
+		bool tenant_in_key = !isnull && tenant != InvalidAttrNumber &&
+							 array_contains_attnum(DatumGetArrayTypeP(keys), tenant);
+		Datum set_columns = heap_getattr(tuple, Anum_pg_constraint_confdelsetcols, RelationGetDescr(catalog), &isnull);
+		bool delete_sets_tenant = (form->confdeltype == FKCONSTR_ACTION_SETNULL ||
+								   form->confdeltype == FKCONSTR_ACTION_SETDEFAULT) &&
+								  (isnull || ARR_DIMS(DatumGetArrayTypeP(set_columns))[0] == 0 ||
+								   array_contains_attnum(DatumGetArrayTypeP(set_columns), tenant));
+		bool update_sets_tenant = form->confupdtype == FKCONSTR_ACTION_SETNULL ||
+								  form->confupdtype == FKCONSTR_ACTION_SETDEFAULT;
+		moves = tenant_in_key && (delete_sets_tenant || update_sets_tenant) &&
+				protected_tables::find(form->conrelid) != nullptr;
+	}
+	table_close(catalog, AccessShareLock);
+	return moves;
+}
+
+// Says whether a table is protected, or a partition of a protected table.
+bool protected_or_partition_of_protected(Oid relid)
+{
+	if (!OidIsValid(relid))
+		return false;
+	if (protected_tables::find(relid))
+		return true;
+	if (!get_rel_relispartition(relid))
+		return false;
+	ListCell *cell;
+	foreach (cell, get_partition_ancestors(relid))
+		if (protected_tables::find(lfirst_oid(cell)))
+			return true;
+	return false;
+}
+
+// Says whether a type is a domain, or an array of one, based (at any depth)
+// on the given domain.
+bool type_uses_domain(Oid type, Oid domain)
+{
+	Oid element = get_element_type(type);
+	for (Oid current = OidIsValid(element) ? element : type; get_typtype(current) == TYPTYPE_DOMAIN;
+		 current = owner_code::domain_base(current))
+		if (current == domain)
+			return true;
+	return false;
+}
+
+// Returns a protected table with a column of the domain, or InvalidOid.
+Oid protected_table_using_domain(Oid domain)
+{
+	for (Oid relid : protected_tables::all()) {
+		Relation rel = table_open(relid, AccessShareLock);
+		TupleDesc descriptor = RelationGetDescr(rel);
+		bool uses = false;
+		for (int i = 0; i < descriptor->natts && !uses; i++) {
+			Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
+			uses = !attribute->attisdropped && type_uses_domain(attribute->atttypid, domain);
+		}
+		table_close(rel, AccessShareLock);
+		if (uses)
+			return relid;
+	}
+	return InvalidOid;
+}
+
+// The finding of the check of a new object: which table, which function.
+struct Finding {
+	Oid relid = InvalidOid;
+	Oid function = InvalidOid;
+	const char *what = nullptr;
+};
+
+// Checks a just-created object; returns the untrusted function it would run
+// over a protected table's rows, if any.
+Finding check_created(Oid class_id, Oid object_id, int sub_id)
+{
+	Finding finding;
+	RowCode code;
+	if (class_id == RelationRelationId && sub_id == 0)
+		code = index_code(object_id);
+	else if (class_id == ConstraintRelationId)
+		code = constraint_code(object_id);
+	else if (class_id == AttrDefaultRelationId)
+		code = default_code(object_id, sub_id);
+	if (code.expression == nullptr)
+		return finding;
+	Oid relid = OidIsValid(code.domain) ? protected_table_using_domain(code.domain) : code.relid;
+	if (!protected_or_partition_of_protected(relid))
+		return finding;
+	finding.relid = relid;
+	finding.function = owner_code::first_untrusted_function(code.expression);
+	finding.what = code.what;
+	return finding;
+}
+
+// Returns the schema-qualified name of a relation.
+const char *relation_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+// Refuses a new object when it would run untrusted code over a protected
+// table's rows.
+void check_new_object(Oid class_id, Oid object_id, int sub_id)
+{
+	if (protected_tables::all().empty() || identity::current_role_is_platform_admin())
+		return;
+	if (class_id == ConstraintRelationId && pg_call(foreign_key_moves_rows, object_id))
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"cannot create a foreign key on a protected table that sets tenant_id when the referenced row "
+					"changes")
+			.detail("ON DELETE or ON UPDATE SET NULL or SET DEFAULT over tenant_id would move rows to another "
+					"tenant when a referenced row is deleted or updated.")
+			.hint("Use ON DELETE CASCADE, RESTRICT or NO ACTION, or name only other columns: ON DELETE SET NULL "
+				  "(column).");
+	Finding finding = pg_call(check_created, class_id, object_id, sub_id);
+	if (!OidIsValid(finding.function))
+		return;
+	std::string table = pg_call(relation_name, finding.relid);
+	std::string function = pg_call(owner_code::describe_function, finding.function);
+	throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+				std::string("cannot create ") + finding.what + " on protected table " + table +
+					" that calls function " + function)
+		.detail("Creating it evaluates the function on every tenant's rows. Only trusted functions may run "
+				"there: built into PostgreSQL, owned by a superuser, or part of pg_tenancy.")
+		.hint("Use built-in functions, have a superuser own the function, or ask a platform admin to run the "
+			  "statement.");
+}
+
+// The object access hook: checks new objects, then calls the previous hook.
+void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void *arg)
+{
+	if (previous_hook)
+		previous_hook(access, class_id, object_id, sub_id, arg);
+	if (access == OAT_POST_CREATE &&
+		(class_id == RelationRelationId || class_id == ConstraintRelationId || class_id == AttrDefaultRelationId))
+		guarded([&] { check_new_object(class_id, object_id, sub_id); });
+}
+
+// Returns the first untrusted function that converting a column to a new
+// type (as ALTER COLUMN ... TYPE without USING does) would call, or InvalidOid.
+Oid untrusted_type_conversion(Oid relid, const char *column, TypeName *type_name)
+{
+	AttrNumber attnum = get_attnum(relid, column);
+	if (attnum == InvalidAttrNumber)
+		return InvalidOid;
+	Oid old_type, collation, new_type;
+	int32 old_typmod, new_typmod;
+	get_atttypetypmodcoll(relid, attnum, &old_type, &old_typmod, &collation);
+	typenameTypeIdAndMod(nullptr, type_name, &new_type, &new_typmod);
+	Node *column_value = reinterpret_cast<Node *>(makeVar(1, attnum, old_type, old_typmod, collation, 0));
+	Node *conversion = coerce_to_target_type(nullptr, column_value, old_type, new_type, new_typmod,
+											 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
+	return conversion == nullptr ? InvalidOid : owner_code::first_untrusted_function(conversion);
+}
+
+} // namespace
+
+// Refuses ALTER COLUMN ... TYPE on a protected table when it would rewrite
+// every tenant's rows with a USING expression, or convert them with an
+// untrusted function.
+void check_column_type_change(Oid relid, const AlterTableCmd *command)
+{
+	auto *definition = reinterpret_cast<ColumnDef *>(command->def);
+	std::string table = pg_call(relation_name, relid);
+	std::string column = command->name;
+	if (definition->raw_default != nullptr)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"cannot rewrite column \"" + column + "\" of protected table " + table + " with USING")
+			.detail("ALTER COLUMN ... TYPE ... USING evaluates its expression on every tenant's rows and rewrites "
+					"them without an audit row.")
+			.hint("Change the type without USING, or change each tenant's rows with UPDATE (which is audited); a "
+				  "platform admin may run the statement.");
+	Oid function = pg_call(untrusted_type_conversion, relid, command->name, definition->typeName);
+	if (!OidIsValid(function))
+		return;
+	throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "cannot change the type of column \"" + column +
+													"\" of protected table " + table + " with function " +
+													pg_call(owner_code::describe_function, function))
+		.detail("The conversion evaluates the function on every tenant's rows. Only trusted functions may run "
+				"there: built into PostgreSQL, owned by a superuser, or part of pg_tenancy.")
+		.hint("Convert with a built-in cast, or ask a platform admin to run the statement.");
+}
+
+// Installs the object access hook.
+void install()
+{
+	previous_hook = object_access_hook;
+	object_access_hook = on_object_access;
+}
+
+} // namespace tenancy::owner_code_guard

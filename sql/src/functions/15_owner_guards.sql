@@ -1,0 +1,189 @@
+-- pg_tenancy: the outcome of DDL on protected tables, judged after each
+-- statement (ddl_command_end, sql_drop) on the tables it actually changed,
+-- by oid: whatever the statement's text named, and whatever a concurrent
+-- rename did to those names. Table owners may evolve their schema; they may
+-- not leave a protected table weaker than tenancy.protect() made it.
+
+CREATE OR REPLACE FUNCTION tenancy._trusted_function(function oid) RETURNS boolean
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'tenancy_trusted_function';
+COMMENT ON FUNCTION tenancy._trusted_function(oid) IS
+    'internal: whether a function may run on every tenant''s rows (built in, owned by a superuser, or pg_tenancy''s)';
+
+-- The tables an object belongs to: a table itself, the table of an index,
+-- trigger, policy, rule, constraint or column default, and the tables whose
+-- triggers call a function.
+CREATE OR REPLACE FUNCTION tenancy._tables_of_object(classid oid, objid oid) RETURNS SETOF oid
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = $2), $2)
+     WHERE $1 = 'pg_class'::regclass
+    UNION ALL SELECT t.tgrelid FROM pg_trigger t WHERE $1 = 'pg_trigger'::regclass AND t.oid = $2
+    UNION ALL SELECT p.polrelid FROM pg_policy p WHERE $1 = 'pg_policy'::regclass AND p.oid = $2
+    UNION ALL SELECT r.ev_class FROM pg_rewrite r WHERE $1 = 'pg_rewrite'::regclass AND r.oid = $2
+    UNION ALL SELECT c.conrelid FROM pg_constraint c WHERE $1 = 'pg_constraint'::regclass AND c.oid = $2
+    UNION ALL SELECT d.adrelid FROM pg_attrdef d WHERE $1 = 'pg_attrdef'::regclass AND d.oid = $2
+    UNION ALL SELECT t.tgrelid FROM pg_trigger t WHERE $1 = 'pg_proc'::regclass AND t.tgfoid = $2
+$$;
+REVOKE ALL ON FUNCTION tenancy._tables_of_object(oid, oid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._tables_of_object(oid, oid) IS 'internal: the tables a catalog object belongs to';
+
+-- The tables the current DDL statement changed: from the commands it ran
+-- (ddl_command_end), or from the objects it dropped (sql_drop), whose tables
+-- are named by their address.
+CREATE OR REPLACE FUNCTION tenancy._ddl_changed_tables(event text) RETURNS oid[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    changed oid[];
+BEGIN
+    IF event = 'sql_drop' THEN
+        SELECT array_agg(DISTINCT t) INTO changed
+          FROM (SELECT d.objid AS t FROM pg_event_trigger_dropped_objects() d
+                 WHERE d.classid = 'pg_class'::regclass AND d.objsubid <> 0
+                UNION ALL
+                SELECT to_regclass(quote_ident(d.address_names[1]) || '.' || quote_ident(d.address_names[2]))::oid
+                  FROM pg_event_trigger_dropped_objects() d
+                 WHERE d.classid IN ('pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_rewrite'::regclass,
+                                     'pg_constraint'::regclass, 'pg_attrdef'::regclass)
+                   AND cardinality(d.address_names) = 3) dropped
+         WHERE t IS NOT NULL;
+    ELSE
+        SELECT array_agg(DISTINCT t) INTO changed
+          FROM pg_event_trigger_ddl_commands() c, LATERAL tenancy._tables_of_object(c.classid, c.objid) t;
+    END IF;
+    RETURN coalesce(changed, '{}');
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._ddl_changed_tables(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._ddl_changed_tables(text) IS 'internal: the tables the current DDL statement changed';
+
+-- What DDL could add to the given tables that weakens their isolation: a
+-- parent or child across the protection boundary, a rule, a foreign key
+-- whose action writes tenant_id, a SECURITY DEFINER trigger of untrusted code.
+CREATE OR REPLACE FUNCTION tenancy._table_weaknesses(tables oid[])
+RETURNS TABLE (relid regclass, problem text, hint text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH protected AS (
+        SELECT p.relid,
+               (SELECT a.attnum FROM pg_attribute a
+                 WHERE a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_attnum
+          FROM tenancy.protected_tables p
+    ), inheritance AS (
+        SELECT h.inhrelid AS child, h.inhparent AS parent, c.relispartition,
+               EXISTS (SELECT 1 FROM protected p WHERE p.relid = h.inhrelid) AS child_protected,
+               EXISTS (SELECT 1 FROM protected p WHERE p.relid = h.inhparent) AS parent_protected
+          FROM pg_inherits h JOIN pg_class c ON c.oid = h.inhrelid
+         WHERE h.inhrelid = ANY (tables) OR h.inhparent = ANY (tables)
+    ), changed AS (
+        SELECT p.* FROM protected p WHERE p.relid = ANY (tables)
+    )
+    SELECT i.child::regclass,
+           format('%s %s of protected table %s is not protected: its rows are read through the parent without '
+                  'the tenant check and without audit',
+                  CASE WHEN i.relispartition THEN 'partition' ELSE 'child table' END, i.child::regclass,
+                  i.parent::regclass),
+           format('Protect %s first with tenancy.protect(), or keep it apart from %s.', i.child::regclass,
+                  i.parent::regclass)
+      FROM inheritance i WHERE i.parent_protected AND NOT i.child_protected
+    UNION ALL
+    SELECT i.parent::regclass,
+           format('table %s is a parent of protected table %s but is not protected: reading it shows every '
+                  'tenant''s rows', i.parent::regclass, i.child::regclass),
+           format('Protect %s first with tenancy.protect(), or keep it apart from %s.', i.parent::regclass,
+                  i.child::regclass)
+      FROM inheritance i WHERE i.child_protected AND NOT i.parent_protected
+    UNION ALL
+    SELECT r.ev_class::regclass,
+           format('rule %I on protected table %s runs on every write, outside row level security and the audit '
+                  'trail', r.rulename, r.ev_class::regclass),
+           'Use an invoker''s-rights trigger instead of a rule.'
+      FROM pg_rewrite r JOIN changed c ON c.relid = r.ev_class
+    UNION ALL
+    SELECT con.conrelid::regclass,
+           format('foreign key %I on protected table %s writes tenant_id when the referenced row changes '
+                  '(ON %s SET %s): rows move to another tenant', con.conname, con.conrelid::regclass,
+                  CASE WHEN con.confdeltype IN ('n', 'd') THEN 'DELETE' ELSE 'UPDATE' END,
+                  CASE WHEN 'n' IN (con.confdeltype, con.confupdtype) THEN 'NULL' ELSE 'DEFAULT' END),
+           'Use ON DELETE CASCADE, RESTRICT or NO ACTION, or list only other columns: ON DELETE SET NULL (column).'
+      FROM pg_constraint con JOIN changed c ON c.relid = con.conrelid
+     WHERE con.contype = 'f' AND c.tenant_attnum = ANY (con.conkey)
+       AND ((con.confdeltype IN ('n', 'd')
+             AND (coalesce(cardinality(con.confdelsetcols), 0) = 0 OR c.tenant_attnum = ANY (con.confdelsetcols)))
+            OR con.confupdtype IN ('n', 'd'))
+    UNION ALL
+    SELECT t.tgrelid::regclass,
+           format('trigger %I on protected table %s runs %s with the rights of its owner, %s, on every '
+                  'tenant''s writes', t.tgname, t.tgrelid::regclass, t.tgfoid::regprocedure,
+                  pg_get_userbyid(f.proowner)),
+           'Make the trigger function SECURITY INVOKER (it then runs with the rights of the writing user), or '
+           'have a superuser own it.'
+      FROM pg_trigger t JOIN changed c ON c.relid = t.tgrelid JOIN pg_proc f ON f.oid = t.tgfoid
+     WHERE NOT t.tgisinternal AND f.prosecdef AND NOT tenancy._trusted_function(f.oid)
+$$;
+REVOKE ALL ON FUNCTION tenancy._table_weaknesses(oid[]) FROM PUBLIC;
+
+-- What the current DDL statement left weakened in the tables it changed: the
+-- health check's errors about them, and what tenancy._table_weaknesses finds.
+CREATE OR REPLACE FUNCTION tenancy._ddl_weaknesses(event text)
+RETURNS TABLE (relid regclass, problem text, hint text)
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH changed AS (SELECT tenancy._ddl_changed_tables(event) AS tables)
+    SELECT h.object::regclass, h.problem, h.hint
+      FROM changed c, LATERAL tenancy._health_protected_tables(c.tables) h
+     WHERE h.severity = 'error'
+    UNION ALL
+    SELECT w.* FROM changed c, LATERAL tenancy._table_weaknesses(c.tables) w
+$$;
+-- EXECUTE stays granted: the guard calls it as the role running the DDL, and
+-- it answers only inside an event trigger, about that statement.
+COMMENT ON FUNCTION tenancy._ddl_weaknesses(text) IS
+    'internal: what the current DDL statement left weakened in the tables it changed';
+COMMENT ON FUNCTION tenancy._table_weaknesses(oid[]) IS
+    'internal: what weakens the isolation of the given tables (used after DDL and by the health check)';
+
+CREATE OR REPLACE FUNCTION tenancy.guard_ddl_outcome() RETURNS event_trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_guard_ddl_outcome';
+COMMENT ON FUNCTION tenancy.guard_ddl_outcome() IS
+    'refuses DDL that left a protected table weaker than tenancy.protect() made it, unless run by a platform admin';
+REVOKE ALL ON FUNCTION tenancy._trusted_function(oid), tenancy.guard_ddl_outcome() FROM PUBLIC;
+
+-- The code of table owners that runs on protected tables, for the health
+-- check: indexes, CHECK constraints and generated columns that call untrusted
+-- functions (an error: rebuilding or validating them runs that code on every
+-- tenant's rows; they predate tenancy.protect() or were made by a platform
+-- admin), and triggers that run an owner's code with the writing user's rights.
+CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH code AS (
+        SELECT i.indrelid AS relid, 'index ' || i.indexrelid::regclass::text AS what,
+               'pg_class'::regclass AS classid, i.indexrelid AS objid
+          FROM pg_index i JOIN tenancy.protected_tables p ON p.relid = i.indrelid
+        UNION ALL
+        SELECT con.conrelid, format('check constraint %I', con.conname), 'pg_constraint'::regclass, con.oid
+          FROM pg_constraint con JOIN tenancy.protected_tables p ON p.relid = con.conrelid
+         WHERE con.contype = 'c'
+        UNION ALL
+        SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
+          FROM pg_attrdef d JOIN tenancy.protected_tables p ON p.relid = d.adrelid
+               JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
+    ), calls AS (
+        SELECT c.*, CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid
+                         ELSE (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = d.refobjid) END AS function
+          FROM code c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
+         WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+    )
+    SELECT DISTINCT 'error', c.relid::regclass::text,
+           format('%s calls %s, owned by %s: rebuilding or validating it runs that code on every tenant''s rows',
+                  c.what, c.function::regprocedure, pg_get_userbyid(f.proowner)),
+           'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
+      FROM calls c JOIN pg_proc f ON f.oid = c.function
+     WHERE NOT tenancy._trusted_function(c.function)
+    UNION ALL
+    SELECT 'warning', t.tgrelid::regclass::text,
+           format('trigger %I runs %s, owned by %s, on every write (with the rights of the writing user)',
+                  t.tgname, t.tgfoid::regprocedure, pg_get_userbyid(f.proowner)),
+           'Review the function: it sees every row a tenant writes.'
+      FROM pg_trigger t JOIN tenancy.protected_tables p ON p.relid = t.tgrelid JOIN pg_proc f ON f.oid = t.tgfoid
+     WHERE NOT t.tgisinternal AND NOT f.prosecdef AND NOT tenancy._trusted_function(f.oid)
+$$;
+REVOKE ALL ON FUNCTION tenancy._owner_code_findings() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._owner_code_findings() IS 'internal: health findings about table owners'' code';

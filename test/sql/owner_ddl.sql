@@ -1,0 +1,166 @@
+-- The owner of a protected table evolves its schema, but cannot read, copy,
+-- move or rewrite other tenants' rows through DDL. Every refusal below must
+-- come before any row is read: no "leak:" notice may appear in this file.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\set sqlstate '\\echo SQLSTATE :SQLSTATE'
+SET ROLE app_owner;
+CREATE TABLE app.ledger (id int NOT NULL, secret text, category int);
+SELECT tenancy.protect('app.ledger');
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.ledger TO PUBLIC;
+CREATE TABLE app.stash (secret text);
+GRANT INSERT ON app.stash TO PUBLIC;
+-- Owner's code that tells whatever it sees.
+CREATE FUNCTION app.leak(text) RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE NOTICE 'leak: %', $1;
+    RETURN $1;
+END
+$$;
+CREATE FUNCTION app.leak_eq(text, text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE NOTICE 'leak: %', $1;
+    RETURN $1 = $2;
+END
+$$;
+CREATE OPERATOR app.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = app.leak_eq);
+RESET ROLE;
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.ledger (id, secret, category) VALUES (1, 'acme secret', 1);
+RESET ROLE;
+SET ROLE bob;
+SET tenancy.tenant = 'globex';
+INSERT INTO app.ledger (id, secret, category) VALUES (2, 'globex secret', 1);
+RESET ROLE;
+RESET tenancy.tenant;
+
+-- 1. Inheritance: neither a child nor a parent nor a partitioned parent may
+-- sit across the protection boundary.
+SET ROLE app_owner;
+CREATE TABLE app.peek () INHERITS (app.ledger);
+:sqlstate
+CREATE TABLE app.parent_peek (id int, secret text);
+ALTER TABLE app.ledger INHERIT app.parent_peek;
+:sqlstate
+SELECT count(*) AS rows_seen_through_parent FROM app.parent_peek;
+CREATE TABLE app.ledger_all (LIKE app.ledger) PARTITION BY LIST (id);
+ALTER TABLE app.ledger_all ATTACH PARTITION app.ledger DEFAULT;
+:sqlstate
+SELECT count(*) AS rows_seen_through_partitioned_parent FROM app.ledger_all;
+SELECT count(*) AS inheritance_links FROM pg_inherits
+ WHERE inhrelid = 'app.ledger'::regclass OR inhparent = 'app.ledger'::regclass;
+
+-- 2. DDL that runs the owner's code on every row: refused before any row is read.
+CREATE INDEX ledger_leak_idx ON app.ledger (app.leak(secret));
+:sqlstate
+CREATE INDEX ledger_partial_idx ON app.ledger (id) WHERE app.leak(secret) IS NOT NULL;
+:sqlstate
+CREATE INDEX ledger_operator_idx ON app.ledger ((secret OPERATOR(app.===) 'x'));
+:sqlstate
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_leak_check CHECK (app.leak(secret) IS NOT NULL);
+:sqlstate
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_leak_check CHECK (app.leak(secret) IS NOT NULL) NOT VALID;
+:sqlstate
+ALTER TABLE app.ledger ADD COLUMN shadow text GENERATED ALWAYS AS (app.leak(secret)) STORED;
+:sqlstate
+ALTER TABLE app.ledger ALTER COLUMN secret TYPE text
+    USING (CASE WHEN secret LIKE 'globex%' THEN 'rewritten' ELSE secret END);
+:sqlstate
+-- A domain constraint is validated on every row of every column of the domain.
+CREATE DOMAIN app.note AS text;
+ALTER TABLE app.ledger ALTER COLUMN secret TYPE app.note;
+ALTER DOMAIN app.note ADD CONSTRAINT note_leak CHECK (app.leak(VALUE) IS NOT NULL);
+:sqlstate
+-- Nothing was rewritten.
+RESET ROLE;
+SET ROLE bob;
+SET tenancy.tenant = 'globex';
+SELECT id, secret FROM app.ledger;
+RESET ROLE;
+RESET tenancy.tenant;
+
+-- What only runs trusted code stays allowed: ordinary migrations.
+SET ROLE app_owner;
+CREATE INDEX ledger_lower_idx ON app.ledger (tenant_id, lower(secret));
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_secret_length CHECK (length(secret) < 100);
+ALTER TABLE app.ledger ADD COLUMN secret_length int GENERATED ALWAYS AS (length(secret)) STORED;
+ALTER TABLE app.ledger ALTER COLUMN id TYPE bigint;
+ALTER TABLE app.ledger ADD COLUMN updated_at timestamptz;
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.updated_at := now();
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER ledger_touch BEFORE UPDATE ON app.ledger FOR EACH ROW EXECUTE FUNCTION app.touch();
+
+-- 3. A rule, or a trigger that runs with its owner's rights, would copy every
+-- tenant's writes into the owner's table.
+CREATE RULE ledger_copy AS ON INSERT TO app.ledger DO ALSO INSERT INTO app.stash VALUES (NEW.secret);
+:sqlstate
+CREATE FUNCTION app.copy_row() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    INSERT INTO app.stash VALUES (NEW.secret);
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER ledger_copy AFTER INSERT ON app.ledger FOR EACH ROW EXECUTE FUNCTION app.copy_row();
+:sqlstate
+-- Nor may an allowed trigger's function turn SECURITY DEFINER afterwards.
+ALTER FUNCTION app.touch() SECURITY DEFINER;
+:sqlstate
+CREATE OR REPLACE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    INSERT INTO app.stash VALUES (NEW.secret);
+    RETURN NEW;
+END
+$$;
+:sqlstate
+SELECT prosecdef AS touch_is_security_definer FROM pg_proc WHERE oid = 'app.touch()'::regprocedure;
+
+-- 4. A foreign key whose action writes tenant_id would move rows between
+-- tenants when the referenced row goes.
+CREATE TABLE app.categories (tenant_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id));
+CREATE TABLE app.lines (id int NOT NULL, category int);
+SELECT tenancy.protect('app.lines');
+ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
+    REFERENCES app.categories (tenant_id, id) ON DELETE SET DEFAULT;
+:sqlstate
+ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
+    REFERENCES app.categories (tenant_id, id) ON DELETE SET NULL (tenant_id);
+:sqlstate
+ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
+    REFERENCES app.categories (tenant_id, id) ON UPDATE SET DEFAULT;
+:sqlstate
+-- Setting only the other column is fine (NOT VALID: validating the rows would
+-- need a tenant).
+ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
+    REFERENCES app.categories (tenant_id, id) ON DELETE SET NULL (category) NOT VALID;
+SELECT conname, confdeltype FROM pg_constraint WHERE conrelid = 'app.lines'::regclass AND contype = 'f'
+ ORDER BY conname;
+
+-- 5. The tables a statement changed are judged after it ran, by oid: renaming
+-- the protected table does not lead the guards astray.
+ALTER TABLE app.ledger RENAME TO ledger_renamed;
+ALTER TABLE app.ledger_renamed NO FORCE ROW LEVEL SECURITY;
+:sqlstate
+ALTER TABLE app.ledger_renamed RENAME TO ledger;
+SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.ledger'::regclass;
+RESET ROLE;
+
+-- The health check has no error about the table (the invoker's-rights trigger
+-- is listed, with the code it runs).
+SELECT severity, problem FROM tenancy.health_check() WHERE object = 'app.ledger';
+
+-- Platform admins are trusted: a superuser may still do what owners may not.
+CREATE RULE ledger_notify AS ON INSERT TO app.ledger DO ALSO NOTIFY ledger;
+DROP RULE ledger_notify ON app.ledger;
+
+SET ROLE app_owner;
+DROP TABLE app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories;
+DROP FUNCTION app.copy_row(), app.touch();
+DROP OPERATOR app.=== (text, text);
+DROP FUNCTION app.leak(text), app.leak_eq(text, text);
+DROP DOMAIN app.note;
+RESET ROLE;
