@@ -12,6 +12,7 @@
 #include "owner_code.hpp"
 #include "owner_code_guard.hpp"
 #include "protected_tables.hpp"
+#include "withheld_errors.hpp"
 #include "sql_function.hpp"
 
 extern "C" {
@@ -277,6 +278,7 @@ TENANCY_SQL_FUNCTION(tenancy_guard_ddl_outcome)
 {
 	return guarded([&] {
 		pg_call(checked_event_parsetree, fcinfo);
+		withheld_errors::end_statement();
 		if (identity::current_role_is_platform_admin() || protected_tables::all().empty())
 			return PointerGetDatum(nullptr);
 		const char *event = reinterpret_cast<EventTriggerData *>(fcinfo->context)->event;
@@ -303,8 +305,10 @@ TENANCY_SQL_FUNCTION(tenancy_guard_ddl)
 {
 	return guarded([&] {
 		Node *statement = pg_call(checked_event_parsetree, fcinfo);
-		if (!identity::current_role_is_platform_admin())
+		if (!identity::current_role_is_platform_admin()) {
 			check_statement(statement);
+			withheld_errors::begin_statement(statement);
+		}
 		return PointerGetDatum(nullptr);
 	});
 }

@@ -20,6 +20,7 @@ extern "C" {
 #include "catalog/dependency.h"
 #include "commands/extension.h"
 #include "miscadmin.h"
+#include "catalog/pg_attribute.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
@@ -33,6 +34,12 @@ namespace tenancy::owner_code {
 
 namespace {
 
+// What the walk over an expression has found so far.
+struct Collected {
+	List *functions = NIL;  // the functions the expression calls
+	List *seen_types = NIL; // the types whose domains were collected already
+};
+
 bool collect_functions(Node *node, void *context);
 
 // PostgreSQL 15's tree walkers take an untyped function pointer.
@@ -42,14 +49,14 @@ const Walker function_collector = reinterpret_cast<Walker>(reinterpret_cast<void
 // Adds a function to the list of those an expression calls.
 bool collect_function(Oid function, void *context)
 {
-	auto *functions = static_cast<List **>(context);
-	*functions = list_append_unique_oid(*functions, function);
+	auto *collected = static_cast<Collected *>(context);
+	collected->functions = list_append_unique_oid(collected->functions, function);
 	return false;
 }
 
 // Adds the functions of a domain's CHECK constraints, and of the domains it
 // is based on: coercing a value to the domain evaluates them.
-void collect_domain_functions(Oid domain, List **functions)
+void collect_domain_functions(Oid domain, Collected *collected)
 {
 	Oid type = domain;
 	while (OidIsValid(type) && get_typtype(type) == TYPTYPE_DOMAIN) {
@@ -62,7 +69,7 @@ void collect_domain_functions(Oid domain, List **functions)
 			bool isnull;
 			Datum bin = heap_getattr(tuple, Anum_pg_constraint_conbin, RelationGetDescr(constraints), &isnull);
 			if (!isnull)
-				collect_functions(static_cast<Node *>(stringToNode(TextDatumGetCString(bin))), functions);
+				collect_functions(static_cast<Node *>(stringToNode(TextDatumGetCString(bin))), collected);
 		}
 		systable_endscan(scan);
 		table_close(constraints, AccessShareLock);
@@ -70,15 +77,69 @@ void collect_domain_functions(Oid domain, List **functions)
 	}
 }
 
+// Adds the functions of the constraints of every domain a type contains:
+// itself, its element type, the attributes of a composite type, the subtype
+// of a range. Producing a value of the type (an array or record input
+// function, jsonb_populate_record) checks those domains.
+void collect_contained_domains(Oid type, Collected *collected)
+{
+	if (!OidIsValid(type) || list_member_oid(collected->seen_types, type))
+		return;
+	collected->seen_types = lappend_oid(collected->seen_types, type);
+	char kind = get_typtype(type);
+	if (kind == TYPTYPE_DOMAIN) {
+		collect_domain_functions(type, collected);
+		collect_contained_domains(domain_base(type), collected);
+	}
+	collect_contained_domains(get_element_type(type), collected);
+	if (kind == TYPTYPE_RANGE)
+		collect_contained_domains(get_range_subtype(type), collected);
+	Oid relid = get_typ_typrelid(type);
+	if (!OidIsValid(relid))
+		return;
+	for (AttrNumber attnum = 1;; attnum++) {
+		HeapTuple tuple = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+		if (!HeapTupleIsValid(tuple))
+			return;
+		Form_pg_attribute attribute = (Form_pg_attribute) GETSTRUCT(tuple);
+		Oid attribute_type = attribute->attisdropped ? InvalidOid : attribute->atttypid;
+		ReleaseSysCache(tuple);
+		collect_contained_domains(attribute_type, collected);
+	}
+}
+
+// Says whether a node produces a value whose type may contain domains to
+// check (the expression nodes exprType() knows and that make new values).
+bool produces_value(Node *node)
+{
+	switch (nodeTag(node)) {
+	case T_FuncExpr:
+	case T_OpExpr:
+	case T_CoerceViaIO:
+	case T_ArrayCoerceExpr:
+	case T_RelabelType:
+	case T_RowExpr:
+	case T_ConvertRowtypeExpr:
+	case T_FieldStore:
+	case T_SubscriptingRef:
+	case T_ArrayExpr:
+	case T_CoerceToDomain:
+		return true;
+	default:
+		return false;
+	}
+}
+
 // Collects the functions an expression calls, through operators, casts and
-// domain constraints too.
+// the constraints of the domains its values contain too.
 bool collect_functions(Node *node, void *context)
 {
 	if (node == nullptr)
 		return false;
+	check_stack_depth();
 	check_functions_in_node(node, collect_function, context);
-	if (IsA(node, CoerceToDomain))
-		collect_domain_functions(reinterpret_cast<CoerceToDomain *>(node)->resulttype, static_cast<List **>(context));
+	if (produces_value(node))
+		collect_contained_domains(exprType(node), static_cast<Collected *>(context));
 	return expression_tree_walker(node, function_collector, context);
 }
 
@@ -126,10 +187,10 @@ const char *describe_function(Oid function)
 // InvalidOid.
 Oid first_untrusted_function(Node *expression)
 {
-	List *functions = NIL;
-	collect_functions(expression, &functions);
+	Collected collected;
+	collect_functions(expression, &collected);
 	ListCell *cell;
-	foreach (cell, functions)
+	foreach (cell, collected.functions)
 		if (!trusted_function(lfirst_oid(cell)))
 			return lfirst_oid(cell);
 	return InvalidOid;

@@ -1,15 +1,17 @@
 // Refuses DDL that would run a table owner's own code on every tenant's rows.
 //
-// An index is built, a CHECK or domain constraint validated and a generated
-// column computed over every row of the table, whichever tenant it belongs
-// to, as the role running the DDL: a function of the owner's that RAISEs
-// NOTICE with its argument would read them all, before any later check could
-// roll the statement back. PostgreSQL's object access hook sees each such
-// object as its catalog row is made: on the very table PostgreSQL locked (not
-// a name that a concurrent rename could move) and before any row is read.
-// The object is refused unless every function it calls is trusted
-// (owner_code.hpp); so is a foreign key whose action would write tenant_id
-// (it would move rows between tenants). Platform admins are not checked.
+// An index is built, a CHECK or domain constraint validated, a generated
+// column computed and extended statistics gathered over every row of the
+// table, whichever tenant it belongs to, as the role running the DDL: a
+// function of the owner's that RAISEs NOTICE with its argument would read
+// them all, before any later check could roll the statement back.
+// PostgreSQL's object access hook sees each such object as its catalog row
+// is made: on the very table PostgreSQL locked (not a name that a concurrent
+// rename could move) and before any row is read. The object is refused
+// unless every function it calls is trusted (owner_code.hpp); so is a
+// foreign key whose action would write tenant_id (it would move rows between
+// tenants) or that acts from an unprotected table. Platform admins are not
+// checked.
 #include "owner_code_guard.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
@@ -26,6 +28,7 @@ extern "C" {
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_statistic_ext.h"
 #include "nodes/pg_list.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
@@ -40,6 +43,7 @@ extern "C" {
 #include "utils/snapmgr.h"
 }
 
+#include <cstring>
 #include <string>
 
 namespace tenancy::owner_code_guard {
@@ -147,15 +151,39 @@ RowCode default_code(Oid relid, int attnum)
 	return code;
 }
 
-// Says whether a just-created foreign key of a protected table would write
-// tenant_id when its referenced row is deleted or updated (SET NULL or SET
-// DEFAULT over tenant_id): that would move rows between tenants.
-bool foreign_key_moves_rows(Oid constraint)
+// Describes a just-created extended statistics object: ANALYZE evaluates
+// its expressions on a sample of every tenant's rows.
+RowCode statistics_code(Oid statistics)
+{
+	RowCode code;
+	Relation catalog = table_open(StatisticExtRelationId, AccessShareLock);
+	HeapTuple tuple = own_row(catalog, StatisticExtOidIndexId, Anum_pg_statistic_ext_oid, ObjectIdGetDatum(statistics));
+	if (tuple != nullptr) {
+		code.relid = ((Form_pg_statistic_ext) GETSTRUCT(tuple))->stxrelid;
+		code.expression = stored_expression(tuple, catalog, Anum_pg_statistic_ext_stxexprs);
+		code.what = "extended statistics";
+	}
+	table_close(catalog, AccessShareLock);
+	return code;
+}
+
+// What a just-created foreign key of a protected table could do to other
+// tenants' rows through its referential actions.
+enum class ForeignKeyRisk {
+	none,
+	writes_tenant,     // SET NULL/SET DEFAULT over tenant_id, or ON UPDATE CASCADE of it
+	acts_from_outside  // any action but NO ACTION/RESTRICT, from a table that is not protected
+};
+
+// Judges a just-created foreign key: a referential action runs as the owner
+// of the referencing table, outside row level security, on every tenant's rows.
+ForeignKeyRisk foreign_key_risk(Oid constraint)
 {
 	Relation catalog = table_open(ConstraintRelationId, AccessShareLock);
 	HeapTuple tuple = own_row(catalog, ConstraintOidIndexId, Anum_pg_constraint_oid, ObjectIdGetDatum(constraint));
-	bool moves = false;
-	if (tuple != nullptr && ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN) {
+	ForeignKeyRisk risk = ForeignKeyRisk::none;
+	if (tuple != nullptr && ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN &&
+		protected_tables::find(((Form_pg_constraint) GETSTRUCT(tuple))->conrelid) != nullptr) {
 		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
 		AttrNumber tenant = get_attnum(form->conrelid, "tenant_id");
 		bool isnull;
@@ -165,15 +193,25 @@ bool foreign_key_moves_rows(Oid constraint)
 		Datum set_columns = heap_getattr(tuple, Anum_pg_constraint_confdelsetcols, RelationGetDescr(catalog), &isnull);
 		bool delete_sets_tenant = (form->confdeltype == FKCONSTR_ACTION_SETNULL ||
 								   form->confdeltype == FKCONSTR_ACTION_SETDEFAULT) &&
-								  (isnull || ARR_DIMS(DatumGetArrayTypeP(set_columns))[0] == 0 ||
+								  (isnull || ARR_NDIM(DatumGetArrayTypeP(set_columns)) == 0 ||
 								   array_contains_attnum(DatumGetArrayTypeP(set_columns), tenant));
-		bool update_sets_tenant = form->confupdtype == FKCONSTR_ACTION_SETNULL ||
-								  form->confupdtype == FKCONSTR_ACTION_SETDEFAULT;
-		moves = tenant_in_key && (delete_sets_tenant || update_sets_tenant) &&
-				protected_tables::find(form->conrelid) != nullptr;
+		bool update_writes_key = form->confupdtype == FKCONSTR_ACTION_SETNULL ||
+								 form->confupdtype == FKCONSTR_ACTION_SETDEFAULT ||
+								 form->confupdtype == FKCONSTR_ACTION_CASCADE;
+		auto passive = [](char action) {
+			return action == FKCONSTR_ACTION_NOACTION || action == FKCONSTR_ACTION_RESTRICT;
+		};
+		bool referenced_protected = protected_tables::find(form->confrelid) != nullptr ||
+									(get_rel_name(form->confrelid) != nullptr &&
+									 strcmp(get_rel_name(form->confrelid), "tenants") == 0 &&
+									 strcmp(get_namespace_name(get_rel_namespace(form->confrelid)), "tenancy") == 0);
+		if (tenant_in_key && (delete_sets_tenant || update_writes_key))
+			risk = ForeignKeyRisk::writes_tenant;
+		else if (!referenced_protected && (!passive(form->confdeltype) || !passive(form->confupdtype)))
+			risk = ForeignKeyRisk::acts_from_outside;
 	}
 	table_close(catalog, AccessShareLock);
-	return moves;
+	return risk;
 }
 
 // Says whether a table is protected, or a partition of a protected table.
@@ -190,6 +228,14 @@ bool protected_or_partition_of_protected(Oid relid)
 		if (protected_tables::find(lfirst_oid(cell)))
 			return true;
 	return false;
+}
+
+// Says whether just-created extended statistics evaluate expressions on a
+// protected table's rows.
+bool statistics_on_protected_expressions(Oid statistics)
+{
+	RowCode code = statistics_code(statistics);
+	return code.expression != nullptr && protected_or_partition_of_protected(code.relid);
 }
 
 // Says whether a type is a domain, or an array of one, based (at any depth)
@@ -241,6 +287,8 @@ Finding check_created(Oid class_id, Oid object_id, int sub_id)
 		code = constraint_code(object_id);
 	else if (class_id == AttrDefaultRelationId)
 		code = default_code(object_id, sub_id);
+	else if (class_id == StatisticExtRelationId)
+		code = statistics_code(object_id);
 	if (code.expression == nullptr)
 		return finding;
 	Oid relid = OidIsValid(code.domain) ? protected_table_using_domain(code.domain) : code.relid;
@@ -264,14 +312,29 @@ void check_new_object(Oid class_id, Oid object_id, int sub_id)
 {
 	if (protected_tables::all().empty() || identity::current_role_is_platform_admin())
 		return;
-	if (class_id == ConstraintRelationId && pg_call(foreign_key_moves_rows, object_id))
+	if (class_id == StatisticExtRelationId && pg_call(statistics_on_protected_expressions, object_id))
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-					"cannot create a foreign key on a protected table that sets tenant_id when the referenced row "
+					"cannot create extended statistics on expressions of a protected table")
+			.detail("ANALYZE evaluates the expressions on every tenant's rows, and their errors can show those "
+					"rows.")
+			.hint("Create the statistics on columns, or ask a platform admin.");
+	ForeignKeyRisk risk =
+		class_id == ConstraintRelationId ? pg_call(foreign_key_risk, object_id) : ForeignKeyRisk::none;
+	if (risk == ForeignKeyRisk::writes_tenant)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"cannot create a foreign key on a protected table that writes tenant_id when the referenced row "
 					"changes")
-			.detail("ON DELETE or ON UPDATE SET NULL or SET DEFAULT over tenant_id would move rows to another "
-					"tenant when a referenced row is deleted or updated.")
+			.detail("ON DELETE SET NULL or SET DEFAULT over tenant_id, and ON UPDATE CASCADE, SET NULL or SET "
+					"DEFAULT of a key with tenant_id, would move rows to another tenant.")
 			.hint("Use ON DELETE CASCADE, RESTRICT or NO ACTION, or name only other columns: ON DELETE SET NULL "
 				  "(column).");
+	if (risk == ForeignKeyRisk::acts_from_outside)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"cannot create a foreign key with a referential action from a protected table to a table that is "
+					"not protected")
+			.detail("Deleting or updating a row of the referenced table would delete or change every tenant's "
+					"rows that reference it, whoever owns that table.")
+			.hint("Use ON DELETE/ON UPDATE NO ACTION or RESTRICT, or protect the referenced table.");
 	Finding finding = pg_call(check_created, class_id, object_id, sub_id);
 	if (!OidIsValid(finding.function))
 		return;
@@ -292,7 +355,8 @@ void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int 
 	if (previous_hook)
 		previous_hook(access, class_id, object_id, sub_id, arg);
 	if (access == OAT_POST_CREATE &&
-		(class_id == RelationRelationId || class_id == ConstraintRelationId || class_id == AttrDefaultRelationId))
+		(class_id == RelationRelationId || class_id == ConstraintRelationId || class_id == AttrDefaultRelationId ||
+		 class_id == StatisticExtRelationId))
 		guarded([&] { check_new_object(class_id, object_id, sub_id); });
 }
 
@@ -314,6 +378,13 @@ Oid untrusted_type_conversion(Oid relid, const char *column, TypeName *type_name
 }
 
 } // namespace
+
+// Returns a protected table with a column of the domain (or of a domain or
+// array based on it), or InvalidOid. May raise a PostgreSQL error.
+Oid protected_table_using_domain_of(Oid domain)
+{
+	return protected_table_using_domain(domain);
+}
 
 // Refuses ALTER COLUMN ... TYPE on a protected table when it would rewrite
 // every tenant's rows with a USING expression, or convert them with an

@@ -7,6 +7,7 @@
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
 #include "tenant_estimates.hpp"
+#include "withheld_errors.hpp"
 
 extern "C" {
 _Pragma("GCC visibility push(default)")
@@ -27,5 +28,6 @@ void _PG_init(void)
 	tenancy::statement_hooks::install();
 	tenancy::tenant_estimates::install();
 	tenancy::owner_code_guard::install();
+	tenancy::withheld_errors::install();
 	tenancy::audit::register_writer();
 }

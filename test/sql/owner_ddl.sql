@@ -133,10 +133,14 @@ ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id,
 ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
     REFERENCES app.categories (tenant_id, id) ON UPDATE SET DEFAULT;
 :sqlstate
--- Setting only the other column is fine (NOT VALID: validating the rows would
--- need a tenant).
+-- Setting only the other column still changes every tenant's rows when the
+-- owner deletes a category: no action from a table that is not protected.
 ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
     REFERENCES app.categories (tenant_id, id) ON DELETE SET NULL (category) NOT VALID;
+:sqlstate
+-- A plain foreign key is fine (NOT VALID: validating the rows would need a tenant).
+ALTER TABLE app.lines ADD CONSTRAINT lines_category_fkey FOREIGN KEY (tenant_id, category)
+    REFERENCES app.categories (tenant_id, id) NOT VALID;
 SELECT conname, confdeltype FROM pg_constraint WHERE conrelid = 'app.lines'::regclass AND contype = 'f'
  ORDER BY conname;
 
@@ -147,6 +151,48 @@ ALTER TABLE app.ledger_renamed NO FORCE ROW LEVEL SECURITY;
 :sqlstate
 ALTER TABLE app.ledger_renamed RENAME TO ledger;
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.ledger'::regclass;
+-- 6. Built-in functions tell what they saw when they fail: the message of an
+-- error while an owner's DDL evaluates expressions on every tenant's rows is
+-- withheld (its SQLSTATE is kept)...
+ALTER TABLE app.ledger DROP COLUMN secret_length;
+CREATE INDEX ledger_cast_idx ON app.ledger ((secret::int));
+:sqlstate
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_cast_check CHECK (secret::regclass IS NOT NULL);
+:sqlstate
+-- ...and an exception handler, which would read it first, may not run such DDL.
+DO $$
+BEGIN
+    ALTER TABLE app.ledger ADD CONSTRAINT ledger_probe CHECK (secret::int > 0);
+EXCEPTION WHEN invalid_text_representation THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+END
+$$;
+:sqlstate
+-- A domain inside an array or a record runs its checks too.
+CREATE DOMAIN app.watched AS text CHECK (app.leak(VALUE) IS NOT NULL);
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_array_check CHECK (('{"' || secret || '"}')::app.watched[] IS NOT NULL);
+:sqlstate
+CREATE TYPE app.wrapper AS (x app.watched);
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_record_check
+    CHECK ((jsonb_populate_record(NULL::app.wrapper, jsonb_build_object('x', secret))).x IS NOT NULL);
+:sqlstate
+-- Extended statistics on expressions are evaluated by ANALYZE on every row.
+CREATE STATISTICS app.ledger_stats ON (lower(secret)), id FROM app.ledger;
+:sqlstate
+-- 7. A policy of the owner's would run its expression on other tenants' rows,
+-- possibly before the tenant filter.
+CREATE POLICY a_peek ON app.ledger AS RESTRICTIVE FOR SELECT USING (app.leak(secret) IS NOT NULL);
+:sqlstate
+-- 8. A referential action from a table that is not protected would change or
+-- delete every tenant's rows; ON UPDATE CASCADE of a key with tenant_id would
+-- move them.
+CREATE TABLE app.owner_keys (id int PRIMARY KEY, tid uuid, UNIQUE (tid, id));
+ALTER TABLE app.lines ADD CONSTRAINT lines_owner_fkey FOREIGN KEY (id) REFERENCES app.owner_keys (id)
+    ON DELETE CASCADE NOT VALID;
+:sqlstate
+ALTER TABLE app.lines ADD CONSTRAINT lines_owner_fkey FOREIGN KEY (tenant_id, id) REFERENCES app.owner_keys (tid, id)
+    ON UPDATE CASCADE NOT VALID;
+:sqlstate
 RESET ROLE;
 
 -- The health check has no error about the table (the invoker's-rights trigger
@@ -158,9 +204,11 @@ CREATE RULE ledger_notify AS ON INSERT TO app.ledger DO ALSO NOTIFY ledger;
 DROP RULE ledger_notify ON app.ledger;
 
 SET ROLE app_owner;
-DROP TABLE app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories;
+DROP TABLE app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories, app.owner_keys;
 DROP FUNCTION app.copy_row(), app.touch();
 DROP OPERATOR app.=== (text, text);
-DROP FUNCTION app.leak(text), app.leak_eq(text, text);
 DROP DOMAIN app.note;
+DROP TYPE app.wrapper;
+DROP DOMAIN app.watched;
+DROP FUNCTION app.leak(text), app.leak_eq(text, text);
 RESET ROLE;

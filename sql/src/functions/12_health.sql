@@ -55,6 +55,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         OR a.using_expression IS DISTINCT FROM e.using_expression
         OR a.check_expression IS DISTINCT FROM e.check_expression
     UNION ALL
+    SELECT 'error', a.relid::regclass::text,
+           format('policy %I is not one of pg_tenancy''s: its expression runs on other tenants'' rows, possibly '
+                  'before the tenant filter', a.polname),
+           format('DROP POLICY %I ON %s (restrict access further with the roles of tenancy.protect())',
+                  a.polname, a.relid::regclass)
+      FROM actual a
+     WHERE NOT EXISTS (SELECT 1 FROM expected e WHERE e.relid = a.relid AND e.policy_name = a.polname)
+    UNION ALL
     SELECT 'error', p.relid::text, 'column tenant_id is missing',
            'Restore the column, or unprotect the table with tenancy.unprotect().'
       FROM protected p WHERE p.tenant_attnum IS NULL

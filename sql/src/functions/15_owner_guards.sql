@@ -98,16 +98,25 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
       FROM pg_rewrite r JOIN changed c ON c.relid = r.ev_class
     UNION ALL
     SELECT con.conrelid::regclass,
-           format('foreign key %I on protected table %s writes tenant_id when the referenced row changes '
-                  '(ON %s SET %s): rows move to another tenant', con.conname, con.conrelid::regclass,
-                  CASE WHEN con.confdeltype IN ('n', 'd') THEN 'DELETE' ELSE 'UPDATE' END,
-                  CASE WHEN 'n' IN (con.confdeltype, con.confupdtype) THEN 'NULL' ELSE 'DEFAULT' END),
-           'Use ON DELETE CASCADE, RESTRICT or NO ACTION, or list only other columns: ON DELETE SET NULL (column).'
+           format('foreign key %I on protected table %s writes tenant_id when the referenced row changes: rows '
+                  'move to another tenant', con.conname, con.conrelid::regclass),
+           'Use ON DELETE CASCADE, RESTRICT or NO ACTION and ON UPDATE NO ACTION, or name only other columns: '
+           'ON DELETE SET NULL (column).'
       FROM pg_constraint con JOIN changed c ON c.relid = con.conrelid
      WHERE con.contype = 'f' AND c.tenant_attnum = ANY (con.conkey)
        AND ((con.confdeltype IN ('n', 'd')
              AND (coalesce(cardinality(con.confdelsetcols), 0) = 0 OR c.tenant_attnum = ANY (con.confdelsetcols)))
-            OR con.confupdtype IN ('n', 'd'))
+            OR con.confupdtype IN ('n', 'd', 'c'))
+    UNION ALL
+    SELECT con.conrelid::regclass,
+           format('foreign key %I on protected table %s has a referential action from %s, which is not protected: '
+                  'deleting or updating its rows changes every tenant''s rows', con.conname, con.conrelid::regclass,
+                  con.confrelid::regclass),
+           'Use ON DELETE/ON UPDATE NO ACTION or RESTRICT, or protect the referenced table.'
+      FROM pg_constraint con JOIN changed c ON c.relid = con.conrelid
+     WHERE con.contype = 'f' AND con.confrelid <> 'tenancy.tenants'::regclass
+       AND NOT EXISTS (SELECT 1 FROM protected p WHERE p.relid = con.confrelid)
+       AND (con.confdeltype NOT IN ('a', 'r') OR con.confupdtype NOT IN ('a', 'r'))
     UNION ALL
     SELECT t.tgrelid::regclass,
            format('trigger %I on protected table %s runs %s with the rights of its owner, %s, on every '
