@@ -191,7 +191,7 @@ Oid first_untrusted_function(Node *expression)
 	collect_functions(expression, &collected);
 	ListCell *cell;
 	foreach (cell, collected.functions)
-		if (!trusted_function(lfirst_oid(cell)))
+		if (!trusted_function(lfirst_oid(cell)) || func_volatile(lfirst_oid(cell)) != PROVOLATILE_IMMUTABLE)
 			return lfirst_oid(cell);
 	return InvalidOid;
 }

@@ -20,8 +20,10 @@ bool trusted_function(Oid function);
 const char *describe_function(Oid function);
 
 // Returns the first function an expression calls (directly, through an
-// operator, a cast or a domain constraint) that is not trusted, or
-// InvalidOid. May raise a PostgreSQL error.
+// operator, a cast or a domain constraint) that is not trusted or not
+// immutable (a volatile built-in such as set_config, pg_notify or
+// query_to_xml has side effects or runs SQL), or InvalidOid. May raise a
+// PostgreSQL error.
 Oid first_untrusted_function(Node *expression);
 
 } // namespace tenancy::owner_code

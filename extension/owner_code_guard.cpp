@@ -26,6 +26,10 @@ extern "C" {
 #include "catalog/objectaccess.h"
 #include "catalog/partition.h"
 #include "catalog/pg_attrdef.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_type.h"
+#include "catalog/index.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_statistic_ext.h"
@@ -41,6 +45,7 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/regproc.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 }
 
 #include <cstring>
@@ -238,34 +243,79 @@ bool statistics_on_protected_expressions(Oid statistics)
 	return code.expression != nullptr && protected_or_partition_of_protected(code.relid);
 }
 
-// Says whether a type is a domain, or an array of one, based (at any depth)
-// on the given domain.
-bool type_uses_domain(Oid type, Oid domain)
+// Returns the table an object depending on a type belongs to (a column's or
+// an index's, a constraint's or a default's table), the type of a composite
+// type's row, or InvalidOid; *type_out is set for objects that are types.
+Oid table_of_dependent(Oid class_id, Oid object_id, Oid *type_out)
 {
-	Oid element = get_element_type(type);
-	for (Oid current = OidIsValid(element) ? element : type; get_typtype(current) == TYPTYPE_DOMAIN;
-		 current = owner_code::domain_base(current))
-		if (current == domain)
-			return true;
-	return false;
+	*type_out = InvalidOid;
+	if (class_id == TypeRelationId) {
+		*type_out = object_id;
+		return InvalidOid;
+	}
+	if (class_id == RelationRelationId) {
+		char kind = get_rel_relkind(object_id);
+		if (kind == RELKIND_COMPOSITE_TYPE) {
+			*type_out = get_rel_type_id(object_id);
+			return InvalidOid;
+		}
+		return kind == RELKIND_INDEX || kind == RELKIND_PARTITIONED_INDEX ? IndexGetRelation(object_id, true)
+																		   : object_id;
+	}
+	if (class_id == ConstraintRelationId) {
+		HeapTuple tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(object_id));
+		if (!HeapTupleIsValid(tuple))
+			return InvalidOid;
+		Oid relid = ((Form_pg_constraint) GETSTRUCT(tuple))->conrelid;
+		ReleaseSysCache(tuple);
+		return relid;
+	}
+	if (class_id == AttrDefaultRelationId)
+		return GetAttrDefaultColumnAddress(object_id).objectId;
+	return InvalidOid;
 }
 
-// Returns a protected table with a column of the domain, or InvalidOid.
-Oid protected_table_using_domain(Oid domain)
+// Returns a protected table whose columns or stored expressions (indexes,
+// constraints, defaults) use a type — directly or through arrays, composite
+// types and domains based on it, as pg_depend records — or InvalidOid.
+Oid protected_table_using_type(Oid type, List **seen)
 {
-	for (Oid relid : protected_tables::all()) {
-		Relation rel = table_open(relid, AccessShareLock);
-		TupleDesc descriptor = RelationGetDescr(rel);
-		bool uses = false;
-		for (int i = 0; i < descriptor->natts && !uses; i++) {
-			Form_pg_attribute attribute = TupleDescAttr(descriptor, i);
-			uses = !attribute->attisdropped && type_uses_domain(attribute->atttypid, domain);
-		}
-		table_close(rel, AccessShareLock);
-		if (uses)
+	if (list_member_oid(*seen, type))
+		return InvalidOid;
+	*seen = lappend_oid(*seen, type);
+	List *classes = NIL;
+	List *objects = NIL;
+	Relation depend = table_open(DependRelationId, AccessShareLock);
+	ScanKeyData keys[2];
+	ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(TypeRelationId));
+	ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(type));
+	SysScanDesc scan = systable_beginscan(depend, DependReferenceIndexId, true, nullptr, 2, keys);
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+		Form_pg_depend form = (Form_pg_depend) GETSTRUCT(tuple);
+		classes = lappend_oid(classes, form->classid);
+		objects = lappend_oid(objects, form->objid);
+	}
+	systable_endscan(scan);
+	table_close(depend, AccessShareLock);
+	ListCell *class_cell, *object_cell;
+	forboth (class_cell, classes, object_cell, objects) {
+		Oid dependent_type;
+		Oid relid = table_of_dependent(lfirst_oid(class_cell), lfirst_oid(object_cell), &dependent_type);
+		if (protected_or_partition_of_protected(relid))
 			return relid;
+		Oid found = OidIsValid(dependent_type) ? protected_table_using_type(dependent_type, seen) : InvalidOid;
+		if (OidIsValid(found))
+			return found;
 	}
 	return InvalidOid;
+}
+
+// Returns a protected table that uses the domain anywhere, or InvalidOid.
+Oid protected_table_using_domain(Oid domain)
+{
+	List *seen = NIL;
+	return protected_table_using_type(domain, &seen);
 }
 
 // The finding of the check of a new object: which table, which function.
@@ -343,10 +393,10 @@ void check_new_object(Oid class_id, Oid object_id, int sub_id)
 	throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
 				std::string("cannot create ") + finding.what + " on protected table " + table +
 					" that calls function " + function)
-		.detail("Creating it evaluates the function on every tenant's rows. Only trusted functions may run "
-				"there: built into PostgreSQL, owned by a superuser, or part of pg_tenancy.")
-		.hint("Use built-in functions, have a superuser own the function, or ask a platform admin to run the "
-			  "statement.");
+		.detail("Creating it evaluates the function on every tenant's rows. Only immutable functions that are "
+				"built into PostgreSQL, owned by a superuser, or part of pg_tenancy may run there.")
+		.hint("Use immutable built-in functions, have a superuser own the function, or ask a platform admin to "
+			  "run the statement.");
 }
 
 // The object access hook: checks new objects, then calls the previous hook.
@@ -407,8 +457,8 @@ void check_column_type_change(Oid relid, const AlterTableCmd *command)
 	throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "cannot change the type of column \"" + column +
 													"\" of protected table " + table + " with function " +
 													pg_call(owner_code::describe_function, function))
-		.detail("The conversion evaluates the function on every tenant's rows. Only trusted functions may run "
-				"there: built into PostgreSQL, owned by a superuser, or part of pg_tenancy.")
+		.detail("The conversion evaluates the function on every tenant's rows. Only immutable functions that are "
+				"built into PostgreSQL, owned by a superuser, or part of pg_tenancy may run there.")
 		.hint("Convert with a built-in cast, or ask a platform admin to run the statement.");
 }
 

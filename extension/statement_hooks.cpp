@@ -16,6 +16,7 @@
 // through them (longjmp), so no C++ object lives in their frames; C++ runs
 // inside guarded() calls that complete before PostgreSQL is called again.
 #include "statement_hooks.hpp"
+#include "withheld_errors.hpp"
 #include "boundary.hpp"
 #include "lock_guard.hpp"
 #include "query_records.hpp"
@@ -160,7 +161,8 @@ void on_executor_end(QueryDesc *query) noexcept
 }
 
 // The ProcessUtility hook: marks a top-level statement's start, runs the
-// guards before and after the statement, and checks cursors WITH HOLD.
+// guards before and after the statement (withholding the errors of
+// maintenance commands), and checks cursors WITH HOLD.
 void on_utility(PlannedStmt *statement, const char *query_string, bool read_only_tree,
 				ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *environment,
 				DestReceiver *destination, QueryCompletion *completion) noexcept
@@ -173,6 +175,7 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 		else if (IsA(parsed, FetchStmt))
 			guarded([&] { query_records::fetching(reinterpret_cast<const FetchStmt *>(parsed)); });
 		guarded([&] { lock_guard::before(parsed); });
+		guarded([&] { withheld_errors::begin_maintenance(parsed); });
 	}
 	nesting++;
 	PG_TRY();
@@ -189,8 +192,10 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 		nesting--;
 	}
 	PG_END_TRY();
-	if (ours)
+	if (ours) {
+		withheld_errors::end_maintenance(parsed);
 		guarded([&] { lock_guard::after(parsed); });
+	}
 }
 
 // At the end of each transaction: forgets closed cursors WITH HOLD, and after

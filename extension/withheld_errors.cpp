@@ -13,6 +13,7 @@
 // is refused inside a subtransaction.
 #include "withheld_errors.hpp"
 #include "boundary.hpp"
+#include "identity.hpp"
 #include "owner_code_guard.hpp"
 #include "protected_tables.hpp"
 
@@ -36,9 +37,10 @@ namespace tenancy::withheld_errors {
 namespace {
 
 emit_log_hook_type previous_hook = nullptr;
-Oid withheld_for = InvalidOid; // the protected table of the running statement
-char withheld_name[2 * NAMEDATALEN + 8]; // its name, captured when the statement starts (no catalog
-										 // access while an error is reported)
+bool withholding = false; // while a DDL statement evaluates expressions on protected rows
+bool maintaining = false;  // while VACUUM, ANALYZE, CLUSTER or REINDEX runs (they may commit on the way)
+char withheld_name[2 * NAMEDATALEN + 32]; // "protected table x.y", captured when the statement starts
+										  // (no catalog access while an error is reported)
 
 // Returns the protected table whose rows a DDL statement evaluates
 // expressions on, looked up and locked as the statement itself is about to
@@ -80,9 +82,9 @@ void on_emit_log(ErrorData *error)
 {
 	if (previous_hook)
 		previous_hook(error);
-	if (!OidIsValid(withheld_for) || error->elevel < ERROR || error->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	if (!(withholding || maintaining) || error->elevel < ERROR || error->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
 		return;
-	error->message = psprintf("an expression failed on a row of protected table %s", withheld_name);
+	error->message = psprintf("an expression failed on a row of %s", withheld_name);
 	error->detail = pstrdup("The message is withheld from the table owner: it could show another tenant's data.");
 	error->detail_log = nullptr;
 	error->hint = pstrdup("Try the expression on your own tenant's rows first (with tenancy.tenant set), or ask a "
@@ -91,11 +93,15 @@ void on_emit_log(ErrorData *error)
 	error->internalquery = nullptr;
 }
 
-// Forgets the withheld table at the end of every transaction.
+// Stops withholding at the end of every transaction; a maintenance command
+// commits on the way (VACUUM, one transaction per table) and stops only when
+// it ends or fails.
 void on_transaction_end(XactEvent event, void *arg) noexcept
 {
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		withheld_for = InvalidOid;
+		withholding = false;
+	if (event == XACT_EVENT_ABORT)
+		maintaining = false;
 }
 
 } // namespace
@@ -121,15 +127,40 @@ void begin_statement(Node *statement)
 			.detail("It evaluates expressions on every tenant's rows, and an exception handler (or a savepoint's "
 					"client) would read their error messages, which can show another tenant's data.")
 			.hint("Run it outside exception blocks and savepoints, or ask a platform admin.");
-	std::string name = pg_call(relation_name, relid);
+	std::string name = "protected table " + std::string(pg_call(relation_name, relid));
 	strlcpy(withheld_name, name.c_str(), sizeof(withheld_name));
-	withheld_for = relid;
+	withholding = true;
 }
 
 // Stops withholding: the statement is over.
 void end_statement() noexcept
 {
-	withheld_for = InvalidOid;
+	withholding = false;
+}
+
+// Refuses maintenance inside a subtransaction, or withholds its errors.
+void begin_maintenance(const Node *statement)
+{
+	if (!IsA(statement, VacuumStmt) && !IsA(statement, ReindexStmt) && !IsA(statement, ClusterStmt))
+		return;
+	if (protected_tables::all().empty() || identity::current_role_is_platform_admin())
+		return;
+	if (IsSubTransaction())
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
+					"cannot run VACUUM, ANALYZE, CLUSTER or REINDEX inside a subtransaction in a database with "
+					"protected tables")
+			.detail("They evaluate index and statistics expressions on every tenant's rows, and an exception "
+					"handler would read their error messages, which can show another tenant's data.")
+			.hint("Run it outside exception blocks and savepoints, or ask a platform admin.");
+	strlcpy(withheld_name, "a table of this database (protected tables among them)", sizeof(withheld_name));
+	maintaining = true;
+}
+
+// Stops withholding once a maintenance command ran.
+void end_maintenance(const Node *statement) noexcept
+{
+	if (IsA(statement, VacuumStmt) || IsA(statement, ReindexStmt) || IsA(statement, ClusterStmt))
+		maintaining = false;
 }
 
 } // namespace tenancy::withheld_errors

@@ -21,4 +21,14 @@ void begin_statement(Node *statement);
 // Called at ddl_command_end: the statement is over.
 void end_statement() noexcept;
 
+// Called before a utility statement runs, for a role that may not be a
+// platform admin: VACUUM, ANALYZE, CLUSTER and REINDEX rebuild indexes and
+// gather statistics, evaluating expressions on every tenant's rows. In a
+// database with protected tables, refuses them inside a subtransaction and
+// withholds their error messages. May raise a PostgreSQL error.
+void begin_maintenance(const Node *statement);
+
+// Called after a utility statement ran: stops withholding for maintenance.
+void end_maintenance(const Node *statement) noexcept;
+
 } // namespace tenancy::withheld_errors

@@ -11,29 +11,31 @@ bindir=$("$pg_config" --bindir)
 passed=0
 failed=0
 
-# Counts pg_regress's "... ok" and "... FAILED" lines in a log.
+# Counts pg_regress's "... ok" and "... FAILED" lines in a log; the second
+# argument is pg_regress's exit status.
 count_results() {
-    local log=$1 ok bad
+    local log=$1 status=$2 ok bad
     ok=$(grep -cE '\.\.\. ok' "$log")
     bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
     passed=$((passed + ok))
     failed=$((failed + bad))
-    # A run that died before reporting counts as a failure.
-    if [ "$ok" = 0 ] && [ "$bad" = 0 ]; then failed=$((failed + 1)); fi
+    # A run that failed without saying which test (it died, or a test had no
+    # expected output) counts as a failure.
+    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then failed=$((failed + 1)); fi
 }
 
 rm -rf results regression.diffs regression.out isolation.diffs
 echo "== regression tests"
 "$pgxs_dir/test/regress/pg_regress" --inputdir=test --outputdir=. --bindir="$bindir" \
     --dbname=contrib_regression --schedule=test/schedule 2>&1 | tee /tmp/pg_tenancy-regress.log
-count_results /tmp/pg_tenancy-regress.log
+count_results /tmp/pg_tenancy-regress.log "${PIPESTATUS[0]}"
 
 [ -f regression.diffs ] && mv regression.diffs regression.diffs.keep
 echo "== isolation tests"
 "$pgxs_dir/test/isolation/pg_isolation_regress" --inputdir=test --outputdir=. --bindir="$bindir" \
     --dbname=isolation_regression --load-extension=pg_tenancy \
     $(cd test/specs && ls *.spec | sed 's/\.spec$//') 2>&1 | tee /tmp/pg_tenancy-isolation.log
-count_results /tmp/pg_tenancy-isolation.log
+count_results /tmp/pg_tenancy-isolation.log "${PIPESTATUS[0]}"
 [ -f regression.diffs ] && mv regression.diffs isolation.diffs
 [ -f regression.diffs.keep ] && mv regression.diffs.keep regression.diffs
 

@@ -22,6 +22,18 @@ CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
 -- Finds actors whose names look alike (tenancy._refuse_lookalike).
 CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
 
+-- The permissive policy is now tenancy.installed() (protected tables fail
+-- closed after DROP EXTENSION), and policies are re-created as 0.2 makes them.
+DO $policies$
+DECLARE
+    p tenancy.protected_tables;
+BEGIN
+    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
+        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
+    END LOOP;
+END
+$policies$;
+
 -- Tables protected in 0.1 may have granted TRIGGER or REFERENCES to others.
 DO $revoke$
 DECLARE

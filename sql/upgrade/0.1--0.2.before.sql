@@ -37,6 +37,8 @@ COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as 
 
 -- Replaced by tenancy._normalize_actor(); _caller_role gains an argument.
 DROP FUNCTION tenancy._check_actor(text);
+-- Takes the id of a tenant to bring back.
+DROP FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation);
 -- Now takes the tables to look at (the DDL guard asks about the ones it changed).
 DROP FUNCTION tenancy._health_protected_tables();
 DROP FUNCTION tenancy._caller_role(uuid);

@@ -193,6 +193,37 @@ ALTER TABLE app.lines ADD CONSTRAINT lines_owner_fkey FOREIGN KEY (id) REFERENCE
 ALTER TABLE app.lines ADD CONSTRAINT lines_owner_fkey FOREIGN KEY (tenant_id, id) REFERENCES app.owner_keys (tid, id)
     ON UPDATE CASCADE NOT VALID;
 :sqlstate
+-- 9. Built-in functions that are not immutable have side effects or run SQL
+-- (query_to_xml runs any query, set_config and pg_notify carry values out):
+-- only immutable functions run on every tenant's rows.
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_xml_check
+    CHECK (query_to_xml(format('SELECT app.leak(%L)', secret), true, false, '') IS NOT NULL);
+:sqlstate
+ALTER TABLE app.ledger ADD CONSTRAINT ledger_config_check
+    CHECK (set_config('app.seen', coalesce(current_setting('app.seen', true), '') || secret, false) IS NOT NULL);
+:sqlstate
+SELECT current_setting('app.seen', true) AS seen;
+-- 10. A domain used only in an index expression is used by the table: its new
+-- constraints are held to the same rule, and rebuilding the index (REINDEX,
+-- VACUUM FULL, CLUSTER, ANALYZE) withholds what failing built-ins say.
+CREATE DOMAIN app.code AS text;
+CREATE INDEX ledger_code_idx ON app.ledger (tenant_id, (secret::app.code));
+ALTER DOMAIN app.code ADD CONSTRAINT code_leak CHECK (app.leak(VALUE) IS NOT NULL) NOT VALID;
+:sqlstate
+ALTER DOMAIN app.code ADD CONSTRAINT code_numeric CHECK (VALUE::int > 0) NOT VALID;
+REINDEX INDEX app.ledger_code_idx;
+:sqlstate
+ANALYZE app.ledger;
+:sqlstate
+DO $$
+BEGIN
+    REINDEX INDEX app.ledger_code_idx;
+EXCEPTION WHEN invalid_text_representation THEN
+    RAISE NOTICE 'caught: %', SQLERRM;
+END
+$$;
+:sqlstate
+DROP INDEX app.ledger_code_idx;
 RESET ROLE;
 
 -- The health check has no error about the table (the invoker's-rights trigger
@@ -208,6 +239,7 @@ DROP TABLE app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, ap
 DROP FUNCTION app.copy_row(), app.touch();
 DROP OPERATOR app.=== (text, text);
 DROP DOMAIN app.note;
+DROP DOMAIN app.code;
 DROP TYPE app.wrapper;
 DROP DOMAIN app.watched;
 DROP FUNCTION app.leak(text), app.leak_eq(text, text);

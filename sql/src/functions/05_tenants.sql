@@ -5,7 +5,8 @@ CREATE OR REPLACE FUNCTION tenancy.create_tenant(
     name text,
     owner text DEFAULT NULL,
     plan text DEFAULT 'basic',
-    isolation tenancy.isolation DEFAULT 'row'
+    isolation tenancy.isolation DEFAULT 'row',
+    id uuid DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -54,10 +55,16 @@ BEGIN
             MESSAGE = format('tenant "%s" already exists', create_tenant.slug),
             HINT = 'Choose another slug.';
     END IF;
+    IF EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.id = create_tenant.id) THEN
+        RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+            MESSAGE = format('a tenant with id %s already exists', create_tenant.id),
+            HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
+    END IF;
 
-    INSERT INTO tenancy.tenants (slug, name, plan, isolation)
-    VALUES (create_tenant.slug, btrim(create_tenant.name), create_tenant.plan, create_tenant.isolation)
-    RETURNING id INTO new_id;
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation)
+    VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
+            create_tenant.plan, create_tenant.isolation)
+    RETURNING tenants.id INTO new_id;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
@@ -65,9 +72,9 @@ BEGIN
     RETURN new_id;
 END
 $$;
-COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation) IS
+COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
-    '(a null plan or isolation means the default)';
+    '(a null plan or isolation means the default; id brings back a tenant with the id its rows still carry)';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.

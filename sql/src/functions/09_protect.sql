@@ -2,14 +2,25 @@
 -- tenant_id column, enables and forces row level security, installs the
 -- policies and triggers, and records the table for the health check.
 
+-- True: the permissive policy of protected tables is tenancy.installed(),
+-- not the constant true, so that DROP EXTENSION ... CASCADE drops it with
+-- the restrictive ones. A table whose row level security stays forced with
+-- no policy at all shows no row to anyone but superusers and BYPASSRLS
+-- roles: after the extension is gone, protected tables fail closed. Being
+-- IMMUTABLE, it is folded to true when a query is planned.
+CREATE OR REPLACE FUNCTION tenancy.installed() RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE AS 'SELECT true';
+COMMENT ON FUNCTION tenancy.installed() IS
+    'true; the permissive policy of protected tables, so that dropping pg_tenancy leaves them closed';
+
 -- The policies of a protected table, in exactly the form pg_get_expr() prints
 -- them under search_path = pg_catalog, so that the health check can compare.
 -- Every command has one RESTRICTIVE policy: tenant_id must equal the tenant
 -- that tenancy.tenant_for() returns, which it does only when the actor's role
 -- allows that command. Restrictive policies are ANDed with anything else, so
 -- no permissive policy that someone adds can widen access; PostgreSQL wants
--- at least one permissive policy, hence tenancy_permit (true) for all
--- commands. The tenant is a scalar subquery: evaluated once per statement,
+-- at least one permissive policy, hence tenancy_permit (tenancy.installed(),
+-- which is true) for all commands. The tenant is a scalar subquery: evaluated once per statement,
 -- and usable as an index condition.
 CREATE OR REPLACE FUNCTION tenancy._policy_definitions(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
@@ -20,7 +31,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
              ('tenancy_insert', 'a', write_role, 'insert'),
              ('tenancy_update', 'w', write_role, 'update'),
              ('tenancy_delete', 'd', delete_role, 'delete'))
-    SELECT 'tenancy_permit'::name, '*'::"char", true, 'true', 'true'
+    SELECT 'tenancy_permit'::name, '*'::"char", true, 'tenancy.installed()', 'tenancy.installed()'
     UNION ALL
     SELECT r.policy_name, r.command, false,
            CASE WHEN r.command <> 'a' THEN expr END,
@@ -138,7 +149,7 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
             MESSAGE = format('table %s has rows of tenants that do not exist', target),
             DETAIL = 'Every tenant_id must be the id of a row of tenancy.tenants.',
-            HINT = 'Create the missing tenants with tenancy.create_tenant(), or fix tenant_id, then protect again.';
+            HINT = 'Create the missing tenants with tenancy.create_tenant() (with id => their old id when they were lost with DROP EXTENSION), or fix tenant_id, then protect again.';
     END IF;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);

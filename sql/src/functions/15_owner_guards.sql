@@ -156,9 +156,10 @@ REVOKE ALL ON FUNCTION tenancy._trusted_function(oid), tenancy.guard_ddl_outcome
 
 -- The code of table owners that runs on protected tables, for the health
 -- check: indexes, CHECK constraints and generated columns that call untrusted
--- functions (an error: rebuilding or validating them runs that code on every
--- tenant's rows; they predate tenancy.protect() or were made by a platform
--- admin), and triggers that run an owner's code with the writing user's rights.
+-- or non-immutable functions (an error: rebuilding or validating them runs
+-- that code on every tenant's rows; they predate tenancy.protect() or were
+-- made by a platform admin), and triggers that run an owner's code with the
+-- writing user's rights.
 CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
 RETURNS TABLE (severity text, object text, problem text, hint text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -185,7 +186,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   c.what, c.function::regprocedure, pg_get_userbyid(f.proowner)),
            'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
       FROM calls c JOIN pg_proc f ON f.oid = c.function
-     WHERE NOT tenancy._trusted_function(c.function)
+     WHERE NOT tenancy._trusted_function(c.function) OR f.provolatile <> 'i'
     UNION ALL
     SELECT 'warning', t.tgrelid::regclass::text,
            format('trigger %I runs %s, owned by %s, on every write (with the rights of the writing user)',
