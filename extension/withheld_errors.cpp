@@ -1,16 +1,24 @@
-// Withholds the error messages of an owner's DDL that evaluates expressions
-// on every tenant's rows.
+// Withholds what an owner's DDL says while it evaluates expressions on every
+// tenant's rows.
 //
 // Building an index, validating a constraint or converting a column runs its
 // expressions on every row of a protected table, whichever tenant it belongs
-// to. Even a built-in function then tells what it saw when it fails: a cast
-// of a secret to integer reports 'invalid input syntax for type integer:
-// "the secret"'. While such a statement of a role that is no platform admin
-// runs, the log hook replaces the message, detail and context of any error
-// with a notice that it was withheld (keeping the SQLSTATE); a refusal by
-// pg_tenancy or PostgreSQL (insufficient_privilege) is kept as it is. An
-// exception handler would read the message before any hook, so the statement
-// is refused inside a subtransaction.
+// to. Even a built-in function then tells what it saw: a cast of a secret to
+// integer fails with 'invalid input syntax for type integer: "the secret"',
+// to_tsquery() and the XML functions send NOTICEs and WARNINGs that quote
+// their input. While such a statement of a role that is no platform admin
+// runs (CREATE INDEX, ALTER TABLE, ALTER DOMAIN on a protected table; REINDEX,
+// VACUUM, ANALYZE, CLUSTER in a database with protected tables):
+//  * every message below ERROR is dropped, for the client and the server log;
+//  * an error keeps its SQLSTATE, but its message, detail and context are
+//    replaced by a notice that they were withheld (a refusal,
+//    insufficient_privilege, is kept as it is);
+//  * log_min_messages is lowered to INFO, because PostgreSQL calls the log
+//    hook only for messages that go to the server log.
+// The statement may commit on the way (CREATE INDEX CONCURRENTLY, VACUUM):
+// withholding lasts until it ends or its transaction aborts. An exception
+// handler would read an error before any hook, so these statements are
+// refused inside a subtransaction.
 #include "withheld_errors.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
@@ -27,6 +35,7 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 }
 
@@ -37,8 +46,8 @@ namespace tenancy::withheld_errors {
 namespace {
 
 emit_log_hook_type previous_hook = nullptr;
-bool withholding = false; // while a DDL statement evaluates expressions on protected rows
-bool maintaining = false;  // while VACUUM, ANALYZE, CLUSTER or REINDEX runs (they may commit on the way)
+bool withholding = false;          // while such a statement runs
+int saved_log_min_messages = -1;   // log_min_messages before it started, or -1
 char withheld_name[2 * NAMEDATALEN + 32]; // "protected table x.y", captured when the statement starts
 										  // (no catalog access while an error is reported)
 
@@ -77,13 +86,19 @@ const char *relation_name(Oid relid)
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 }
 
-// The log hook: replaces what an error of the running statement says.
+// The log hook: drops the messages of the running statement below ERROR and
+// replaces what its errors say.
 void on_emit_log(ErrorData *error)
 {
 	if (previous_hook)
 		previous_hook(error);
-	if (!(withholding || maintaining) || error->elevel < ERROR || error->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
+	if (!withholding || error->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE)
 		return;
+	if (error->elevel < ERROR) {
+		error->output_to_client = false;
+		error->output_to_server = false;
+		return;
+	}
 	error->message = psprintf("an expression failed on a row of %s", withheld_name);
 	error->detail = pstrdup("The message is withheld from the table owner: it could show another tenant's data.");
 	error->detail_log = nullptr;
@@ -93,15 +108,33 @@ void on_emit_log(ErrorData *error)
 	error->internalquery = nullptr;
 }
 
-// Stops withholding at the end of every transaction; a maintenance command
-// commits on the way (VACUUM, one transaction per table) and stops only when
-// it ends or fails.
+// Starts withholding, naming what the errors are about.
+void start_withholding(const std::string &what)
+{
+	strlcpy(withheld_name, what.c_str(), sizeof(withheld_name));
+	if (saved_log_min_messages < 0) {
+		saved_log_min_messages = log_min_messages;
+		if (log_min_messages > INFO)
+			log_min_messages = INFO;
+	}
+	withholding = true;
+}
+
+// Stops withholding and gives log_min_messages its value back.
+void stop_withholding() noexcept
+{
+	withholding = false;
+	if (saved_log_min_messages >= 0)
+		log_min_messages = saved_log_min_messages;
+	saved_log_min_messages = -1;
+}
+
+// Stops withholding when a transaction aborts (the statement failed, and its
+// error was reported before the abort).
 void on_transaction_end(XactEvent event, void *arg) noexcept
 {
-	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT)
-		withholding = false;
 	if (event == XACT_EVENT_ABORT)
-		maintaining = false;
+		stop_withholding();
 }
 
 } // namespace
@@ -127,15 +160,13 @@ void begin_statement(Node *statement)
 			.detail("It evaluates expressions on every tenant's rows, and an exception handler (or a savepoint's "
 					"client) would read their error messages, which can show another tenant's data.")
 			.hint("Run it outside exception blocks and savepoints, or ask a platform admin.");
-	std::string name = "protected table " + std::string(pg_call(relation_name, relid));
-	strlcpy(withheld_name, name.c_str(), sizeof(withheld_name));
-	withholding = true;
+	start_withholding("protected table " + std::string(pg_call(relation_name, relid)));
 }
 
 // Stops withholding: the statement is over.
 void end_statement() noexcept
 {
-	withholding = false;
+	stop_withholding();
 }
 
 // Refuses maintenance inside a subtransaction, or withholds its errors.
@@ -152,15 +183,14 @@ void begin_maintenance(const Node *statement)
 			.detail("They evaluate index and statistics expressions on every tenant's rows, and an exception "
 					"handler would read their error messages, which can show another tenant's data.")
 			.hint("Run it outside exception blocks and savepoints, or ask a platform admin.");
-	strlcpy(withheld_name, "a table of this database (protected tables among them)", sizeof(withheld_name));
-	maintaining = true;
+	start_withholding("a table of this database (protected tables among them)");
 }
 
 // Stops withholding once a maintenance command ran.
 void end_maintenance(const Node *statement) noexcept
 {
 	if (IsA(statement, VacuumStmt) || IsA(statement, ReindexStmt) || IsA(statement, ClusterStmt))
-		maintaining = false;
+		stop_withholding();
 }
 
 } // namespace tenancy::withheld_errors

@@ -224,6 +224,18 @@ END
 $$;
 :sqlstate
 DROP INDEX app.ledger_code_idx;
+-- 11. Immutable built-ins can still quote their input below ERROR (to_tsquery
+-- in a NOTICE, the XML functions in a WARNING): nothing below ERROR is sent
+-- while such a statement runs, and CREATE INDEX CONCURRENTLY, which commits on
+-- the way, withholds its errors to the end.
+CREATE INDEX ledger_tsquery_idx ON app.ledger (to_tsquery('simple', repeat(' ', length(secret)) || ''));
+DROP INDEX app.ledger_tsquery_idx;
+CREATE INDEX ledger_xml_idx ON app.ledger (id)
+    WHERE xml_is_well_formed_document('<?xml version="1.1"?><a>' || secret || '</a>');
+DROP INDEX app.ledger_xml_idx;
+CREATE INDEX CONCURRENTLY ledger_concurrent_idx ON app.ledger ((secret::int));
+:sqlstate
+DROP INDEX app.ledger_concurrent_idx;
 RESET ROLE;
 
 -- The health check has no error about the table (the invoker's-rights trigger
