@@ -12,6 +12,7 @@ namespace {
 struct ProtectArgs {
 	std::string table, read_role, write_role, delete_role;
 	bool no_audit = false;
+	bool strict = false;
 };
 
 // Prints the protection of one table after a change.
@@ -43,12 +44,15 @@ void add_protect_commands(CLI::App &app, Invocation &invocation)
 		->check(roles);
 	protect->add_option("--delete-role", args->delete_role, "Role needed to delete (default admin)")->check(roles);
 	protect->add_flag("--no-audit", args->no_audit, "Without the audit trigger (platform admins only)");
+	protect->add_flag("--strict", args->strict,
+					  "Hand the table to tenancy_table_owner: schema changes only by platform admins");
 	protect->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
 			session.run("SELECT tenancy.protect($1::regclass, $2::tenancy.role, $3::tenancy.role, $4::tenancy.role, "
-						"$5::boolean)",
+						"$5::boolean, $6::boolean)",
 						args->table, or_null(args->read_role), or_null(args->write_role),
-						or_null(args->delete_role), args->no_audit ? "false" : nullptr);
+						or_null(args->delete_role), args->no_audit ? "false" : nullptr,
+						args->strict ? "true" : nullptr);
 			print_protection(session, invocation, args->table, "protected " + args->table);
 		};
 	});

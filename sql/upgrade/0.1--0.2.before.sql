@@ -15,6 +15,26 @@ BEGIN
 END
 $roles$;
 
+-- Strict mode: protected tables owned by tenancy_table_owner, whose rights
+-- platform admins have.
+DO $strict$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; platform admins (tenancy_admin) act as it';
+    END IF;
+    IF NOT pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
+        GRANT tenancy_table_owner TO tenancy_admin;
+    END IF;
+END
+$strict$;
+ALTER TABLE tenancy.protected_tables
+    ADD COLUMN strict boolean NOT NULL DEFAULT false,
+    ADD COLUMN owner_before_strict regrole;
+-- protect() gains strict => ...
+DROP FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
+
 -- Denials are recorded asynchronously and aggregated: first and last time,
 -- number of attempts.
 ALTER TABLE tenancy.access_denials ADD COLUMN last_at timestamptz, ADD COLUMN attempts bigint NOT NULL DEFAULT 1;

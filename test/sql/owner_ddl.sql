@@ -242,12 +242,42 @@ RESET ROLE;
 -- is listed, with the code it runs).
 SELECT severity, problem FROM tenancy.health_check() WHERE object = 'app.ledger';
 
+-- 12. Strict mode: the table is handed to tenancy_table_owner; its previous
+-- owner keeps the rights of an application role, and schema changes go
+-- through platform admins.
+SET ROLE app_owner;
+CREATE TABLE app.vault (id serial, secret text);
+SELECT tenancy.protect('app.vault', strict => true);
+SELECT relowner::regrole AS vault_owner FROM pg_class WHERE oid = 'app.vault'::regclass;
+ALTER TABLE app.vault ADD COLUMN note text;
+:sqlstate
+CREATE INDEX vault_lower_idx ON app.vault (lower(secret));
+:sqlstate
+SELECT has_table_privilege('app.vault', 'INSERT') AS may_insert,
+       has_table_privilege('app.vault', 'TRIGGER') AS may_create_triggers,
+       has_sequence_privilege('app.vault_id_seq', 'USAGE') AS may_use_the_sequence;
+RESET ROLE;
+SELECT "strict", owner_before_strict FROM tenancy.protected_tables WHERE relid = 'app.vault'::regclass;
+GRANT SELECT, INSERT ON app.vault TO PUBLIC;
+GRANT USAGE ON SEQUENCE app.vault_id_seq TO PUBLIC;
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.vault (secret) VALUES ('in the vault');
+SELECT id, secret FROM app.vault;
+RESET ROLE;
+RESET tenancy.tenant;
+SET ROLE ops;
+ALTER TABLE app.vault ADD COLUMN note text;
+SELECT tenancy.unprotect('app.vault');
+RESET ROLE;
+SELECT relowner::regrole AS vault_owner_again FROM pg_class WHERE oid = 'app.vault'::regclass;
+
 -- Platform admins are trusted: a superuser may still do what owners may not.
 CREATE RULE ledger_notify AS ON INSERT TO app.ledger DO ALSO NOTIFY ledger;
 DROP RULE ledger_notify ON app.ledger;
 
 SET ROLE app_owner;
-DROP TABLE app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories, app.owner_keys;
+DROP TABLE app.vault, app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories, app.owner_keys;
 DROP FUNCTION app.copy_row(), app.touch();
 DROP OPERATOR app.=== (text, text);
 DROP DOMAIN app.note;

@@ -253,17 +253,47 @@ REVOKE ALL ON FUNCTION tenancy._revoke_trigger_grants(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._revoke_trigger_grants(regclass) IS
     'internal: revokes TRIGGER and REFERENCES on a table from everyone but its owner';
 
+-- Strict mode: hands a table to tenancy_table_owner, so that its schema
+-- changes go through platform admins (members of that role), and gives its
+-- previous owner the rights of an application role instead: SELECT, INSERT,
+-- UPDATE, DELETE on the table, and the use of its sequences. Returns the
+-- previous owner.
+CREATE OR REPLACE FUNCTION tenancy._hand_to_table_owner_role(target regclass) RETURNS regrole
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_before regrole;
+    sequence regclass;
+BEGIN
+    SELECT c.relowner::regrole INTO owner_before FROM pg_class c WHERE c.oid = target;
+    EXECUTE format('ALTER TABLE %s OWNER TO tenancy_table_owner', target);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s', target, owner_before);
+    FOR sequence IN SELECT d.objid::regclass FROM pg_depend d
+                     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+                       AND d.refobjid = target AND d.deptype IN ('a', 'i')
+                       AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S' LOOP
+        EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO %s', sequence, owner_before);
+    END LOOP;
+    RETURN owner_before;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._hand_to_table_owner_role(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._hand_to_table_owner_role(regclass) IS
+    'internal: strict mode, hands a table to tenancy_table_owner and keeps its previous owner''s data rights';
+
 CREATE OR REPLACE FUNCTION tenancy.protect(
     target regclass,
     read_role tenancy.role DEFAULT 'viewer',
     write_role tenancy.role DEFAULT 'member',
     delete_role tenancy.role DEFAULT 'admin',
-    audit boolean DEFAULT true
+    audit boolean DEFAULT true,
+    strict boolean DEFAULT false
 ) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     rls record;
     previous tenancy.protected_tables;
+    owner_before regrole;
+    strict_mode boolean;
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
@@ -273,6 +303,7 @@ BEGIN
     write_role := coalesce(write_role, previous.write_role, 'member');
     delete_role := coalesce(delete_role, previous.delete_role, 'admin');
     audit := coalesce(audit, previous.audit, true);
+    strict_mode := coalesce(protect.strict, false) OR coalesce(previous."strict", false);
     IF NOT audit AND coalesce(previous.audit, true) AND NOT tenancy.is_platform_admin() THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to exempt %s from audit', target),
@@ -289,20 +320,26 @@ BEGIN
                        'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.guard_truncate()', target);
     END IF;
 
+    IF strict_mode AND NOT coalesce(previous."strict", false) THEN
+        owner_before := tenancy._hand_to_table_owner_role(target);
+    END IF;
+
     INSERT INTO tenancy.protected_tables AS p
-           (relid, read_role, write_role, delete_role, audit, rls_was_enabled, rls_was_forced, protected_by)
+           (relid, read_role, write_role, delete_role, audit, rls_was_enabled, rls_was_forced, protected_by,
+            strict, owner_before_strict)
     VALUES (target, read_role, write_role, delete_role, audit,
             coalesce(previous.rls_was_enabled, rls.relrowsecurity),
-            coalesce(previous.rls_was_forced, rls.relforcerowsecurity), tenancy.actor())
+            coalesce(previous.rls_was_forced, rls.relforcerowsecurity), tenancy.actor(), strict_mode, owner_before)
     ON CONFLICT (relid) DO UPDATE
        SET read_role = excluded.read_role, write_role = excluded.write_role,
-           delete_role = excluded.delete_role, audit = excluded.audit;
+           delete_role = excluded.delete_role, audit = excluded.audit, strict = excluded.strict,
+           owner_before_strict = coalesce(p.owner_before_strict, excluded.owner_before_strict);
     PERFORM tenancy._revoke_trigger_grants(target);
 END
 $$;
-COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean) IS
+COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean) IS
     'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent; '
-    'a null setting keeps the current one)';
+    'a null setting keeps the current one); strict hands the table to tenancy_table_owner for good';
 
 CREATE OR REPLACE FUNCTION tenancy.unprotect(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -316,6 +353,9 @@ BEGIN
         RETURN;
     END IF;
     PERFORM tenancy._drop_policies(target);
+    IF settings."strict" AND settings.owner_before_strict IS NOT NULL THEN
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', target, settings.owner_before_strict);
+    END IF;
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_audit ON %s', target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);

@@ -15,6 +15,14 @@ BEGIN
         COMMENT ON ROLE tenancy_service IS
             'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; platform admins (tenancy_admin) act as it';
+    END IF;
+    IF NOT pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
+        GRANT tenancy_table_owner TO tenancy_admin;
+    END IF;
 END
 $roles$;
 

@@ -55,6 +55,8 @@ CREATE TABLE tenancy.protected_tables (
     rls_was_forced  boolean NOT NULL,
     protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
     protected_by   text NOT NULL,
+    strict         boolean NOT NULL DEFAULT false,
+    owner_before_strict regrole,
     CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
 );
 COMMENT ON TABLE tenancy.protected_tables IS
