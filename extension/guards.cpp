@@ -9,9 +9,11 @@
 #include "audit_writer.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
+#include "lock_guard.hpp"
 #include "owner_code.hpp"
 #include "owner_code_guard.hpp"
 #include "protected_tables.hpp"
+#include "relation_name.hpp"
 #include "withheld_errors.hpp"
 #include "sql_function.hpp"
 
@@ -20,7 +22,6 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_constraint.h"
 #include "commands/event_trigger.h"
-#include "commands/tablecmds.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "catalog/pg_type.h"
@@ -67,14 +68,6 @@ Oid relation_of(RangeVar *relation)
 	return relation ? RangeVarGetRelid(relation, NoLock, true) : InvalidOid;
 }
 
-// Looks up and locks the table of an ALTER TABLE as the statement itself is
-// about to: once locked, no concurrent rename can put another table under the
-// name that was checked.
-Oid locked_alter_target(AlterTableStmt *alter)
-{
-	return AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
-}
-
 // Returns the oid of the relation named by all but the last element of a
 // qualified object name (trigger or policy names are table.name).
 Oid relation_of_qualified(List *names)
@@ -100,12 +93,6 @@ bool is_tenant_foreign_key(Oid relid, const char *name)
 	char *referenced_name = OidIsValid(referenced) ? get_rel_name(referenced) : nullptr;
 	return referenced_name != nullptr && strcmp(referenced_name, "tenants") == 0 &&
 		   strcmp(get_namespace_name(get_rel_namespace(referenced)), "tenancy") == 0;
-}
-
-// Returns the schema-qualified name of a relation.
-const char *relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 }
 
 // Throws the refusal of a change to a protected table.
@@ -153,14 +140,14 @@ void check_alter_command(Oid relid, const AlterTableCmd *command)
 	}
 }
 
-// Checks a DDL statement; returns normally when it does not weaken a
-// protected table.
-void check_statement(Node *statement)
+// Checks a DDL statement (target: the table an ALTER TABLE locked); returns
+// normally when it does not weaken a protected table.
+void check_statement(Node *statement, Oid target)
 {
 	switch (nodeTag(statement)) {
 	case T_AlterTableStmt: {
 		auto *alter = reinterpret_cast<AlterTableStmt *>(statement);
-		Oid relid = pg_call(locked_alter_target, alter);
+		Oid relid = target;
 		if (!protected_tables::find(relid))
 			return;
 		ListCell *cell;
@@ -221,7 +208,7 @@ Node *checked_event_parsetree(FunctionCallInfo fcinfo)
 {
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.guard_ddl() must be called as an event trigger")));
+						errmsg("pg_tenancy's DDL guards must be called as event triggers")));
 	return reinterpret_cast<EventTriggerData *>(fcinfo->context)->parsetree;
 }
 
@@ -306,8 +293,9 @@ TENANCY_SQL_FUNCTION(tenancy_guard_ddl)
 	return guarded([&] {
 		Node *statement = pg_call(checked_event_parsetree, fcinfo);
 		if (!identity::current_role_is_platform_admin()) {
-			check_statement(statement);
-			withheld_errors::begin_statement(statement);
+			Oid target = pg_call(lock_guard::locked_target, statement);
+			check_statement(statement, target);
+			withheld_errors::begin_statement(statement, target);
 		}
 		return PointerGetDatum(nullptr);
 	});

@@ -13,6 +13,7 @@
 #include "boundary.hpp"
 #include "identity.hpp"
 #include "protected_tables.hpp"
+#include "relation_name.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -20,6 +21,7 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "commands/tablecmds.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
@@ -40,14 +42,6 @@ namespace {
 
 const char *const lock_mode_names[] = {"", "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
 									   "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"};
-
-// Returns the schema-qualified name of a relation.
-const char *relation_name(Oid relid)
-{
-	char *name = get_rel_name(relid);
-	char *schema = name ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
-	return name && schema ? quote_qualified_identifier(schema, name) : "(dropped table)";
-}
 
 // Says whether the current role owns a relation (or has its owner's privileges).
 bool current_role_owns(Oid relid)
@@ -284,6 +278,21 @@ void after(const Node *statement)
 		if (held != NoLock && !pg_call(current_role_owns, relid))
 			refuse_lock(relid, held);
 	}
+}
+
+// Looks up and locks the table of an ALTER TABLE or CREATE INDEX.
+Oid locked_target(Node *statement)
+{
+	if (IsA(statement, AlterTableStmt)) {
+		auto *alter = reinterpret_cast<AlterTableStmt *>(statement);
+		return AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
+	}
+	if (IsA(statement, IndexStmt)) {
+		auto *index = reinterpret_cast<IndexStmt *>(statement);
+		LOCKMODE mode = index->concurrent ? ShareUpdateExclusiveLock : ShareLock;
+		return RangeVarGetRelidExtended(index->relation, mode, 0, RangeVarCallbackOwnsRelation, nullptr);
+	}
+	return InvalidOid;
 }
 
 } // namespace tenancy::lock_guard

@@ -19,4 +19,11 @@ void before(const Node *statement);
 // can lead the lock there).
 void after(const Node *statement);
 
+// Looks up and locks the table of an ALTER TABLE or CREATE INDEX the way the
+// statement itself is about to (same lock, same permission check before the
+// lock): once locked, no concurrent rename can put another table under the
+// name. Returns InvalidOid for other statements or a missing table (IF
+// EXISTS). May raise a PostgreSQL error.
+Oid locked_target(Node *statement);
+
 } // namespace tenancy::lock_guard

@@ -54,27 +54,34 @@ bool collect_function(Oid function, void *context)
 	return false;
 }
 
-// Adds the functions of a domain's CHECK constraints, and of the domains it
-// is based on: coercing a value to the domain evaluates them.
+// Adds the functions of a domain's own CHECK constraints (the domains it is
+// based on are collect_contained_domains' business).
 void collect_domain_functions(Oid domain, Collected *collected)
 {
-	Oid type = domain;
-	while (OidIsValid(type) && get_typtype(type) == TYPTYPE_DOMAIN) {
-		Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
-		ScanKeyData key;
-		ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(type));
-		SysScanDesc scan = systable_beginscan(constraints, ConstraintTypidIndexId, true, nullptr, 1, &key);
-		HeapTuple tuple;
-		while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-			bool isnull;
-			Datum bin = heap_getattr(tuple, Anum_pg_constraint_conbin, RelationGetDescr(constraints), &isnull);
-			if (!isnull)
-				collect_functions(static_cast<Node *>(stringToNode(TextDatumGetCString(bin))), collected);
-		}
-		systable_endscan(scan);
-		table_close(constraints, AccessShareLock);
-		type = domain_base(type);
+	Relation constraints = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(domain));
+	SysScanDesc scan = systable_beginscan(constraints, ConstraintTypidIndexId, true, nullptr, 1, &key);
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+		bool isnull;
+		Datum bin = heap_getattr(tuple, Anum_pg_constraint_conbin, RelationGetDescr(constraints), &isnull);
+		if (!isnull)
+			collect_functions(static_cast<Node *>(stringToNode(TextDatumGetCString(bin))), collected);
 	}
+	systable_endscan(scan);
+	table_close(constraints, AccessShareLock);
+}
+
+// Returns the type a domain is directly based on (InvalidOid for other types).
+Oid domain_base(Oid type)
+{
+	HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+	if (!HeapTupleIsValid(tuple))
+		return InvalidOid;
+	Oid base = ((Form_pg_type) GETSTRUCT(tuple))->typbasetype;
+	ReleaseSysCache(tuple);
+	return base;
 }
 
 // Adds the functions of the constraints of every domain a type contains:
@@ -144,17 +151,6 @@ bool collect_functions(Node *node, void *context)
 }
 
 } // namespace
-
-// Returns the type a domain is directly based on (InvalidOid for other types).
-Oid domain_base(Oid type)
-{
-	HeapTuple tuple = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
-	if (!HeapTupleIsValid(tuple))
-		return InvalidOid;
-	Oid base = ((Form_pg_type) GETSTRUCT(tuple))->typbasetype;
-	ReleaseSysCache(tuple);
-	return base;
-}
 
 // Says whether a function is trusted to run on every tenant's rows.
 bool trusted_function(Oid function)

@@ -9,9 +9,6 @@ extern "C" {
 
 namespace tenancy::owner_code {
 
-// Returns the type a domain is directly based on (InvalidOid for other types).
-Oid domain_base(Oid type);
-
 // Says whether a function is trusted: built into PostgreSQL, owned by a
 // superuser, or part of pg_tenancy. May raise a PostgreSQL error.
 bool trusted_function(Oid function);

@@ -8,15 +8,15 @@
 // PostgreSQL's object access hook sees each such object as its catalog row
 // is made: on the very table PostgreSQL locked (not a name that a concurrent
 // rename could move) and before any row is read. The object is refused
-// unless every function it calls is trusted (owner_code.hpp); so is a
-// foreign key whose action would write tenant_id (it would move rows between
-// tenants) or that acts from an unprotected table. Platform admins are not
-// checked.
+// unless every function it calls is trusted and immutable (owner_code.hpp);
+// extended statistics on expressions are refused outright (ANALYZE evaluates
+// them on every row). Platform admins are not checked.
 #include "owner_code_guard.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
 #include "owner_code.hpp"
 #include "protected_tables.hpp"
+#include "relation_name.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -38,7 +38,6 @@ extern "C" {
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_type.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -64,17 +63,6 @@ struct RowCode {
 	Node *expression = nullptr;    // what is evaluated; nullptr when nothing is
 	const char *what = nullptr;    // "index", "check constraint", ...
 };
-
-// Says whether an int2[] of column numbers contains a column.
-bool array_contains_attnum(ArrayType *columns, AttrNumber column)
-{
-	int count = ARR_NDIM(columns) == 0 ? 0 : ARR_DIMS(columns)[0];
-	const int16 *values = reinterpret_cast<const int16 *>(ARR_DATA_PTR(columns));
-	for (int i = 0; i < count; i++)
-		if (values[i] == column)
-			return true;
-	return false;
-}
 
 // Returns a copy of the catalog row found through a unique index by one or
 // two oid-like keys, as this very command made it (SnapshotSelf: the row is
@@ -172,53 +160,6 @@ RowCode statistics_code(Oid statistics)
 	return code;
 }
 
-// What a just-created foreign key of a protected table could do to other
-// tenants' rows through its referential actions.
-enum class ForeignKeyRisk {
-	none,
-	writes_tenant,     // SET NULL/SET DEFAULT over tenant_id, or ON UPDATE CASCADE of it
-	acts_from_outside  // any action but NO ACTION/RESTRICT, from a table that is not protected
-};
-
-// Judges a just-created foreign key: a referential action runs as the owner
-// of the referencing table, outside row level security, on every tenant's rows.
-ForeignKeyRisk foreign_key_risk(Oid constraint)
-{
-	Relation catalog = table_open(ConstraintRelationId, AccessShareLock);
-	HeapTuple tuple = own_row(catalog, ConstraintOidIndexId, Anum_pg_constraint_oid, ObjectIdGetDatum(constraint));
-	ForeignKeyRisk risk = ForeignKeyRisk::none;
-	if (tuple != nullptr && ((Form_pg_constraint) GETSTRUCT(tuple))->contype == CONSTRAINT_FOREIGN &&
-		protected_tables::find(((Form_pg_constraint) GETSTRUCT(tuple))->conrelid) != nullptr) {
-		Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
-		AttrNumber tenant = get_attnum(form->conrelid, "tenant_id");
-		bool isnull;
-		Datum keys = heap_getattr(tuple, Anum_pg_constraint_conkey, RelationGetDescr(catalog), &isnull);
-		bool tenant_in_key = !isnull && tenant != InvalidAttrNumber &&
-							 array_contains_attnum(DatumGetArrayTypeP(keys), tenant);
-		Datum set_columns = heap_getattr(tuple, Anum_pg_constraint_confdelsetcols, RelationGetDescr(catalog), &isnull);
-		bool delete_sets_tenant = (form->confdeltype == FKCONSTR_ACTION_SETNULL ||
-								   form->confdeltype == FKCONSTR_ACTION_SETDEFAULT) &&
-								  (isnull || ARR_NDIM(DatumGetArrayTypeP(set_columns)) == 0 ||
-								   array_contains_attnum(DatumGetArrayTypeP(set_columns), tenant));
-		bool update_writes_key = form->confupdtype == FKCONSTR_ACTION_SETNULL ||
-								 form->confupdtype == FKCONSTR_ACTION_SETDEFAULT ||
-								 form->confupdtype == FKCONSTR_ACTION_CASCADE;
-		auto passive = [](char action) {
-			return action == FKCONSTR_ACTION_NOACTION || action == FKCONSTR_ACTION_RESTRICT;
-		};
-		bool referenced_protected = protected_tables::find(form->confrelid) != nullptr ||
-									(get_rel_name(form->confrelid) != nullptr &&
-									 strcmp(get_rel_name(form->confrelid), "tenants") == 0 &&
-									 strcmp(get_namespace_name(get_rel_namespace(form->confrelid)), "tenancy") == 0);
-		if (tenant_in_key && (delete_sets_tenant || update_writes_key))
-			risk = ForeignKeyRisk::writes_tenant;
-		else if (!referenced_protected && (!passive(form->confdeltype) || !passive(form->confupdtype)))
-			risk = ForeignKeyRisk::acts_from_outside;
-	}
-	table_close(catalog, AccessShareLock);
-	return risk;
-}
-
 // Says whether a table is protected, or a partition of a protected table.
 bool protected_or_partition_of_protected(Oid relid)
 {
@@ -311,13 +252,6 @@ Oid protected_table_using_type(Oid type, List **seen)
 	return InvalidOid;
 }
 
-// Returns a protected table that uses the domain anywhere, or InvalidOid.
-Oid protected_table_using_domain(Oid domain)
-{
-	List *seen = NIL;
-	return protected_table_using_type(domain, &seen);
-}
-
 // The finding of the check of a new object: which table, which function.
 struct Finding {
 	Oid relid = InvalidOid;
@@ -337,8 +271,6 @@ Finding check_created(Oid class_id, Oid object_id, int sub_id)
 		code = constraint_code(object_id);
 	else if (class_id == AttrDefaultRelationId)
 		code = default_code(object_id, sub_id);
-	else if (class_id == StatisticExtRelationId)
-		code = statistics_code(object_id);
 	if (code.expression == nullptr)
 		return finding;
 	Oid relid = OidIsValid(code.domain) ? protected_table_using_domain(code.domain) : code.relid;
@@ -348,12 +280,6 @@ Finding check_created(Oid class_id, Oid object_id, int sub_id)
 	finding.function = owner_code::first_untrusted_function(code.expression);
 	finding.what = code.what;
 	return finding;
-}
-
-// Returns the schema-qualified name of a relation.
-const char *relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
 }
 
 // Refuses a new object when it would run untrusted code over a protected
@@ -368,23 +294,6 @@ void check_new_object(Oid class_id, Oid object_id, int sub_id)
 			.detail("ANALYZE evaluates the expressions on every tenant's rows, and their errors can show those "
 					"rows.")
 			.hint("Create the statistics on columns, or ask a platform admin.");
-	ForeignKeyRisk risk =
-		class_id == ConstraintRelationId ? pg_call(foreign_key_risk, object_id) : ForeignKeyRisk::none;
-	if (risk == ForeignKeyRisk::writes_tenant)
-		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-					"cannot create a foreign key on a protected table that writes tenant_id when the referenced row "
-					"changes")
-			.detail("ON DELETE SET NULL or SET DEFAULT over tenant_id, and ON UPDATE CASCADE, SET NULL or SET "
-					"DEFAULT of a key with tenant_id, would move rows to another tenant.")
-			.hint("Use ON DELETE CASCADE, RESTRICT or NO ACTION, or name only other columns: ON DELETE SET NULL "
-				  "(column).");
-	if (risk == ForeignKeyRisk::acts_from_outside)
-		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,
-					"cannot create a foreign key with a referential action from a protected table to a table that is "
-					"not protected")
-			.detail("Deleting or updating a row of the referenced table would delete or change every tenant's "
-					"rows that reference it, whoever owns that table.")
-			.hint("Use ON DELETE/ON UPDATE NO ACTION or RESTRICT, or protect the referenced table.");
 	Finding finding = pg_call(check_created, class_id, object_id, sub_id);
 	if (!OidIsValid(finding.function))
 		return;
@@ -429,11 +338,11 @@ Oid untrusted_type_conversion(Oid relid, const char *column, TypeName *type_name
 
 } // namespace
 
-// Returns a protected table with a column of the domain (or of a domain or
-// array based on it), or InvalidOid. May raise a PostgreSQL error.
-Oid protected_table_using_domain_of(Oid domain)
+// Returns a protected table that uses the domain anywhere, or InvalidOid.
+Oid protected_table_using_domain(Oid domain)
 {
-	return protected_table_using_domain(domain);
+	List *seen = NIL;
+	return protected_table_using_type(domain, &seen);
 }
 
 // Refuses ALTER COLUMN ... TYPE on a protected table when it would rewrite

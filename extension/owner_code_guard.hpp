@@ -12,9 +12,11 @@ namespace tenancy::owner_code_guard {
 // constraints and generated columns as they are created.
 void install();
 
-// Returns a protected table with a column of the domain (or of a domain or
-// array based on it), or InvalidOid. May raise a PostgreSQL error.
-Oid protected_table_using_domain_of(Oid domain);
+// Returns a protected table that uses the domain anywhere (a column, an
+// index, a constraint, a default; through arrays, composite types and
+// domains based on it, as pg_depend records), or InvalidOid. May raise a
+// PostgreSQL error.
+Oid protected_table_using_domain(Oid domain);
 
 // Refuses ALTER COLUMN ... TYPE on a protected table when it would rewrite
 // every tenant's rows with a USING expression or convert them with an

@@ -24,15 +24,13 @@
 #include "identity.hpp"
 #include "owner_code_guard.hpp"
 #include "protected_tables.hpp"
+#include "relation_name.hpp"
 
 extern "C" {
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "commands/tablecmds.h"
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parse_type.h"
-#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/elog.h"
 #include "utils/guc.h"
@@ -52,38 +50,18 @@ char withheld_name[2 * NAMEDATALEN + 32]; // "protected table x.y", captured whe
 										  // (no catalog access while an error is reported)
 
 // Returns the protected table whose rows a DDL statement evaluates
-// expressions on, looked up and locked as the statement itself is about to
-// (so that no rename can move it), or InvalidOid.
-Oid evaluated_table(Node *statement)
+// expressions on (target: the table an ALTER TABLE or CREATE INDEX locked),
+// or InvalidOid.
+Oid evaluated_table(Node *statement, Oid target)
 {
-	switch (nodeTag(statement)) {
-	case T_IndexStmt: {
-		auto *index = reinterpret_cast<IndexStmt *>(statement);
-		LOCKMODE mode = index->concurrent ? ShareUpdateExclusiveLock : ShareLock;
-		Oid relid = RangeVarGetRelidExtended(index->relation, mode, 0, RangeVarCallbackOwnsRelation, nullptr);
-		return protected_tables::find(relid) ? relid : InvalidOid;
-	}
-	case T_AlterTableStmt: {
-		auto *alter = reinterpret_cast<AlterTableStmt *>(statement);
-		Oid relid = AlterTableLookupRelation(alter, AlterTableGetLockLevel(alter->cmds));
-		return protected_tables::find(relid) ? relid : InvalidOid;
-	}
-	case T_AlterDomainStmt: {
+	if (IsA(statement, AlterDomainStmt)) {
 		auto *alter = reinterpret_cast<AlterDomainStmt *>(statement);
 		if (alter->subtype != 'C' && alter->subtype != 'V')
 			return InvalidOid;
 		Oid domain = typenameTypeId(nullptr, makeTypeNameFromNameList(alter->typeName));
-		return owner_code_guard::protected_table_using_domain_of(domain);
+		return owner_code_guard::protected_table_using_domain(domain);
 	}
-	default:
-		return InvalidOid;
-	}
-}
-
-// Returns the schema-qualified name of a relation.
-const char *relation_name(Oid relid)
-{
-	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+	return protected_tables::find(target) ? target : InvalidOid;
 }
 
 // The log hook: drops the messages of the running statement below ERROR and
@@ -148,9 +126,9 @@ void install()
 }
 
 // Refuses the statement inside a subtransaction, or withholds its errors.
-void begin_statement(Node *statement)
+void begin_statement(Node *statement, Oid target)
 {
-	Oid relid = pg_call(evaluated_table, statement);
+	Oid relid = pg_call(evaluated_table, statement, target);
 	if (!OidIsValid(relid))
 		return;
 	if (IsSubTransaction())

@@ -12,11 +12,13 @@ namespace tenancy::withheld_errors {
 // Installs the log hook and the transaction callback.
 void install();
 
-// Called at ddl_command_start for a role that is no platform admin: when the
-// statement evaluates expressions on the rows of a protected table (CREATE
-// INDEX, ALTER TABLE, ALTER DOMAIN), refuses it inside a subtransaction and
-// withholds its error messages until it ends. May raise a PostgreSQL error.
-void begin_statement(Node *statement);
+// Called at ddl_command_start for a role that is no platform admin, with
+// the table an ALTER TABLE or CREATE INDEX locked (lock_guard::locked_target):
+// when the statement evaluates expressions on the rows of a protected table
+// (CREATE INDEX, ALTER TABLE, ALTER DOMAIN), refuses it inside a
+// subtransaction and withholds its messages until it ends. May raise a
+// PostgreSQL error.
+void begin_statement(Node *statement, Oid target);
 
 // Called at ddl_command_end: the statement is over.
 void end_statement() noexcept;
