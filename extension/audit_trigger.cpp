@@ -6,6 +6,7 @@
 #include "audit_columns.hpp"
 #include "audit_writer.hpp"
 #include "boundary.hpp"
+#include "catalog_load.hpp"
 #include "context.hpp"
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
@@ -88,6 +89,9 @@ TENANCY_SQL_FUNCTION(tenancy_audit_trigger)
 	return guarded([&] {
 		TriggerData *trigger = pg_call(checked_trigger_data, fcinfo);
 		require_audited_table(RelationGetRelid(trigger->tg_relation));
+		// A restore's COPY into the catalog: the dump holds the audit rows.
+		if (catalog_load::is_loading(RelationGetRelid(trigger->tg_relation)))
+			return PointerGetDatum(nullptr);
 		const identity::Identity &who = identity::current();
 		audit::AuditEvent event;
 		pg_call(describe_change, trigger, &event);

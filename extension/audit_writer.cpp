@@ -264,6 +264,15 @@ void on_transaction_end(XactEvent event, void *arg) noexcept
 		sink.open = false;
 }
 
+// Closes the sink when a subtransaction rolls back: it may have been opened
+// on a partition or index that the rollback removes.
+void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent,
+						   void *arg) noexcept
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		release_writer();
+}
+
 } // namespace
 
 // Inserts an audit row.
@@ -273,6 +282,17 @@ void write_audit_row(const AuditEvent &event, const std::string &actor, const st
 	pg_call(insert_row, &event, actor.c_str(), db_role.c_str(), parent);
 }
 
+// Closes the sink under the owner it was opened with.
+void release_writer() noexcept
+{
+	if (!sink.open)
+		return;
+	ResourceOwner saved_owner = CurrentResourceOwner;
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	close_sink();
+	CurrentResourceOwner = saved_owner;
+}
+
 // Forgets cached attribute numbers when an audit partition changes.
 void forget_writer_columns(Oid relid) noexcept
 {
@@ -280,10 +300,11 @@ void forget_writer_columns(Oid relid) noexcept
 		columns_cache.partition = InvalidOid;
 }
 
-// Registers the transaction callback that closes the sink.
+// Registers the transaction callbacks that close the sink.
 void register_writer()
 {
 	RegisterXactCallback(on_transaction_end, nullptr);
+	RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }
 
 } // namespace tenancy::audit

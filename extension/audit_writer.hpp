@@ -26,12 +26,18 @@ struct AuditEvent {
 // Inserts an audit row for the current actor and database role.
 void write_audit_row(const AuditEvent &event, const std::string &actor, const std::string &db_role);
 
+// Closes the audit partition the writer keeps open for the transaction, so
+// that a utility statement of the same transaction (ALTER TABLE ... ATTACH
+// PARTITION, CREATE INDEX on a partition) does not find it in use; the next
+// audit row opens it again. Plain PostgreSQL code: it may raise an error.
+void release_writer() noexcept;
+
 // Forgets what is cached about an audit partition (InvalidOid: all); safe
 // inside an invalidation callback.
 void forget_writer_columns(Oid relid) noexcept;
 
-// Registers the transaction callback that closes the writer before commit;
-// called once from _PG_init.
+// Registers the transaction callbacks that close the writer before commit and
+// after a rolled-back subtransaction; called once from _PG_init.
 void register_writer();
 
 } // namespace tenancy::audit

@@ -17,7 +17,9 @@
 // inside guarded() calls that complete before PostgreSQL is called again.
 #include "statement_hooks.hpp"
 #include "withheld_errors.hpp"
+#include "audit_writer.hpp"
 #include "boundary.hpp"
+#include "catalog_load.hpp"
 #include "lock_guard.hpp"
 #include "query_records.hpp"
 #include "statement.hpp"
@@ -162,13 +164,15 @@ void on_executor_end(QueryDesc *query) noexcept
 
 // The ProcessUtility hook: marks a top-level statement's start, runs the
 // guards before and after the statement (withholding the errors of
-// maintenance commands), and checks cursors WITH HOLD.
+// maintenance commands), checks cursors WITH HOLD, notes a COPY that
+// restores the catalog, and lets DDL find the audit log's partitions unused.
 void on_utility(PlannedStmt *statement, const char *query_string, bool read_only_tree,
 				ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *environment,
 				DestReceiver *destination, QueryCompletion *completion) noexcept
 {
 	const Node *const parsed = statement->utilityStmt;
 	const volatile bool ours = !IsParallelWorker();
+	volatile Oid loaded_before = InvalidOid;
 	if (ours) {
 		if (nesting == 0 && context == PROCESS_UTILITY_TOPLEVEL)
 			guarded([&] { before_top_level_utility(parsed); });
@@ -176,6 +180,9 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 			guarded([&] { query_records::fetching(reinterpret_cast<const FetchStmt *>(parsed)); });
 		guarded([&] { lock_guard::before(parsed); });
 		guarded([&] { withheld_errors::begin_maintenance(parsed); });
+		loaded_before = guarded([&] { return catalog_load::begin(parsed); });
+		if (!IsA(parsed, TransactionStmt) && !IsA(parsed, VariableSetStmt) && !IsA(parsed, VariableShowStmt))
+			audit::release_writer();
 	}
 	nesting++;
 	PG_TRY();
@@ -190,6 +197,8 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 	PG_FINALLY();
 	{
 		nesting--;
+		if (ours)
+			catalog_load::end(loaded_before);
 	}
 	PG_END_TRY();
 	if (ours) {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD point at the
 # throwaway cluster): the pg_regress suite, the isolation specs, the
-# tenantctl, upgrade, standby and pooler tests. Writes "passed failed" into $TENANCY_SUMMARY.
+# tenantctl, upgrade, dump/restore, standby and pooler tests. Writes "passed failed" into $TENANCY_SUMMARY.
 set -u
 cd "$(dirname "$0")/.."
 
@@ -54,6 +54,7 @@ run_suite() {
 
 run_suite "tenantctl tests" test/cli/run.sh
 run_suite "upgrade tests" test/upgrade/run.sh
+run_suite "dump and restore tests" test/restore/run.sh
 run_suite "standby tests" test/standby/run.sh
 run_suite "pooler tests" test/pooler/run.sh
 

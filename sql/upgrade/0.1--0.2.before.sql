@@ -65,3 +65,21 @@ DROP FUNCTION tenancy._caller_role(uuid);
 DROP FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text);
 DROP FUNCTION tenancy._authorize_member_change(tenancy.tenants, text, tenancy.role, tenancy.role);
 -- slug_problem and platform_roles change language; protected_list its rows.
+
+-- Dump and restore: the audit log's parent index goes (pg_restore attaches
+-- the monthly partitions after CREATE EXTENSION made it, which would give
+-- each partition an index whose name the dump then creates again); every
+-- partition gets its own. The denial ids' sequence is dumped with its table.
+DROP INDEX tenancy.audit_log_tenant_at_idx;
+DO $partitions$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX %I ON %s (tenant_id, at)',
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
+    END LOOP;
+END
+$partitions$;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');

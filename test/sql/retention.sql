@@ -21,8 +21,17 @@ SELECT count(*) AS total FROM tenancy.audit_log \gset
 SELECT count(*) = :total AS all_in_default FROM tenancy.audit_log_default;
 
 -- The first prune creates this month and the next two, moving this month's
--- rows out of the default partition; nothing is lost.
+-- rows out of the default partition; nothing is lost. It runs in the
+-- transaction that has just written an audit row, whose partition the
+-- writer keeps open: attaching the new partitions works all the same.
+BEGIN;
+SET LOCAL ROLE dave;
+SET LOCAL tenancy.tenant = 'acme';
+UPDATE app.invoices SET amount = amount WHERE id = 21;
+RESET ROLE;
+SELECT count(*) AS total FROM tenancy.audit_log \gset
 SELECT action, rows > 0 AS moved_rows FROM tenancy.prune_audit('10 years') ORDER BY partition_name;
+COMMIT;
 SELECT count(*) = :total AS nothing_lost FROM tenancy.audit_log;
 SELECT count(*) AS left_in_default FROM tenancy.audit_log_default;
 SELECT count(*) AS monthly_partitions FROM pg_inherits
@@ -53,4 +62,25 @@ UPDATE app.invoices SET amount = amount WHERE id = 21;
 RESET ROLE;
 SELECT count(*) AS new_rows, bool_and(tableoid::regclass::text ~ '^tenancy\.audit_log_\d{4}_\d{2}$') AS monthly
   FROM tenancy.audit_log WHERE id > :mark;
+RESET tenancy.tenant;
+
+-- An index made on this month's partition in a subtransaction that rolls
+-- back, with an audit row written in between: the rollback takes both, and
+-- the next audit row is written without the vanished index.
+SELECT coalesce(max(id), 0) AS mark FROM tenancy.audit_log \gset
+SELECT format('tenancy.audit_log_%s', to_char(now() AT TIME ZONE 'UTC', 'YYYY_MM')) AS this_month \gset
+BEGIN;
+SET LOCAL ROLE dave;
+SET LOCAL tenancy.tenant = 'acme';
+UPDATE app.invoices SET amount = amount WHERE id = 21;
+SAVEPOINT before_index;
+RESET ROLE;
+CREATE INDEX audit_actor_idx ON :this_month (actor);
+SET LOCAL ROLE dave;
+UPDATE app.invoices SET amount = amount WHERE id = 21;
+ROLLBACK TO before_index;
+UPDATE app.invoices SET amount = amount WHERE id = 21;
+COMMIT;
+SELECT count(*) AS new_rows FROM tenancy.audit_log WHERE id > :mark;
+SELECT to_regclass('tenancy.audit_actor_idx') AS rolled_back_index;
 RESET tenancy.tenant;

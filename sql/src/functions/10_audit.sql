@@ -15,7 +15,8 @@ COMMENT ON FUNCTION tenancy.audit_trigger() IS
 REVOKE ALL ON FUNCTION tenancy.audit_trigger() FROM PUBLIC;
 
 -- Creates the monthly partitions from this month to months_ahead months on,
--- moving any rows of those months out of the default partition first.
+-- each with its index (see objects/03_audit_log.sql), moving any rows of
+-- those months out of the default partition first.
 CREATE OR REPLACE FUNCTION tenancy._ensure_audit_partitions(months_ahead integer)
 RETURNS TABLE (action text, partition_name text, rows bigint)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -36,6 +37,7 @@ BEGIN
         EXECUTE format('WITH moved AS (DELETE FROM tenancy.audit_log_default WHERE at >= %L AND at < %L RETURNING *) '
                        'INSERT INTO tenancy.%I SELECT * FROM moved', lower_bound, upper_bound, name);
         GET DIAGNOSTICS moved = ROW_COUNT;
+        EXECUTE format('CREATE INDEX %I ON tenancy.%I (tenant_id, at)', name || '_tenant_at_idx', name);
         EXECUTE format('ALTER TABLE tenancy.audit_log ATTACH PARTITION tenancy.%I FOR VALUES FROM (%L) TO (%L)',
                        name, lower_bound, upper_bound);
         EXECUTE format('REVOKE ALL ON tenancy.%I FROM PUBLIC', name);

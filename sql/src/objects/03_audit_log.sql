@@ -35,7 +35,12 @@ COMMENT ON COLUMN tenancy.audit_log.support_access IS 'a platform admin who is n
 -- Rows land here until tenancy.prune_audit() has created their month.
 CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
 COMMENT ON TABLE tenancy.audit_log_default IS 'pg_tenancy: audit rows outside every monthly partition';
-CREATE INDEX audit_log_tenant_at_idx ON tenancy.audit_log (tenant_id, at);
+-- Each partition has its own index, and the parent none: pg_dump recreates
+-- the monthly partitions (they are not part of the extension) with CREATE
+-- TABLE, ATTACH PARTITION and CREATE INDEX, and an index on the parent, which
+-- CREATE EXTENSION makes first, would already have given each attached
+-- partition an index of that name.
+CREATE INDEX audit_log_default_tenant_at_idx ON tenancy.audit_log_default (tenant_id, at);
 
 CREATE TABLE tenancy.access_denials (
     id               bigint GENERATED ALWAYS AS IDENTITY,
@@ -72,4 +77,5 @@ ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_default', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_id_seq', '');

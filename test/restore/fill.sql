@@ -1,0 +1,22 @@
+-- Adds to test/upgrade/fill.sql what a database that has run for a while
+-- holds and a dump must carry: monthly audit partitions made by
+-- prune_audit() (with the rows moved into them), audit rows written after
+-- that, a removed member, and a table protected in strict mode.
+\set ON_ERROR_STOP on
+SELECT count(*) > 0 AS partitions_created FROM tenancy.prune_audit('365 days');
+SET ROLE upgrade_alice;
+SET tenancy.tenant = 'acme';
+UPDATE shop.orders SET qty = qty * 2 WHERE id <= 3;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT tenancy.remove_member('acme', 'carol@example.com');
+SET ROLE upgrade_owner;
+CREATE TABLE shop.invoices (id int PRIMARY KEY, total numeric NOT NULL);
+GRANT SELECT, INSERT, UPDATE, DELETE ON shop.invoices TO PUBLIC;
+SELECT tenancy.protect('shop.invoices', strict => true);
+RESET ROLE;
+SET ROLE upgrade_bob;
+SET tenancy.tenant = 'globex';
+INSERT INTO shop.invoices VALUES (1, 99.50), (2, 12.00);
+RESET tenancy.tenant;
+RESET ROLE;
