@@ -1,30 +1,14 @@
 #!/bin/bash
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD point at the
 # throwaway cluster): the pg_regress suite, the isolation specs, the
-# tenantctl, upgrade, dump/restore, standby and pooler tests. Writes "passed failed" into $TENANCY_SUMMARY.
+# tenantctl and upgrade tests, the pg_regress suite again on a database
+# updated from the previous version, the dump/restore, standby and pooler
+# tests. Writes "passed failed" into $TENANCY_SUMMARY.
 set -u
 cd "$(dirname "$0")/.."
+. test/lib.sh
 
-pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-pgxs_dir=$(dirname "$("$pg_config" --pgxs)")/..
-bindir=$("$pg_config" --bindir)
-passed=0
-failed=0
-
-# Counts pg_regress's "... ok" and "... FAILED" lines in a log; the second
-# argument is pg_regress's exit status.
-count_results() {
-    local log=$1 status=$2 ok bad
-    ok=$(grep -cE '\.\.\. ok' "$log")
-    bad=$(grep -cE '\.\.\. FAILED|\.\.\. failed' "$log")
-    passed=$((passed + ok))
-    failed=$((failed + bad))
-    # A run that failed without saying which test (it died, or a test had no
-    # expected output) counts as a failure.
-    if [ "$status" != 0 ] && [ "$bad" = 0 ]; then failed=$((failed + 1)); fi
-}
-
-rm -rf results regression.diffs regression.out isolation.diffs
+rm -rf results regression.diffs regression.out isolation.diffs updated-regression.diffs
 echo "== regression tests"
 "$pgxs_dir/test/regress/pg_regress" --inputdir=test --outputdir=. --bindir="$bindir" \
     --dbname=contrib_regression --schedule=test/schedule 2>&1 | tee /tmp/pg_tenancy-regress.log
@@ -54,6 +38,7 @@ run_suite() {
 
 run_suite "tenantctl tests" test/cli/run.sh
 run_suite "upgrade tests" test/upgrade/run.sh
+run_suite "regression tests on an updated database" test/upgrade/regress.sh
 run_suite "dump and restore tests" test/restore/run.sh
 run_suite "standby tests" test/standby/run.sh
 run_suite "pooler tests" test/pooler/run.sh

@@ -16,7 +16,7 @@ status=$?
 
 read -r passed failed < "$summary"
 if [ "$failed" != 0 ] || [ "$status" != 0 ]; then
-    for diffs in regression.diffs isolation.diffs; do
+    for diffs in regression.diffs isolation.diffs updated-regression.diffs; do
         [ -s "$diffs" ] && { echo "--- $diffs"; cat "$diffs"; }
     done
     [ "$failed" = 0 ] && failed=1

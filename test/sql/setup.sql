@@ -1,6 +1,6 @@
--- Setup shared by the regression tests: the extension, the cast of roles,
--- an application schema owned by an ordinary role, and two tenants.
-CREATE EXTENSION pg_tenancy;
+-- Setup shared by the regression tests (after install, or after updated on
+-- a database updated from an earlier version): the cast of roles, an
+-- application schema owned by an ordinary role, and two tenants.
 
 -- People log in as themselves; app_server is a trusted service; ops is a
 -- platform admin; app_owner owns the application tables and is no superuser.

@@ -1,31 +1,17 @@
 #!/bin/bash
 # Upgrade tests, run inside pg_virtualenv: a database created at each earlier
 # version of pg_tenancy, filled, then updated with ALTER EXTENSION ... UPDATE,
-# must have exactly the objects of a fresh install (test/upgrade/fingerprint.sql)
-# and all its data. Writes "passed failed" into the file named by $1.
+# must have exactly the objects of a fresh install (test/upgrade/fingerprint.sql),
+# all its data, its isolation and its platform rights. (regress.sh then runs
+# the whole regression suite on such a database.) Writes "passed failed"
+# into the file named by $1.
 set -u
 cd "$(dirname "$0")"
+. ../lib.sh
 summary=$1
-passed=0
-failed=0
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ../../pg_tenancy.control)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-
-# Records one result; a failure shows what differed.
-result() {
-    if [ "$1" = ok ]; then
-        passed=$((passed + 1)); echo "ok $((passed + failed)) - $2"
-    else
-        failed=$((failed + 1)); echo "FAILED $((passed + failed)) - $2"; sed 's/^/    /' <<<"$3" | head -60
-    fi
-}
-
-# Runs psql quietly against a database, stopping at the first error.
-run_psql() {
-    local database=$1; shift
-    psql -X -q -v ON_ERROR_STOP=1 -d "$database" "$@"
-}
 
 dropdb --if-exists upgrade_fresh >/dev/null 2>&1
 createdb upgrade_fresh
@@ -76,7 +62,13 @@ $out"
           -c "SELECT count(*) FROM shop.orders" 2>&1)
     if grep -q "permission denied for tenant" <<<"$out"; then result ok "$version: a non-member is refused after the update"
     else result failed "$version: a non-member is refused after the update" "$out"; fi
-    dropdb "$database" >/dev/null 2>&1
+    # Platform rights, per database since 0.2, stay with this database.
+    out=$(run_psql "$database" -At -c "SET ROLE upgrade_ops" -c "SELECT tenancy.is_platform_admin()" \
+          -c "SET ROLE upgrade_app" -c "BEGIN" -c "SET LOCAL tenancy.actor = 'carol@example.com'" \
+          -c "SET LOCAL tenancy.tenant = 'acme'" -c "SELECT tenancy.actor()" -c "COMMIT" 2>&1)
+    expect "$version: its platform admin and service role keep their rights in this database" "t
+carol@example.com" "$out"
+    dropdb --force "$database" >/dev/null 2>&1
 done
-dropdb upgrade_fresh >/dev/null 2>&1
-echo "$passed $failed" > "$summary"
+dropdb --force upgrade_fresh >/dev/null 2>&1
+write_summary "$summary"
