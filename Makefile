@@ -21,7 +21,9 @@ EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.con
 PREVIOUS   := 0.1
 FUNCTIONS_SQL = $(sort $(wildcard sql/src/functions/*.sql))
 INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sort $(wildcard sql/src/wiring/*.sql))
-UPGRADE_SQL   = sql/upgrade/$(PREVIOUS)--$(EXTVERSION).before.sql $(FUNCTIONS_SQL) \
+# Objects this version adds (created once) go into the upgrade script as they are.
+NEW_OBJECTS_SQL = sql/src/objects/04_platform_grants.sql
+UPGRADE_SQL   = sql/upgrade/$(PREVIOUS)--$(EXTVERSION).before.sql $(NEW_OBJECTS_SQL) $(FUNCTIONS_SQL) \
                 sql/upgrade/$(PREVIOUS)--$(EXTVERSION).after.sql
 DATA_built = sql/pg_tenancy--$(EXTVERSION).sql sql/pg_tenancy--$(PREVIOUS)--$(EXTVERSION).sql
 DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)))
@@ -48,7 +50,7 @@ TENANTCTL_BINDIR ?= /usr/local/bin
 TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
 TENANTCTL_VERSION := $(EXTVERSION)
 
-EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs regression.out \
+EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs updated-regression.diffs regression.out \
               output_iso bench/out
 
 # Installing into PostgreSQL's directories needs root; use sudo otherwise.

@@ -1,5 +1,5 @@
-// tenantctl admin grant|revoke|list|service: platform admins (tenancy_admin)
-// and trusted application roles (tenancy_service).
+// tenantctl admin grant|revoke|list|service: the platform admins and trusted
+// application roles of the database tenantctl is connected to.
 #include "commands.hpp"
 #include "output.hpp"
 
@@ -20,9 +20,10 @@ void print_role(Session &session, const Invocation &invocation, const std::strin
 {
 	if (invocation.json)
 		print_json(session.value(
-			"SELECT json_build_object('role', $1::text, "
-			"'platform_admin', pg_has_role($1::regrole, 'tenancy_admin', 'MEMBER'), "
-			"'service', pg_has_role($1::regrole, 'tenancy_service', 'MEMBER'))::text",
+			"SELECT json_build_object('role', $1::text, 'platform_admin', coalesce(r.platform_admin, false), "
+			"'service', coalesce(r.service, false))::text "
+			"FROM (SELECT) one LEFT JOIN tenancy.platform_roles() r "
+			"ON r.role = (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1::regrole)",
 			role));
 	else
 		print_done(done);
@@ -41,8 +42,9 @@ void add_admin_commands(CLI::App &app, Invocation &invocation)
 		const char *name, *help, *function, *done;
 	};
 	static const Change changes[] = {
-		{"grant", "Make a role a platform admin (tenancy_admin)", "grant_platform_admin", "is now a platform admin"},
-		{"revoke", "Remove a role from the platform admins", "revoke_platform_admin", "is no longer a platform admin"},
+		{"grant", "Make a role a platform admin of this database", "grant_platform_admin", "is now a platform admin"},
+		{"revoke", "Remove a platform admin of this database", "revoke_platform_admin",
+		 "is no longer a platform admin"},
 	};
 	for (const Change &change : changes) {
 		CLI::App *command = admin->add_subcommand(change.name, change.help);
@@ -56,7 +58,7 @@ void add_admin_commands(CLI::App &app, Invocation &invocation)
 	}
 
 	CLI::App *service = admin->add_subcommand(
-		"service", "Trust an application role to assert application users with tenancy.user (tenancy_service)");
+		"service", "Trust an application role, in this database, to assert application users with tenancy.actor");
 	service->add_option("role", args->role, "Database role of the application")->required();
 	service->add_flag("--revoke", args->revoke, "Withdraw the trust instead");
 	service->callback([&invocation, args] {

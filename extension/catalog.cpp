@@ -43,12 +43,11 @@ struct Oids {
 	bool installed;
 	Oid tenants, tenants_pkey, tenants_slug_key;
 	Oid memberships, memberships_pkey;
-	Oid protected_tables, audit_log;
+	Oid protected_tables, audit_log, platform_grants;
 	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
 	Oid role_value[role_count];
 	Oid status_value[status_count];
-	Oid admin_role, service_role;
 };
 
 Oids oids;
@@ -94,6 +93,7 @@ void resolve_oids()
 		found.tenants_slug_key = get_relname_relid("tenants_slug_key", schema);
 		found.memberships_pkey = get_relname_relid("memberships_pkey", schema);
 		found.audit_log = get_relname_relid("audit_log", schema);
+		found.platform_grants = get_relname_relid("platform_grants", schema);
 		found.tenant_id = get_attnum(found.tenants, "id");
 		found.tenant_slug = get_attnum(found.tenants, "slug");
 		found.tenant_status = get_attnum(found.tenants, "status");
@@ -111,8 +111,6 @@ void resolve_oids()
 		for (int i = 0; i < status_count; i++)
 			found.status_value[i] = enum_value(status_type, status_labels[i]);
 	}
-	found.admin_role = get_role_oid("tenancy_admin", true);
-	found.service_role = get_role_oid("tenancy_service", true);
 	// Not installed (or being installed): look again next time.
 	found.resolved = found.installed;
 	oids = found;
@@ -239,6 +237,42 @@ int scan_protected_tables(ProtectedFields *rows, int capacity)
 	return count;
 }
 
+// The fields of a tenancy.platform_grants row; plain data for pg_call.
+struct GrantFields {
+	Oid role;
+	bool platform_admin;
+};
+
+// Reads up to capacity rows of tenancy.platform_grants (latest committed
+// state); returns how many there are, like scan_protected_tables().
+int scan_platform_grants(GrantFields *rows, int capacity)
+{
+	if (!OidIsValid(oids.platform_grants))
+		return 0;
+	Relation rel = table_open(oids.platform_grants, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(rel);
+	AttrNumber role_column = get_attnum(oids.platform_grants, "role");
+	AttrNumber kind_column = get_attnum(oids.platform_grants, "kind");
+	Snapshot snapshot = latest_snapshot(oids.platform_grants);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+	int count = 0;
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
+		if (count < capacity) {
+			bool isnull;
+			char kind[text_buffer];
+			rows[count].role = DatumGetObjectId(heap_getattr(tuple, role_column, desc, &isnull));
+			copy_text_datum(heap_getattr(tuple, kind_column, desc, &isnull), isnull, kind);
+			rows[count].platform_admin = strcmp(kind, "platform_admin") == 0;
+		}
+		count++;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return count;
+}
+
 // Parses canonical uuid text into a pg_uuid_t.
 void parse_uuid(const char *text, pg_uuid_t *out)
 {
@@ -341,11 +375,11 @@ Oid audit_log()
 	return o.audit_log;
 }
 
-// Says whether relid is tenants, memberships or protected_tables.
+// Says whether relid is tenants, memberships, protected_tables or platform_grants.
 bool is_context_table(Oid relid)
 {
-	return oids.resolved &&
-		   (relid == oids.tenants || relid == oids.memberships || relid == oids.protected_tables);
+	return oids.resolved && (relid == oids.tenants || relid == oids.memberships ||
+							 relid == oids.protected_tables || relid == oids.platform_grants);
 }
 
 // Says whether relid is tenants or memberships.
@@ -379,16 +413,20 @@ const char *role_name(Role role)
 	return role == Role::none ? "none" : role_labels[static_cast<int>(role)];
 }
 
-// Returns the oid of tenancy_admin.
-Oid platform_admin_role()
+// Reads every row of tenancy.platform_grants.
+std::vector<PlatformGrant> platform_grants()
 {
-	return resolved().admin_role;
-}
-
-// Returns the oid of tenancy_service.
-Oid service_role()
-{
-	return resolved().service_role;
+	resolved();
+	std::vector<GrantFields> rows(16);
+	int count;
+	while ((count = pg_call(scan_platform_grants, rows.data(), static_cast<int>(rows.size()))) >
+		   static_cast<int>(rows.size()))
+		rows.resize(count * 2);
+	std::vector<PlatformGrant> grants;
+	for (int i = 0; i < count; i++)
+		grants.push_back({rows[i].role, rows[i].platform_admin ? PlatformRight::platform_admin
+															   : PlatformRight::service});
+	return grants;
 }
 
 // Forgets every resolved oid.

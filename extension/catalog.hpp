@@ -59,7 +59,7 @@ std::vector<ProtectedTable> protected_tables();
 Oid audit_log();
 
 // Says whether relid is one of the catalog tables whose changes must reach
-// every session (tenants, memberships, protected_tables).
+// every session (tenants, memberships, protected_tables, platform_grants).
 bool is_context_table(Oid relid);
 
 // Says whether relid is tenancy.tenants or tenancy.memberships, whose changes
@@ -75,9 +75,17 @@ Datum role_to_datum(Role role);
 // Returns the label of a role ("viewer" ... "owner").
 const char *role_name(Role role);
 
-// Returns the oid of tenancy_admin or tenancy_service (InvalidOid if absent).
-Oid platform_admin_role();
-Oid service_role();
+// The platform rights of a database (tenancy.platform_grants).
+enum class PlatformRight { platform_admin, service };
+
+// One row of tenancy.platform_grants: a role holding a right in this database.
+struct PlatformGrant {
+	Oid role;
+	PlatformRight right;
+};
+
+// Reads every row of tenancy.platform_grants (latest committed state).
+std::vector<PlatformGrant> platform_grants();
 
 // Forgets every resolved oid; called when the catalog may have changed.
 void forget() noexcept;

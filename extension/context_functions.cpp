@@ -21,7 +21,7 @@ TENANCY_SQL_FUNCTION(tenancy_current_tenant)
 }
 
 // tenancy.actor() returns who is acting: the login role, or the application
-// user asserted by a tenancy_service role.
+// user asserted by a service role of this database.
 TENANCY_SQL_FUNCTION(tenancy_actor)
 {
 	return guarded([&] { return text_datum(identity::current().actor); });
@@ -51,7 +51,7 @@ TENANCY_SQL_FUNCTION(tenancy_has_role)
 }
 
 // tenancy.is_platform_admin() says whether the acting role is a superuser or
-// a member of tenancy_admin (never while a service asserts tenancy.user).
+// a platform admin of this database (never while a service asserts tenancy.actor).
 TENANCY_SQL_FUNCTION(tenancy_is_platform_admin)
 {
 	return guarded([&] { return BoolGetDatum(identity::current().platform_admin); });

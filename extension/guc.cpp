@@ -125,8 +125,8 @@ void define()
 	DefineCustomStringVariable(
 		"tenancy.actor",
 		"Application user on whose behalf a trusted service role acts.",
-		"Honoured only for roles granted tenancy_service, and only when set for the current "
-		"transaction (SET LOCAL); any other role that sets it is refused.",
+		"Honoured only for service roles of the database (tenancy.grant_service()), and only when set for "
+		"the current transaction (SET LOCAL); any other role that sets it is refused.",
 		&actor_value, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("tenancy");

@@ -3,7 +3,8 @@
 // SECURITY DEFINER function does not, so no function owner can lend its
 // identity to a caller.
 //
-// A role granted tenancy_service may name the application user it acts for,
+// A service role of this database (tenancy.platform_grants, granted with
+// tenancy.grant_service()) may name the application user it acts for,
 // but only for the current transaction: a value set for the session would
 // stay on a pooled server connection and be used by the next client.
 #include "identity.hpp"
@@ -28,10 +29,18 @@ uint64 last_serial = 0;
 uint64 last_generation = 0;
 const Identity *last = nullptr;
 
-// Says whether role has the privileges of the group role (InvalidOid: no).
-bool has_privileges_of(Oid role, Oid group)
+// The platform grants of this database, read again after each invalidation.
+GenerationCached<std::vector<catalog::PlatformGrant>> grants;
+
+// Says whether a role holds a platform right of this database: granted to
+// it, or to a role whose privileges it has.
+bool holds(Oid role, catalog::PlatformRight right)
 {
-	return OidIsValid(group) && pg_call(has_privs_of_role, role, group);
+	const std::vector<catalog::PlatformGrant> &all = grants.get([] { return catalog::platform_grants(); });
+	for (const catalog::PlatformGrant &grant : all)
+		if (grant.right == right && pg_call(has_privs_of_role, role, grant.role))
+			return true;
+	return false;
 }
 
 // Returns the name of a role.
@@ -56,7 +65,7 @@ Identity resolve(const statement::Inputs &inputs)
 	identity.role_oid = inputs.outer_role;
 	identity.db_role = role_name(inputs.outer_role);
 	bool superuser = pg_call(superuser_arg, inputs.outer_role);
-	bool may_assert = superuser || has_privileges_of(inputs.outer_role, catalog::service_role());
+	bool may_assert = superuser || holds(inputs.outer_role, catalog::PlatformRight::service);
 	identity.service = may_assert && !superuser;
 	if (inputs.actor[0] == '\0') {
 		identity.actor = identity.db_role;
@@ -67,8 +76,8 @@ Identity resolve(const statement::Inputs &inputs)
 	if (!may_assert)
 		refuse(identity, inputs, "spoofed_actor",
 			   Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "permission denied to act as \"" + shown + "\"")
-				   .detail("Only roles granted tenancy_service may set tenancy.actor; role \"" + identity.db_role +
-						   "\" is not one.")
+				   .detail("Only service roles of this database (tenancy.grant_service()) may set "
+						   "tenancy.actor; role \"" + identity.db_role + "\" is not one.")
 				   .hint("Run RESET tenancy.actor, or connect as the application's service role."));
 	if (identity.service && !inputs.actor_local)
 		refuse(identity, inputs, "session_setting",
@@ -110,10 +119,10 @@ const Identity &current()
 	return identity;
 }
 
-// Says whether a role is a superuser or a member of tenancy_admin.
+// Says whether a role is a superuser or a platform admin of this database.
 bool is_platform_admin(Oid role)
 {
-	return pg_call(superuser_arg, role) || has_privileges_of(role, catalog::platform_admin_role());
+	return pg_call(superuser_arg, role) || holds(role, catalog::PlatformRight::platform_admin);
 }
 
 // Says whether the current role is a platform admin.

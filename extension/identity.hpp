@@ -16,13 +16,13 @@ struct Identity {
 	std::string db_role;         // its name
 	std::string actor;           // the role name, or tenancy.actor when asserted
 	bool asserted = false;       // the actor came from tenancy.actor
-	bool service = false;        // the role is granted tenancy_service and is no superuser: its
+	bool service = false;        // a service role of this database, no superuser: its
 	                             // tenant and actor count only when set for the transaction
-	bool platform_admin = false; // superuser or tenancy_admin, and not asserting another user
+	bool platform_admin = false; // superuser or platform admin of this database, not asserting
 };
 
 // Returns the identity of the current statement; refuses (and records) a
-// tenancy.actor set by a role that is not granted tenancy_service, and a
+// tenancy.actor set by a role that is no service role of this database, and a
 // service role's tenancy.actor that was set for the session rather than for
 // the current transaction.
 const Identity &current();
@@ -31,7 +31,8 @@ const Identity &current();
 // a SECURITY DEFINER function is its owner) is a platform admin.
 bool current_role_is_platform_admin();
 
-// Says whether a role is a superuser or has the privileges of tenancy_admin.
+// Says whether a role is a superuser or a platform admin of this database
+// (granted to it, or to a role whose privileges it has).
 bool is_platform_admin(Oid role);
 
 } // namespace tenancy::identity

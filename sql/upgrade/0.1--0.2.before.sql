@@ -16,19 +16,38 @@ END
 $roles$;
 
 -- Strict mode: protected tables owned by tenancy_table_owner, whose rights
--- platform admins have.
+-- platform admins have (granted to each in 0.1--0.2.after.sql).
 DO $strict$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
         CREATE ROLE tenancy_table_owner NOLOGIN;
         COMMENT ON ROLE tenancy_table_owner IS
-            'pg_tenancy: owns the tables protected in strict mode; platform admins (tenancy_admin) act as it';
-    END IF;
-    IF NOT pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
-        GRANT tenancy_table_owner TO tenancy_admin;
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
     END IF;
 END
 $strict$;
+
+-- Platform rights become per database (objects/04_platform_grants.sql,
+-- filled in 0.1--0.2.after.sql from the members of the 0.1 group roles,
+-- which stay: other databases of the cluster may still be at 0.1). The
+-- catalog is read by this database's platform admins, through policies.
+DO $catalog$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
+        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
+            tenancy.access_denials FROM tenancy_admin;
+    END IF;
+END
+$catalog$;
+GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
+    tenancy.access_denials TO PUBLIC;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+DROP FUNCTION tenancy._set_group(regrole, name, boolean);
 ALTER TABLE tenancy.protected_tables
     ADD COLUMN strict boolean NOT NULL DEFAULT false,
     ADD COLUMN owner_before_strict regrole;

@@ -85,6 +85,10 @@ out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_owner" -c "SELECT count(*) 
 if grep -q "no tenant selected\|tenancy.tenant" <<<"$out"; then result ok "restored: no tenant selected is refused"
 else result failed "restored: no tenant selected is refused" "$out"; fi
 
+# Platform rights came along with the database.
+out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_ops" -c "SELECT tenancy.is_platform_admin()" 2>&1)
+expect "restored: its platform admin is a platform admin of the copy" "t" "$out"
+
 # Audit: a change writes one new audit row, numbered after the restored ones.
 out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_alice" -c "SET tenancy.tenant = 'acme'" \
       -c "INSERT INTO shop.orders (id, item, qty) VALUES (50, 'restored', 1)" -c "RESET ROLE" \

@@ -13,6 +13,8 @@ SELECT 'protected_tables', count(*), md5(string_agg(p::text, ',' ORDER BY p.reli
   FROM tenancy.protected_tables p;
 SELECT 'audit_log', count(*), md5(string_agg(a.tableoid::regclass || ':' || a::text, ',' ORDER BY a.id))
   FROM tenancy.audit_log a;
+SELECT 'platform_grants', count(*), md5(string_agg(g::text, ',' ORDER BY g.role::text, g.kind))
+  FROM tenancy.platform_grants g;
 SELECT 'access_denials', count(*), md5(string_agg(d::text, ',' ORDER BY d.id)) FROM tenancy.access_denials d;
 SELECT 'audit_log_id_seq', last_value, is_called FROM tenancy.audit_log_id_seq;
 SELECT 'access_denials_id_seq', last_value, is_called FROM tenancy.access_denials_id_seq;

@@ -80,8 +80,9 @@ DROP TRIGGER tenancy_audit ON shop.audit_dropped;
 -- An unprotected child of a protected table, and an unprotected parent.
 CREATE TABLE shop.side_child () INHERITS (shop.side_index);
 ALTER TABLE shop.adopted INHERIT shop.legacy_parent;
-CREATE ROLE leaky_app BYPASSRLS;
-GRANT tenancy_service TO leaky_app;
+CREATE ROLE leaky_app;
+SELECT tenancy.grant_service('leaky_app');
+ALTER ROLE leaky_app BYPASSRLS;
 -- New sessions no longer load pg_tenancy at start (CREATE EXTENSION had set it).
 ALTER DATABASE tenancy_health RESET session_preload_libraries;
 

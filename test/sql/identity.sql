@@ -1,5 +1,5 @@
 -- Identity: the actor is the session's outer role, or the application user a
--- tenancy_service role asserts; nobody else may assert one.
+-- service role of this database asserts; nobody else may assert one.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
 \set sqlstate '\\echo SQLSTATE :SQLSTATE'

@@ -1,13 +1,18 @@
 -- Fills a database that has pg_tenancy at its oldest version with what a
 -- user would have there: tenants, members, a protected table with rows
--- written by members, audit rows, domains and settings. Uses only what
+-- written by members, audit rows, domains and settings, a platform admin and
+-- a service role. Uses only what
 -- every version offers.
 \set ON_ERROR_STOP on
 DO $$ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_alice') THEN CREATE ROLE upgrade_alice; END IF;
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_bob') THEN CREATE ROLE upgrade_bob; END IF;
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_owner') THEN CREATE ROLE upgrade_owner; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_ops') THEN CREATE ROLE upgrade_ops; END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'upgrade_app') THEN CREATE ROLE upgrade_app; END IF;
 END $$;
+SELECT tenancy.grant_platform_admin('upgrade_ops');
+SELECT tenancy.grant_service('upgrade_app');
 CREATE SCHEMA shop AUTHORIZATION upgrade_owner;
 GRANT USAGE ON SCHEMA shop TO PUBLIC;
 SET ROLE upgrade_owner;

@@ -23,7 +23,8 @@ COMMENT ON FUNCTION tenancy.current_tenant() IS 'slug of the validated current t
 CREATE OR REPLACE FUNCTION tenancy.actor() RETURNS text
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_actor';
 COMMENT ON FUNCTION tenancy.actor() IS
-    'who is acting: the session''s role, or tenancy.actor when set for the transaction by a tenancy_service role';
+    'who is acting: the session''s role, or tenancy.actor when set for the transaction by a service role of '
+    'this database';
 
 CREATE OR REPLACE FUNCTION tenancy.db_role() RETURNS text
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_db_role';
@@ -43,7 +44,8 @@ COMMENT ON FUNCTION tenancy.has_role(tenancy.role) IS
 CREATE OR REPLACE FUNCTION tenancy.is_platform_admin() RETURNS boolean
     LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_is_platform_admin';
 COMMENT ON FUNCTION tenancy.is_platform_admin() IS
-    'whether the acting role is a superuser or a member of tenancy_admin (never while asserting tenancy.actor)';
+    'whether the acting role is a superuser or a platform admin of this database (never while asserting '
+    'tenancy.actor)';
 
 CREATE OR REPLACE FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) RETURNS uuid
     LANGUAGE c STABLE STRICT PARALLEL RESTRICTED SUPPORT tenancy.context_support

@@ -67,9 +67,9 @@ BEGIN
     IF NOT tenancy.is_platform_admin() THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to %s', action),
-            DETAIL = format('Only platform admins (superusers and members of tenancy_admin) may %s; '
-                            'role "%s" is not one.', action, tenancy.db_role()),
-            HINT = 'A platform admin can run it, or grant you tenancy_admin with tenancy.grant_platform_admin().';
+            DETAIL = format('Only platform admins of database "%s" may %s; role "%s" is not one.',
+                            current_database(), action, tenancy.db_role()),
+            HINT = 'A platform admin of this database can run it, or make you one with tenancy.grant_platform_admin().';
     END IF;
 END
 $$;

@@ -76,7 +76,7 @@ CREATE OR REPLACE FUNCTION tenancy.resolve_domain(host text) RETURNS text
 LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.slug::text FROM tenancy.domains d JOIN tenancy.tenants t ON t.id = d.tenant_id
      WHERE d.host = rtrim(lower(btrim(resolve_domain.host)), '.')
-       AND (tenancy.is_platform_admin() OR pg_has_role(tenancy.db_role()::name, 'tenancy_service', 'USAGE')
+       AND (tenancy.is_platform_admin() OR tenancy._holds_platform_right(tenancy.db_role()::regrole, 'service')
             OR tenancy._member_role(t.id, tenancy.actor()) IS NOT NULL)
 $$;
 COMMENT ON FUNCTION tenancy.resolve_domain(text) IS

@@ -394,11 +394,31 @@ COMMENT ON FUNCTION tenancy.set_audit(regclass, boolean) IS
 -- Forgets protected tables that were dropped.
 CREATE OR REPLACE FUNCTION tenancy.forget_dropped_tables() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    strict_table text;
 BEGIN
+    -- A table protected in strict mode is dropped by platform admins of this
+    -- database only: not by a platform admin of another database acting as
+    -- tenancy_table_owner, nor by the owner of its schema (DROP SCHEMA ... CASCADE).
+    IF NOT tenancy.is_platform_admin() THEN
+        SELECT d.object_identity INTO strict_table
+          FROM pg_event_trigger_dropped_objects() d JOIN tenancy.protected_tables p ON p.relid::oid = d.objid
+         WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p.strict
+         LIMIT 1;
+        IF strict_table IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('cannot drop table %s: it is protected in strict mode', strict_table),
+                DETAIL = format('Only platform admins of database "%s" drop or change tables protected in strict '
+                                'mode; role "%s" is not one.', current_database(), tenancy.db_role()),
+                HINT = 'Ask a platform admin of this database to drop it.';
+        END IF;
+    END IF;
     DELETE FROM tenancy.protected_tables p
      WHERE p.relid::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
                              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0);
 END
 $$;
-COMMENT ON FUNCTION tenancy.forget_dropped_tables() IS 'internal: removes dropped tables from tenancy.protected_tables';
+COMMENT ON FUNCTION tenancy.forget_dropped_tables() IS
+    'internal: removes dropped tables from tenancy.protected_tables; refuses the drop of a strict table by anyone '
+    'but platform admins of this database';
 REVOKE ALL ON FUNCTION tenancy.forget_dropped_tables() FROM PUBLIC;

@@ -182,12 +182,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM dependent_views v WHERE v.relkind = 'm'
     UNION ALL
     SELECT 'error', r.rolname::text,
-           format('role is a tenancy_service but %s: it sees every tenant''s rows',
+           format('role is a service of this database but %s: it sees every tenant''s rows',
                   CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'has BYPASSRLS' END),
-           format('REVOKE tenancy_service FROM %I, or ALTER ROLE %I NOSUPERUSER NOBYPASSRLS.', r.rolname, r.rolname)
+           format('Run SELECT tenancy.revoke_service(%L), or ALTER ROLE %I NOSUPERUSER NOBYPASSRLS.',
+                  r.rolname, r.rolname)
       FROM pg_roles r
-     WHERE (r.rolsuper OR r.rolbypassrls) AND r.rolname <> 'tenancy_service'
-       AND r.oid IN (SELECT m.member FROM pg_auth_members m WHERE m.roleid = 'tenancy_service'::regrole)
+     WHERE (r.rolsuper OR r.rolbypassrls) AND tenancy._holds_platform_right(r.oid, 'service')
     UNION ALL
     SELECT 'error', g.relid::text || coalesce('.' || quote_ident(g.column_name), ''),
            format('%s is granted %s: it can run its own code on every tenant''s rows or probe them through a '

@@ -130,7 +130,9 @@ $$;
 REVOKE ALL ON FUNCTION tenancy._table_weaknesses(oid[]) FROM PUBLIC;
 
 -- What the current DDL statement left weakened in the tables it changed: the
--- health check's errors about them, and what tenancy._table_weaknesses finds.
+-- health check's errors about them, what tenancy._table_weaknesses finds,
+-- and any change at all to a table protected in strict mode (the guard asks
+-- only when the role running the DDL is no platform admin of this database).
 CREATE OR REPLACE FUNCTION tenancy._ddl_weaknesses(event text)
 RETURNS TABLE (relid regclass, problem text, hint text)
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -140,6 +142,13 @@ LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      WHERE h.severity = 'error'
     UNION ALL
     SELECT w.* FROM changed c, LATERAL tenancy._table_weaknesses(c.tables) w
+    UNION ALL
+    SELECT p.relid,
+           format('table %s is protected in strict mode, whose schema only the platform admins of database %I '
+                  'change', p.relid, current_database()),
+           'Ask a platform admin of this database to make the change.'
+      FROM changed c JOIN tenancy.protected_tables p ON p.relid = ANY (c.tables)
+     WHERE p.strict
 $$;
 -- EXECUTE stays granted: the guard calls it as the role running the DDL, and
 -- it answers only inside an event trigger, about that statement.

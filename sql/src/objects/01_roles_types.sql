@@ -1,27 +1,17 @@
 -- pg_tenancy: group roles, types and schema privileges.
 \echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
 
--- Group roles are cluster-wide: create them only when missing, and leave them
--- in place on DROP EXTENSION (other databases may use them).
+-- The owner of tables protected in strict mode. Roles are cluster-wide:
+-- create it only when missing, and leave it in place on DROP EXTENSION
+-- (other databases may use it). Platform rights are per database
+-- (objects/04_platform_grants.sql), not roles.
 DO $roles$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
-        CREATE ROLE tenancy_admin NOLOGIN;
-        COMMENT ON ROLE tenancy_admin IS
-            'pg_tenancy platform admins: create, suspend and drop tenants; may enter any tenant (recorded)';
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_service') THEN
-        CREATE ROLE tenancy_service NOLOGIN;
-        COMMENT ON ROLE tenancy_service IS
-            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
-    END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
         CREATE ROLE tenancy_table_owner NOLOGIN;
         COMMENT ON ROLE tenancy_table_owner IS
-            'pg_tenancy: owns the tables protected in strict mode; platform admins (tenancy_admin) act as it';
-    END IF;
-    IF NOT pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
-        GRANT tenancy_table_owner TO tenancy_admin;
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
     END IF;
 END
 $roles$;

@@ -62,9 +62,14 @@ CREATE TABLE tenancy.protected_tables (
 COMMENT ON TABLE tenancy.protected_tables IS
     'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
 
+-- Platform admins of this database read the catalog (wiring/01_triggers.sql
+-- has the policies); nobody else sees a row.
 REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
-GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables
-    TO tenancy_admin;
+GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables TO PUBLIC;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');

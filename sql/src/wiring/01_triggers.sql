@@ -19,6 +19,26 @@ CREATE TRIGGER protected_tables_changed
 CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 
+-- The catalog, the denials and the platform grants are read by the platform
+-- admins of this database.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- A change of platform rights reaches every session at its next statement.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
 -- Membership and tenant changes are audited too: tenant admins see who added
 -- whom; the tenant of a tenants row is its own id.
 CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
