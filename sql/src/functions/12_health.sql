@@ -189,6 +189,13 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM pg_roles r
      WHERE (r.rolsuper OR r.rolbypassrls) AND tenancy._holds_platform_right(r.oid, 'service')
     UNION ALL
+    SELECT 'warning', 'tenancy.platform_grants',
+           format('a %s right is still granted to a dropped role: a new role that got its oid would hold it',
+                  replace(g.kind, '_', ' ')),
+           format('Run SELECT tenancy.revoke_%s(%L).', g.kind, g.role::oid::text)
+      FROM tenancy.platform_grants g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = g.role)
+    UNION ALL
     SELECT 'error', g.relid::text || coalesce('.' || quote_ident(g.column_name), ''),
            format('%s is granted %s: it can run its own code on every tenant''s rows or probe them through a '
                   'foreign key', g.grantee, g.privilege),
