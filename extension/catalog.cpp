@@ -44,6 +44,7 @@ struct Oids {
 	Oid tenants, tenants_pkey, tenants_slug_key;
 	Oid memberships, memberships_pkey;
 	Oid protected_tables, audit_log, platform_grants;
+	Oid table_owner_role;
 	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
 	Oid role_value[role_count];
@@ -111,6 +112,7 @@ void resolve_oids()
 		for (int i = 0; i < status_count; i++)
 			found.status_value[i] = enum_value(status_type, status_labels[i]);
 	}
+	found.table_owner_role = get_role_oid("tenancy_table_owner", true);
 	// Not installed (or being installed): look again next time.
 	found.resolved = found.installed;
 	oids = found;
@@ -411,6 +413,12 @@ Datum role_to_datum(Role role)
 const char *role_name(Role role)
 {
 	return role == Role::none ? "none" : role_labels[static_cast<int>(role)];
+}
+
+// Returns the oid of tenancy_table_owner (InvalidOid if absent).
+Oid table_owner_role()
+{
+	return resolved().table_owner_role;
 }
 
 // Reads every row of tenancy.platform_grants.

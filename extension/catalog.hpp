@@ -84,6 +84,10 @@ struct PlatformGrant {
 	PlatformRight right;
 };
 
+// Returns the oid of tenancy_table_owner, the owner of tables protected in
+// strict mode (InvalidOid if absent).
+Oid table_owner_role();
+
 // Reads every row of tenancy.platform_grants (latest committed state).
 std::vector<PlatformGrant> platform_grants();
 

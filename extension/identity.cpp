@@ -125,10 +125,15 @@ bool is_platform_admin(Oid role)
 	return pg_call(superuser_arg, role) || holds(role, catalog::PlatformRight::platform_admin);
 }
 
-// Says whether the current role is a platform admin.
+// Says whether the current role is a platform admin. tenancy_table_owner
+// counts as the session's outer role: no role is its member, and only
+// tenancy.as_table_owner() (for platform admins) or a superuser acts as it.
 bool current_role_is_platform_admin()
 {
-	return is_platform_admin(GetUserId());
+	Oid role = GetUserId();
+	if (role == catalog::table_owner_role())
+		role = statement::current().outer_role;
+	return is_platform_admin(role);
 }
 
 } // namespace tenancy::identity

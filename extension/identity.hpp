@@ -28,7 +28,9 @@ struct Identity {
 const Identity &current();
 
 // Says whether the current role (the one SQL runs as right now, which inside
-// a SECURITY DEFINER function is its owner) is a platform admin.
+// a SECURITY DEFINER function is its owner) is a platform admin; for
+// tenancy_table_owner (inside tenancy.as_table_owner()), whether the
+// session's outer role is.
 bool current_role_is_platform_admin();
 
 // Says whether a role is a superuser or a platform admin of this database

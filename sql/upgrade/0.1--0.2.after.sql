@@ -46,41 +46,30 @@ END
 $revoke$;
 
 -- Platform rights per database: whoever was a member of the 0.1 group roles
--- keeps the right in this database (and, as a platform admin, gets the
--- rights of tenancy_table_owner for strict mode); superusers need none.
-INSERT INTO tenancy.platform_grants (role, kind, granted_by)
-SELECT m.member::regrole, g.kind, 'ALTER EXTENSION pg_tenancy UPDATE TO ''0.2'''
-  FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
-  JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
-  JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
-  JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
- WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%';
-DO $table_owner$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT g.role FROM tenancy.platform_grants g WHERE g.kind = 'platform_admin' LOOP
-        IF NOT pg_catalog.pg_has_role(admin, 'tenancy_table_owner', 'MEMBER') THEN
-            EXECUTE pg_catalog.format('GRANT tenancy_table_owner TO %I', admin::text);
-        END IF;
-    END LOOP;
-END
-$table_owner$;
+-- keeps the right in this database; superusers need none.
 CREATE TRIGGER platform_grants_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
+DO $convert$
+DECLARE
+    holder record;
+BEGIN
+    FOR holder IN
+        SELECT m.member::regrole AS role, g.kind
+          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
+          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
+          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
+          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
+         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
+    LOOP
+        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
+    END LOOP;
+END
+$convert$;
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+ALTER FUNCTION tenancy._run_as_table_owner(text) OWNER TO tenancy_table_owner;
 
 -- New sessions load pg_tenancy at start, for its guards.
 SELECT tenancy._preload_in_database();

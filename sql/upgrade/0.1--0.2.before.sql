@@ -15,8 +15,8 @@ BEGIN
 END
 $roles$;
 
--- Strict mode: protected tables owned by tenancy_table_owner, whose rights
--- platform admins have (granted to each in 0.1--0.2.after.sql).
+-- Strict mode: protected tables owned by tenancy_table_owner, which no role
+-- is a member of; platform admins act as it through tenancy.as_table_owner().
 DO $strict$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
@@ -31,7 +31,7 @@ $strict$;
 -- Platform rights become per database (objects/04_platform_grants.sql,
 -- filled in 0.1--0.2.after.sql from the members of the 0.1 group roles,
 -- which stay: other databases of the cluster may still be at 0.1). The
--- catalog is read by this database's platform admins, through policies.
+-- catalog is read by this database's platform admins only.
 DO $catalog$
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
@@ -40,13 +40,6 @@ BEGIN
     END IF;
 END
 $catalog$;
-GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
-    tenancy.access_denials TO PUBLIC;
-ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
 DROP FUNCTION tenancy._set_group(regrole, name, boolean);
 ALTER TABLE tenancy.protected_tables
     ADD COLUMN strict boolean NOT NULL DEFAULT false,

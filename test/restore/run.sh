@@ -86,8 +86,10 @@ if grep -q "no tenant selected\|tenancy.tenant" <<<"$out"; then result ok "resto
 else result failed "restored: no tenant selected is refused" "$out"; fi
 
 # Platform rights came along with the database.
-out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_ops" -c "SELECT tenancy.is_platform_admin()" 2>&1)
-expect "restored: its platform admin is a platform admin of the copy" "t" "$out"
+out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_ops" -c "SELECT tenancy.is_platform_admin()" \
+      -c "SELECT count(*) FROM tenancy.tenants" 2>&1)
+expect "restored: its platform admin is a platform admin of the copy and reads its catalog" "t
+2" "$out"
 
 # Audit: a change writes one new audit row, numbered after the restored ones.
 out=$(run_psql "$target_db" -At -c "SET ROLE upgrade_alice" -c "SET tenancy.tenant = 'acme'" \

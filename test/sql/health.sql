@@ -83,10 +83,12 @@ ALTER TABLE shop.adopted INHERIT shop.legacy_parent;
 CREATE ROLE leaky_app;
 SELECT tenancy.grant_service('leaky_app');
 ALTER ROLE leaky_app BYPASSRLS;
--- A platform admin dropped without being revoked first.
-CREATE ROLE gone_ops;
-SELECT tenancy.grant_platform_admin('gone_ops');
-DROP ROLE gone_ops;
+-- A service role dropped after its privileges were revoked by hand (not
+-- with revoke_service(), not with DROP OWNED BY).
+CREATE ROLE gone_app;
+SELECT tenancy.grant_service('gone_app');
+REVOKE USAGE ON SCHEMA tenancy FROM gone_app;
+DROP ROLE gone_app;
 -- New sessions no longer load pg_tenancy at start (CREATE EXTENSION had set it).
 ALTER DATABASE tenancy_health RESET session_preload_libraries;
 

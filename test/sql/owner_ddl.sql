@@ -267,8 +267,21 @@ INSERT INTO app.vault (secret) VALUES ('in the vault');
 SELECT id, secret FROM app.vault;
 RESET ROLE;
 RESET tenancy.tenant;
+-- Platform admins change it as its owner, through tenancy.as_table_owner();
+-- no role is a member of tenancy_table_owner, ops neither.
 SET ROLE ops;
 ALTER TABLE app.vault ADD COLUMN note text;
+:sqlstate
+SELECT tenancy.as_table_owner('ALTER TABLE app.vault ADD COLUMN note text');
+SELECT tenancy.as_table_owner('CREATE INDEX vault_note_idx ON app.vault (note)');
+SELECT tenancy.as_table_owner(NULL);
+:sqlstate
+RESET ROLE;
+SET ROLE app_owner;
+SELECT tenancy.as_table_owner('ALTER TABLE app.vault DROP COLUMN note');
+:sqlstate
+RESET ROLE;
+SET ROLE ops;
 SELECT tenancy.unprotect('app.vault');
 RESET ROLE;
 SELECT relowner::regrole AS vault_owner_again FROM pg_class WHERE oid = 'app.vault'::regclass;

@@ -6,6 +6,13 @@
 \pset format unaligned
 \pset tuples_only on
 SET search_path = pg_catalog;
+-- An ACL without the privileges that platform rights bring (data of the
+-- database, like the rows of tenancy.platform_grants, not of the extension).
+CREATE FUNCTION pg_temp.extension_acl(acl aclitem[]) RETURNS text LANGUAGE sql STABLE AS $$
+    SELECT ARRAY(SELECT item FROM unnest(acl) item
+                  WHERE NOT EXISTS (SELECT 1 FROM aclexplode(ARRAY[item]) x
+                                      JOIN tenancy.platform_grants g ON g.role = x.grantee))::text
+$$;
 WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'pg_tenancy'),
 members AS (
     SELECT d.classid, d.objid FROM pg_depend d, ext
@@ -31,7 +38,7 @@ SELECT line FROM (
     UNION ALL
     SELECT format('relation %s kind %s persistence %s rls %s force %s acl %s options %s partition %s comment %s',
                   r.name, r.relkind, r.relpersistence, r.relrowsecurity, r.relforcerowsecurity,
-                  coalesce(r.relacl::text, 'default'), coalesce(r.reloptions::text, ''),
+                  coalesce(pg_temp.extension_acl(r.relacl), 'default'), coalesce(r.reloptions::text, ''),
                   coalesce(pg_get_expr(r.relpartbound, r.oid), pg_get_partkeydef(r.oid), ''),
                   coalesce(obj_description(r.oid, 'pg_class'), ''))
       FROM rels r
@@ -72,7 +79,7 @@ SELECT line FROM (
                   coalesce(e.evttags::text, ''), e.evtfoid::regprocedure, e.evtenabled)
       FROM pg_event_trigger e WHERE e.oid IN (SELECT objid FROM members WHERE classid = 'pg_event_trigger'::regclass)
     UNION ALL
-    SELECT format('schema %s owner-acl %s comment %s', n.nspname, n.nspacl, coalesce(obj_description(n.oid, 'pg_namespace'), ''))
+    SELECT format('schema %s owner-acl %s comment %s', n.nspname, pg_temp.extension_acl(n.nspacl), coalesce(obj_description(n.oid, 'pg_namespace'), ''))
       FROM pg_namespace n WHERE n.nspname = 'tenancy'
 ) lines(line)
 ORDER BY line;

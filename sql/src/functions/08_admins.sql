@@ -19,12 +19,19 @@ REVOKE ALL ON FUNCTION tenancy._holds_platform_right(oid, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._holds_platform_right(oid, text) IS
     'internal: whether a role holds a platform right of this database (directly or through role membership)';
 
+-- The tables platform admins of this database may read.
+CREATE OR REPLACE FUNCTION tenancy._platform_admin_tables() RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables, '
+           'tenancy.platform_grants, tenancy.access_denials'
+$$;
+COMMENT ON FUNCTION tenancy._platform_admin_tables() IS 'internal: the tables platform admins may read';
+
 -- Grants or revokes a platform right of this database; the shared body of
--- the four functions below. A platform admin also gets the rights of
--- tenancy_table_owner, to change the schema of tables protected in strict
--- mode; that membership is cluster-wide, but the DDL guard accepts schema
--- changes of a strict table only from the platform admins of its database,
--- and revoking leaves the membership to the other databases that may need it.
+-- the four functions below. Besides the row of tenancy.platform_grants, the
+-- right comes with privileges of this database: USAGE on schema tenancy,
+-- which makes DROP ROLE refuse while a right is held (so that no grant is
+-- left to a role's oid), and for platform admins SELECT on the catalog.
 CREATE OR REPLACE FUNCTION tenancy._set_platform_right(member regrole, kind text, granted boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -40,21 +47,75 @@ BEGIN
             DETAIL = 'A service role that is a superuser or has BYPASSRLS would see every tenant''s rows.',
             HINT = 'Use a dedicated role without SUPERUSER and BYPASSRLS for the application.';
     END IF;
-    IF NOT granted THEN
-        DELETE FROM tenancy.platform_grants g WHERE g.role = member AND g.kind = _set_platform_right.kind;
+    IF granted THEN
+        INSERT INTO tenancy.platform_grants (role, kind, granted_by)
+        VALUES (member, kind, tenancy.actor())
+        ON CONFLICT ON CONSTRAINT platform_grants_pkey DO NOTHING;
+        EXECUTE format('GRANT USAGE ON SCHEMA tenancy TO %s', member);
+        IF kind = 'platform_admin' THEN
+            EXECUTE format('GRANT SELECT ON %s TO %s', tenancy._platform_admin_tables(), member);
+        END IF;
         RETURN;
     END IF;
-    INSERT INTO tenancy.platform_grants (role, kind, granted_by)
-    VALUES (member, kind, tenancy.actor())
-    ON CONFLICT ON CONSTRAINT platform_grants_pkey DO NOTHING;
-    IF kind = 'platform_admin' AND NOT pg_has_role(member, 'tenancy_table_owner', 'MEMBER') THEN
-        EXECUTE format('GRANT tenancy_table_owner TO %I', member::text);
+    DELETE FROM tenancy.platform_grants g WHERE g.role = member AND g.kind = _set_platform_right.kind;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = member) THEN
+        RETURN;  -- the grant of a dropped role (the health check lists them)
+    END IF;
+    IF kind = 'platform_admin' THEN
+        EXECUTE format('REVOKE SELECT ON %s FROM %s', tenancy._platform_admin_tables(), member);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM tenancy.platform_grants g WHERE g.role = member) THEN
+        EXECUTE format('REVOKE USAGE ON SCHEMA tenancy FROM %s', member);
     END IF;
 END
 $$;
 REVOKE ALL ON FUNCTION tenancy._set_platform_right(regrole, text, boolean) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._set_platform_right(regrole, text, boolean) IS
-    'internal: grants or revokes a platform right of this database';
+    'internal: grants or revokes a platform right of this database, with the privileges it comes with';
+
+-- After DROP OWNED BY: a role whose USAGE on schema tenancy was revoked with
+-- its other privileges of this database loses its platform rights too.
+CREATE OR REPLACE FUNCTION tenancy.forget_dropped_grants() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    DELETE FROM tenancy.platform_grants g
+     WHERE NOT EXISTS (SELECT 1 FROM pg_namespace n, LATERAL aclexplode(n.nspacl) a
+                        WHERE n.nspname = 'tenancy' AND a.grantee = g.role AND a.privilege_type = 'USAGE');
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy.forget_dropped_grants() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.forget_dropped_grants() IS
+    'internal: after DROP OWNED, forgets the platform rights of roles whose privileges here were dropped';
+
+-- Strict mode: runs a statement as tenancy_table_owner, the owner of tables
+-- protected in strict mode, which no role is a member of. It belongs to that
+-- role (see wiring/01_triggers.sql); only tenancy.as_table_owner() calls it.
+CREATE OR REPLACE FUNCTION tenancy._run_as_table_owner(statement text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE statement;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._run_as_table_owner(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._run_as_table_owner(text) IS
+    'internal: runs a statement as tenancy_table_owner (called by tenancy.as_table_owner())';
+
+-- Strict mode: a platform admin of this database runs a schema change of a
+-- table protected in strict mode as its owner. The DDL guards treat what it
+-- runs as a platform admin's.
+CREATE OR REPLACE FUNCTION tenancy.as_table_owner(statement text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('change tables protected in strict mode');
+    IF statement IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'statement must not be null';
+    END IF;
+    PERFORM tenancy._run_as_table_owner(statement);
+END
+$$;
+COMMENT ON FUNCTION tenancy.as_table_owner(text) IS
+    'runs a statement (schema-qualified names) as tenancy_table_owner, the owner of tables protected in strict '
+    'mode (platform admins of this database only)';
 
 CREATE OR REPLACE FUNCTION tenancy.grant_platform_admin(role regrole) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -254,10 +254,10 @@ COMMENT ON FUNCTION tenancy._revoke_trigger_grants(regclass) IS
     'internal: revokes TRIGGER and REFERENCES on a table from everyone but its owner';
 
 -- Strict mode: hands a table to tenancy_table_owner, so that its schema
--- changes go through platform admins (members of that role), and gives its
--- previous owner the rights of an application role instead: SELECT, INSERT,
--- UPDATE, DELETE on the table, and the use of its sequences. Returns the
--- previous owner.
+-- changes go through platform admins (tenancy.as_table_owner(); CREATE on the
+-- table's schema lets them index it), and gives its previous owner the rights
+-- of an application role instead: SELECT, INSERT, UPDATE, DELETE on the
+-- table, and the use of its sequences. Returns the previous owner.
 CREATE OR REPLACE FUNCTION tenancy._hand_to_table_owner_role(target regclass) RETURNS regrole
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -266,6 +266,9 @@ DECLARE
 BEGIN
     SELECT c.relowner::regrole INTO owner_before FROM pg_class c WHERE c.oid = target;
     EXECUTE format('ALTER TABLE %s OWNER TO tenancy_table_owner', target);
+    EXECUTE format('GRANT CREATE ON SCHEMA %I TO tenancy_table_owner',
+                   (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.oid = target));
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s', target, owner_before);
     FOR sequence IN SELECT d.objid::regclass FROM pg_depend d
                      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass

@@ -189,12 +189,30 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM pg_roles r
      WHERE (r.rolsuper OR r.rolbypassrls) AND tenancy._holds_platform_right(r.oid, 'service')
     UNION ALL
+    SELECT 'error', r.rolname::text,
+           'role is a member of tenancy_table_owner: it can change, drop and lock the tables protected in strict '
+           'mode in every database of the cluster',
+           format('REVOKE tenancy_table_owner FROM %I; platform admins change strict tables with '
+                  'tenancy.as_table_owner().', r.rolname)
+      FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.member
+     WHERE m.roleid = 'tenancy_table_owner'::regrole
+    UNION ALL
     SELECT 'warning', 'tenancy.platform_grants',
            format('a %s right is still granted to a dropped role: a new role that got its oid would hold it',
                   replace(g.kind, '_', ' ')),
            format('Run SELECT tenancy.revoke_%s(%L).', g.kind, g.role::oid::text)
       FROM tenancy.platform_grants g
      WHERE NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.oid = g.role)
+    UNION ALL
+    SELECT 'warning', 'tenancy.platform_grants',
+           format('role %s holds a %s right without the privileges it comes with (restored from a dump of a '
+                  'database updated from 0.1, or revoked by hand)', g.role, replace(g.kind, '_', ' ')),
+           format('Run SELECT tenancy.grant_%s(%L) again.', g.kind, g.role::text)
+      FROM tenancy.platform_grants g JOIN pg_roles r ON r.oid = g.role
+     WHERE NOT r.rolsuper
+       AND (NOT EXISTS (SELECT 1 FROM pg_namespace n, LATERAL aclexplode(n.nspacl) a
+                         WHERE n.nspname = 'tenancy' AND a.grantee = g.role AND a.privilege_type = 'USAGE')
+            OR (g.kind = 'platform_admin' AND NOT has_table_privilege(g.role, 'tenancy.tenants', 'SELECT')))
     UNION ALL
     SELECT 'error', g.relid::text || coalesce('.' || quote_ident(g.column_name), ''),
            format('%s is granted %s: it can run its own code on every tenant''s rows or probe them through a '

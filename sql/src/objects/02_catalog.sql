@@ -62,14 +62,9 @@ CREATE TABLE tenancy.protected_tables (
 COMMENT ON TABLE tenancy.protected_tables IS
     'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
 
--- Platform admins of this database read the catalog (wiring/01_triggers.sql
--- has the policies); nobody else sees a row.
+-- tenancy.grant_platform_admin() grants SELECT on the catalog to each
+-- platform admin of this database; nobody else may read it.
 REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
-GRANT SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables TO PUBLIC;
-ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');

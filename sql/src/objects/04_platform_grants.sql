@@ -18,9 +18,9 @@ COMMENT ON TABLE tenancy.platform_grants IS
 COMMENT ON COLUMN tenancy.platform_grants.kind IS
     'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
 
--- Changed only through the grant and revoke functions; platform admins of
--- this database read it (policy in wiring/01_triggers.sql).
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
 REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
-GRANT SELECT ON tenancy.platform_grants TO PUBLIC;
-ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
