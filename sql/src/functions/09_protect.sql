@@ -257,7 +257,8 @@ COMMENT ON FUNCTION tenancy._revoke_trigger_grants(regclass) IS
 -- changes go through platform admins (tenancy.as_table_owner(); CREATE on the
 -- table's schema lets them index it), and gives its previous owner the rights
 -- of an application role instead: SELECT, INSERT, UPDATE, DELETE on the
--- table, and the use of its sequences. Returns the previous owner.
+-- table, and the use of its sequences (not setval: every tenant inserts with
+-- them). Returns the previous owner.
 CREATE OR REPLACE FUNCTION tenancy._hand_to_table_owner_role(target regclass) RETURNS regrole
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -274,7 +275,7 @@ BEGIN
                      WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
                        AND d.refobjid = target AND d.deptype IN ('a', 'i')
                        AND (SELECT c.relkind FROM pg_class c WHERE c.oid = d.objid) = 'S' LOOP
-        EXECUTE format('GRANT USAGE, SELECT, UPDATE ON SEQUENCE %s TO %s', sequence, owner_before);
+        EXECUTE format('GRANT USAGE, SELECT ON SEQUENCE %s TO %s', sequence, owner_before);
     END LOOP;
     RETURN owner_before;
 END
