@@ -50,6 +50,14 @@ TENANCY_SQL_FUNCTION(tenancy_has_role)
 	});
 }
 
+// tenancy._current_role_is_platform_admin() says whether current_user is a
+// platform admin (for event trigger functions that run with the caller's
+// rights).
+TENANCY_SQL_FUNCTION(tenancy_current_role_is_platform_admin)
+{
+	return guarded([&] { return BoolGetDatum(identity::current_role_is_platform_admin()); });
+}
+
 // tenancy.is_platform_admin() says whether the acting role is a superuser or
 // a platform admin of this database (never while a service asserts tenancy.actor).
 TENANCY_SQL_FUNCTION(tenancy_is_platform_admin)

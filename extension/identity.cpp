@@ -13,6 +13,7 @@
 #include "catalog.hpp"
 #include "generation_cache.hpp"
 #include "statement.hpp"
+#include "table_owner.hpp"
 
 extern "C" {
 #include "miscadmin.h"
@@ -126,13 +127,14 @@ bool is_platform_admin(Oid role)
 }
 
 // Says whether the current role is a platform admin. tenancy_table_owner
-// counts as the session's outer role: no role is its member, and only
-// tenancy.as_table_owner() (for platform admins) or a superuser acts as it.
+// counts as the session's outer role while tenancy.as_table_owner() runs a
+// statement for it (which it does for platform admins only); anywhere else
+// (an index expression ANALYZE evaluates as the table's owner) it is no admin.
 bool current_role_is_platform_admin()
 {
 	Oid role = GetUserId();
 	if (role == catalog::table_owner_role())
-		role = statement::current().outer_role;
+		return table_owner::acting_for_admin() && is_platform_admin(statement::current().outer_role);
 	return is_platform_admin(role);
 }
 

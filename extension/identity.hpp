@@ -29,8 +29,8 @@ const Identity &current();
 
 // Says whether the current role (the one SQL runs as right now, which inside
 // a SECURITY DEFINER function is its owner) is a platform admin; for
-// tenancy_table_owner (inside tenancy.as_table_owner()), whether the
-// session's outer role is.
+// tenancy_table_owner, whether a statement of tenancy.as_table_owner() runs
+// and the session's outer role is one.
 bool current_role_is_platform_admin();
 
 // Says whether a role is a superuser or a platform admin of this database

@@ -45,6 +45,22 @@ BEGIN
 END
 $revoke$;
 
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
 -- Platform rights per database: whoever was a member of the 0.1 group roles
 -- keeps the right in this database; superusers need none.
 CREATE TRIGGER platform_grants_changed
@@ -69,7 +85,6 @@ $convert$;
 CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
     WHEN TAG IN ('DROP OWNED')
     EXECUTE FUNCTION tenancy.forget_dropped_grants();
-ALTER FUNCTION tenancy._run_as_table_owner(text) OWNER TO tenancy_table_owner;
 
 -- New sessions load pg_tenancy at start, for its guards.
 SELECT tenancy._preload_in_database();

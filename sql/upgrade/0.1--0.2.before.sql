@@ -40,6 +40,11 @@ BEGIN
     END IF;
 END
 $catalog$;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
 DROP FUNCTION tenancy._set_group(regrole, name, boolean);
 ALTER TABLE tenancy.protected_tables
     ADD COLUMN strict boolean NOT NULL DEFAULT false,

@@ -281,6 +281,48 @@ SET ROLE app_owner;
 SELECT tenancy.as_table_owner('ALTER TABLE app.vault DROP COLUMN note');
 :sqlstate
 RESET ROLE;
+-- Nor may a platform admin leave it calling code its previous owner can
+-- replace (ANALYZE would run that code as tenancy_table_owner): undone.
+SET ROLE app_owner;
+CREATE FUNCTION app.same(t text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT t';
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.as_table_owner('CREATE INDEX vault_same_idx ON app.vault (app.same(secret))');
+:sqlstate
+SELECT to_regclass('app.vault_same_idx') AS undone_index;
+RESET ROLE;
+-- The owner of the table's schema cannot rename the schema under it (a
+-- look-alike app.vault could then take its place) nor drop it with it.
+GRANT CREATE ON DATABASE contrib_regression TO app_owner;
+SET ROLE app_owner;
+ALTER SCHEMA app RENAME TO app_moved;
+:sqlstate
+RESET ROLE;
+REVOKE CREATE ON DATABASE contrib_regression FROM app_owner;
+-- Strict mode needs a table whose code and types only superusers can
+-- change: an index on the owner's function, an enum the owner can rename
+-- values of, a domain whose check the owner can replace are refused.
+SET ROLE app_owner;
+CREATE TABLE app.indexed (id int PRIMARY KEY, secret text);
+CREATE INDEX indexed_same_idx ON app.indexed (app.same(secret));
+SELECT tenancy.protect('app.indexed', strict => true);
+:sqlstate
+CREATE TYPE app.state AS ENUM ('open', 'closed');
+CREATE TABLE app.stated (id int PRIMARY KEY, state app.state);
+SELECT tenancy.protect('app.stated', strict => true);
+:sqlstate
+CREATE FUNCTION app.short(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT length(t) < 10';
+CREATE DOMAIN app.short_text AS text CHECK (app.short(VALUE));
+CREATE TABLE app.shorts (id int PRIMARY KEY, body app.short_text);
+SELECT tenancy.protect('app.shorts', strict => true);
+:sqlstate
+SELECT count(*) AS strict_refused_tables_protected FROM tenancy.protected_list()
+ WHERE table_name IN ('app.indexed', 'app.stated', 'app.shorts');
+DROP TABLE app.indexed, app.stated, app.shorts;
+DROP DOMAIN app.short_text;
+DROP TYPE app.state;
+DROP FUNCTION app.short(text);
+RESET ROLE;
 SET ROLE ops;
 SELECT tenancy.unprotect('app.vault');
 RESET ROLE;
@@ -292,7 +334,7 @@ DROP RULE ledger_notify ON app.ledger;
 
 SET ROLE app_owner;
 DROP TABLE app.vault, app.ledger, app.lines, app.stash, app.parent_peek, app.ledger_all, app.categories, app.owner_keys;
-DROP FUNCTION app.copy_row(), app.touch();
+DROP FUNCTION app.copy_row(), app.touch(), app.same(text);
 DROP OPERATOR app.=== (text, text);
 DROP DOMAIN app.note;
 DROP DOMAIN app.code;

@@ -67,6 +67,15 @@ DROP TABLE app.ledger;
 TRUNCATE app.ledger;
 :sqlstate
 RESET ROLE;
+-- A role that reads all data (pg_read_all_data) reads no catalog either.
+CREATE ROLE all_reader;
+GRANT pg_read_all_data TO all_reader;
+SET ROLE all_reader;
+SELECT (SELECT count(*) FROM tenancy.tenants) AS tenants_seen,
+       (SELECT count(*) FROM tenancy.memberships) AS memberships_seen,
+       (SELECT count(*) FROM tenancy.platform_grants) AS grants_seen;
+RESET ROLE;
+DROP ROLE all_reader;
 -- Nor does the owner of the table's schema drop it with the schema.
 SET ROLE app_owner;
 DROP SCHEMA app CASCADE;

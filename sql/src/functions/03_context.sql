@@ -47,6 +47,11 @@ COMMENT ON FUNCTION tenancy.is_platform_admin() IS
     'whether the acting role is a superuser or a platform admin of this database (never while asserting '
     'tenancy.actor)';
 
+CREATE OR REPLACE FUNCTION tenancy._current_role_is_platform_admin() RETURNS boolean
+    LANGUAGE c STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'tenancy_current_role_is_platform_admin';
+COMMENT ON FUNCTION tenancy._current_role_is_platform_admin() IS
+    'internal: whether the role SQL runs as right now (current_user) is a platform admin of this database';
+
 CREATE OR REPLACE FUNCTION tenancy.tenant_for(tenancy.role, text, regclass) RETURNS uuid
     LANGUAGE c STABLE STRICT PARALLEL RESTRICTED SUPPORT tenancy.context_support
     AS 'MODULE_PATHNAME', 'tenancy_tenant_for';

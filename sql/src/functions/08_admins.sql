@@ -88,29 +88,46 @@ COMMENT ON FUNCTION tenancy.forget_dropped_grants() IS
     'internal: after DROP OWNED, forgets the platform rights of roles whose privileges here were dropped';
 
 -- Strict mode: runs a statement as tenancy_table_owner, the owner of tables
--- protected in strict mode, which no role is a member of. It belongs to that
--- role (see wiring/01_triggers.sql); only tenancy.as_table_owner() calls it.
+-- protected in strict mode, which no role is a member of (C++:
+-- extension/table_owner.cpp); only tenancy.as_table_owner() calls it. While
+-- it runs, the DDL guards judge tenancy_table_owner as the session's outer
+-- role, a platform admin.
 CREATE OR REPLACE FUNCTION tenancy._run_as_table_owner(statement text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    EXECUTE statement;
-END
-$$;
+    LANGUAGE c STRICT SET search_path = pg_catalog, pg_temp AS 'MODULE_PATHNAME', 'tenancy_run_as_table_owner';
 REVOKE ALL ON FUNCTION tenancy._run_as_table_owner(text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._run_as_table_owner(text) IS
     'internal: runs a statement as tenancy_table_owner (called by tenancy.as_table_owner())';
 
 -- Strict mode: a platform admin of this database runs a schema change of a
 -- table protected in strict mode as its owner. The DDL guards treat what it
--- runs as a platform admin's.
+-- runs as a platform admin's; what it must not do is leave a strict table
+-- calling code (or typed by types) another role can replace - that code
+-- would run as tenancy_table_owner, outside this function, whenever ANALYZE
+-- or a rebuild evaluates it - so the statement is undone if it did.
 CREATE OR REPLACE FUNCTION tenancy.as_table_owner(statement text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    before text[];
+    weakness record;
 BEGIN
     PERFORM tenancy._require_platform_admin('change tables protected in strict mode');
     IF statement IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'statement must not be null';
     END IF;
+    SELECT array_agg(w.relid::oid || ' ' || w.problem) INTO before
+      FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p WHERE p."strict")) w;
     PERFORM tenancy._run_as_table_owner(statement);
+    SELECT w.* INTO weakness
+      FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p WHERE p."strict")) w
+     WHERE w.relid::oid || ' ' || w.problem <> ALL (coalesce(before, '{}'))
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('cannot leave table %s protected in strict mode with code another role controls: %s',
+                             weakness.relid, weakness.problem),
+            DETAIL = 'That code would run as tenancy_table_owner whenever ANALYZE or a rebuild evaluates it.',
+            HINT = weakness.hint;
+    END IF;
 END
 $$;
 COMMENT ON FUNCTION tenancy.as_table_owner(text) IS

@@ -267,7 +267,7 @@ DECLARE
 BEGIN
     SELECT c.relowner::regrole INTO owner_before FROM pg_class c WHERE c.oid = target;
     EXECUTE format('ALTER TABLE %s OWNER TO tenancy_table_owner', target);
-    EXECUTE format('GRANT CREATE ON SCHEMA %I TO tenancy_table_owner',
+    EXECUTE format('GRANT USAGE, CREATE ON SCHEMA %I TO tenancy_table_owner',
                    (SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                      WHERE c.oid = target));
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %s', target, owner_before);
@@ -298,6 +298,7 @@ DECLARE
     previous tenancy.protected_tables;
     owner_before regrole;
     strict_mode boolean;
+    weakness record;
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
@@ -308,6 +309,16 @@ BEGIN
     delete_role := coalesce(delete_role, previous.delete_role, 'admin');
     audit := coalesce(audit, previous.audit, true);
     strict_mode := coalesce(protect.strict, false) OR coalesce(previous."strict", false);
+    IF strict_mode AND NOT coalesce(previous."strict", false) THEN
+        SELECT w.problem, w.hint INTO weakness FROM tenancy._strict_weaknesses(ARRAY[target::oid]) w LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('cannot protect table %s in strict mode: %s', target, weakness.problem),
+                DETAIL = 'In strict mode only platform admins change the table; code or types another role can '
+                         'replace would change it, or read every tenant''s rows, all the same.',
+                HINT = weakness.hint;
+        END IF;
+    END IF;
     IF NOT audit AND coalesce(previous.audit, true) AND NOT tenancy.is_platform_admin() THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = format('permission denied to exempt %s from audit', target),
@@ -395,31 +406,50 @@ $$;
 COMMENT ON FUNCTION tenancy.set_audit(regclass, boolean) IS
     'switches the audit trigger of a protected table on (owner) or off (platform admins only)';
 
--- Forgets protected tables that were dropped.
+-- The name of a table protected in strict mode that the current DROP
+-- removes, if any (called inside the sql_drop event trigger only).
+CREATE OR REPLACE FUNCTION tenancy._dropped_strict_table() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT d.object_identity
+      FROM pg_event_trigger_dropped_objects() d JOIN tenancy.protected_tables p ON p.relid::oid = d.objid
+     WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p."strict"
+     LIMIT 1
+$$;
+COMMENT ON FUNCTION tenancy._dropped_strict_table() IS
+    'internal: a table protected in strict mode that the current DROP removes (sql_drop event triggers only)';
+
+-- Removes the tables the current DROP removes from tenancy.protected_tables
+-- (called inside the sql_drop event trigger only).
+CREATE OR REPLACE FUNCTION tenancy._forget_dropped_tables() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM tenancy.protected_tables p
+     WHERE p.relid::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+                             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0)
+$$;
+COMMENT ON FUNCTION tenancy._forget_dropped_tables() IS
+    'internal: forgets the protected tables the current DROP removes (sql_drop event triggers only)';
+
+-- After a DROP: forgets the dropped tables, and refuses the drop of a table
+-- protected in strict mode unless the role running it (not the owner of this
+-- function: it runs with the caller's rights) is a platform admin of this
+-- database - not the owner of its schema (DROP SCHEMA ... CASCADE), not code
+-- that runs as tenancy_table_owner outside tenancy.as_table_owner().
 CREATE OR REPLACE FUNCTION tenancy.forget_dropped_tables() RETURNS event_trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     strict_table text;
 BEGIN
-    -- A table protected in strict mode is dropped by platform admins of this
-    -- database only: not by a platform admin of another database acting as
-    -- tenancy_table_owner, nor by the owner of its schema (DROP SCHEMA ... CASCADE).
-    IF NOT tenancy.is_platform_admin() THEN
-        SELECT d.object_identity INTO strict_table
-          FROM pg_event_trigger_dropped_objects() d JOIN tenancy.protected_tables p ON p.relid::oid = d.objid
-         WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0 AND p.strict
-         LIMIT 1;
+    IF NOT tenancy._current_role_is_platform_admin() THEN
+        strict_table := tenancy._dropped_strict_table();
         IF strict_table IS NOT NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
                 MESSAGE = format('cannot drop table %s: it is protected in strict mode', strict_table),
                 DETAIL = format('Only platform admins of database "%s" drop or change tables protected in strict '
-                                'mode; role "%s" is not one.', current_database(), tenancy.db_role()),
+                                'mode; role "%s" is not one.', current_database(), current_user),
                 HINT = 'Ask a platform admin of this database to drop it.';
         END IF;
     END IF;
-    DELETE FROM tenancy.protected_tables p
-     WHERE p.relid::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
-                             WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0);
+    PERFORM tenancy._forget_dropped_tables();
 END
 $$;
 COMMENT ON FUNCTION tenancy.forget_dropped_tables() IS

@@ -262,6 +262,10 @@ BEGIN
                 SELECT 'error', w.relid::text, w.problem, w.hint
                   FROM tenancy._table_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p)) w
                 UNION ALL
+                SELECT 'error', w.relid::text, 'strict mode: ' || w.problem, w.hint
+                  FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p
+                                                         WHERE p.strict)) w
+                UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END

@@ -10,8 +10,8 @@ COMMENT ON FUNCTION tenancy._trusted_function(oid) IS
     'internal: whether a function may run on every tenant''s rows (built in, owned by a superuser, or pg_tenancy''s)';
 
 -- The tables an object belongs to: a table itself, the table of an index,
--- trigger, policy, rule, constraint or column default, and the tables whose
--- triggers call a function.
+-- trigger, policy, rule, constraint or column default, the tables whose
+-- triggers call a function, and the tables of a schema (ALTER SCHEMA).
 CREATE OR REPLACE FUNCTION tenancy._tables_of_object(classid oid, objid oid) RETURNS SETOF oid
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce((SELECT i.indrelid FROM pg_index i WHERE i.indexrelid = $2), $2)
@@ -22,6 +22,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     UNION ALL SELECT c.conrelid FROM pg_constraint c WHERE $1 = 'pg_constraint'::regclass AND c.oid = $2
     UNION ALL SELECT d.adrelid FROM pg_attrdef d WHERE $1 = 'pg_attrdef'::regclass AND d.oid = $2
     UNION ALL SELECT t.tgrelid FROM pg_trigger t WHERE $1 = 'pg_proc'::regclass AND t.tgfoid = $2
+    UNION ALL SELECT c.oid FROM pg_class c
+               WHERE $1 = 'pg_namespace'::regclass AND c.relnamespace = $2 AND c.relkind IN ('r', 'p')
 $$;
 REVOKE ALL ON FUNCTION tenancy._tables_of_object(oid, oid) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._tables_of_object(oid, oid) IS 'internal: the tables a catalog object belongs to';
@@ -184,10 +186,19 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
           FROM pg_attrdef d JOIN tenancy.protected_tables p ON p.relid = d.adrelid
                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
+    ), code_and_domains AS (
+        -- A domain an expression casts to runs its constraints too.
+        SELECT * FROM code
+        UNION ALL
+        SELECT c.relid, format('%s (through domain %s)', c.what, dc.contypid::regtype), 'pg_constraint'::regclass,
+               dc.oid
+          FROM code c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
+                      AND d.refclassid = 'pg_type'::regclass
+               JOIN pg_constraint dc ON dc.contypid = d.refobjid
     ), calls AS (
         SELECT c.*, CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid
                          ELSE (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = d.refobjid) END AS function
-          FROM code c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
+          FROM code_and_domains c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
          WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
     )
     SELECT DISTINCT 'error', c.relid::regclass::text,
@@ -206,3 +217,82 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._owner_code_findings() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._owner_code_findings() IS 'internal: health findings about table owners'' code';
+
+-- Says whether a type can be changed only by superusers: built in, owned by
+-- a superuser or tenancy_table_owner, or part of an extension.
+CREATE OR REPLACE FUNCTION tenancy._trusted_type(type oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT t.oid < 16384 OR r.rolsuper OR r.rolname = 'tenancy_table_owner'
+           OR EXISTS (SELECT 1 FROM pg_depend d
+                       WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e')
+      FROM pg_type t JOIN pg_roles r ON r.oid = t.typowner
+     WHERE t.oid = $1
+$$;
+COMMENT ON FUNCTION tenancy._trusted_type(oid) IS 'internal: whether only superusers can change a type';
+
+-- What would still let a role other than a superuser change a strict
+-- table's behaviour or data without its DDL: functions its indexes,
+-- constraints, defaults, generated columns, triggers and column domains call
+-- that their owner can replace (CREATE OR REPLACE runs new code on every
+-- tenant's rows, or as tenancy_table_owner during ANALYZE), and column types
+-- their owner can change (ALTER TYPE ... RENAME VALUE rewrites every
+-- tenant's data without an audit row). protect(strict => true) refuses such
+-- a table; the health check reports them on strict tables.
+CREATE OR REPLACE FUNCTION tenancy._strict_weaknesses(tables oid[])
+RETURNS TABLE (relid regclass, problem text, hint text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE column_types (relid, type) AS (
+        SELECT a.attrelid, a.atttypid FROM pg_attribute a
+         WHERE a.attrelid = ANY (tables) AND a.attnum > 0 AND NOT a.attisdropped
+        UNION
+        SELECT ct.relid, inner_type.oid
+          FROM column_types ct JOIN pg_type t ON t.oid = ct.type
+               CROSS JOIN LATERAL (SELECT t.typbasetype WHERE t.typtype = 'd'
+                                   UNION ALL SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
+                                   UNION ALL SELECT r.rngsubtype FROM pg_range r WHERE r.rngtypid = t.oid
+                                   UNION ALL SELECT a.atttypid FROM pg_attribute a
+                                    WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0
+                                      AND NOT a.attisdropped) AS inner_type (oid)
+    ), code (relid, what, classid, objid) AS (
+        SELECT i.indrelid, 'index ' || i.indexrelid::regclass::text, 'pg_class'::regclass, i.indexrelid
+          FROM pg_index i WHERE i.indrelid = ANY (tables)
+        UNION ALL
+        SELECT c.conrelid, format('constraint %I', c.conname), 'pg_constraint'::regclass, c.oid
+          FROM pg_constraint c WHERE c.conrelid = ANY (tables)
+        UNION ALL
+        SELECT d.adrelid, format('the default or generation expression of column %I', a.attname),
+               'pg_attrdef'::regclass, d.oid
+          FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
+         WHERE d.adrelid = ANY (tables)
+        UNION ALL
+        SELECT t.tgrelid, format('trigger %I', t.tgname), 'pg_trigger'::regclass, t.oid
+          FROM pg_trigger t WHERE t.tgrelid = ANY (tables) AND NOT t.tgisinternal
+        UNION ALL
+        SELECT ct.relid, format('domain %s', c.contypid::regtype), 'pg_constraint'::regclass, c.oid
+          FROM column_types ct JOIN pg_constraint c ON c.contypid = ct.type
+    ), calls AS (
+        SELECT DISTINCT c.relid, c.what,
+               CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid
+                    ELSE (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = d.refobjid) END AS function
+          FROM code c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
+         WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+    )
+    SELECT c.relid::regclass,
+           format('%s calls %s, owned by %s, who can replace it', c.what, c.function::regprocedure,
+                  pg_get_userbyid(f.proowner)),
+           'Use built-in functions or functions owned by a superuser (a superuser can ALTER FUNCTION ... OWNER '
+           'TO tenancy_table_owner), then protect the table in strict mode.'
+      FROM calls c JOIN pg_proc f ON f.oid = c.function
+     WHERE NOT tenancy._trusted_function(c.function)
+    UNION ALL
+    SELECT DISTINCT ct.relid::regclass,
+           format('column type %s is owned by %s, who can change it for every tenant''s rows', ct.type::regtype,
+                  pg_get_userbyid(t.typowner)),
+           format('A superuser can run ALTER TYPE %s OWNER TO tenancy_table_owner; then protect the table in '
+                  'strict mode.', ct.type::regtype)
+      FROM column_types ct JOIN pg_type t ON t.oid = ct.type
+     WHERE NOT tenancy._trusted_type(ct.type)
+$$;
+REVOKE ALL ON FUNCTION tenancy._strict_weaknesses(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._strict_weaknesses(oid[]) IS
+    'internal: code and types of a table that roles other than superusers could still change under strict mode';

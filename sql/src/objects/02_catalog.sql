@@ -63,8 +63,14 @@ COMMENT ON TABLE tenancy.protected_tables IS
     'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
 
 -- tenancy.grant_platform_admin() grants SELECT on the catalog to each
--- platform admin of this database; nobody else may read it.
+-- platform admin of this database; nobody else may read it. Row level
+-- security (policies in wiring/01_triggers.sql) keeps out the roles that
+-- read every table without a grant (pg_read_all_data).
 REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');

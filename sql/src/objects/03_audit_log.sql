@@ -71,6 +71,7 @@ COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as 
 REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default, tenancy.access_denials, tenancy.audit_log_id_seq
     FROM PUBLIC;
 GRANT SELECT ON tenancy.audit_log TO PUBLIC;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
 

@@ -23,4 +23,5 @@ COMMENT ON COLUMN tenancy.platform_grants.kind IS
 -- the role from being dropped while it holds a right) and, to platform
 -- admins, SELECT on the catalog, this table and the denials.
 REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');

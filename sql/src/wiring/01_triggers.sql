@@ -19,12 +19,26 @@ CREATE TRIGGER protected_tables_changed
 CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
 -- A change of platform rights reaches every session at its next statement.
 CREATE TRIGGER platform_grants_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
--- Platform admins run strict tables' schema changes as their owner.
-ALTER FUNCTION tenancy._run_as_table_owner(text) OWNER TO tenancy_table_owner;
 -- DROP OWNED BY a role revokes the privileges that came with its rights here;
 -- the rights go with them.
 CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
