@@ -83,6 +83,16 @@ ALTER TABLE shop.adopted INHERIT shop.legacy_parent;
 CREATE ROLE leaky_app;
 SELECT tenancy.grant_service('leaky_app');
 ALTER ROLE leaky_app BYPASSRLS;
+-- A column default and a domain's check that run the owner's code on every
+-- write (listed like invoker's-rights triggers).
+SET ROLE app_owner;
+CREATE FUNCTION shop.stamp() RETURNS text LANGUAGE sql AS $$SELECT 'stamped'$$;
+CREATE FUNCTION shop.plausible(t text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE DOMAIN shop.plausible_text AS text CHECK (shop.plausible(VALUE));
+CREATE TABLE shop.notes (tenant_id uuid NOT NULL, id int NOT NULL, body shop.plausible_text,
+                         stamp text DEFAULT shop.stamp(), PRIMARY KEY (tenant_id, id));
+SELECT tenancy.protect('shop.notes');
+RESET ROLE;
 -- A service role dropped after its privileges were revoked by hand (not
 -- with revoke_service(), not with DROP OWNED BY).
 CREATE ROLE gone_app;

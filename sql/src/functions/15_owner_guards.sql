@@ -214,6 +214,13 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            'Review the function: it sees every row a tenant writes.'
       FROM pg_trigger t JOIN tenancy.protected_tables p ON p.relid = t.tgrelid JOIN pg_proc f ON f.oid = t.tgfoid
      WHERE NOT t.tgisinternal AND NOT f.prosecdef AND NOT tenancy._trusted_function(f.oid)
+    UNION ALL
+    -- Column defaults and the checks of column domains run on writes too.
+    SELECT DISTINCT 'warning', w.relid::text,
+           regexp_replace(w.problem, ', who can replace it$', '') || ', on every write (with the rights of the writing user)',
+           'Review the function: it sees every row a tenant writes.'
+      FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p WHERE NOT p."strict")) w
+     WHERE w.problem ~ '^(the default of column|domain) .* calls '
 $$;
 REVOKE ALL ON FUNCTION tenancy._owner_code_findings() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._owner_code_findings() IS 'internal: health findings about table owners'' code';
@@ -260,7 +267,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         SELECT c.conrelid, format('constraint %I', c.conname), 'pg_constraint'::regclass, c.oid
           FROM pg_constraint c WHERE c.conrelid = ANY (tables)
         UNION ALL
-        SELECT d.adrelid, format('the default or generation expression of column %I', a.attname),
+        SELECT d.adrelid, format(CASE WHEN a.attgenerated <> '' THEN 'generated column %I'
+                                      ELSE 'the default of column %I' END, a.attname),
                'pg_attrdef'::regclass, d.oid
           FROM pg_attrdef d JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum
          WHERE d.adrelid = ANY (tables)
