@@ -4,7 +4,8 @@
 # after round, and reports the median TPS of each and the median of the
 # per-round ratios. Settings: BENCH_TENANTS, BENCH_ROWS, BENCH_BIG_ROWS (the
 # tenant of the parallel aggregate), BENCH_DURATION (s), BENCH_ROUNDS,
-# BENCH_CLIENTS, BENCH_DENIALS, BENCH_DENIAL_SESSIONS.
+# BENCH_CLIENTS, BENCH_DENIALS, BENCH_DENIAL_SESSIONS, BENCH_WP_TENANTS and
+# BENCH_WP_ROWS (the write path), BENCH_HOT_CLIENTS (the hot tenant).
 set -eu
 cd "$(dirname "$0")"
 tenants=${BENCH_TENANTS:-200}
@@ -13,12 +14,16 @@ big_rows=${BENCH_BIG_ROWS:-2000000}
 duration=${BENCH_DURATION:-10}
 rounds=${BENCH_ROUNDS:-5}
 clients=${BENCH_CLIENTS:-2}
+wp_tenants=${BENCH_WP_TENANTS:-5000}
+wp_rows=${BENCH_WP_ROWS:-100}
+hot_clients=${BENCH_HOT_CLIENTS:-16}
 
 echo "pg_tenancy benchmarks: $tenants tenants x $rows rows, $clients clients, $rounds rounds of ${duration}s"
 echo "server: $(psql -XAtc 'SHOW server_version') fsync=$(psql -XAtc 'SHOW fsync')" \
      "synchronous_commit=$(psql -XAtc 'SHOW synchronous_commit') shared_buffers=$(psql -XAtc 'SHOW shared_buffers')"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 psql -X -q -v tenants="$tenants" -v rows="$rows" -v big_rows="$big_rows" -f setup.sql >/dev/null
+psql -X -q -v wp_tenants="$wp_tenants" -v wp_rows="$wp_rows" -f setup_write_path.sql >/dev/null
 admin_user=$PGUSER admin_password=${PGPASSWORD:-}
 export PGUSER=bench_user PGPASSWORD=bench
 
@@ -29,22 +34,27 @@ for variant in off cpp plpgsql; do
         sed "s/w_VARIANT/w_$variant/g" "scripts/write_$op.sql" > "$generated/${op}_$variant.sql"
     done
 done
+for variant in off cpp; do sed "s/wp_VARIANT/wp_$variant/g" scripts/write_path_tenancy.sql > "$generated/wp_$variant.sql"; done
+for variant in hand hand_audit; do sed "s/wp_VARIANT/wp_$variant/g" scripts/write_path_hand.sql > "$generated/wp_$variant.sql"; done
 
 # Prints the TPS of one pgbench run: a script name, or "mix_<variant>" for
 # equal parts of single-row INSERT, UPDATE and DELETE transactions. Scripts
-# named service_* run as the service role; parallel_* with one client (each
-# query has two parallel workers).
+# named service_* and wp_* (the write path) run as the service role; hot_*
+# is the write path into one tenant with many clients; parallel_* runs with
+# one client (each query has two parallel workers).
 tps() {
-    local scripts user=$PGUSER run_clients=$clients
-    case $1 in service_*) user=bench_service ;; parallel_*) run_clients=1 ;; esac
+    local scripts user=$PGUSER run_clients=$clients hot=0
+    case $1 in service_*|wp_*|hot_*) user=bench_service ;; parallel_*) run_clients=1 ;; esac
     case $1 in
         mix_*) scripts=(-f "$generated/insert_${1#mix_}.sql@1" -f "$generated/update_${1#mix_}.sql@1"
                         -f "$generated/delete_${1#mix_}.sql@1") ;;
-        transaction_*) scripts=(-f "$generated/$1.sql") ;;
+        transaction_*|wp_*) scripts=(-f "$generated/$1.sql") ;;
+        hot_*) scripts=(-f "$generated/wp_${1#hot_}.sql"); hot=1; run_clients=$hot_clients ;;
         *) scripts=(-f "scripts/$1.sql") ;;
     esac
-    PGUSER=$user pgbench -n -M prepared -c "$run_clients" -j "$run_clients" -T "$duration" \
-        -D tenants="$tenants" -D rows="$rows" "${scripts[@]}" 2>&1 |
+    PGUSER=$user pgbench -n -M prepared -c "$run_clients" -j "$(( run_clients < 2 ? run_clients : 2 ))" \
+        -T "$duration" -D tenants="$tenants" -D rows="$rows" -D wp_tenants="$wp_tenants" -D wp_rows="$wp_rows" \
+        -D hot="$hot" "${scripts[@]}" 2>&1 |
         awk '/^tps = / { print $3 } /ERROR|error:/ { print "pgbench: " $0 > "/dev/stderr" }'
 }
 
@@ -113,6 +123,21 @@ for workload in mix transaction; do
     echo "  audit cost per transaction (from TPS, noisy): $(audit_cost "$(median "${off[@]}")" "$(median "${on[@]}")" "$(median "${peer[@]}")")"
     unset -n on off peer
 done
+
+# The write path: a service role, $wp_tenants tenants, one INSERT and one
+# UPDATE by primary key per transaction; pg_tenancy against the hand-written
+# recipe, each without and with its audit; then one hot tenant.
+compare wp_off wp_cpp wp_hand wp_hand_audit
+echo "write path ($wp_tenants tenants x $wp_rows rows, service role, INSERT + UPDATE per transaction):"
+line "  tenancy, no audit / hand RLS" "$(median "${tps_wp_off[@]}")" "$(median "${tps_wp_hand[@]}")" \
+     "$(ratio tps_wp_off tps_wp_hand)" ">= 0.97"
+line "  tenancy audit on / audit off" "$(median "${tps_wp_cpp[@]}")" "$(median "${tps_wp_off[@]}")" \
+     "$(ratio tps_wp_cpp tps_wp_off)" ">= 0.90"
+line "  tenancy audited / hand RLS + PL/pgSQL" "$(median "${tps_wp_cpp[@]}")" "$(median "${tps_wp_hand_audit[@]}")" \
+     "$(ratio tps_wp_cpp tps_wp_hand_audit)" ">= 1.30"
+compare hot_off hot_hand
+line "  hot tenant ($hot_clients clients): / hand RLS" "$(median "${tps_hot_off[@]}")" "$(median "${tps_hot_hand[@]}")" \
+     "$(ratio tps_hot_off tps_hot_hand)" ">= 0.97"
 
 # Bulk UPDATE of 100k rows of one tenant, timed by psql, alternating tables.
 bulk_ms() {

@@ -1,6 +1,7 @@
 // SQL-callable functions of the tenant context: current_tenant_id(),
 // current_tenant(), actor(), current_role(), has_role(), is_platform_admin(),
-// db_role(). Each is a thin wrapper around context.cpp / identity.cpp.
+// db_role(), installed(), _current_role_is_platform_admin(). Each is a thin
+// wrapper around context.cpp / identity.cpp.
 #include "boundary.hpp"
 #include "context.hpp"
 #include "datum.hpp"
@@ -48,6 +49,13 @@ TENANCY_SQL_FUNCTION(tenancy_has_role)
 		catalog::Role required = catalog::role_from_datum(wanted);
 		return BoolGetDatum(context::current().role >= required);
 	});
+}
+
+// tenancy.installed() returns true: the permissive policy of protected
+// tables, which goes with the extension (see sql/src/functions/09_protect.sql).
+TENANCY_SQL_FUNCTION(tenancy_installed)
+{
+	return guarded([&] { return BoolGetDatum(true); });
 }
 
 // tenancy._current_role_is_platform_admin() says whether current_user is a
