@@ -13,19 +13,25 @@ OBJS       = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
 # The scripts of the current version are assembled from sql/src/, one file per
 # concern: objects/ (roles, types, tables: created once), functions/ (all
 # CREATE OR REPLACE, so that every upgrade simply runs them again) and wiring/
-# (triggers, policies, event triggers). The install script is all three; the
-# upgrade script from the previous version is sql/upgrade/'s hand-written
-# before and after parts around functions/. Scripts of earlier versions are
-# kept frozen as they shipped.
+# (triggers, policies, event triggers). The install script is all three.
+# sql/upgrade/ holds the hand-written parts of each step between versions,
+# OLD--NEW.before.sql and OLD--NEW.after.sql; an upgrade script from an
+# earlier version is the before parts of every step to the current version,
+# the objects this version adds, functions/, then the after parts. Install
+# scripts of earlier versions are kept frozen as they shipped.
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
-PREVIOUS   := 0.1
 FUNCTIONS_SQL = $(sort $(wildcard sql/src/functions/*.sql))
 INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sort $(wildcard sql/src/wiring/*.sql))
-# Objects this version adds (created once) go into the upgrade script as they are.
+# Objects this version adds (created once) go into its upgrade scripts as they are.
 NEW_OBJECTS_SQL = sql/src/objects/04_platform_grants.sql
-UPGRADE_SQL   = sql/upgrade/$(PREVIOUS)--$(EXTVERSION).before.sql $(NEW_OBJECTS_SQL) $(FUNCTIONS_SQL) \
-                sql/upgrade/$(PREVIOUS)--$(EXTVERSION).after.sql
-DATA_built = sql/pg_tenancy--$(EXTVERSION).sql sql/pg_tenancy--$(PREVIOUS)--$(EXTVERSION).sql
+# The steps from each earlier version to the current one.
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3
+STEPS_FROM_0.2 = 0.2--0.3
+UPGRADE_FROM   = 0.1 0.2
+upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) $(NEW_OBJECTS_SQL) \
+              $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
+UPGRADE_SCRIPTS = $(foreach from,$(UPGRADE_FROM),sql/pg_tenancy--$(from)--$(EXTVERSION).sql)
+DATA_built = sql/pg_tenancy--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
 DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)))
 
 # Our C++ is compiled with warnings as errors; PostgreSQL's own headers are
@@ -69,7 +75,10 @@ endif
 sql/pg_tenancy--$(EXTVERSION).sql: $(INSTALL_SQL)
 	cat $^ > $@
 
-sql/pg_tenancy--$(PREVIOUS)--$(EXTVERSION).sql: $(UPGRADE_SQL)
+sql/pg_tenancy--0.1--$(EXTVERSION).sql: $(call upgrade_sql,0.1)
+	cat $^ > $@
+
+sql/pg_tenancy--0.2--$(EXTVERSION).sql: $(call upgrade_sql,0.2)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

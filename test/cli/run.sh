@@ -84,7 +84,9 @@ done
 sql "CREATE SCHEMA shop; CREATE TABLE shop.items (tenant_id uuid NOT NULL, id int NOT NULL, PRIMARY KEY (tenant_id, id))"
 
 # Usage, help and version.
-check "--version prints the version" 0 "^tenantctl 0\.2" -- --version
+# The version comes from the control file, as the extension's does.
+control_version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ../../pg_tenancy.control)
+check "--version prints the version of pg_tenancy.control" 0 "^tenantctl ${control_version//./\\.}\$" -- --version
 check "--help lists the command groups" 0 "tenant.*member|member" -- --help
 check "tenant --help shows the subcommands" 0 "create" -- tenant --help
 check "no command is a usage error" 2 "A subcommand is required" --

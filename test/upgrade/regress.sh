@@ -1,6 +1,6 @@
 #!/bin/bash
 # The pg_regress suite, run a second time on a database that was installed
-# at the previous version from the script kept in sql/, filled
+# at the oldest version from the script kept in sql/, filled
 # (test/upgrade/fill.sql), updated with ALTER EXTENSION pg_tenancy UPDATE and
 # emptied of its tenants through the product's functions (empty.sql). The
 # suite's first test, install, is replaced by updated. Runs after the first
@@ -10,7 +10,8 @@ set -u
 cd "$(dirname "$0")/../.."
 . test/lib.sh
 summary=$1
-previous=$(sed -n 's/^PREVIOUS *:= *//p' Makefile)
+# The oldest version whose install script is kept: the longest way up.
+previous=$(ls sql/pg_tenancy--*.sql | sed -n 's/^sql\/pg_tenancy--\([0-9.]*\)\.sql$/\1/p' | sort -V | head -1)
 database=contrib_regression
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

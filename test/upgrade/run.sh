@@ -62,7 +62,7 @@ $out"
           -c "SELECT count(*) FROM shop.orders" 2>&1)
     if grep -q "permission denied for tenant" <<<"$out"; then result ok "$version: a non-member is refused after the update"
     else result failed "$version: a non-member is refused after the update" "$out"; fi
-    # Platform rights, per database since 0.2, stay with this database.
+    # Platform rights, per database since 0.3, stay with this database.
     out=$(run_psql "$database" -At -c "SET ROLE upgrade_ops" -c "SELECT tenancy.is_platform_admin()" \
           -c "SET ROLE upgrade_app" -c "BEGIN" -c "SET LOCAL tenancy.actor = 'carol@example.com'" \
           -c "SET LOCAL tenancy.tenant = 'acme'" -c "SELECT tenancy.actor()" -c "COMMIT" 2>&1)

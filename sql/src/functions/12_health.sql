@@ -206,7 +206,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     UNION ALL
     SELECT 'warning', 'tenancy.platform_grants',
            format('role %s holds a %s right without the privileges it comes with (restored from a dump of a '
-                  'database updated from 0.1, or revoked by hand)', g.role, replace(g.kind, '_', ' ')),
+                  'database updated from 0.1 or 0.2, or revoked by hand)', g.role, replace(g.kind, '_', ' ')),
            format('Run SELECT tenancy.grant_%s(%L) again.', g.kind, g.role::text)
       FROM tenancy.platform_grants g JOIN pg_roles r ON r.oid = g.role
      WHERE NOT r.rolsuper
