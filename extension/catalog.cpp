@@ -203,40 +203,63 @@ void scan_membership(const pg_uuid_t *tenant, const char *actor, MembershipField
 	table_close(rel, AccessShareLock);
 }
 
+// Copies one row of a scanned table into the scan's own rows[index].
+using CopyRow = void (*)(HeapTuple tuple, TupleDesc desc, void *scan, int index);
+
+// Reads every row of one of our tables in its latest committed state, handing
+// the first capacity of them to copy; returns how many there are (which may
+// exceed capacity: then call again with more room).
+int scan_table(Oid relid, CopyRow copy, void *scan, int capacity)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	TupleDesc desc = RelationGetDescr(rel);
+	Snapshot snapshot = latest_snapshot(relid);
+	SysScanDesc table_scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+	int count = 0;
+	HeapTuple tuple;
+	while (HeapTupleIsValid(tuple = systable_getnext(table_scan))) {
+		if (count < capacity)
+			copy(tuple, desc, scan, count);
+		count++;
+	}
+	systable_endscan(table_scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return count;
+}
+
 // One row of tenancy.protected_tables as stored: enum oids, not Roles yet.
 struct ProtectedFields {
 	Oid relid;
 	Oid read_role, write_role, delete_role;
 };
 
+// A scan of tenancy.protected_tables: where rows go, and the columns.
+struct ProtectedScan {
+	ProtectedFields *rows;
+	AttrNumber relid, read_role, write_role, delete_role;
+};
+
+// Copies one row of tenancy.protected_tables.
+void copy_protected(HeapTuple tuple, TupleDesc desc, void *scan_data, int index)
+{
+	const ProtectedScan *scan = static_cast<const ProtectedScan *>(scan_data);
+	ProtectedFields &row = scan->rows[index];
+	bool isnull;
+	row.relid = DatumGetObjectId(heap_getattr(tuple, scan->relid, desc, &isnull));
+	row.read_role = DatumGetObjectId(heap_getattr(tuple, scan->read_role, desc, &isnull));
+	row.write_role = DatumGetObjectId(heap_getattr(tuple, scan->write_role, desc, &isnull));
+	row.delete_role = DatumGetObjectId(heap_getattr(tuple, scan->delete_role, desc, &isnull));
+}
+
 // Reads up to capacity rows of tenancy.protected_tables; returns how many
-// there are (which may exceed capacity: then call again with more room).
+// there are, like scan_table().
 int scan_protected_tables(ProtectedFields *rows, int capacity)
 {
-	Relation rel = table_open(oids.protected_tables, AccessShareLock);
-	TupleDesc desc = RelationGetDescr(rel);
-	AttrNumber relid_column = get_attnum(oids.protected_tables, "relid");
-	AttrNumber read_column = get_attnum(oids.protected_tables, "read_role");
-	AttrNumber write_column = get_attnum(oids.protected_tables, "write_role");
-	AttrNumber delete_column = get_attnum(oids.protected_tables, "delete_role");
-	Snapshot snapshot = latest_snapshot(oids.protected_tables);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
-	int count = 0;
-	HeapTuple tuple;
-	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-		if (count < capacity) {
-			bool isnull;
-			rows[count].relid = DatumGetObjectId(heap_getattr(tuple, relid_column, desc, &isnull));
-			rows[count].read_role = DatumGetObjectId(heap_getattr(tuple, read_column, desc, &isnull));
-			rows[count].write_role = DatumGetObjectId(heap_getattr(tuple, write_column, desc, &isnull));
-			rows[count].delete_role = DatumGetObjectId(heap_getattr(tuple, delete_column, desc, &isnull));
-		}
-		count++;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return count;
+	Oid relid = oids.protected_tables;
+	ProtectedScan scan{rows, get_attnum(relid, "relid"), get_attnum(relid, "read_role"),
+					   get_attnum(relid, "write_role"), get_attnum(relid, "delete_role")};
+	return scan_table(relid, copy_protected, &scan, capacity);
 }
 
 // The fields of a tenancy.platform_grants row; plain data for pg_call.
@@ -245,34 +268,45 @@ struct GrantFields {
 	bool platform_admin;
 };
 
-// Reads up to capacity rows of tenancy.platform_grants (latest committed
-// state); returns how many there are, like scan_protected_tables().
+// A scan of tenancy.platform_grants: where rows go, and the columns.
+struct GrantScan {
+	GrantFields *rows;
+	AttrNumber role, kind;
+};
+
+// Copies one row of tenancy.platform_grants.
+void copy_grant(HeapTuple tuple, TupleDesc desc, void *scan_data, int index)
+{
+	const GrantScan *scan = static_cast<const GrantScan *>(scan_data);
+	bool isnull;
+	char kind[text_buffer];
+	scan->rows[index].role = DatumGetObjectId(heap_getattr(tuple, scan->role, desc, &isnull));
+	copy_text_datum(heap_getattr(tuple, scan->kind, desc, &isnull), isnull, kind);
+	scan->rows[index].platform_admin = strcmp(kind, "platform_admin") == 0;
+}
+
+// Reads up to capacity rows of tenancy.platform_grants; returns how many
+// there are, like scan_table() (none while an upgrade has yet to make it).
 int scan_platform_grants(GrantFields *rows, int capacity)
 {
-	if (!OidIsValid(oids.platform_grants))
+	Oid relid = oids.platform_grants;
+	if (!OidIsValid(relid))
 		return 0;
-	Relation rel = table_open(oids.platform_grants, AccessShareLock);
-	TupleDesc desc = RelationGetDescr(rel);
-	AttrNumber role_column = get_attnum(oids.platform_grants, "role");
-	AttrNumber kind_column = get_attnum(oids.platform_grants, "kind");
-	Snapshot snapshot = latest_snapshot(oids.platform_grants);
-	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
-	int count = 0;
-	HeapTuple tuple;
-	while (HeapTupleIsValid(tuple = systable_getnext(scan))) {
-		if (count < capacity) {
-			bool isnull;
-			char kind[text_buffer];
-			rows[count].role = DatumGetObjectId(heap_getattr(tuple, role_column, desc, &isnull));
-			copy_text_datum(heap_getattr(tuple, kind_column, desc, &isnull), isnull, kind);
-			rows[count].platform_admin = strcmp(kind, "platform_admin") == 0;
-		}
-		count++;
-	}
-	systable_endscan(scan);
-	UnregisterSnapshot(snapshot);
-	table_close(rel, AccessShareLock);
-	return count;
+	GrantScan scan{rows, get_attnum(relid, "role"), get_attnum(relid, "kind")};
+	return scan_table(relid, copy_grant, &scan, capacity);
+}
+
+// Reads every row with one of the scan functions above (through pg_call),
+// growing the buffer until they all fit.
+template <typename Fields>
+std::vector<Fields> read_rows(int (&scan)(Fields *, int))
+{
+	std::vector<Fields> rows(16);
+	int count;
+	while ((count = pg_call(scan, rows.data(), static_cast<int>(rows.size()))) > static_cast<int>(rows.size()))
+		rows.resize(count * 2);
+	rows.resize(count);
+	return rows;
 }
 
 // Parses canonical uuid text into a pg_uuid_t.
@@ -350,18 +384,13 @@ bool installed()
 std::vector<ProtectedTable> protected_tables()
 {
 	resolved();
-	std::vector<ProtectedFields> rows(16);
-	int count;
-	while ((count = pg_call(scan_protected_tables, rows.data(), static_cast<int>(rows.size()))) >
-		   static_cast<int>(rows.size()))
-		rows.resize(count * 2);
 	std::vector<ProtectedTable> tables;
-	for (int i = 0; i < count; i++) {
+	for (const ProtectedFields &row : read_rows(scan_protected_tables)) {
 		ProtectedTable table;
-		table.relid = rows[i].relid;
-		table.read_role = role_from_datum(ObjectIdGetDatum(rows[i].read_role));
-		table.write_role = role_from_datum(ObjectIdGetDatum(rows[i].write_role));
-		table.delete_role = role_from_datum(ObjectIdGetDatum(rows[i].delete_role));
+		table.relid = row.relid;
+		table.read_role = role_from_datum(ObjectIdGetDatum(row.read_role));
+		table.write_role = role_from_datum(ObjectIdGetDatum(row.write_role));
+		table.delete_role = role_from_datum(ObjectIdGetDatum(row.delete_role));
 		tables.push_back(table);
 	}
 	return tables;
@@ -425,15 +454,9 @@ Oid table_owner_role()
 std::vector<PlatformGrant> platform_grants()
 {
 	resolved();
-	std::vector<GrantFields> rows(16);
-	int count;
-	while ((count = pg_call(scan_platform_grants, rows.data(), static_cast<int>(rows.size()))) >
-		   static_cast<int>(rows.size()))
-		rows.resize(count * 2);
 	std::vector<PlatformGrant> grants;
-	for (int i = 0; i < count; i++)
-		grants.push_back({rows[i].role, rows[i].platform_admin ? PlatformRight::platform_admin
-															   : PlatformRight::service});
+	for (const GrantFields &row : read_rows(scan_platform_grants))
+		grants.push_back({row.role, row.platform_admin ? PlatformRight::platform_admin : PlatformRight::service});
 	return grants;
 }
 
