@@ -22,13 +22,15 @@ OBJS       = $(patsubst %.cpp,%.o,$(sort $(wildcard extension/*.cpp)))
 EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pg_tenancy.control)
 FUNCTIONS_SQL = $(sort $(wildcard sql/src/functions/*.sql))
 INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sort $(wildcard sql/src/wiring/*.sql))
-# Objects this version adds (created once) go into its upgrade scripts as they are.
-NEW_OBJECTS_SQL = sql/src/objects/04_platform_grants.sql
+# The objects a step adds (created once) go into the upgrade scripts that take it.
+NEW_OBJECTS_0.2--0.3 = sql/src/objects/04_platform_grants.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3
-STEPS_FROM_0.2 = 0.2--0.3
-UPGRADE_FROM   = 0.1 0.2
-upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) $(NEW_OBJECTS_SQL) \
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4
+STEPS_FROM_0.3 = 0.3--0.4
+UPGRADE_FROM   = 0.1 0.2 0.3
+upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
+              $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
 UPGRADE_SCRIPTS = $(foreach from,$(UPGRADE_FROM),sql/pg_tenancy--$(from)--$(EXTVERSION).sql)
 DATA_built = sql/pg_tenancy--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
@@ -79,6 +81,9 @@ sql/pg_tenancy--0.1--$(EXTVERSION).sql: $(call upgrade_sql,0.1)
 	cat $^ > $@
 
 sql/pg_tenancy--0.2--$(EXTVERSION).sql: $(call upgrade_sql,0.2)
+	cat $^ > $@
+
+sql/pg_tenancy--0.3--$(EXTVERSION).sql: $(call upgrade_sql,0.3)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

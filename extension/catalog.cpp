@@ -359,6 +359,15 @@ Tenant find_tenant(const char *slug_or_uuid)
 	return to_tenant(fields);
 }
 
+// Says whether a tenant with this id exists.
+bool tenant_exists(const pg_uuid_t &id)
+{
+	const Oids &o = resolved();
+	TenantFields fields{};
+	pg_call(scan_tenants, o.tenants_pkey, o.tenant_id, F_UUID_EQ, UUIDPGetDatum(&id), &fields);
+	return fields.found;
+}
+
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor)
 {

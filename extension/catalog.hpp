@@ -38,6 +38,9 @@ struct Membership {
 // Finds a tenant by slug or by uuid text.
 Tenant find_tenant(const char *slug_or_uuid);
 
+// Says whether a tenant with this id exists (latest committed state).
+bool tenant_exists(const pg_uuid_t &id);
+
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor);
 

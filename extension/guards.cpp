@@ -78,21 +78,10 @@ Oid relation_of_qualified(List *names)
 	return RangeVarGetRelid(makeRangeVarFromNameList(table_names), NoLock, true);
 }
 
-// Says whether a constraint of a table is its foreign key to tenancy.tenants.
-bool is_tenant_foreign_key(Oid relid, const char *name)
+// Says whether a constraint name is the one that tenancy.protect() installs.
+bool is_guarded_constraint(const char *name)
 {
-	Oid constraint = get_relation_constraint_oid(relid, name, true);
-	if (!OidIsValid(constraint))
-		return false;
-	HeapTuple tuple = SearchSysCache1(CONSTROID, ObjectIdGetDatum(constraint));
-	if (!HeapTupleIsValid(tuple))
-		return false;
-	Form_pg_constraint form = (Form_pg_constraint) GETSTRUCT(tuple);
-	Oid referenced = form->contype == CONSTRAINT_FOREIGN ? form->confrelid : InvalidOid;
-	ReleaseSysCache(tuple);
-	char *referenced_name = OidIsValid(referenced) ? get_rel_name(referenced) : nullptr;
-	return referenced_name != nullptr && strcmp(referenced_name, "tenants") == 0 &&
-		   strcmp(get_namespace_name(get_rel_namespace(referenced)), "tenancy") == 0;
+	return name != nullptr && strcmp(name, "tenancy_tenant_exists") == 0;
 }
 
 // Throws the refusal of a change to a protected table.
@@ -132,8 +121,8 @@ void check_alter_command(Oid relid, const AlterTableCmd *command)
 			refuse("change column \"tenant_id\"", relid);
 		return;
 	case AT_DropConstraint:
-		if (pg_call(is_tenant_foreign_key, relid, command->name))
-			refuse("drop the tenant foreign key \"" + std::string(command->name) + "\"", relid);
+		if (is_guarded_constraint(command->name))
+			refuse("drop constraint \"" + std::string(command->name) + "\"", relid);
 		return;
 	default:
 		return;
@@ -159,7 +148,8 @@ void check_statement(Node *statement, Oid target)
 		auto *rename = reinterpret_cast<RenameStmt *>(statement);
 		bool guarded = (rename->renameType == OBJECT_COLUMN && is_tenant_column(rename->subname)) ||
 					   (rename->renameType == OBJECT_TRIGGER && is_guarded_trigger(rename->subname)) ||
-					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname));
+					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname)) ||
+					   (rename->renameType == OBJECT_TABCONSTRAINT && is_guarded_constraint(rename->subname));
 		Oid relid = guarded ? pg_call(relation_of, rename->relation) : InvalidOid;
 		if (guarded && protected_tables::find(relid))
 			refuse("rename \"" + std::string(rename->subname) + "\"", relid);

@@ -7,6 +7,7 @@
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
 #include "tenant_estimates.hpp"
+#include "tenant_lock.hpp"
 #include "withheld_errors.hpp"
 
 extern "C" {
@@ -19,7 +20,8 @@ TENANCY_EXPORTED void _PG_init(void);
 
 // Defines tenancy.tenant and tenancy.actor, registers the invalidation
 // callbacks and installs the statement check, hooks, estimates and the guard
-// against owners' code; runs once per backend.
+// against owners' code, and follows transactions for the tenant locks; runs
+// once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
@@ -30,4 +32,5 @@ void _PG_init(void)
 	tenancy::owner_code_guard::install();
 	tenancy::withheld_errors::install();
 	tenancy::audit::register_writer();
+	tenancy::tenant_lock::register_callbacks();
 }

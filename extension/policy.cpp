@@ -3,11 +3,14 @@
 // tenant when the actor's role allows the action on the table, and raises an
 // error naming the role needed otherwise. The policies compare tenant_id with
 // it inside a scalar subquery, so it runs once per statement, not per row,
-// and the comparison can use the tenant_id index.
+// and the comparison can use the tenant_id index. For a write it also holds
+// the tenant until the transaction ends (tenant_lock.hpp), so that the rows
+// it writes cannot outlive their tenant.
 #include "boundary.hpp"
 #include "datum.hpp"
 #include "rights.hpp"
 #include "sql_function.hpp"
+#include "tenant_lock.hpp"
 
 extern "C" {
 #include "nodes/supportnodes.h"
@@ -25,8 +28,10 @@ TENANCY_SQL_FUNCTION(tenancy_tenant_for)
 	return guarded([&] {
 		const context::Context &context = context::current();
 		catalog::Role required = catalog::role_from_datum(role_value);
-		rights::require(context, required, rights::action_named(VARDATA_ANY(action), VARSIZE_ANY_EXHDR(action)),
-						relid);
+		rights::Action wanted = rights::action_named(VARDATA_ANY(action), VARSIZE_ANY_EXHDR(action));
+		rights::require(context, required, wanted, relid);
+		if (wanted == rights::Action::insert || wanted == rights::Action::update)
+			tenant_lock::hold_for_write(context.tenant_id);
 		return uuid_datum(context.tenant_id);
 	});
 }

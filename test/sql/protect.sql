@@ -10,8 +10,8 @@ SELECT attname, format_type(atttypid, atttypmod), attnotnull, pg_get_expr(d.adbi
  WHERE a.attrelid = 'app.invoices'::regclass AND a.attname = 'tenant_id';
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.invoices'::regclass;
 SELECT polname, polpermissive, polcmd FROM pg_policy WHERE polrelid = 'app.invoices'::regclass ORDER BY polname;
-SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
- WHERE conrelid = 'app.invoices'::regclass AND contype = 'f';
+SELECT conname, contype, pg_get_constraintdef(oid) FROM pg_constraint
+ WHERE conrelid = 'app.invoices'::regclass AND contype IN ('f', 'c');
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
  WHERE indrelid = 'app.invoices'::regclass ORDER BY 1;
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'app.invoices'::regclass AND NOT tgisinternal ORDER BY tgname;
@@ -27,7 +27,7 @@ SELECT count(*) AS policies, count(*) FILTER (WHERE b.polname IS NULL) AS change
        ON b.polname = p.polname AND b.qual IS NOT DISTINCT FROM pg_get_expr(p.polqual, p.polrelid)
  WHERE p.polrelid = 'app.invoices'::regclass;
 SELECT count(*) AS indexes FROM pg_index WHERE indrelid = 'app.invoices'::regclass;
-SELECT count(*) AS foreign_keys FROM pg_constraint WHERE conrelid = 'app.invoices'::regclass AND contype = 'f';
+SELECT count(*) AS constraints FROM pg_constraint WHERE conrelid = 'app.invoices'::regclass AND contype IN ('f', 'c');
 
 -- An existing uuid tenant_id column is adopted; its rows must all have a tenant.
 SET ROLE app_owner;

@@ -25,7 +25,8 @@ BEGIN
         by_id := ref::uuid;
     END IF;
     -- FOR NO KEY UPDATE: a change of status or settings must not wait for, nor
-    -- make fail, the writers whose foreign keys hold FOR KEY SHARE on the row.
+    -- make fail, the new memberships and domains whose foreign keys hold FOR
+    -- KEY SHARE on the row.
     IF by_id IS NOT NULL AND lock_row THEN
         SELECT * INTO found_tenant FROM tenancy.tenants t WHERE t.id = by_id FOR NO KEY UPDATE;
     ELSIF by_id IS NOT NULL THEN

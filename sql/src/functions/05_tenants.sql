@@ -166,8 +166,9 @@ DECLARE
 BEGIN
     PERFORM tenancy._require_platform_admin('drop tenants');
     target := tenancy._find_tenant(tenant);
-    -- The foreign keys that tenancy.protect() adds cascade: this removes the
-    -- tenant's rows in every protected table, its memberships and domains.
+    -- The trigger tenants_remove_rows removes the tenant's rows in every
+    -- protected table (after the transactions writing into it end); foreign
+    -- keys remove its memberships and domains.
     DELETE FROM tenancy.tenants WHERE id = target.id;
 END
 $$;

@@ -114,9 +114,50 @@ REVOKE ALL ON FUNCTION tenancy._require_protectable(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._require_protectable(regclass) IS
     'internal: error unless the relation is an ordinary permanent user table';
 
+-- The constraint of protected tables, in place of a foreign key to
+-- tenancy.tenants: a row written by a role that bypasses row level security
+-- must name an existing tenant, which then cannot be dropped before the
+-- transaction ends. Rows written under the policies are pinned to the
+-- validated tenant already; for them it returns true at once.
+CREATE OR REPLACE FUNCTION tenancy.tenant_exists(tenant_id uuid, target regclass) RETURNS boolean
+    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_tenant_exists';
+COMMENT ON FUNCTION tenancy.tenant_exists(uuid, regclass) IS
+    'the CHECK constraint tenancy_tenant_exists of protected tables: a row''s tenant exists and stays until the '
+    'transaction ends';
+
+-- Removes a dropped tenant's rows from every protected table: after DELETE on
+-- tenancy.tenants, for each row. Waits for the transactions writing into the
+-- tenant first.
+CREATE OR REPLACE FUNCTION tenancy.remove_tenant_rows() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_remove_tenant_rows';
+REVOKE ALL ON FUNCTION tenancy.remove_tenant_rows() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.remove_tenant_rows() IS
+    'trigger: deletes a dropped tenant''s rows from every protected table';
+
+-- Refuses what would leave rows without their tenant: TRUNCATE of
+-- tenancy.tenants, and a new id for a tenant.
+CREATE OR REPLACE FUNCTION tenancy._refuse_tenant_rows_loss() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'cannot truncate tenancy.tenants',
+            DETAIL = 'The rows of the tenants in protected tables would stay without their tenant.',
+            HINT = 'Drop tenants with tenancy.drop_tenant(), which removes their rows too.';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+        MESSAGE = format('cannot change the id of tenant "%s"', OLD.slug),
+        DETAIL = 'The rows of the tenant in protected tables name it by its id.';
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._refuse_tenant_rows_loss() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._refuse_tenant_rows_loss() IS
+    'internal trigger: refuses TRUNCATE of tenancy.tenants and a change of a tenant''s id';
+
 -- Adds or adopts the tenant_id column: uuid, NOT NULL, defaulting to the
--- current tenant, referencing tenancy.tenants with ON DELETE CASCADE, and led
--- by an index. Refuses rows without a tenant rather than guessing one.
+-- current tenant, naming an existing tenant (the tenancy_tenant_exists
+-- constraint, see tenancy.tenant_exists()), and led by an index. Refuses rows
+-- without a tenant, or of unknown tenants, rather than guessing.
 CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -138,6 +179,9 @@ BEGIN
     END IF;
 
     -- One pass answers both: rows without a tenant, rows of unknown tenants.
+    -- SHARE on tenancy.tenants keeps every tenant found here until the table
+    -- is protected: a tenant dropped meanwhile would leave its rows behind.
+    LOCK TABLE tenancy.tenants IN SHARE MODE;
     EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
                    'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
                    'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target) INTO orphaned, unknown;
@@ -156,11 +200,9 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);
 
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint c
-                    WHERE c.conrelid = target AND c.contype = 'f'
-                      AND c.confrelid = 'tenancy.tenants'::regclass AND c.conkey = ARRAY[column_info.attnum]) THEN
-        EXECUTE format('ALTER TABLE %s ADD FOREIGN KEY (tenant_id) REFERENCES tenancy.tenants (id) ON DELETE CASCADE',
-                       target);
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_exists') THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_exists '
+                       'CHECK (tenancy.tenant_exists(tenant_id, %L::regclass)) NOT VALID', target, target::text);
     END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_index i
@@ -172,7 +214,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION tenancy._install_tenant_column(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._install_tenant_column(regclass) IS
-    'internal: adds or adopts tenant_id with default, NOT NULL, foreign key and index';
+    'internal: adds or adopts tenant_id with default, NOT NULL, tenant constraint and index';
 
 -- Drops the policies that tenancy.protect() installs on a table.
 CREATE OR REPLACE FUNCTION tenancy._drop_policies(target regclass) RETURNS void
@@ -376,6 +418,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_audit ON %s', target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS tenancy_tenant_exists', target);
     EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY', target,
                    CASE WHEN settings.rls_was_enabled THEN 'ENABLE' ELSE 'DISABLE' END,
                    CASE WHEN settings.rls_was_forced THEN 'FORCE' ELSE 'NO FORCE' END);

@@ -12,7 +12,7 @@ REVOKE ALL ON FUNCTION tenancy._bypasses_rls(oid) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._bypasses_rls(oid) IS 'internal: whether a role bypasses row level security';
 
 -- Findings about each protected table itself (or only those listed): row
--- level security, policies, the tenant column, its foreign key and index,
+-- level security, policies, the tenant column, its constraint and index,
 -- the triggers.
 CREATE OR REPLACE FUNCTION tenancy._health_protected_tables(tables oid[] DEFAULT NULL)
 RETURNS TABLE (severity text, object text, problem text, hint text)
@@ -71,22 +71,16 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            format('ALTER TABLE %s ALTER COLUMN tenant_id SET NOT NULL', p.relid::text)
       FROM protected p WHERE p.tenant_attnum IS NOT NULL AND NOT p.tenant_not_null
     UNION ALL
-    SELECT 'error', p.relid::text, 'column tenant_id has no foreign key to tenancy.tenants',
+    SELECT 'error', p.relid::text,
+           'constraint tenancy_tenant_exists is missing: rows of tenants that do not exist can be written',
            format('Run SELECT tenancy.protect(%L) again.', p.relid::text)
       FROM protected p
      WHERE p.tenant_attnum IS NOT NULL AND NOT EXISTS (
-           SELECT 1 FROM pg_constraint con
-            WHERE con.conrelid = p.relid AND con.contype = 'f' AND con.confrelid = 'tenancy.tenants'::regclass
-              AND con.conkey = ARRAY[p.tenant_attnum])
-    UNION ALL
-    SELECT 'warning', p.relid::text,
-           format('foreign key %s to tenancy.tenants is not ON DELETE CASCADE: tenancy.drop_tenant() cannot '
-                  'remove the tenant''s rows', con.conname),
-           'Recreate the foreign key with ON DELETE CASCADE.'
-      FROM protected p JOIN pg_constraint con
-           ON con.conrelid = p.relid AND con.contype = 'f' AND con.confrelid = 'tenancy.tenants'::regclass
-          AND con.conkey = ARRAY[p.tenant_attnum]
-     WHERE con.confdeltype <> 'c'
+           SELECT 1 FROM pg_constraint con JOIN pg_depend d
+                  ON d.classid = 'pg_constraint'::regclass AND d.objid = con.oid
+                 AND d.refclassid = 'pg_proc'::regclass
+                 AND d.refobjid = 'tenancy.tenant_exists(uuid, regclass)'::regprocedure
+            WHERE con.conrelid = p.relid AND con.contype = 'c' AND con.conname = 'tenancy_tenant_exists')
     UNION ALL
     SELECT 'warning', p.relid::text, 'no index starts with tenant_id: every tenant''s queries scan the table',
            format('CREATE INDEX ON %s (tenant_id)', p.relid::text)

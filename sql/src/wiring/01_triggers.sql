@@ -9,6 +9,14 @@ CREATE TRIGGER memberships_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
 
+-- A tenant's rows go with it, and nothing else removes a tenant.
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
 CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
     EXECUTE FUNCTION tenancy.forget_dropped_tables();
 

@@ -1,0 +1,186 @@
+// Tenant locks (see tenant_lock.hpp).
+//
+// Writers take the tenant's tag in AccessShareLock, so that they never wait
+// for each other; removal takes it in AccessExclusiveLock. A transaction that
+// writes into many tenants (a bulk load by a superuser) does not fill the lock
+// table: from the 17th tenant on it holds one tag for all tenants in
+// ShareLock instead, which every removal takes in RowExclusiveLock first.
+//
+// The check after the lock is what makes it correct: a removal that committed
+// before the lock was granted has sent its invalidation message by then
+// (PostgreSQL sends them at commit, before it releases locks), so the cached
+// answer is dropped and the tenant is looked up again in the latest committed
+// state.
+#include "tenant_lock.hpp"
+#include "boundary.hpp"
+#include "catalog.hpp"
+#include "invalidation.hpp"
+
+extern "C" {
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+}
+
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace tenancy::tenant_lock {
+
+namespace {
+
+// The lock space of pg_tenancy's tags: locktag_field4 of advisory tags, which
+// pg_advisory_lock() sets to 1 or 2.
+constexpr uint16 lock_space = 29812;
+
+// Tenants a transaction locks one by one before it locks them all.
+constexpr size_t tenants_locked_one_by_one = 16;
+
+// The tenants this transaction holds for writing, as 16-byte keys.
+std::unordered_set<std::string> held;
+// The last tenant of held, to answer the common case without hashing.
+pg_uuid_t last_held{};
+bool has_last = false;
+// Whether this transaction holds the tag of all tenants.
+bool holds_all = false;
+
+// Tenants known to exist, with the cache generation they were read at.
+std::unordered_map<std::string, uint64> known_tenants;
+constexpr size_t known_limit = 100000;
+
+// Returns the 16-byte key of a tenant.
+std::string key_of(const pg_uuid_t &tenant)
+{
+	return std::string(reinterpret_cast<const char *>(tenant.data), UUID_LEN);
+}
+
+// Fills the lock tag of a tenant, or of all tenants when tenant is null.
+void set_tag(LOCKTAG *tag, const pg_uuid_t *tenant)
+{
+	uint32 high = 0, low = 0;
+	if (tenant != nullptr) {
+		uint32 words[4];
+		memcpy(words, tenant->data, sizeof(words));
+		high = words[0] ^ words[2];
+		low = words[1] ^ words[3];
+	}
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, high, low, lock_space);
+}
+
+// Acquires a tag in a mode for the rest of the transaction.
+void acquire(const pg_uuid_t *tenant, LOCKMODE mode)
+{
+	LOCKTAG tag;
+	set_tag(&tag, tenant);
+	(void) LockAcquire(&tag, mode, false, false);
+}
+
+// Says whether the tenant exists in the latest committed state (this
+// transaction's own changes included), from the cache when still valid.
+bool tenant_exists(const pg_uuid_t &tenant)
+{
+	invalidation::catch_up();
+	std::string key = key_of(tenant);
+	auto found = known_tenants.find(key);
+	if (found != known_tenants.end() && found->second == invalidation::generation())
+		return true;
+	uint64 stamp = invalidation::generation();
+	if (!catalog::tenant_exists(tenant))
+		return false;
+	if (known_tenants.size() >= known_limit)
+		known_tenants.clear();
+	known_tenants[key] = stamp;
+	return true;
+}
+
+// Returns the text of a uuid (palloc'd).
+char *uuid_text(const pg_uuid_t *tenant)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(tenant)));
+}
+
+// Throws the error of a row whose tenant does not exist.
+[[noreturn]] void throw_missing(const pg_uuid_t &tenant)
+{
+	std::string text = pg_call(uuid_text, &tenant);
+	throw Error(ERRCODE_FOREIGN_KEY_VIOLATION, "tenant " + text + " does not exist")
+		.detail("Every row of a protected table belongs to a tenant of tenancy.tenants; this one was never "
+				"created, or was dropped.")
+		.hint("Create the tenant with tenancy.create_tenant() first, or set tenant_id to an existing tenant.");
+}
+
+// Forgets every tenant this transaction held.
+void forget_all() noexcept
+{
+	held.clear();
+	has_last = false;
+	holds_all = false;
+}
+
+// Locks are released when the transaction ends, and those taken in a
+// subtransaction when it rolls back: forget them too.
+void on_transaction_end(XactEvent event, void *arg) noexcept
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_PREPARE)
+		forget_all();
+}
+
+// Forgets the tenants held when a subtransaction rolls back.
+void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent,
+						   void *arg) noexcept
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_all();
+}
+
+} // namespace
+
+// Holds the tenant for writing until the transaction ends.
+void hold_for_write(const pg_uuid_t &tenant)
+{
+	if (has_last && memcmp(last_held.data, tenant.data, UUID_LEN) == 0)
+		return;
+	std::string key = key_of(tenant);
+	if (held.count(key) == 0) {
+		if (!holds_all && held.size() >= tenants_locked_one_by_one) {
+			pg_call(acquire, nullptr, ShareLock);
+			holds_all = true;
+		}
+		if (!holds_all)
+			pg_call(acquire, &tenant, AccessShareLock);
+		if (!tenant_exists(tenant))
+			throw_missing(tenant);
+		held.insert(key);
+	}
+	last_held = tenant;
+	has_last = true;
+}
+
+// Holds the tenant for its removal until the transaction ends.
+void hold_for_removal(const pg_uuid_t &tenant)
+{
+	pg_call(acquire, nullptr, RowExclusiveLock);
+	pg_call(acquire, &tenant, AccessExclusiveLock);
+}
+
+// Forgets that this transaction checked the tenant.
+void forget(const pg_uuid_t &tenant)
+{
+	std::string key = key_of(tenant);
+	held.erase(key);
+	known_tenants.erase(key);
+	has_last = false;
+}
+
+// Registers the callbacks.
+void register_callbacks()
+{
+	RegisterXactCallback(on_transaction_end, nullptr);
+	RegisterSubXactCallback(on_subtransaction_end, nullptr);
+}
+
+} // namespace tenancy::tenant_lock

@@ -1,0 +1,39 @@
+// Tenant locks: what keeps a tenant and its rows together without a foreign
+// key from every protected table to tenancy.tenants.
+//
+// A transaction that writes rows of a tenant holds a lock on the tenant until
+// it ends: taken at its first write into the tenant, and followed by a check
+// that the tenant still exists. Removing a tenant takes the same lock in a
+// mode that conflicts: it waits for every transaction that is writing into
+// the tenant, and the ones that come after it find the tenant gone. A foreign
+// key did the same with a query and a row lock on the tenant's row for every
+// inserted row; this costs one lock per transaction and tenant.
+//
+// The locks are advisory lock tags in a space of pg_tenancy's own (pg_locks:
+// locktype advisory, objsubid 29812), which pg_advisory_lock() cannot name.
+#pragma once
+
+extern "C" {
+#include "postgres.h"
+#include "utils/uuid.h"
+}
+
+namespace tenancy::tenant_lock {
+
+// Holds the tenant for writing until the transaction ends, and throws a
+// foreign_key_violation when the tenant does not exist (any more). Cheap when
+// this transaction already holds it.
+void hold_for_write(const pg_uuid_t &tenant);
+
+// Waits for the transactions writing into the tenant and holds it for its
+// removal until this transaction ends; no transaction can start writing into
+// it meanwhile.
+void hold_for_removal(const pg_uuid_t &tenant);
+
+// Forgets that this transaction checked the tenant, which it is removing.
+void forget(const pg_uuid_t &tenant);
+
+// Registers the transaction callbacks; called once from _PG_init.
+void register_callbacks();
+
+} // namespace tenancy::tenant_lock
