@@ -39,7 +39,7 @@ using namespace tenancy;
 
 namespace {
 
-const char *const guarded_triggers[] = {"tenancy_audit", "tenancy_truncate_guard"};
+const char *const guarded_triggers[] = {"tenancy_audit", "tenancy_truncate_guard", "tenancy_tenant_check"};
 
 // Says whether a trigger name is one that tenancy.protect() installs.
 bool is_guarded_trigger(const char *name)
@@ -78,12 +78,6 @@ Oid relation_of_qualified(List *names)
 	return RangeVarGetRelid(makeRangeVarFromNameList(table_names), NoLock, true);
 }
 
-// Says whether a constraint name is the one that tenancy.protect() installs.
-bool is_guarded_constraint(const char *name)
-{
-	return name != nullptr && strcmp(name, "tenancy_tenant_exists") == 0;
-}
-
 // Throws the refusal of a change to a protected table.
 [[noreturn]] void refuse(const std::string &what, Oid relid)
 {
@@ -120,10 +114,6 @@ void check_alter_command(Oid relid, const AlterTableCmd *command)
 		if (is_tenant_column(command->name))
 			refuse("change column \"tenant_id\"", relid);
 		return;
-	case AT_DropConstraint:
-		if (is_guarded_constraint(command->name))
-			refuse("drop constraint \"" + std::string(command->name) + "\"", relid);
-		return;
 	default:
 		return;
 	}
@@ -148,8 +138,7 @@ void check_statement(Node *statement, Oid target)
 		auto *rename = reinterpret_cast<RenameStmt *>(statement);
 		bool guarded = (rename->renameType == OBJECT_COLUMN && is_tenant_column(rename->subname)) ||
 					   (rename->renameType == OBJECT_TRIGGER && is_guarded_trigger(rename->subname)) ||
-					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname)) ||
-					   (rename->renameType == OBJECT_TABCONSTRAINT && is_guarded_constraint(rename->subname));
+					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname));
 		Oid relid = guarded ? pg_call(relation_of, rename->relation) : InvalidOid;
 		if (guarded && protected_tables::find(relid))
 			refuse("rename \"" + std::string(rename->subname) + "\"", relid);

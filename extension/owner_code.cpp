@@ -30,8 +30,6 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-#include <cstring>
-
 namespace tenancy::owner_code {
 
 namespace {
@@ -181,19 +179,6 @@ const char *describe_function(Oid function)
 	return psprintf("%s, owned by %s", format_procedure(function), owner_name ? owner_name : "(unknown)");
 }
 
-// Says whether a function is tenancy.tenant_exists(), the constraint of
-// protected tables: volatile by design (it holds the tenant for a writer
-// that bypasses the policies) and safe on every row (it reveals nothing to
-// the roles the policies apply to).
-bool is_tenant_constraint_function(Oid function)
-{
-	const char *name = get_func_name(function);
-	if (name == nullptr || strcmp(name, "tenant_exists") != 0)
-		return false;
-	Oid extension = getExtensionOfObject(ProcedureRelationId, function);
-	return OidIsValid(extension) && extension == get_extension_oid("pg_tenancy", true);
-}
-
 // Returns the first function an expression calls that is not trusted, or
 // InvalidOid.
 Oid first_untrusted_function(Node *expression)
@@ -201,13 +186,9 @@ Oid first_untrusted_function(Node *expression)
 	Collected collected;
 	collect_functions(expression, &collected);
 	ListCell *cell;
-	foreach (cell, collected.functions) {
-		Oid function = lfirst_oid(cell);
-		if (is_tenant_constraint_function(function))
-			continue;
-		if (!trusted_function(function) || func_volatile(function) != PROVOLATILE_IMMUTABLE)
-			return function;
-	}
+	foreach (cell, collected.functions)
+		if (!trusted_function(lfirst_oid(cell)) || func_volatile(lfirst_oid(cell)) != PROVOLATILE_IMMUTABLE)
+			return lfirst_oid(cell);
 	return InvalidOid;
 }
 

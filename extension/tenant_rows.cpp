@@ -1,15 +1,16 @@
 // The rows of a tenant live and die with it, in place of a foreign key from
 // every protected table to tenancy.tenants:
 //
-//  * tenancy.tenant_exists(tenant_id, table), the CHECK constraint that
-//    protect() adds (NOT VALID, so that pg_dump restores it after the data):
-//    a row written by a role that bypasses row level security (a superuser,
-//    BYPASSRLS, a referential action) must name an existing tenant, which
-//    stays held until the transaction ends (tenant_lock.hpp). Rows written
-//    under the policies need nothing more: the policies pin them to the
-//    validated tenant, which tenancy.tenant_for() holds the same way. So the
-//    constraint costs a function call per row, and tells a tenant user
-//    nothing about tenants they cannot see.
+//  * tenancy.tenant_check(), the row trigger tenancy_tenant_check that
+//    protect() adds after INSERT and UPDATE OF tenant_id: a row written by a
+//    role that bypasses row level security (a superuser, BYPASSRLS, a
+//    referential action) must name an existing tenant, which stays held until
+//    the transaction ends (tenant_lock.hpp). Rows written under the policies
+//    need nothing more: the policies pin them to the validated tenant, which
+//    tenancy.tenant_for() holds the same way; for them the trigger returns at
+//    once. (A CHECK constraint would be simpler, but PostgreSQL parses its
+//    expression again for every statement, which costs more than the trigger.
+//    Like the foreign key, the trigger comes after the data in a dump.)
 //  * tenancy.remove_tenant_rows(), the row trigger after DELETE on
 //    tenancy.tenants: it waits for the transactions writing into the tenant,
 //    then deletes the tenant's rows from every protected table, as the
@@ -43,8 +44,8 @@ using namespace tenancy;
 
 namespace {
 
-// What the constraint decided for one table and role, kept for the rest of
-// the statement (in the expression's own memory).
+// What the trigger decided for one table and role, kept for the rest of the
+// statement (in the trigger's own memory).
 struct ConstraintState {
 	Oid user;
 	int security_context;
@@ -53,7 +54,7 @@ struct ConstraintState {
 };
 
 // Says whether rows the current role writes into the table skip its policies:
-// only then must the constraint check their tenant.
+// only then must the trigger check their tenant.
 bool bypasses_policies(Oid relid)
 {
 	return protected_tables::find(relid) != nullptr &&
@@ -145,17 +146,49 @@ pg_uuid_t removed_tenant(FunctionCallInfo fcinfo)
 	return tenant;
 }
 
+// Returns the row an INSERT or UPDATE wrote, checking the trigger protocol.
+HeapTuple written_row(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.tenant_check() must be called as a trigger")));
+	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+	if (!TRIGGER_FIRED_FOR_ROW(trigger->tg_event) || !TRIGGER_FIRED_AFTER(trigger->tg_event) ||
+		TRIGGER_FIRED_BY_DELETE(trigger->tg_event))
+		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+						errmsg("tenancy.tenant_check() must fire after INSERT or UPDATE for each row")));
+	return TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
+}
+
+// Reads the tenant_id of a row; false when it is null (NOT NULL refuses it).
+bool row_tenant(HeapTuple row, Relation rel, pg_uuid_t *tenant)
+{
+	int column = SPI_fnumber(RelationGetDescr(rel), "tenant_id");
+	if (column <= 0)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+						errmsg("protected table %s has no column tenant_id", RelationGetRelationName(rel))));
+	bool isnull;
+	Datum value = heap_getattr(row, column, RelationGetDescr(rel), &isnull);
+	if (!isnull)
+		memcpy(tenant, DatumGetUUIDP(value), sizeof(*tenant));
+	return !isnull;
+}
+
 } // namespace
 
-// tenancy.tenant_exists(tenant_id, table): the constraint of protected tables.
-TENANCY_SQL_FUNCTION(tenancy_tenant_exists)
+// tenancy.tenant_check(): the tenant check of protected tables.
+TENANCY_SQL_FUNCTION(tenancy_tenant_check)
 {
-	pg_uuid_t *tenant = PG_GETARG_UUID_P(0);
-	Oid relid = PG_GETARG_OID(1);
 	return guarded([&] {
-		if (needs_check(fcinfo, relid))
-			tenant_lock::hold_for_write(*tenant);
-		return BoolGetDatum(true);
+		HeapTuple row = pg_call(written_row, fcinfo);
+		TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+		Relation rel = trigger->tg_relation;
+		if (needs_check(fcinfo, RelationGetRelid(rel))) {
+			pg_uuid_t tenant{};
+			if (pg_call(row_tenant, row, rel, &tenant))
+				tenant_lock::hold_for_write(tenant);
+		}
+		return PointerGetDatum(nullptr);
 	});
 }
 

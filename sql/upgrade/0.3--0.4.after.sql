@@ -1,6 +1,6 @@
 -- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
--- foreign key to tenancy.tenants for the tenancy_tenant_exists constraint
--- and the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
+-- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
+-- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
 -- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
 
 CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
@@ -29,11 +29,10 @@ BEGIN
         IF target.conname IS NOT NULL THEN
             EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c
-                        WHERE c.conrelid = target.relid AND c.conname = 'tenancy_tenant_exists') THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_exists '
-                                      'CHECK (tenancy.tenant_exists(tenant_id, %L::regclass)) NOT VALID',
-                                      target.relid, target.relid::text);
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
+            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
+                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
         END IF;
     END LOOP;
 END

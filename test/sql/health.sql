@@ -36,7 +36,7 @@ CREATE TABLE shop.policy_dropped (tenant_id uuid, id int);
 CREATE TABLE shop.policy_altered (tenant_id uuid, id int);
 CREATE TABLE shop.nullable (tenant_id uuid, id int);
 CREATE TABLE shop.no_tenant_check (tenant_id uuid, id int);
-CREATE TABLE shop.check_renamed (tenant_id uuid, id int);
+CREATE TABLE shop.check_disabled (tenant_id uuid, id int);
 CREATE TABLE shop.no_index (tenant_id uuid, id int);
 CREATE TABLE shop.audit_disabled (tenant_id uuid, id int);
 CREATE TABLE shop.audit_dropped (tenant_id uuid, id int);
@@ -54,7 +54,7 @@ CREATE TABLE shop.exclusion_per_tenant (tenant_id uuid, id int, code text, EXCLU
 CREATE TABLE shop.adopted (tenant_id uuid, id int);
 CREATE TABLE shop.legacy_parent (tenant_id uuid, id int);
 SELECT tenancy.protect(t) FROM unnest(ARRAY['shop.rls_off', 'shop.not_forced', 'shop.policy_dropped',
-    'shop.policy_altered', 'shop.nullable', 'shop.no_tenant_check', 'shop.check_renamed', 'shop.no_index',
+    'shop.policy_altered', 'shop.nullable', 'shop.no_tenant_check', 'shop.check_disabled', 'shop.no_index',
     'shop.audit_disabled', 'shop.audit_dropped', 'shop.unique_leak', 'shop.fk_leak', 'shop.side_index',
     'shop.include_leak', 'shop.exclusion_leak', 'shop.exclusion_per_tenant', 'shop.adopted']::regclass[]) t;
 CREATE VIEW shop.owner_view AS SELECT id FROM shop.customers;
@@ -71,8 +71,8 @@ ALTER TABLE shop.not_forced NO FORCE ROW LEVEL SECURITY;
 DROP POLICY tenancy_select ON shop.policy_dropped;
 ALTER POLICY tenancy_select ON shop.policy_altered USING (true);
 ALTER TABLE shop.nullable ALTER COLUMN tenant_id DROP NOT NULL;
-ALTER TABLE shop.no_tenant_check DROP CONSTRAINT tenancy_tenant_exists;
-ALTER TABLE shop.check_renamed RENAME CONSTRAINT tenancy_tenant_exists TO tenant_check;
+DROP TRIGGER tenancy_tenant_check ON shop.no_tenant_check;
+ALTER TABLE shop.check_disabled DISABLE TRIGGER tenancy_tenant_check;
 DROP INDEX shop.no_index_tenant_id_idx;
 ALTER TABLE shop.audit_disabled DISABLE TRIGGER tenancy_audit;
 DROP TRIGGER tenancy_audit ON shop.audit_dropped;

@@ -114,15 +114,16 @@ REVOKE ALL ON FUNCTION tenancy._require_protectable(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._require_protectable(regclass) IS
     'internal: error unless the relation is an ordinary permanent user table';
 
--- The constraint of protected tables, in place of a foreign key to
--- tenancy.tenants: a row written by a role that bypasses row level security
--- must name an existing tenant, which then cannot be dropped before the
--- transaction ends. Rows written under the policies are pinned to the
--- validated tenant already; for them it returns true at once.
-CREATE OR REPLACE FUNCTION tenancy.tenant_exists(tenant_id uuid, target regclass) RETURNS boolean
-    LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_tenant_exists';
-COMMENT ON FUNCTION tenancy.tenant_exists(uuid, regclass) IS
-    'the CHECK constraint tenancy_tenant_exists of protected tables: a row''s tenant exists and stays until the '
+-- The trigger tenancy_tenant_check of protected tables, in place of a foreign
+-- key to tenancy.tenants: after a row is written by a role that bypasses row
+-- level security, its tenant must exist, and then cannot be dropped before
+-- the transaction ends. Rows written under the policies are pinned to the
+-- validated tenant already; for them it returns at once.
+CREATE OR REPLACE FUNCTION tenancy.tenant_check() RETURNS trigger
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_tenant_check';
+REVOKE ALL ON FUNCTION tenancy.tenant_check() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy.tenant_check() IS
+    'trigger tenancy_tenant_check of protected tables: a written row''s tenant exists and stays until the '
     'transaction ends';
 
 -- Removes a dropped tenant's rows from every protected table: after DELETE on
@@ -155,8 +156,8 @@ COMMENT ON FUNCTION tenancy._refuse_tenant_rows_loss() IS
     'internal trigger: refuses TRUNCATE of tenancy.tenants and a change of a tenant''s id';
 
 -- Adds or adopts the tenant_id column: uuid, NOT NULL, defaulting to the
--- current tenant, naming an existing tenant (the tenancy_tenant_exists
--- constraint, see tenancy.tenant_exists()), and led by an index. Refuses rows
+-- current tenant, naming an existing tenant (the tenancy_tenant_check
+-- trigger, see tenancy.tenant_check()), and led by an index. Refuses rows
 -- without a tenant, or of unknown tenants, rather than guessing.
 CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -200,9 +201,9 @@ BEGIN
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);
 
-    IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_exists') THEN
-        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_exists '
-                       'CHECK (tenancy.tenant_exists(tenant_id, %L::regclass)) NOT VALID', target, target::text);
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_tenant_check') THEN
+        EXECUTE format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target);
     END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_index i
@@ -214,7 +215,7 @@ END
 $$;
 REVOKE ALL ON FUNCTION tenancy._install_tenant_column(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._install_tenant_column(regclass) IS
-    'internal: adds or adopts tenant_id with default, NOT NULL, tenant constraint and index';
+    'internal: adds or adopts tenant_id with default, NOT NULL, tenant check and index';
 
 -- Drops the policies that tenancy.protect() installs on a table.
 CREATE OR REPLACE FUNCTION tenancy._drop_policies(target regclass) RETURNS void
@@ -418,7 +419,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_audit ON %s', target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS tenancy_tenant_exists', target);
+    EXECUTE format('DROP TRIGGER IF EXISTS tenancy_tenant_check ON %s', target);
     EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY', target,
                    CASE WHEN settings.rls_was_enabled THEN 'ENABLE' ELSE 'DISABLE' END,
                    CASE WHEN settings.rls_was_forced THEN 'FORCE' ELSE 'NO FORCE' END);

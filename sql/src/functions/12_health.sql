@@ -12,7 +12,7 @@ REVOKE ALL ON FUNCTION tenancy._bypasses_rls(oid) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._bypasses_rls(oid) IS 'internal: whether a role bypasses row level security';
 
 -- Findings about each protected table itself (or only those listed): row
--- level security, policies, the tenant column, its constraint and index,
+-- level security, policies, the tenant column and its index,
 -- the triggers.
 CREATE OR REPLACE FUNCTION tenancy._health_protected_tables(tables oid[] DEFAULT NULL)
 RETURNS TABLE (severity text, object text, problem text, hint text)
@@ -71,17 +71,6 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            format('ALTER TABLE %s ALTER COLUMN tenant_id SET NOT NULL', p.relid::text)
       FROM protected p WHERE p.tenant_attnum IS NOT NULL AND NOT p.tenant_not_null
     UNION ALL
-    SELECT 'error', p.relid::text,
-           'constraint tenancy_tenant_exists is missing: rows of tenants that do not exist can be written',
-           format('Run SELECT tenancy.protect(%L) again.', p.relid::text)
-      FROM protected p
-     WHERE p.tenant_attnum IS NOT NULL AND NOT EXISTS (
-           SELECT 1 FROM pg_constraint con JOIN pg_depend d
-                  ON d.classid = 'pg_constraint'::regclass AND d.objid = con.oid
-                 AND d.refclassid = 'pg_proc'::regclass
-                 AND d.refobjid = 'tenancy.tenant_exists(uuid, regclass)'::regprocedure
-            WHERE con.conrelid = p.relid AND con.contype = 'c' AND con.conname = 'tenancy_tenant_exists')
-    UNION ALL
     SELECT 'warning', p.relid::text, 'no index starts with tenant_id: every tenant''s queries scan the table',
            format('CREATE INDEX ON %s (tenant_id)', p.relid::text)
       FROM protected p
@@ -95,7 +84,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            CASE WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
                 ELSE format('Run SELECT tenancy.protect(%L) again.', p.relid::text) END
       FROM protected p
-           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit), ('tenancy_truncate_guard', true)) AS wanted(name, wanted)
+           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit), ('tenancy_truncate_guard', true),
+                                     ('tenancy_tenant_check', true)) AS wanted(name, wanted)
            LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
      WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A'))
 $$;

@@ -206,8 +206,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   c.what, c.function::regprocedure, pg_get_userbyid(f.proowner)),
            'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
       FROM calls c JOIN pg_proc f ON f.oid = c.function
-     WHERE (NOT tenancy._trusted_function(c.function) OR f.provolatile <> 'i')
-       AND c.function <> 'tenancy.tenant_exists(uuid, regclass)'::regprocedure
+     WHERE NOT tenancy._trusted_function(c.function) OR f.provolatile <> 'i'
     UNION ALL
     SELECT 'warning', t.tgrelid::regclass::text,
            format('trigger %I runs %s, owned by %s, on every write (with the rights of the writing user)',
