@@ -37,3 +37,7 @@ BEGIN
     END LOOP;
 END
 $constraints$;
+
+-- The write policies call tenancy.tenant_for() directly (09_protect.sql).
+SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
+  FROM tenancy.protected_tables p;

@@ -22,8 +22,12 @@ COMMENT ON FUNCTION tenancy.installed() IS
 -- allows that command. Restrictive policies are ANDed with anything else, so
 -- no permissive policy that someone adds can widen access; PostgreSQL wants
 -- at least one permissive policy, hence tenancy_permit (tenancy.installed(),
--- which is true) for all commands. The tenant is a scalar subquery: evaluated once per statement,
--- and usable as an index condition.
+-- which is true) for all commands. For reads the tenant is a scalar subquery:
+-- evaluated once per statement (in the leader of a parallel query, whose
+-- workers get its value), and usable as an index condition. For writes it is
+-- a plain call: an initplan costs ~10k instructions to set up per statement,
+-- more than the call costs on the few rows a write usually touches (and a
+-- stable function's result still serves as an index condition).
 CREATE OR REPLACE FUNCTION tenancy._policy_definitions(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role)
 RETURNS TABLE (policy_name name, command "char", permissive boolean, using_expression text, check_expression text)
@@ -39,7 +43,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            CASE WHEN r.command <> 'a' THEN expr END,
            CASE WHEN r.command IN ('a', 'w') THEN expr END
       FROM rights r,
-           LATERAL (SELECT format('(tenant_id = ( SELECT tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass) AS tenant_for))',
+           LATERAL (SELECT format(CASE WHEN r.command = 'r'
+                                       THEN '(tenant_id = ( SELECT tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass) AS tenant_for))'
+                                       ELSE '(tenant_id = tenancy.tenant_for(%L::tenancy.role, %L::text, %L::regclass))' END,
                                   r.role, r.action, target::text) AS expr) e
 $$;
 REVOKE ALL ON FUNCTION tenancy._policy_definitions(regclass, tenancy.role, tenancy.role, tenancy.role) FROM PUBLIC;
