@@ -10,6 +10,7 @@
 #include "context.hpp"
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
+#include "trigger_call.hpp"
 
 extern "C" {
 #include "commands/trigger.h"
@@ -19,21 +20,6 @@ extern "C" {
 using namespace tenancy;
 
 namespace {
-
-// Raises unless the function runs as an AFTER ROW trigger on a row change.
-TriggerData *checked_trigger_data(FunctionCallInfo fcinfo)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.audit_trigger() must be called as a trigger")));
-	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (!TRIGGER_FIRED_AFTER(trigger->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigger->tg_event) ||
-		TRIGGER_FIRED_BY_TRUNCATE(trigger->tg_event))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.audit_trigger() must be an AFTER ... FOR EACH ROW trigger "
-							   "on INSERT, UPDATE or DELETE")));
-	return trigger;
-}
 
 // Refuses to audit a table that is neither protected nor pg_tenancy's own
 // tenants or memberships: attached to any other table (by a superuser; nobody
@@ -87,7 +73,8 @@ bool is_support_access(const identity::Identity &who, const audit::AuditEvent &e
 TENANCY_SQL_FUNCTION(tenancy_audit_trigger)
 {
 	return guarded([&] {
-		TriggerData *trigger = pg_call(checked_trigger_data, fcinfo);
+		TriggerData *trigger = after_row_trigger(fcinfo, "tenancy.audit_trigger()", on_insert | on_update | on_delete,
+											  "INSERT, UPDATE or DELETE");
 		require_audited_table(RelationGetRelid(trigger->tg_relation));
 		// A restore's COPY into the catalog: the dump holds the audit rows.
 		if (catalog_load::is_loading(RelationGetRelid(trigger->tg_relation)))

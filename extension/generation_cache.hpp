@@ -62,6 +62,9 @@ public:
 		return slot.second;
 	}
 
+	// Forgets the value for key.
+	void forget(const std::string &key) { entries_.erase(key); }
+
 private:
 	size_t limit_;
 	std::unordered_map<std::string, std::pair<uint64, Value>> entries_;

@@ -18,9 +18,7 @@
 #include "sql_function.hpp"
 
 extern "C" {
-#include "access/htup_details.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_constraint.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -28,9 +26,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "nodes/parsenodes.h"
 #include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/syscache.h"
 }
 
 #include <cstring>

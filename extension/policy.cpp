@@ -1,9 +1,11 @@
 // tenancy.tenant_for(role, action, table): the heart of the row level
 // security policies that tenancy.protect() installs. It returns the current
 // tenant when the actor's role allows the action on the table, and raises an
-// error naming the role needed otherwise. The policies compare tenant_id with
-// it inside a scalar subquery, so it runs once per statement, not per row,
-// and the comparison can use the tenant_id index. For a write it also holds
+// error naming the role needed otherwise. The read policy compares tenant_id
+// with it inside a scalar subquery, so it runs once per statement, not per
+// row, and the comparison can use the tenant_id index; the write policies
+// call it per row written, from the context cached for the statement (an
+// initplan would cost more to set up). For a write it also holds
 // the tenant until the transaction ends (tenant_lock.hpp), so that the rows
 // it writes cannot outlive their tenant.
 #include "boundary.hpp"

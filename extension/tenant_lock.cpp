@@ -14,6 +14,7 @@
 #include "tenant_lock.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "generation_cache.hpp"
 #include "invalidation.hpp"
 
 extern "C" {
@@ -25,7 +26,6 @@ extern "C" {
 
 #include <cstring>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace tenancy::tenant_lock {
@@ -47,9 +47,8 @@ bool has_last = false;
 // Whether this transaction holds the tag of all tenants.
 bool holds_all = false;
 
-// Tenants known to exist, with the cache generation they were read at.
-std::unordered_map<std::string, uint64> known_tenants;
-constexpr size_t known_limit = 100000;
+// Whether tenants exist, until the catalog changes.
+GenerationMap<bool> known_tenants(100000);
 
 // Returns the 16-byte key of a tenant.
 std::string key_of(const pg_uuid_t &tenant)
@@ -83,17 +82,7 @@ void acquire(const pg_uuid_t *tenant, LOCKMODE mode)
 bool tenant_exists(const pg_uuid_t &tenant)
 {
 	invalidation::catch_up();
-	std::string key = key_of(tenant);
-	auto found = known_tenants.find(key);
-	if (found != known_tenants.end() && found->second == invalidation::generation())
-		return true;
-	uint64 stamp = invalidation::generation();
-	if (!catalog::tenant_exists(tenant))
-		return false;
-	if (known_tenants.size() >= known_limit)
-		known_tenants.clear();
-	known_tenants[key] = stamp;
-	return true;
+	return known_tenants.get(key_of(tenant), [&] { return catalog::tenant_exists(tenant); });
 }
 
 // Returns the text of a uuid (palloc'd).
@@ -172,7 +161,7 @@ void forget(const pg_uuid_t &tenant)
 {
 	std::string key = key_of(tenant);
 	held.erase(key);
-	known_tenants.erase(key);
+	known_tenants.forget(key);
 	has_last = false;
 }
 

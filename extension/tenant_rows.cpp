@@ -22,6 +22,7 @@
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
 #include "tenant_lock.hpp"
+#include "trigger_call.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -38,7 +39,6 @@ extern "C" {
 #include "utils/syscache.h"
 }
 
-#include <string>
 
 using namespace tenancy;
 
@@ -46,7 +46,7 @@ namespace {
 
 // What the trigger decided for one table and role, kept for the rest of the
 // statement (in the trigger's own memory).
-struct ConstraintState {
+struct CheckState {
 	Oid user;
 	int security_context;
 	Oid relid;
@@ -65,7 +65,7 @@ bool bypasses_policies(Oid relid)
 // statement and role.
 bool needs_check(FunctionCallInfo fcinfo, Oid relid)
 {
-	auto *state = static_cast<ConstraintState *>(fcinfo->flinfo->fn_extra);
+	auto *state = static_cast<CheckState *>(fcinfo->flinfo->fn_extra);
 	Oid user;
 	int security_context;
 	GetUserIdAndSecContext(&user, &security_context);
@@ -74,8 +74,8 @@ bool needs_check(FunctionCallInfo fcinfo, Oid relid)
 		return state->needs_check;
 	bool check = bypasses_policies(relid);
 	if (state == nullptr) {
-		state = static_cast<ConstraintState *>(
-			pg_call(MemoryContextAlloc, fcinfo->flinfo->fn_mcxt, sizeof(ConstraintState)));
+		state = static_cast<CheckState *>(
+			pg_call(MemoryContextAlloc, fcinfo->flinfo->fn_mcxt, sizeof(CheckState)));
 		fcinfo->flinfo->fn_extra = state;
 	}
 	*state = {user, security_context, relid, check};
@@ -127,67 +127,37 @@ void delete_rows(Oid relid, Datum tenant)
 	SetUserIdAndSecContext(saved_user, saved_context);
 }
 
-// Returns the old row's tenant id of a DELETE on tenancy.tenants.
-pg_uuid_t removed_tenant(FunctionCallInfo fcinfo)
+// Reads a uuid column of a row; false when it is null.
+bool row_uuid(HeapTuple row, Relation rel, const char *column_name, pg_uuid_t *value)
 {
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.remove_tenant_rows() must be called as a trigger")));
-	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (!TRIGGER_FIRED_BY_DELETE(trigger->tg_event) || !TRIGGER_FIRED_FOR_ROW(trigger->tg_event))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.remove_tenant_rows() must fire for each deleted row")));
-	Relation rel = trigger->tg_relation;
-	bool isnull;
-	Datum id = heap_getattr(trigger->tg_trigtuple, SPI_fnumber(RelationGetDescr(rel), "id"), RelationGetDescr(rel), &isnull);
-	pg_uuid_t tenant{};
-	if (!isnull)
-		memcpy(&tenant, DatumGetUUIDP(id), sizeof(tenant));
-	return tenant;
-}
-
-// Returns the row an INSERT or UPDATE wrote, checking the trigger protocol.
-HeapTuple written_row(FunctionCallInfo fcinfo)
-{
-	if (!CALLED_AS_TRIGGER(fcinfo))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.tenant_check() must be called as a trigger")));
-	TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
-	if (!TRIGGER_FIRED_FOR_ROW(trigger->tg_event) || !TRIGGER_FIRED_AFTER(trigger->tg_event) ||
-		TRIGGER_FIRED_BY_DELETE(trigger->tg_event))
-		ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-						errmsg("tenancy.tenant_check() must fire after INSERT or UPDATE for each row")));
-	return TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
-}
-
-// Reads the tenant_id of a row; false when it is null (NOT NULL refuses it).
-bool row_tenant(HeapTuple row, Relation rel, pg_uuid_t *tenant)
-{
-	int column = SPI_fnumber(RelationGetDescr(rel), "tenant_id");
+	int column = SPI_fnumber(RelationGetDescr(rel), column_name);
 	if (column <= 0)
 		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-						errmsg("protected table %s has no column tenant_id", RelationGetRelationName(rel))));
+						errmsg("table %s has no column %s", RelationGetRelationName(rel), column_name)));
 	bool isnull;
-	Datum value = heap_getattr(row, column, RelationGetDescr(rel), &isnull);
+	Datum datum = heap_getattr(row, column, RelationGetDescr(rel), &isnull);
 	if (!isnull)
-		memcpy(tenant, DatumGetUUIDP(value), sizeof(*tenant));
+		memcpy(value, DatumGetUUIDP(datum), sizeof(*value));
 	return !isnull;
 }
 
 } // namespace
 
-// tenancy.tenant_check(): the tenant check of protected tables.
+// tenancy.tenant_check(): the tenant check of protected tables. It runs on
+// every row written; for the roles the policies apply to it decides once per
+// statement and returns at once.
 TENANCY_SQL_FUNCTION(tenancy_tenant_check)
 {
 	return guarded([&] {
-		HeapTuple row = pg_call(written_row, fcinfo);
-		TriggerData *trigger = reinterpret_cast<TriggerData *>(fcinfo->context);
+		TriggerData *trigger =
+			after_row_trigger(fcinfo, "tenancy.tenant_check()", on_insert | on_update, "INSERT or UPDATE");
 		Relation rel = trigger->tg_relation;
-		if (needs_check(fcinfo, RelationGetRelid(rel))) {
-			pg_uuid_t tenant{};
-			if (pg_call(row_tenant, row, rel, &tenant))
-				tenant_lock::hold_for_write(tenant);
-		}
+		if (!needs_check(fcinfo, RelationGetRelid(rel)))
+			return PointerGetDatum(nullptr);
+		HeapTuple row = TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) ? trigger->tg_newtuple : trigger->tg_trigtuple;
+		pg_uuid_t tenant{};
+		if (pg_call(row_uuid, row, rel, "tenant_id", &tenant))
+			tenant_lock::hold_for_write(tenant);
 		return PointerGetDatum(nullptr);
 	});
 }
@@ -196,7 +166,10 @@ TENANCY_SQL_FUNCTION(tenancy_tenant_check)
 TENANCY_SQL_FUNCTION(tenancy_remove_tenant_rows)
 {
 	return guarded([&] {
-		pg_uuid_t tenant = pg_call(removed_tenant, fcinfo);
+		TriggerData *trigger = after_row_trigger(fcinfo, "tenancy.remove_tenant_rows()", on_delete, "DELETE");
+		pg_uuid_t tenant{};
+		if (!pg_call(row_uuid, trigger->tg_trigtuple, trigger->tg_relation, "id", &tenant))
+			return PointerGetDatum(nullptr);
 		tenant_lock::hold_for_removal(tenant);
 		tenant_lock::forget(tenant);
 		Datum id = UUIDPGetDatum(&tenant);

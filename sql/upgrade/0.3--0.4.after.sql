@@ -12,7 +12,7 @@ CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
 
 -- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
 -- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
-DO $constraints$
+DO $tenant_check$
 DECLARE
     target record;
 BEGIN
@@ -36,7 +36,7 @@ BEGIN
         END IF;
     END LOOP;
 END
-$constraints$;
+$tenant_check$;
 
 -- The write policies call tenancy.tenant_for() directly (09_protect.sql).
 SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
