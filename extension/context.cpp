@@ -9,6 +9,7 @@
 #include "boundary.hpp"
 #include "generation_cache.hpp"
 #include "statement.hpp"
+#include "tenant_lock.hpp"
 
 namespace tenancy::context {
 
@@ -81,6 +82,7 @@ Context resolve(const statement::Inputs &inputs)
 				 .hint("Run SET LOCAL tenancy.tenant = '...' (or set_config('tenancy.tenant', ..., true)) inside "
 					   "the transaction, and RESET tenancy.tenant."));
 
+	uint64 stamp = invalidation::generation();
 	catalog::Tenant tenant = tenant_named(requested);
 	if (!tenant.found) {
 		if (!who.platform_admin)
@@ -89,6 +91,7 @@ Context resolve(const statement::Inputs &inputs)
 			 Error(ERRCODE_UNDEFINED_OBJECT, "tenant \"" + actor_names::shown(requested) + "\" does not exist")
 				 .hint("Check the slug with tenancy.tenant_list()."));
 	}
+	tenant_lock::known_to_exist(tenant.id, stamp);
 
 	Context context;
 	context.tenant_id = tenant.id;

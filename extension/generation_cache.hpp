@@ -54,12 +54,17 @@ public:
 		if (found != entries_.end() && found->second.first == invalidation::generation())
 			return found->second.second;
 		uint64 stamp = invalidation::generation();
-		Value value = compute();
+		put(key, stamp, compute());
+		return entries_[key].second;
+	}
+
+	// Stores a value computed elsewhere, stamped with the generation read
+	// before it was computed.
+	void put(const std::string &key, uint64 stamp, Value value)
+	{
 		if (entries_.size() >= limit_)
 			entries_.clear();
-		auto &slot = entries_[key];
-		slot = {stamp, std::move(value)};
-		return slot.second;
+		entries_[key] = {stamp, std::move(value)};
 	}
 
 	// Forgets the value for key.

@@ -10,6 +10,7 @@
 // queued for; what a LOCK locked is checked after it ran, by relation oid, so
 // that a concurrent rename cannot lead it past us.
 #include "lock_guard.hpp"
+#include "tree_walker.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
 #include "protected_tables.hpp"
@@ -56,9 +57,8 @@ bool current_role_owns(Oid relid)
 
 bool collect_relations(Node *node, void *context);
 
-// PostgreSQL 15's tree walkers take an untyped function pointer.
-using Walker = bool (*)();
-const Walker relation_collector = reinterpret_cast<Walker>(reinterpret_cast<void (*)()>(collect_relations));
+// collect_relations() as PostgreSQL's tree walkers take it.
+const TreeWalker relation_collector = as_tree_walker(collect_relations);
 
 // Collects the relations a query reads, in its subqueries, CTEs and sublinks too.
 bool collect_relations(Node *node, void *context)

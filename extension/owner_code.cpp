@@ -7,6 +7,7 @@
 // an expression may only call trusted functions: built into PostgreSQL, owned
 // by a superuser (a table owner cannot change them), or pg_tenancy's own.
 #include "owner_code.hpp"
+#include "tree_walker.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -42,9 +43,8 @@ struct Collected {
 
 bool collect_functions(Node *node, void *context);
 
-// PostgreSQL 15's tree walkers take an untyped function pointer.
-using Walker = bool (*)();
-const Walker function_collector = reinterpret_cast<Walker>(reinterpret_cast<void (*)()>(collect_functions));
+// collect_functions() as PostgreSQL's tree walkers take it.
+const TreeWalker function_collector = as_tree_walker(collect_functions);
 
 // Adds a function to the list of those an expression calls.
 bool collect_function(Oid function, void *context)

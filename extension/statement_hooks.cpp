@@ -19,6 +19,7 @@
 #include "withheld_errors.hpp"
 #include "audit_writer.hpp"
 #include "boundary.hpp"
+#include "implied_reads.hpp"
 #include "catalog_load.hpp"
 #include "lock_guard.hpp"
 #include "query_records.hpp"
@@ -65,13 +66,15 @@ void before_top_level_query()
 	query_records::check_held_cursors();
 }
 
-// The planner hook: planning counts as nested.
+// The planner hook: planning counts as nested. Drops the read policy's
+// clauses that a write policy's implies (implied_reads.hpp) first.
 PlannedStmt *on_planner(Query *parse, const char *query_string, int options, ParamListInfo params) noexcept
 {
 	PlannedStmt *volatile planned = nullptr;
 	nesting++;
 	PG_TRY();
 	{
+		implied_reads::drop(parse);
 		planned = previous_planner ? previous_planner(parse, query_string, options, params)
 								   : standard_planner(parse, query_string, options, params);
 	}

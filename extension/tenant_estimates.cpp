@@ -1,8 +1,9 @@
 // Row estimates of protected tables for the tenant the statement works in.
 //
-// A policy compares tenant_id with an initplan's result ($0), whose value the
-// planner does not know: it estimates "tenant_id = $0" as an average tenant
-// (1 / number of distinct tenants). With one big tenant among many small
+// A policy compares tenant_id with an initplan's result ($0) or, in a write,
+// with a call of tenancy.tenant_for(), whose value the planner does not
+// know: it estimates "tenant_id = $0" as an average tenant (1 / number of
+// distinct tenants). With one big tenant among many small
 // ones, that is wrong by orders of magnitude, and the plan with it: an index
 // scan over two million rows instead of a parallel sequential scan. The
 // hand-written "WHERE tenant_id = '...'" has no such problem, since the
@@ -18,6 +19,7 @@
 #include "tenant_estimates.hpp"
 #include "boundary.hpp"
 #include "context.hpp"
+#include "policy_clauses.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -40,7 +42,6 @@ namespace tenancy::tenant_estimates {
 namespace {
 
 set_rel_pathlist_hook_type previous_hook = nullptr;
-Oid tenant_for_oid = InvalidOid; // last function found to be tenancy.tenant_for()
 
 // The tenant a statement works in, if its context is valid.
 struct Tenant {
@@ -48,26 +49,9 @@ struct Tenant {
 	pg_uuid_t id;
 };
 
-// Says whether funcid is tenancy.tenant_for(), the function of the policies.
-// (A stale remembered oid can only make an estimate less good, never a plan
-// wrong.)
-bool is_tenant_for(Oid funcid)
-{
-	if (funcid == tenant_for_oid)
-		return true;
-	const char *name = get_func_name(funcid);
-	if (name == nullptr || strcmp(name, "tenant_for") != 0)
-		return false;
-	const char *schema = get_namespace_name(get_func_namespace(funcid));
-	if (schema == nullptr || strcmp(schema, "tenancy") != 0)
-		return false;
-	tenant_for_oid = funcid;
-	return true;
-}
-
 // Says whether param is set by an initplan of root that computes
-// tenancy.tenant_for(): the tenant of a policy.
-bool is_policy_tenant(PlannerInfo *root, const Param *param)
+// tenancy.tenant_for(): the tenant of the read policy.
+bool is_initplan_tenant(PlannerInfo *root, const Param *param)
 {
 	if (param->paramkind != PARAM_EXEC)
 		return false;
@@ -80,12 +64,24 @@ bool is_policy_tenant(PlannerInfo *root, const Param *param)
 		if (!IsA(plan, Result) || list_length(plan->targetlist) != 1)
 			return false;
 		auto *entry = static_cast<TargetEntry *>(linitial(plan->targetlist));
-		return IsA(entry->expr, FuncExpr) && is_tenant_for(reinterpret_cast<FuncExpr *>(entry->expr)->funcid);
+		return IsA(entry->expr, FuncExpr) &&
+			policy_clauses::is_tenant_for(reinterpret_cast<FuncExpr *>(entry->expr)->funcid);
 	}
 	return false;
 }
 
-// Returns the restriction "tenant_id = $n" of rel whose $n is a policy's
+// Says whether expression is the tenant of a policy: the read policy's
+// initplan result, or the write policies' direct call (which is what a write
+// keeps, see implied_reads.cpp).
+bool is_policy_tenant(PlannerInfo *root, const Node *expression)
+{
+	if (IsA(expression, Param))
+		return is_initplan_tenant(root, reinterpret_cast<const Param *>(expression));
+	return IsA(expression, FuncExpr) &&
+		policy_clauses::is_tenant_for(reinterpret_cast<const FuncExpr *>(expression)->funcid);
+}
+
+// Returns the restriction of rel that compares tenant_id with a policy's
 // tenant, or nullptr; sets *column to its tenant_id Var.
 RestrictInfo *policy_clause(PlannerInfo *root, RelOptInfo *rel, Var **column)
 {
@@ -101,11 +97,10 @@ RestrictInfo *policy_clause(PlannerInfo *root, RelOptInfo *rel, Var **column)
 		Node *right = static_cast<Node *>(lsecond(comparison->args));
 		if (IsA(right, Var))
 			std::swap(left, right);
-		if (!IsA(left, Var) || !IsA(right, Param))
+		if (!IsA(left, Var))
 			continue;
 		auto *var = reinterpret_cast<Var *>(left);
-		if (var->varno != static_cast<int>(rel->relid) || var->varlevelsup != 0 ||
-			!is_policy_tenant(root, reinterpret_cast<Param *>(right)))
+		if (var->varno != static_cast<int>(rel->relid) || var->varlevelsup != 0 || !is_policy_tenant(root, right))
 			continue;
 		*column = var;
 		return restriction;
@@ -200,7 +195,7 @@ void on_set_rel_pathlist(PlannerInfo *root, RelOptInfo *rel, Index rti, RangeTbl
 {
 	if (rel->reloptkind == RELOPT_BASEREL && rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_RELATION &&
 		!rte->inh && rte->tablesample == nullptr && !IS_DUMMY_REL(rel) && rel->baserestrictinfo != NIL &&
-		root->init_plans != NIL)
+		(root->init_plans != NIL || root->parse->commandType != CMD_SELECT || root->parse->rowMarks != NIL))
 		estimate_for_tenant(root, rel);
 	if (previous_hook != nullptr)
 		previous_hook(root, rel, rti, rte);

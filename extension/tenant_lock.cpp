@@ -156,6 +156,12 @@ void hold_for_removal(const pg_uuid_t &tenant)
 	pg_call(acquire, &tenant, AccessExclusiveLock);
 }
 
+// Records that the tenant exists, as of generation stamp.
+void known_to_exist(const pg_uuid_t &tenant, uint64 stamp)
+{
+	known_tenants.put(key_of(tenant), stamp, true);
+}
+
 // Forgets that this transaction checked the tenant.
 void forget(const pg_uuid_t &tenant)
 {

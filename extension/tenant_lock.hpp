@@ -30,6 +30,11 @@ void hold_for_write(const pg_uuid_t &tenant);
 // it meanwhile.
 void hold_for_removal(const pg_uuid_t &tenant);
 
+// Records that the tenant exists, as found in the catalog by a lookup that
+// began at invalidation generation stamp (the context's validation), so
+// that the first write into it needs no lookup of its own.
+void known_to_exist(const pg_uuid_t &tenant, uint64 stamp);
+
 // Forgets that this transaction checked the tenant, which it is removing.
 void forget(const pg_uuid_t &tenant);
 
