@@ -168,7 +168,9 @@ void on_executor_end(QueryDesc *query) noexcept
 // The ProcessUtility hook: marks a top-level statement's start, runs the
 // guards before and after the statement (withholding the errors of
 // maintenance commands), checks cursors WITH HOLD, notes a COPY that
-// restores the catalog, and lets DDL find the audit log's partitions unused.
+// restores the catalog, and lets DDL find the audit log's partitions unused
+// (every utility statement but transaction control, SET, SHOW and EXECUTE
+// of a prepared statement, which cannot be DDL).
 void on_utility(PlannedStmt *statement, const char *query_string, bool read_only_tree,
 				ProcessUtilityContext context, ParamListInfo params, QueryEnvironment *environment,
 				DestReceiver *destination, QueryCompletion *completion) noexcept
@@ -184,7 +186,8 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 		guarded([&] { lock_guard::before(parsed); });
 		guarded([&] { withheld_errors::begin_maintenance(parsed); });
 		loaded_before = guarded([&] { return catalog_load::begin(parsed); });
-		if (!IsA(parsed, TransactionStmt) && !IsA(parsed, VariableSetStmt) && !IsA(parsed, VariableShowStmt))
+		if (!IsA(parsed, TransactionStmt) && !IsA(parsed, VariableSetStmt) && !IsA(parsed, VariableShowStmt) &&
+			!IsA(parsed, ExecuteStmt))
 			audit::release_writer();
 	}
 	nesting++;
