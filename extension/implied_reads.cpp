@@ -67,6 +67,14 @@ List *security_quals_without_implied_reads(List *quals, Index varno, Oid relid)
 	return kept;
 }
 
+// Says whether a statement writes or locks the rows of a relation: only then
+// does PostgreSQL apply its write policies besides the read policy (a plain
+// read keeps its initplan, whatever other policies the table has).
+bool writes_or_locks(const RangeTblEntry *rte)
+{
+	return (rte->requiredPerms & (ACL_INSERT | ACL_UPDATE | ACL_DELETE)) != 0;
+}
+
 // Says whether a row check comes from row level security.
 bool is_policy_check(const WithCheckOption *check)
 {
@@ -120,7 +128,7 @@ bool drop_in(Node *node, void *context)
 	foreach (cell, query->rtable) {
 		varno++;
 		auto *rte = static_cast<RangeTblEntry *>(lfirst(cell));
-		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL)
+		if (rte->rtekind == RTE_RELATION && rte->securityQuals != NIL && writes_or_locks(rte))
 			rte->securityQuals = security_quals_without_implied_reads(rte->securityQuals, varno, rte->relid);
 	}
 	if (query->resultRelation > 0 && query->withCheckOptions != NIL) {

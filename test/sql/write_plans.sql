@@ -20,6 +20,13 @@ SELECT tenancy.protect('plans.notes');
 CREATE TABLE plans.drafts (id int PRIMARY KEY, body text NOT NULL);
 GRANT SELECT, INSERT, UPDATE, DELETE ON plans.drafts TO PUBLIC;
 SELECT tenancy.protect('plans.drafts', read_role => 'admin', write_role => 'member');
+-- A policy of the owner's own that reads like a write policy's clause does
+-- not take the read policy's initplan away from plain reads.
+CREATE TABLE plans.odd (id int PRIMARY KEY, tenant_id uuid, body text NOT NULL);
+CREATE POLICY odd_extra ON plans.odd AS RESTRICTIVE FOR SELECT
+    USING (tenant_id = tenancy.tenant_for('viewer', 'update', 'plans.odd'::regclass));
+GRANT SELECT ON plans.odd TO PUBLIC;
+SELECT tenancy.protect('plans.odd');
 RESET ROLE;
 SELECT id AS globex_id FROM tenancy.tenants WHERE slug = 'globex' \gset
 SET ROLE bob;
@@ -33,6 +40,7 @@ SET ROLE carol;
 SET tenancy.tenant = 'acme';
 INSERT INTO plans.notes (id, body) VALUES (1, 'acme note'), (2, 'another');
 EXPLAIN (COSTS OFF) SELECT body FROM plans.notes WHERE id = 1;
+EXPLAIN (COSTS OFF) SELECT body FROM plans.odd WHERE id = 1;
 EXPLAIN (COSTS OFF) UPDATE plans.notes SET body = body || '!' WHERE id = 1;
 EXPLAIN (COSTS OFF) DELETE FROM plans.notes WHERE id = 1;
 EXPLAIN (COSTS OFF) SELECT body FROM plans.notes WHERE id = 1 FOR UPDATE;
