@@ -4,6 +4,7 @@
 // the same table, which is what tenancy.protect() installs and what the
 // guards keep anyone from replacing.
 #include "policy_clauses.hpp"
+#include "invalidation.hpp"
 
 extern "C" {
 #include "catalog/pg_type.h"
@@ -18,6 +19,10 @@ extern "C" {
 namespace tenancy::policy_clauses {
 
 namespace {
+
+// The oid last found to be tenancy.tenant_for(), and the generation it was found in.
+Oid tenant_for_oid = InvalidOid;
+uint64 tenant_for_generation = 0;
 
 // Returns the tenancy.tenant_for() call of expression: itself, or the only
 // output of a scalar subquery that reads no table; nullptr otherwise.
@@ -76,16 +81,23 @@ bool is_tenant_column(const Node *node, Index varno, Oid relid)
 
 } // namespace
 
-// Says whether funcid is tenancy.tenant_for(), by name (two syscache
-// lookups; an oid remembered across a DROP EXTENSION could name another
-// function).
+// Says whether funcid is tenancy.tenant_for(), by name; the answer is kept
+// until the next invalidation (DROP EXTENSION invalidates pg_tenancy's
+// catalog, so a remembered oid never outlives the function).
 bool is_tenant_for(Oid funcid)
 {
+	if (funcid == tenant_for_oid && tenant_for_generation == invalidation::generation())
+		return true;
+	uint64 stamp = invalidation::generation();
 	const char *name = get_func_name(funcid);
 	if (name == nullptr || strcmp(name, "tenant_for") != 0)
 		return false;
 	const char *schema = get_namespace_name(get_func_namespace(funcid));
-	return schema != nullptr && strcmp(schema, "tenancy") == 0;
+	if (schema == nullptr || strcmp(schema, "tenancy") != 0)
+		return false;
+	tenant_for_oid = funcid;
+	tenant_for_generation = stamp;
+	return true;
 }
 
 // Returns what a qual of the relation relid checks.
