@@ -34,6 +34,14 @@ public:
 		return result.empty() || result[0][0].is_null() ? std::string() : result[0][0].c_str();
 	}
 
+	// Runs one statement outside any transaction block (CREATE INDEX
+	// CONCURRENTLY and the like).
+	void run_outside_transaction(const std::string &sql)
+	{
+		pqxx::nontransaction statement(connection());
+		statement.exec(sql);
+	}
+
 	// Returns the connection string given with -d (may be empty).
 	const std::string &conninfo() const { return conninfo_; }
 

@@ -14,16 +14,6 @@ extern "C" {
 
 using namespace tenancy;
 
-namespace {
-
-// Returns the bytes of a text argument.
-std::string text_of(const text *value)
-{
-	return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
-}
-
-} // namespace
-
 // tenancy._normalize_actor(text) returns an actor name in normal form, or
 // raises an error that says what is wrong with it.
 TENANCY_SQL_FUNCTION(tenancy_normalize_actor)

@@ -38,4 +38,10 @@ Datum uuid_datum(const pg_uuid_t &value)
 	return pg_call(make_uuid, &value);
 }
 
+// Returns the bytes of a (detoasted) text value.
+std::string text_of(const text *value)
+{
+	return std::string(VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value));
+}
+
 } // namespace tenancy

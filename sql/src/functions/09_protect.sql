@@ -165,12 +165,13 @@ COMMENT ON FUNCTION tenancy._refuse_tenant_rows_loss() IS
 -- current tenant, naming an existing tenant (the tenancy_tenant_check
 -- trigger, see tenancy.tenant_check()), and led by an index. Refuses rows
 -- without a tenant, or of unknown tenants, rather than guessing.
-CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
+-- Adds the tenant_id column (uuid, nullable: a new column needs no rewrite
+-- of the table) unless the table has it, and returns its number; refuses a
+-- tenant_id of another type.
+CREATE OR REPLACE FUNCTION tenancy._add_tenant_column(target regclass) RETURNS smallint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     column_info record;
-    orphaned boolean;
-    unknown boolean;
 BEGIN
     SELECT a.attnum, a.atttypid INTO column_info
       FROM pg_attribute a WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped;
@@ -184,14 +185,36 @@ BEGIN
                              format_type(column_info.atttypid, NULL)),
             HINT = 'Convert the column to uuid holding tenancy.tenants ids, or rename it, then protect again.';
     END IF;
+    RETURN column_info.attnum;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._add_tenant_column(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._add_tenant_column(regclass) IS
+    'internal: adds a nullable uuid tenant_id column unless the table has one, and returns its number';
+
+CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant_column smallint := tenancy._add_tenant_column(target);
+    orphaned boolean;
+    unknown boolean;
+BEGIN
 
     -- One pass answers both: rows without a tenant, rows of unknown tenants.
     -- SHARE on tenancy.tenants keeps every tenant found here until the table
     -- is protected: a tenant dropped meanwhile would leave its rows behind.
+    -- An online protection has proved both already, with the constraints it
+    -- validated without blocking writers (16_protect_online.sql).
     LOCK TABLE tenancy.tenants IN SHARE MODE;
-    EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
-                   'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
-                   'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target) INTO orphaned, unknown;
+    IF tenancy._online_constraints_valid(target) THEN
+        orphaned := false;
+        unknown := false;
+    ELSE
+        EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
+                       'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
+                       'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target)
+           INTO orphaned, unknown;
+    END IF;
     IF orphaned THEN
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
             MESSAGE = format('table %s has rows without a tenant', target),
@@ -206,6 +229,7 @@ BEGIN
     END IF;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);
+    PERFORM tenancy._drop_online_constraints(target);
 
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_tenant_check') THEN
         EXECUTE format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id ON %s '
@@ -213,7 +237,7 @@ BEGIN
     END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_index i
-                    WHERE i.indrelid = target AND i.indkey[0] = column_info.attnum
+                    WHERE i.indrelid = target AND i.indkey[0] = tenant_column
                       AND i.indpred IS NULL AND i.indisvalid) THEN
         EXECUTE format('CREATE INDEX ON %s (tenant_id)', target);
     END IF;
@@ -335,31 +359,19 @@ REVOKE ALL ON FUNCTION tenancy._hand_to_table_owner_role(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._hand_to_table_owner_role(regclass) IS
     'internal: strict mode, hands a table to tenancy_table_owner and keeps its previous owner''s data rights';
 
-CREATE OR REPLACE FUNCTION tenancy.protect(
-    target regclass,
-    read_role tenancy.role DEFAULT 'viewer',
-    write_role tenancy.role DEFAULT 'member',
-    delete_role tenancy.role DEFAULT 'admin',
-    audit boolean DEFAULT true,
-    strict boolean DEFAULT false
-) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Raises unless the caller may protect the table with these settings: a
+-- table owner or platform admin; strict mode only for a table without
+-- weaknesses; no audit only for platform admins.
+CREATE OR REPLACE FUNCTION tenancy._require_protect_settings(target regclass, audit boolean, strict_mode boolean)
+RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    rls record;
     previous tenancy.protected_tables;
-    owner_before regrole;
-    strict_mode boolean;
     weakness record;
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
-    -- A null setting keeps the table's current one, or takes the default.
     SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
-    read_role := coalesce(read_role, previous.read_role, 'viewer');
-    write_role := coalesce(write_role, previous.write_role, 'member');
-    delete_role := coalesce(delete_role, previous.delete_role, 'admin');
-    audit := coalesce(audit, previous.audit, true);
-    strict_mode := coalesce(protect.strict, false) OR coalesce(previous."strict", false);
     IF strict_mode AND NOT coalesce(previous."strict", false) THEN
         SELECT w.problem, w.hint INTO weakness FROM tenancy._strict_weaknesses(ARRAY[target::oid]) w LIMIT 1;
         IF FOUND THEN
@@ -375,6 +387,34 @@ BEGIN
             MESSAGE = format('permission denied to exempt %s from audit', target),
             DETAIL = 'Only platform admins may protect a table without its audit trigger.';
     END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_protect_settings(regclass, boolean, boolean) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_protect_settings(regclass, boolean, boolean) IS
+    'internal: error unless the caller may protect the table with these settings';
+
+-- The work of tenancy.protect() once the table's rows all have a tenant
+-- (backfilled ones too): backfilled, when not null, describes the backfill
+-- for its audit row.
+CREATE OR REPLACE FUNCTION tenancy._protect_table(
+    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role,
+    audit boolean, strict boolean, backfilled jsonb)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    rls record;
+    previous tenancy.protected_tables;
+    owner_before regrole;
+    strict_mode boolean;
+BEGIN
+    -- A null setting keeps the table's current one, or takes the default.
+    SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
+    read_role := coalesce(read_role, previous.read_role, 'viewer');
+    write_role := coalesce(write_role, previous.write_role, 'member');
+    delete_role := coalesce(delete_role, previous.delete_role, 'admin');
+    audit := coalesce(audit, previous.audit, true);
+    strict_mode := coalesce(_protect_table.strict, false) OR coalesce(previous."strict", false);
+    PERFORM tenancy._require_protect_settings(target, audit, strict_mode);
 
     SELECT c.relrowsecurity, c.relforcerowsecurity INTO rls FROM pg_class c WHERE c.oid = target;
     PERFORM tenancy._install_tenant_column(target);
@@ -401,11 +441,48 @@ BEGIN
            delete_role = excluded.delete_role, audit = excluded.audit, strict = excluded.strict,
            owner_before_strict = coalesce(p.owner_before_strict, excluded.owner_before_strict);
     PERFORM tenancy._revoke_trigger_grants(target);
+    IF backfilled IS NOT NULL THEN
+        PERFORM tenancy._audit_backfill(target, backfilled);
+    END IF;
 END
 $$;
-COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean) IS
+COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, jsonb) IS
+    'internal: protects a table whose rows all have a tenant (table owners and platform admins)';
+
+-- SECURITY INVOKER, and without a search_path of its own: backfill_from is
+-- the caller's SQL, evaluated with the caller's rights and search_path (see
+-- 16_backfill.sql); everything else is done by the functions it calls.
+CREATE OR REPLACE FUNCTION tenancy.protect(
+    target regclass,
+    read_role tenancy.role DEFAULT 'viewer',
+    write_role tenancy.role DEFAULT 'member',
+    delete_role tenancy.role DEFAULT 'admin',
+    audit boolean DEFAULT true,
+    strict boolean DEFAULT false,
+    backfill text DEFAULT NULL,
+    backfill_from text DEFAULT NULL
+) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    tenant uuid;
+    placed bigint;
+BEGIN
+    IF backfill IS NULL AND backfill_from IS NULL THEN
+        PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict, NULL);
+        RETURN;
+    END IF;
+    tenant := tenancy._backfill_prepare(target, backfill, backfill_from);
+    placed := tenancy._backfill_rows(target, tenant, backfill_from, NULL, NULL);
+    PERFORM tenancy._require_all_placed(target, backfill_from);
+    PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict,
+                                   pg_catalog.jsonb_build_object('rows', placed, 'tenant', backfill,
+                                                                 'backfill_from', backfill_from, 'online', false));
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, text, text) IS
     'protects a table: tenant_id column, forced row level security, per-tenant policies, audit (idempotent; '
-    'a null setting keeps the current one); strict hands the table to tenancy_table_owner for good';
+    'a null setting keeps the current one); strict hands the table to tenancy_table_owner for good; backfill '
+    '(a tenant) and backfill_from (an SQL expression over the row) give rows without a tenant theirs first';
 
 CREATE OR REPLACE FUNCTION tenancy.unprotect(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$

@@ -20,11 +20,11 @@ CREATE TABLE tenancy.audit_log (
     xid            xid8,
     support_access boolean NOT NULL DEFAULT false,
     CONSTRAINT audit_log_operation_check
-        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER'))
+        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'))
 ) PARTITION BY RANGE (at);
 COMMENT ON TABLE tenancy.audit_log IS
     'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, and per platform admin entering a tenant (ENTER)';
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
 COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'the tenant of the row itself (not of the session)';
 COMMENT ON COLUMN tenancy.audit_log.actor IS 'tenancy.actor(): the login role, or the application user asserted by a service';
 COMMENT ON COLUMN tenancy.audit_log.db_role IS 'the session''s outer database role';

@@ -1,0 +1,454 @@
+-- pg_tenancy: online protection of a live table, in short steps that never
+-- hold a lock the application waits on for long. tenancy.protect_online()
+-- records the job (tenancy.protect_jobs); each call of
+-- tenancy.protect_online_step() does the next bounded piece of work in the
+-- caller's transaction and records it there, so that a run killed at any
+-- point resumes where it stopped:
+--
+--   prepare   tenant_id added without a rewrite (nullable, no default), a
+--             foreign key to tenancy.tenants NOT VALID (new rows name an
+--             existing tenant, and no tenant with rows here can be dropped),
+--             and the trigger tenancy_backfill that gives the rows the
+--             application writes meanwhile their tenant (or refuses them);
+--   backfill  the rows without a tenant, a range of blocks per call, placed
+--             by the backfill rule (tenancy._backfill_rows());
+--   verify    a scan for rows still without a tenant (a second pass places
+--             those that moved; what remains is reported, never guessed);
+--   validate  CHECK (tenant_id IS NOT NULL) NOT VALID, then both constraints
+--             validated under SHARE UPDATE EXCLUSIVE, which writers ignore;
+--   index     CREATE INDEX CONCURRENTLY on tenant_id, returned as a command
+--             for the caller to run outside a transaction block (a leftover
+--             invalid index of a killed run is dropped concurrently first);
+--   switch    in one short ACCESS EXCLUSIVE transaction: NOT NULL (proved by
+--             the valid CHECK, no scan), default, row level security,
+--             policies, triggers; the temporary constraints and trigger go.
+
+-- True when an online protection has proved that every row of the table has
+-- a tenant and that it exists: its CHECK and foreign key are both valid.
+CREATE OR REPLACE FUNCTION tenancy._online_constraints_valid(target regclass) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) = 2 FROM pg_constraint c
+     WHERE c.conrelid = target AND c.convalidated
+       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c')
+            OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f'
+                AND c.confrelid = 'tenancy.tenants'::regclass))
+$$;
+REVOKE ALL ON FUNCTION tenancy._online_constraints_valid(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_constraints_valid(regclass) IS
+    'internal: an online protection has validated that every row has an existing tenant';
+
+-- Drops what an online protection adds for its duration: the CHECK, the
+-- foreign key and the trigger tenancy_backfill.
+CREATE OR REPLACE FUNCTION tenancy._drop_online_constraints(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    constraint_name name;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill') THEN
+        EXECUTE format('DROP TRIGGER tenancy_backfill ON %s', target);
+    END IF;
+    FOR constraint_name IN SELECT c.conname FROM pg_constraint c WHERE c.conrelid = target
+                              AND c.conname IN ('tenancy_tenant_id_not_null', 'tenancy_tenant_id_fkey') LOOP
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', target, constraint_name);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._drop_online_constraints(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._drop_online_constraints(regclass) IS
+    'internal: drops the constraints and trigger of an online protection';
+
+-- The trigger tenancy_backfill, BEFORE INSERT OR UPDATE while a table is
+-- protected online (arguments: unassigned, backfill tenant, backfill_from).
+-- A new row without a tenant takes the selected tenant (SET tenancy.tenant,
+-- validated as always); without one it takes the backfill rule's tenant when
+-- unassigned is 'backfill', and is refused when it is 'refuse'. A changed
+-- row without a tenant takes the rule's. SECURITY INVOKER: the expression
+-- runs as the writer, like the table's own triggers.
+CREATE OR REPLACE FUNCTION tenancy.backfill_trigger() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    placed_ref text;
+    placed uuid;
+BEGIN
+    IF NEW.tenant_id IS NOT NULL THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' AND coalesce(current_setting('tenancy.tenant', true), '') <> '' THEN
+        NEW.tenant_id := tenancy.current_tenant_id();
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' OR TG_ARGV[0] = 'backfill' THEN
+        IF TG_ARGV[2] <> '' THEN
+            PERFORM tenancy._check_backfill_expression(TG_ARGV[2]);
+            EXECUTE format('SELECT (%s)::text FROM (SELECT ($1).*) AS %I', TG_ARGV[2], TG_TABLE_NAME)
+              INTO placed_ref USING NEW;
+            placed := tenancy._online_tenant_of(TG_RELID, placed_ref);
+        END IF;
+        NEW.tenant_id := coalesce(placed, nullif(TG_ARGV[1], '')::uuid);
+    END IF;
+    IF NEW.tenant_id IS NULL AND TG_OP = 'INSERT' THEN
+        RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
+            MESSAGE = format('new row of table %I.%I has no tenant', TG_TABLE_SCHEMA, TG_TABLE_NAME),
+            DETAIL = CASE WHEN TG_ARGV[0] = 'refuse'
+                          THEN 'The table is being protected online, and refuses rows without a tenant.'
+                          ELSE 'The table is being protected online, and its backfill places no tenant for this row.' END,
+            HINT = 'Select the tenant first: SET tenancy.tenant = ''...''.';
+    END IF;
+    IF NEW.tenant_id IS NULL AND OLD.tenant_id IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
+            MESSAGE = format('cannot take the tenant of a row of table %I.%I away', TG_TABLE_SCHEMA, TG_TABLE_NAME),
+            DETAIL = 'The table is being protected online.';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION tenancy.backfill_trigger() IS
+    'trigger tenancy_backfill of a table being protected online: gives rows written meanwhile their tenant';
+
+-- The tenant a value of the backfill expression names (its uuid, or its
+-- slug), for the trigger of a table being protected online: whoever writes
+-- the table meanwhile may ask, and only then.
+CREATE OR REPLACE FUNCTION tenancy._online_tenant_of(target oid, ref text) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.backfill_from IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('no online protection of table %s is in progress', target::regclass);
+    END IF;
+    RETURN (tenancy._lookup_tenant(ref)).id;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_tenant_of(oid, text) IS
+    'internal: the tenant a value of the backfill expression names, during an online protection';
+
+-- The job of a table, for its owner or a platform admin; NULL when none.
+CREATE OR REPLACE FUNCTION tenancy._protect_job(target regclass) RETURNS tenancy.protect_jobs
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job tenancy.protect_jobs;
+BEGIN
+    PERFORM tenancy._require_table_owner(target, 'protect');
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target;
+    RETURN job;
+END
+$$;
+COMMENT ON FUNCTION tenancy._protect_job(regclass) IS 'internal: the online protection job of a table';
+
+-- Records a job, or finds the one in progress with the same settings.
+CREATE OR REPLACE FUNCTION tenancy._protect_online_register(
+    target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role, audit boolean,
+    strict boolean, backfill text, backfill_from text, unassigned text, batch_rows integer)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant uuid := tenancy._backfill_settings(target, backfill, backfill_from);
+    job tenancy.protect_jobs;
+BEGIN
+    IF unassigned IS NULL OR unassigned NOT IN ('refuse', 'backfill') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unassigned must be refuse or backfill, not %s', coalesce(quote_literal(unassigned), 'null')),
+            DETAIL = 'It says what happens to the rows the application writes without a tenant during the protection.';
+    END IF;
+    IF unassigned = 'backfill' AND tenant IS NULL AND backfill_from IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'unassigned => ''backfill'' needs backfill or backfill_from',
+            HINT = 'Name the tenant the rows without one go to with backfill => ''slug''.';
+    END IF;
+    IF batch_rows IS NULL OR batch_rows < 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('batch_rows must be positive, not %s', coalesce(batch_rows::text, 'null'));
+    END IF;
+    PERFORM tenancy._require_protect_settings(target, coalesce(audit, true), coalesce(strict, false));
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target FOR UPDATE;
+    IF FOUND THEN
+        IF (job.read_role, job.write_role, job.delete_role, job.audit, job."strict", job.backfill_tenant,
+            job.backfill_from, job.unassigned)
+           IS DISTINCT FROM (read_role, write_role, delete_role, audit, strict, tenant, backfill_from, unassigned) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('an online protection of table %s is in progress with other settings', target),
+                DETAIL = format('It was started by %s at %s and has reached step %s.', job.started_by, job.started_at,
+                                job.step),
+                HINT = 'Resume it with the same settings, or cancel it with tenancy.protect_online_cancel().';
+        END IF;
+        -- Resuming a job whose verify found rows it could not place starts
+        -- another pass: the data may have been fixed since.
+        UPDATE tenancy.protect_jobs j
+           SET batch_rows = _protect_online_register.batch_rows,
+               step = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN 'backfill' ELSE j.step END,
+               pass = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN j.pass + 1 ELSE j.pass END,
+               next_block = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN 0 ELSE j.next_block END,
+               total_blocks = CASE WHEN j.step = 'verify' AND j.pass > 1
+                                   THEN pg_relation_size(target) / current_setting('block_size')::bigint
+                                   ELSE j.total_blocks END
+         WHERE j.relid = target
+        RETURNING j.step INTO job.step;
+        RETURN job.step;
+    END IF;
+    IF EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s is protected already', target),
+            HINT = 'Change its settings with tenancy.protect(), which does not scan a protected table''s rows twice.';
+    END IF;
+    INSERT INTO tenancy.protect_jobs (relid, read_role, write_role, delete_role, audit, strict, backfill_tenant,
+                                      backfill_from, unassigned, batch_rows, started_by)
+    VALUES (target, read_role, write_role, delete_role, audit, strict, tenant, backfill_from, unassigned, batch_rows,
+            tenancy.actor());
+    RETURN 'prepare';
+END
+$$;
+COMMENT ON FUNCTION tenancy._protect_online_register(regclass, tenancy.role, tenancy.role, tenancy.role, boolean,
+                                                     boolean, text, text, text, integer) IS
+    'internal: records an online protection, or finds the one in progress';
+
+-- Starts (or finds) the online protection of a table; returns its next
+-- step. Checks the expression against the table with the caller's rights.
+CREATE OR REPLACE FUNCTION tenancy.protect_online(
+    target regclass,
+    read_role tenancy.role DEFAULT NULL,
+    write_role tenancy.role DEFAULT NULL,
+    delete_role tenancy.role DEFAULT NULL,
+    audit boolean DEFAULT NULL,
+    strict boolean DEFAULT NULL,
+    backfill text DEFAULT NULL,
+    backfill_from text DEFAULT NULL,
+    unassigned text DEFAULT 'refuse',
+    batch_rows integer DEFAULT 10000
+) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF backfill_from IS NOT NULL AND target IS NOT NULL THEN
+        PERFORM tenancy._check_backfill_expression(backfill_from);
+        EXECUTE pg_catalog.format('SELECT (%s)::text FROM ONLY %s AS %I LIMIT 0', backfill_from, target,
+                                  (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target));
+    END IF;
+    RETURN tenancy._protect_online_register(target, read_role, write_role, delete_role, audit, protect_online.strict,
+                                            backfill, backfill_from, unassigned, batch_rows);
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_online(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, text,
+                                           text, text, integer) IS
+    'starts or resumes the online protection of a live table; tenancy.protect_online_step() does its steps';
+
+-- Step prepare: tenant_id, the NOT VALID foreign key, the trigger; measures
+-- the table for the backfill.
+CREATE OR REPLACE FUNCTION tenancy._online_prepare(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job tenancy.protect_jobs := tenancy._protect_job(target);
+    blocks bigint;
+BEGIN
+    PERFORM tenancy._add_tenant_column(target);
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_fkey') THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_fkey FOREIGN KEY (tenant_id) '
+                       'REFERENCES tenancy.tenants (id) NOT VALID', target);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill') THEN
+        EXECUTE format('CREATE TRIGGER tenancy_backfill BEFORE INSERT OR UPDATE ON %s FOR EACH ROW '
+                       'EXECUTE FUNCTION tenancy.backfill_trigger(%L, %L, %L)', target, job.unassigned,
+                       coalesce(job.backfill_tenant::text, ''), coalesce(job.backfill_from, ''));
+    END IF;
+    blocks := pg_relation_size(target) / current_setting('block_size')::bigint;
+    UPDATE tenancy.protect_jobs j
+       SET step = 'backfill', next_block = 0, total_blocks = blocks, updated_at = clock_timestamp(),
+           rows_total = (SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint
+                                     ELSE blocks * 100 END FROM pg_class c WHERE c.oid = target)
+     WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_prepare(regclass) IS 'internal: step prepare of an online protection';
+
+-- Records a backfilled range of blocks (in the transaction that placed its rows).
+CREATE OR REPLACE FUNCTION tenancy._online_progress(target regclass, done_block bigint, placed bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._protect_job(target);
+    UPDATE tenancy.protect_jobs j
+       SET next_block = done_block, rows_done = j.rows_done + placed, updated_at = clock_timestamp()
+     WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_progress(regclass, bigint, bigint) IS
+    'internal: records a backfilled range of blocks of an online protection';
+
+-- Step verify: no row without a tenant or of an unknown tenant is left. A
+-- pass that left rows without one (rows the application moved behind the
+-- backfill, or rows placed since by a fix of the data) is followed by one
+-- more over the whole table; rows left after that are reported, and the job
+-- waits at this step (resuming it starts another pass).
+CREATE OR REPLACE FUNCTION tenancy._online_verify(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job tenancy.protect_jobs := tenancy._protect_job(target);
+BEGIN
+    BEGIN
+        PERFORM tenancy._require_all_placed(target, job.backfill_from);
+    EXCEPTION WHEN not_null_violation THEN
+        IF job.pass > 1 THEN
+            RAISE;
+        END IF;
+        UPDATE tenancy.protect_jobs j
+           SET step = 'backfill', pass = j.pass + 1, next_block = 0, updated_at = clock_timestamp(),
+               total_blocks = pg_relation_size(target) / current_setting('block_size')::bigint
+         WHERE j.relid = target;
+        RETURN;
+    END;
+    UPDATE tenancy.protect_jobs j SET step = 'validate', updated_at = clock_timestamp() WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_verify(regclass) IS 'internal: step verify of an online protection';
+
+-- Step validate, in two calls: adds CHECK (tenant_id IS NOT NULL) NOT VALID
+-- (a short ACCESS EXCLUSIVE lock), then, in the next transaction, validates
+-- it and the foreign key under SHARE UPDATE EXCLUSIVE, which writers ignore
+-- (no lock timeout: waiting for that lock blocks nobody).
+CREATE OR REPLACE FUNCTION tenancy._online_validate(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._protect_job(target);
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_not_null') THEN
+        EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_not_null CHECK (tenant_id IS NOT NULL) '
+                       'NOT VALID', target);
+        RETURN;
+    END IF;
+    PERFORM set_config('lock_timeout', '0', true);
+    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_not_null', target);
+    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_fkey', target);
+    UPDATE tenancy.protect_jobs j SET step = 'index', updated_at = clock_timestamp() WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_validate(regclass) IS 'internal: step validate of an online protection';
+
+-- Step index: NULL once a valid index leads with tenant_id (the job moves on
+-- to switch); otherwise the command the caller runs outside a transaction
+-- block: DROP INDEX CONCURRENTLY of an invalid one a killed run left, or
+-- CREATE INDEX CONCURRENTLY.
+CREATE OR REPLACE FUNCTION tenancy._online_index_command(target regclass) RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant_column smallint := (SELECT a.attnum FROM pg_attribute a
+                                WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped);
+    invalid regclass;
+BEGIN
+    PERFORM tenancy._protect_job(target);
+    IF EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = target AND i.indkey[0] = tenant_column
+                  AND i.indpred IS NULL AND i.indisvalid) THEN
+        UPDATE tenancy.protect_jobs j SET step = 'switch', updated_at = clock_timestamp() WHERE j.relid = target;
+        RETURN NULL;
+    END IF;
+    SELECT i.indexrelid::regclass INTO invalid FROM pg_index i
+     WHERE i.indrelid = target AND i.indkey[0] = tenant_column AND NOT i.indisvalid LIMIT 1;
+    IF invalid IS NOT NULL THEN
+        RETURN format('DROP INDEX CONCURRENTLY %s', invalid);
+    END IF;
+    RETURN format('CREATE INDEX CONCURRENTLY ON %s (tenant_id)', target);
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_index_command(regclass) IS
+    'internal: step index of an online protection, the command to run outside a transaction block';
+
+-- Step switch: the table is protected in one short transaction.
+CREATE OR REPLACE FUNCTION tenancy._online_switch(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job tenancy.protect_jobs := tenancy._protect_job(target);
+BEGIN
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', target);
+    PERFORM tenancy._protect_table(target, job.read_role, job.write_role, job.delete_role, job.audit, job."strict",
+        CASE WHEN job.backfill_tenant IS NOT NULL OR job.backfill_from IS NOT NULL THEN
+            jsonb_build_object('rows', job.rows_done, 'tenant', job.backfill_tenant, 'backfill_from', job.backfill_from,
+                               'online', true, 'unassigned', job.unassigned, 'started_at', job.started_at) END);
+    DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_switch(regclass) IS 'internal: step switch of an online protection';
+
+-- Does the next step of a table's online protection, in the caller's
+-- transaction, and returns where the job stands: the step it has reached,
+-- the command the caller must run outside a transaction block (then call
+-- again), rows placed so far and the estimated total, and whether the
+-- table is protected. SECURITY INVOKER: the backfill runs as the caller.
+CREATE OR REPLACE FUNCTION tenancy.protect_online_step(target regclass)
+RETURNS TABLE (step text, command text, rows_done bigint, rows_total bigint, done boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    job tenancy.protect_jobs := tenancy._protect_job(target);
+    block_rows bigint;
+    end_block bigint;
+    placed bigint;
+BEGIN
+    IF job.relid IS NULL THEN
+        IF EXISTS (SELECT 1 FROM tenancy.protected_list() p WHERE p.table_name OPERATOR(pg_catalog.=) target::text) THEN
+            RETURN QUERY SELECT 'switch'::text, NULL::text, NULL::bigint, NULL::bigint, true;
+            RETURN;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = pg_catalog.format('no online protection of table %s is in progress', target),
+            HINT = 'Start one with tenancy.protect_online().';
+    END IF;
+    CASE job.step
+    WHEN 'prepare' THEN
+        PERFORM tenancy._online_prepare(target);
+    WHEN 'backfill' THEN
+        IF job.next_block >= job.total_blocks THEN
+            PERFORM tenancy._online_advance(target, 'verify');
+        ELSE
+            block_rows := GREATEST(1, (SELECT (c.reltuples / GREATEST(c.relpages, 1))::bigint
+                                                  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target));
+            end_block := LEAST(job.total_blocks,
+                                          job.next_block + GREATEST(1, job.batch_rows / block_rows));
+            placed := tenancy._backfill_rows(target, job.backfill_tenant, job.backfill_from, job.next_block, end_block);
+            PERFORM tenancy._online_progress(target, end_block, placed);
+        END IF;
+    WHEN 'verify' THEN
+        PERFORM tenancy._online_verify(target);
+    WHEN 'validate' THEN
+        PERFORM tenancy._online_validate(target);
+    WHEN 'index' THEN
+        command := tenancy._online_index_command(target);
+    WHEN 'switch' THEN
+        PERFORM tenancy._online_switch(target);
+    END CASE;
+    job := tenancy._protect_job(target);
+    IF job.relid IS NULL THEN
+        RETURN QUERY SELECT 'switch'::text, NULL::text, NULL::bigint, NULL::bigint, true;
+        RETURN;
+    END IF;
+    RETURN QUERY SELECT job.step, command, job.rows_done, job.rows_total, false;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_online_step(regclass) IS
+    'does the next step of the online protection of a table; returns its step, a command to run outside a '
+    'transaction block (then call again), rows placed and estimated, and whether the table is protected';
+
+-- Moves a job to a step.
+CREATE OR REPLACE FUNCTION tenancy._online_advance(target regclass, next_step text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._protect_job(target);
+    IF next_step NOT IN ('verify') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = format('cannot skip to step %s', next_step);
+    END IF;
+    UPDATE tenancy.protect_jobs j SET step = next_step, updated_at = clock_timestamp()
+     WHERE j.relid = target AND j.step = 'backfill' AND j.next_block >= j.total_blocks;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_advance(regclass, text) IS
+    'internal: moves an online protection from its finished backfill to verify';
+
+-- Cancels an online protection: the trigger and temporary constraints go;
+-- the tenant_id column, its values and its index stay.
+CREATE OR REPLACE FUNCTION tenancy.protect_online_cancel(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    job tenancy.protect_jobs := tenancy._protect_job(target);
+BEGIN
+    IF job.relid IS NULL THEN
+        RAISE NOTICE 'no online protection of table % is in progress, skipping', target;
+        RETURN;
+    END IF;
+    PERFORM tenancy._drop_online_constraints(target);
+    DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy.protect_online_cancel(regclass) IS
+    'cancels the online protection of a table, keeping tenant_id and the tenants already given';
