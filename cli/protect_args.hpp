@@ -13,7 +13,7 @@ struct ProtectArgs {
 	std::string backfill, backfill_from; // the tenant, or the expression, of rows without one
 	bool online = false;
 	std::string unassigned;              // --online: refuse | backfill
-	int batch_rows = 10000;              // --online: rows per backfill transaction
+	int batch_rows = 0;                  // --online: rows per backfill transaction (0: the job's, or 10000)
 	std::string lock_timeout = "200ms";  // --online: the longest wait for a lock that blocks the application
 	int retries = 100;                   // --online: attempts of a step that timed out on a lock
 };

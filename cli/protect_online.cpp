@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -155,8 +156,8 @@ std::string protect_online(Session &session, const ProtectArgs &args)
 		"$5::boolean, $6::boolean, $7, $8, $9, $10::integer)",
 		args.table, or_null(args.read_role), or_null(args.write_role), or_null(args.delete_role),
 		args.no_audit ? "false" : nullptr, args.strict ? "true" : nullptr, or_null(args.backfill),
-		or_null(args.backfill_from), args.unassigned.empty() ? "refuse" : args.unassigned.c_str(),
-		std::to_string(args.batch_rows));
+		or_null(args.backfill_from), or_null(args.unassigned),
+		args.batch_rows > 0 ? std::optional<std::string>(std::to_string(args.batch_rows)) : std::nullopt);
 	std::cerr << "tenantctl: protecting " << args.table << " online, from step " << step << "\n";
 	ProgressBar bar;
 	long long rows_done = 0;

@@ -110,9 +110,12 @@ COMMENT ON COLUMN tenancy.platform_grants.kind IS
 REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
 ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
--- pg_tenancy: the state of each online protection (tenancy.protect_online()),
--- one row per table, so that a run killed at any step resumes where it
--- stopped. Every step records its progress in the transaction that does it.
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
 CREATE TABLE tenancy.protect_jobs (
     relid          regclass NOT NULL,
     read_role      tenancy.role,
@@ -122,8 +125,10 @@ CREATE TABLE tenancy.protect_jobs (
     strict         boolean,
     backfill_tenant uuid,
     backfill_from  text,
+    search_path    text NOT NULL,
     unassigned     text NOT NULL,
     batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
     step           text NOT NULL DEFAULT 'prepare',
     pass           integer NOT NULL DEFAULT 1,
     next_block     bigint NOT NULL DEFAULT 0,
@@ -1339,6 +1344,7 @@ CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETUR
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant_column smallint := tenancy._add_tenant_column(target);
+    online boolean;
     orphaned boolean;
     unknown boolean;
 BEGIN
@@ -1349,7 +1355,8 @@ BEGIN
     -- An online protection has proved both already, with the constraints it
     -- validated without blocking writers (16_protect_online.sql).
     LOCK TABLE tenancy.tenants IN SHARE MODE;
-    IF tenancy._online_constraints_valid(target) THEN
+    online := tenancy._online_constraints_valid(target);
+    IF online THEN
         orphaned := false;
         unknown := false;
     ELSE
@@ -1372,7 +1379,9 @@ BEGIN
     END IF;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);
-    PERFORM tenancy._drop_online_constraints(target);
+    IF online THEN
+        PERFORM tenancy._drop_online_constraints(target);
+    END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_tenant_check') THEN
         EXECUTE format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id ON %s '
@@ -1536,12 +1545,13 @@ REVOKE ALL ON FUNCTION tenancy._require_protect_settings(regclass, boolean, bool
 COMMENT ON FUNCTION tenancy._require_protect_settings(regclass, boolean, boolean) IS
     'internal: error unless the caller may protect the table with these settings';
 
--- The work of tenancy.protect() once the table's rows all have a tenant
--- (backfilled ones too): backfilled, when not null, describes the backfill
--- for its audit row.
+-- The work of tenancy.protect(): with a backfill recorded in
+-- tenancy.protect_jobs (by protect() in this transaction, or an online
+-- protection at its last step), checks that it placed every row first, and
+-- records it in the audit log from that record.
 CREATE OR REPLACE FUNCTION tenancy._protect_table(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role,
-    audit boolean, strict boolean, backfilled jsonb)
+    audit boolean, strict boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -1549,6 +1559,7 @@ DECLARE
     previous tenancy.protected_tables;
     owner_before regrole;
     strict_mode boolean;
+    job tenancy.protect_jobs;
 BEGIN
     -- A null setting keeps the table's current one, or takes the default.
     SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
@@ -1558,6 +1569,15 @@ BEGIN
     audit := coalesce(audit, previous.audit, true);
     strict_mode := coalesce(_protect_table.strict, false) OR coalesce(previous."strict", false);
     PERFORM tenancy._require_protect_settings(target, audit, strict_mode);
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target FOR UPDATE;
+    IF FOUND AND job.online AND job.step <> 'switch' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('an online protection of table %s is in progress', target),
+            DETAIL = format('It has reached step %s.', job.step),
+            HINT = 'Resume it (tenantctl protect --online) or cancel it with tenancy.protect_online_cancel().';
+    ELSIF FOUND AND NOT job.online THEN
+        PERFORM tenancy._require_all_placed(target, job.backfill_from);
+    END IF;
 
     SELECT c.relrowsecurity, c.relforcerowsecurity INTO rls FROM pg_class c WHERE c.oid = target;
     PERFORM tenancy._install_tenant_column(target);
@@ -1584,17 +1604,19 @@ BEGIN
            delete_role = excluded.delete_role, audit = excluded.audit, strict = excluded.strict,
            owner_before_strict = coalesce(p.owner_before_strict, excluded.owner_before_strict);
     PERFORM tenancy._revoke_trigger_grants(target);
-    IF backfilled IS NOT NULL THEN
-        PERFORM tenancy._audit_backfill(target, backfilled);
+    IF job.relid IS NOT NULL THEN
+        PERFORM tenancy._audit_backfill(job);
+        DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, jsonb) IS
-    'internal: protects a table whose rows all have a tenant (table owners and platform admins)';
+COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean) IS
+    'internal: protects a table (table owners and platform admins), after its backfill if one is recorded';
 
--- SECURITY INVOKER, and without a search_path of its own: backfill_from is
--- the caller's SQL, evaluated with the caller's rights and search_path (see
--- 16_backfill.sql); everything else is done by the functions it calls.
+-- SECURITY INVOKER, and without a search_path of its own, only to hand the
+-- caller's search_path to the backfill: names in backfill_from resolve as
+-- the caller wrote them. Everything is done by the SECURITY DEFINER
+-- functions it calls; the backfill itself runs as the table's owner.
 CREATE OR REPLACE FUNCTION tenancy.protect(
     target regclass,
     read_role tenancy.role DEFAULT 'viewer',
@@ -1606,20 +1628,13 @@ CREATE OR REPLACE FUNCTION tenancy.protect(
     backfill_from text DEFAULT NULL
 ) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    tenant uuid;
-    placed bigint;
 BEGIN
-    IF backfill IS NULL AND backfill_from IS NULL THEN
-        PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict, NULL);
-        RETURN;
+    IF backfill IS NOT NULL OR backfill_from IS NOT NULL THEN
+        PERFORM tenancy._backfill_prepare(target, backfill, backfill_from,
+                                          pg_catalog.current_setting('search_path'));
+        PERFORM tenancy._backfill_rows(target, NULL, NULL);
     END IF;
-    tenant := tenancy._backfill_prepare(target, backfill, backfill_from);
-    placed := tenancy._backfill_rows(target, tenant, backfill_from, NULL, NULL);
-    PERFORM tenancy._require_all_placed(target, backfill_from);
-    PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict,
-                                   pg_catalog.jsonb_build_object('rows', placed, 'tenant', backfill,
-                                                                 'backfill_from', backfill_from, 'online', false));
+    PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict);
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, text, text) IS
@@ -2741,24 +2756,36 @@ CREATE OR REPLACE FUNCTION tenancy._check_backfill_expression(expression text) R
 COMMENT ON FUNCTION tenancy._check_backfill_expression(text) IS
     'internal: error unless backfill_from is one SQL value expression';
 
--- The tenants that the values an expression yielded name (a uuid, or a
--- slug), for the owner of the table being backfilled or a platform admin:
--- asked once per batch of rows.
+-- Runs a backfill statement as the table's owner (see owner_execution.cpp).
+CREATE OR REPLACE FUNCTION tenancy._execute_as_owner(
+    target regclass, search_path text, query text, tenant uuid, first_ctid tid, end_ctid tid)
+RETURNS bigint LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_execute_as_owner';
+REVOKE ALL ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) IS
+    'internal: runs a backfill statement as the owner of the table';
+
+-- The tenants that the values a backfill expression yielded name (a uuid, or
+-- a slug): asked once per batch by the statement _backfill_rows() runs as
+-- the table's owner, and only while the table has a backfill in progress.
 CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[])
 RETURNS TABLE (ref text, id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.backfill_from IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s has no backfill in progress', target);
+    END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
                   WHERE t.id IS NOT NULL;
 END
 $$;
 COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
-    'internal: the tenants these uuids or slugs name (owners of the table being backfilled, platform admins)';
+    'internal: the tenants these uuids or slugs name, during a backfill of the table';
 
 -- Checks a backfill's settings and returns the uuid of its tenant (NULL with
 -- backfill_from alone): the caller may protect the table, the tenant exists,
--- the expression is one expression over the row.
+-- the expression is one expression.
 CREATE OR REPLACE FUNCTION tenancy._backfill_settings(target regclass, backfill text, backfill_from text)
 RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -2774,15 +2801,17 @@ BEGIN
     RETURN (tenancy._find_tenant(backfill)).id;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy._backfill_settings(regclass, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._backfill_settings(regclass, text, text) IS
     'internal: checks a backfill''s settings and returns its tenant''s uuid';
 
 -- Before protect() backfills: checks the settings, adds tenant_id when
--- missing and holds every tenant until the table is protected (the rows
--- placed must not lose their tenant before its protection removes them with
--- it). Returns the backfill tenant's uuid, or NULL.
-CREATE OR REPLACE FUNCTION tenancy._backfill_prepare(target regclass, backfill text, backfill_from text)
-RETURNS uuid
+-- missing, records the backfill (a job of this transaction only) and holds
+-- every tenant until the table is protected (the rows placed must not lose
+-- their tenant before the protection removes them with it).
+CREATE OR REPLACE FUNCTION tenancy._backfill_prepare(target regclass, backfill text, backfill_from text,
+                                                     caller_search_path text)
+RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant uuid := tenancy._backfill_settings(target, backfill, backfill_from);
@@ -2794,40 +2823,49 @@ BEGIN
     END IF;
     PERFORM tenancy._add_tenant_column(target);
     LOCK TABLE tenancy.tenants IN SHARE MODE;
-    RETURN tenant;
+    INSERT INTO tenancy.protect_jobs (relid, backfill_tenant, backfill_from, search_path, unassigned, batch_rows,
+                                      online, step, started_by)
+    VALUES (target, tenant, backfill_from, coalesce(caller_search_path, ''), 'refuse', 1, false, 'backfill',
+            tenancy.actor());
 END
 $$;
-COMMENT ON FUNCTION tenancy._backfill_prepare(regclass, text, text) IS
-    'internal: checks a backfill, adds tenant_id and holds the tenants before protect() backfills';
+COMMENT ON FUNCTION tenancy._backfill_prepare(regclass, text, text, text) IS
+    'internal: checks and records a backfill, adds tenant_id and holds the tenants before protect() backfills';
 
--- Places the rows without a tenant, in blocks [first_block, end_block) of the
--- table (all blocks when both are NULL), and returns how many it placed: the
--- expression's tenant when it names one, else the backfill tenant, else the
--- row stays without one. SECURITY INVOKER: the UPDATE, the expression and the
--- table's own triggers run as the caller. A row the application changes
--- meanwhile is skipped (its new version has another ctid); the trigger of an
--- online protection places it.
-CREATE OR REPLACE FUNCTION tenancy._backfill_rows(
-    target regclass, tenant uuid, backfill_from text, first_block bigint, end_block bigint)
+-- Places the rows of the table's backfill job that have no tenant, in
+-- blocks [first_block, end_block) (all blocks when both are NULL), and adds
+-- them to the job's count: the expression's tenant when it names one, else
+-- the backfill tenant, else the row stays without one. The statement is made
+-- from the job's rule and runs as the table's owner (_execute_as_owner), so
+-- that neither the expression nor the table's triggers run with anyone
+-- else's rights. A row the application changes meanwhile is skipped (its new
+-- version has another ctid); the trigger of an online protection places it.
+CREATE OR REPLACE FUNCTION tenancy._backfill_rows(target regclass, first_block bigint, end_block bigint)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    row_alias name := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target);
+    job tenancy.protect_jobs;
+    row_alias name := (SELECT c.relname FROM pg_class c WHERE c.oid = target);
     in_range text := '';
+    statement text;
     placed bigint;
 BEGIN
-    IF first_block IS NOT NULL THEN
-        in_range := pg_catalog.format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
-                                      row_alias, row_alias);
+    PERFORM tenancy._require_table_owner(target, 'backfill');
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s has no backfill in progress', target);
     END IF;
-    IF backfill_from IS NULL THEN
-        EXECUTE pg_catalog.format('UPDATE ONLY %s AS %I SET tenant_id = $1 WHERE %I.tenant_id IS NULL%s',
-                                  target, row_alias, row_alias, in_range)
-          USING tenant, pg_catalog.format('(%s,0)', first_block)::pg_catalog.tid,
-                pg_catalog.format('(%s,0)', end_block)::pg_catalog.tid;
+    IF first_block IS NOT NULL THEN
+        in_range := format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
+                           row_alias, row_alias);
+    END IF;
+    IF job.backfill_from IS NULL THEN
+        statement := format('UPDATE ONLY %s AS %I SET tenant_id = $1 WHERE %I.tenant_id IS NULL%s',
+                            target, row_alias, row_alias, in_range);
     ELSE
-        PERFORM tenancy._check_backfill_expression(backfill_from);
-        EXECUTE pg_catalog.format(
+        PERFORM tenancy._check_backfill_expression(job.backfill_from);
+        statement := format(
             'WITH tenancy_placed AS MATERIALIZED ('
             '    SELECT %1$I.ctid AS row_ctid, (%2$s)::text AS tenant FROM ONLY %3$s AS %1$I'
             '     WHERE %1$I.tenant_id IS NULL%4$s), '
@@ -2839,29 +2877,35 @@ BEGIN
             '       ON tenancy_known.ref OPERATOR(pg_catalog.=) tenancy_placed.tenant '
             ' WHERE %1$I.ctid OPERATOR(pg_catalog.=) tenancy_placed.row_ctid AND %1$I.tenant_id IS NULL'
             '   AND COALESCE(tenancy_known.id, $1) IS NOT NULL%4$s',
-            row_alias, backfill_from, target, in_range, target::text)
-          USING tenant, pg_catalog.format('(%s,0)', first_block)::pg_catalog.tid,
-                pg_catalog.format('(%s,0)', end_block)::pg_catalog.tid;
+            row_alias, job.backfill_from, target, in_range, target::text);
     END IF;
-    GET DIAGNOSTICS placed = ROW_COUNT;
+    placed := tenancy._execute_as_owner(target, concat_ws(', ', nullif(job.search_path, ''), 'pg_temp'), statement,
+                                        job.backfill_tenant, format('(%s,0)', first_block)::tid,
+                                        format('(%s,0)', end_block)::tid);
+    UPDATE tenancy.protect_jobs j
+       SET rows_done = j.rows_done + placed, updated_at = clock_timestamp(),
+           next_block = CASE WHEN end_block IS NULL THEN j.next_block ELSE end_block END
+     WHERE j.relid = target;
     RETURN placed;
 END
 $$;
-COMMENT ON FUNCTION tenancy._backfill_rows(regclass, uuid, text, bigint, bigint) IS
-    'internal: gives the rows without a tenant in a range of blocks theirs, as the caller';
+COMMENT ON FUNCTION tenancy._backfill_rows(regclass, bigint, bigint) IS
+    'internal: gives the rows without a tenant in a range of blocks theirs, as the table''s owner';
 
 -- An SQL expression over the row alias r that shows its key: the primary
 -- key's columns and values, like PostgreSQL's own key details, or its ctid.
+-- Values are shown by their types' output functions (concat_ws), never by
+-- casts a type's owner could have defined.
 CREATE OR REPLACE FUNCTION tenancy._row_key_expression(target regclass) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(
-        (SELECT format('format(%L, %s)',
+        (SELECT format('format(%L, concat_ws('', '', %s))',
                        '(' || string_agg(quote_ident(a.attname), ', ' ORDER BY k.position) || ')=(%s)',
-                       'concat_ws('', '', ' || string_agg(format('r.%I::text', a.attname), ', ' ORDER BY k.position)
-                       || ')')
+                       string_agg(format('r.%I', a.attname), ', ' ORDER BY k.position))
            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, position), pg_attribute a
-          WHERE i.indrelid = target AND i.indisprimary AND a.attrelid = target AND a.attnum = k.attnum),
-        '''(ctid)=('' || r.ctid::text || '')''')
+          WHERE i.indrelid = target AND i.indisprimary AND a.attrelid = target AND a.attnum = k.attnum
+         HAVING count(*) > 0),
+        '''(ctid)=('' || r.ctid || '')''')
 $$;
 REVOKE ALL ON FUNCTION tenancy._row_key_expression(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._row_key_expression(regclass) IS
@@ -2876,7 +2920,9 @@ DECLARE
     unknown_tenant bigint;
     sample text;
 BEGIN
+    PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'backfill');
+    PERFORM tenancy._add_tenant_column(target);
     EXECUTE format('SELECT count(*) FILTER (WHERE r.tenant_id IS NULL), count(*) FILTER (WHERE r.tenant_id IS NOT NULL '
                    'AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id)) FROM ONLY %s r', target)
       INTO without_tenant, unknown_tenant;
@@ -2906,26 +2952,38 @@ BEGIN
     END IF;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy._require_all_placed(regclass, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._require_all_placed(regclass, text) IS
     'internal: error naming the rows of a table without a tenant, or of tenants that do not exist';
 
--- Records a backfill in the audit log: one row for the table (not one per
--- row), in the tenant's log when the rows all went to one tenant.
-CREATE OR REPLACE FUNCTION tenancy._audit_backfill(target regclass, backfilled jsonb) RETURNS void
+-- Records a table's backfill in the audit log from its job, which only
+-- pg_tenancy's own functions write: one row for the table (not one per row),
+-- in the tenant's log when the rows all went to one tenant.
+CREATE OR REPLACE FUNCTION tenancy._audit_backfill(job tenancy.protect_jobs) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO tenancy.audit_log (tenant_id, actor, db_role, table_name, relid, operation, new_row, xid)
-    VALUES (CASE WHEN backfilled ->> 'backfill_from' IS NULL THEN (tenancy._lookup_tenant(backfilled ->> 'tenant')).id END,
-            tenancy.actor(), tenancy.db_role(), target::text, target, 'BACKFILL', backfilled, pg_current_xact_id())
+    VALUES (CASE WHEN job.backfill_from IS NULL THEN job.backfill_tenant END, tenancy.actor(), tenancy.db_role(),
+            job.relid::text, job.relid, 'BACKFILL',
+            jsonb_strip_nulls(jsonb_build_object(
+                'rows', job.rows_done,
+                'tenant', (SELECT t.slug FROM tenancy.tenants t WHERE t.id = job.backfill_tenant),
+                'backfill_from', job.backfill_from, 'online', job.online,
+                'unassigned', CASE WHEN job.online THEN job.unassigned END,
+                'started_at', CASE WHEN job.online THEN job.started_at END,
+                'started_by', job.started_by)),
+            pg_current_xact_id())
 $$;
-REVOKE ALL ON FUNCTION tenancy._audit_backfill(regclass, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._audit_backfill(regclass, jsonb) IS
-    'internal: the audit row of a backfill, one per table';
+REVOKE ALL ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) IS
+    'internal: the audit row of a table''s backfill, one per table';
 -- pg_tenancy: online protection of a live table, in short steps that never
 -- hold a lock the application waits on for long. tenancy.protect_online()
 -- records the job (tenancy.protect_jobs); each call of
 -- tenancy.protect_online_step() does the next bounded piece of work in the
 -- caller's transaction and records it there, so that a run killed at any
--- point resumes where it stopped:
+-- point resumes where it stopped. The helpers of the steps are not
+-- executable by PUBLIC: protect_online_step() calls the one the job's step
+-- names, and nothing else.
 --
 --   prepare   tenant_id added without a rewrite (nullable, no default), a
 --             foreign key to tenancy.tenants NOT VALID (new rows name an
@@ -2945,15 +3003,22 @@ COMMENT ON FUNCTION tenancy._audit_backfill(regclass, jsonb) IS
 --             the valid CHECK, no scan), default, row level security,
 --             policies, triggers; the temporary constraints and trigger go.
 
--- True when an online protection has proved that every row of the table has
--- a tenant and that it exists: its CHECK and foreign key are both valid.
+-- True when an online protection at its last step has proved that every
+-- row of the table has a tenant and that it exists: its CHECK and foreign key,
+-- on the tenant_id column and exactly as the protection made them, are both
+-- valid.
 CREATE OR REPLACE FUNCTION tenancy._online_constraints_valid(target regclass) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT count(*) = 2 FROM pg_constraint c
-     WHERE c.conrelid = target AND c.convalidated
-       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c')
-            OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f'
-                AND c.confrelid = 'tenancy.tenants'::regclass))
+    SELECT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online AND j.step = 'switch')
+       AND count(*) = 2
+      FROM pg_constraint c
+      JOIN pg_attribute a ON a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped
+     WHERE c.conrelid = target AND c.convalidated AND c.conkey = ARRAY[a.attnum]
+       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c'
+             AND pg_get_constraintdef(c.oid) = 'CHECK ((tenant_id IS NOT NULL))')
+            OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f' AND c.confrelid = 'tenancy.tenants'::regclass
+                AND c.confkey = ARRAY[(SELECT t.attnum FROM pg_attribute t
+                                        WHERE t.attrelid = 'tenancy.tenants'::regclass AND t.attname = 'id')]))
 $$;
 REVOKE ALL ON FUNCTION tenancy._online_constraints_valid(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._online_constraints_valid(regclass) IS
@@ -2979,31 +3044,80 @@ REVOKE ALL ON FUNCTION tenancy._drop_online_constraints(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._drop_online_constraints(regclass) IS
     'internal: drops the constraints and trigger of an online protection';
 
+-- Raises unless what is named like the online protection's own objects on
+-- the table is exactly what it makes: pg_tenancy validates and trusts them
+-- with its own rights, so they must not be anyone else's.
+CREATE OR REPLACE FUNCTION tenancy._require_own_online_objects(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant_column smallint := (SELECT a.attnum FROM pg_attribute a
+                                WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped);
+    foreign_object text;
+BEGIN
+    SELECT c.conname INTO foreign_object FROM pg_constraint c
+     WHERE c.conrelid = target AND c.conname IN ('tenancy_tenant_id_not_null', 'tenancy_tenant_id_fkey')
+       AND NOT (c.conkey = ARRAY[tenant_column]
+                AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c'
+                      AND regexp_replace(pg_get_constraintdef(c.oid), ' NOT VALID$', '')
+                          = 'CHECK ((tenant_id IS NOT NULL))')
+                     OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f'
+                         AND c.confrelid = 'tenancy.tenants'::regclass)))
+     LIMIT 1;
+    IF foreign_object IS NULL THEN
+        SELECT t.tgname INTO foreign_object FROM pg_trigger t
+         WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill' AND t.tgfoid <> 'tenancy.backfill_trigger()'::regprocedure;
+    END IF;
+    IF foreign_object IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+            MESSAGE = format('table %s has a %s that pg_tenancy did not make', target, foreign_object),
+            HINT = 'Drop or rename it, then resume the online protection.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_own_online_objects(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_own_online_objects(regclass) IS
+    'internal: error unless the objects named like an online protection''s are its own';
+
 -- The trigger tenancy_backfill, BEFORE INSERT OR UPDATE while a table is
--- protected online (arguments: unassigned, backfill tenant, backfill_from).
--- A new row without a tenant takes the selected tenant (SET tenancy.tenant,
--- validated as always); without one it takes the backfill rule's tenant when
--- unassigned is 'backfill', and is refused when it is 'refuse'. A changed
--- row without a tenant takes the rule's. SECURITY INVOKER: the expression
--- runs as the writer, like the table's own triggers.
+-- protected online (arguments: unassigned, backfill tenant, backfill_from,
+-- the search_path it was written for). A new row without a tenant takes the
+-- selected tenant (SET tenancy.tenant, validated as always); without one it
+-- takes the backfill rule's tenant when unassigned is 'backfill', and is
+-- refused when it is 'refuse'. A changed row without a tenant takes the
+-- rule's. With a tenant selected, a row may name no other tenant, as the
+-- policies will require. SECURITY INVOKER: the expression runs as the
+-- writer, like the table's own triggers.
 CREATE OR REPLACE FUNCTION tenancy.backfill_trigger() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    selected uuid;
     placed_ref text;
     placed uuid;
 BEGIN
+    IF coalesce(current_setting('tenancy.tenant', true), '') <> '' THEN
+        selected := tenancy.current_tenant_id();
+    END IF;
     IF NEW.tenant_id IS NOT NULL THEN
+        IF selected IS NOT NULL AND NEW.tenant_id <> selected
+           AND (TG_OP = 'INSERT' OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id) THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('row of table %I.%I names another tenant than the selected one',
+                                 TG_TABLE_SCHEMA, TG_TABLE_NAME),
+                DETAIL = 'The table is being protected online; with a tenant selected, rows are that tenant''s.';
+        END IF;
         RETURN NEW;
     END IF;
-    IF TG_OP = 'INSERT' AND coalesce(current_setting('tenancy.tenant', true), '') <> '' THEN
-        NEW.tenant_id := tenancy.current_tenant_id();
+    IF TG_OP = 'INSERT' AND selected IS NOT NULL THEN
+        NEW.tenant_id := selected;
         RETURN NEW;
     END IF;
     IF TG_OP = 'UPDATE' OR TG_ARGV[0] = 'backfill' THEN
         IF TG_ARGV[2] <> '' THEN
             PERFORM tenancy._check_backfill_expression(TG_ARGV[2]);
+            PERFORM set_config('search_path', concat_ws(', ', nullif(TG_ARGV[3], ''), 'pg_temp'), true);
             EXECUTE format('SELECT (%s)::text FROM (SELECT ($1).*) AS %I', TG_ARGV[2], TG_TABLE_NAME)
               INTO placed_ref USING NEW;
+            PERFORM set_config('search_path', 'pg_catalog, pg_temp', true);
             placed := tenancy._online_tenant_of(TG_RELID, placed_ref);
         END IF;
         NEW.tenant_id := coalesce(placed, nullif(TG_ARGV[1], '')::uuid);
@@ -3028,64 +3142,71 @@ COMMENT ON FUNCTION tenancy.backfill_trigger() IS
     'trigger tenancy_backfill of a table being protected online: gives rows written meanwhile their tenant';
 
 -- The tenant a value of the backfill expression names (its uuid, or its
--- slug), for the trigger of a table being protected online: whoever writes
--- the table meanwhile may ask, and only then.
+-- slug), for the trigger tenancy_backfill: only inside a trigger, for a role
+-- that writes the table, while its online protection has an expression.
 CREATE OR REPLACE FUNCTION tenancy._online_tenant_of(target oid, ref text) RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.backfill_from IS NOT NULL) THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('no online protection of table %s is in progress', target::regclass);
+    IF pg_trigger_depth() = 0
+       OR NOT has_table_privilege(tenancy.db_role(), target, 'INSERT, UPDATE')
+       OR NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online
+                        AND j.backfill_from IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'tenancy._online_tenant_of() is for the trigger tenancy_backfill only';
     END IF;
     RETURN (tenancy._lookup_tenant(ref)).id;
 END
 $$;
 COMMENT ON FUNCTION tenancy._online_tenant_of(oid, text) IS
-    'internal: the tenant a value of the backfill expression names, during an online protection';
+    'internal: the tenant a value of the backfill expression names, for the trigger of an online protection';
 
--- The job of a table, for its owner or a platform admin; NULL when none.
+-- The job of a table (NULL when none), for its owner or a platform admin.
 CREATE OR REPLACE FUNCTION tenancy._protect_job(target regclass) RETURNS tenancy.protect_jobs
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     job tenancy.protect_jobs;
 BEGIN
+    PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
     SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target;
     RETURN job;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy._protect_job(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._protect_job(regclass) IS 'internal: the online protection job of a table';
 
--- Records a job, or finds the one in progress with the same settings.
+-- Records a job, or finds the one in progress (a setting left NULL is the
+-- job's); checks the expression against the table as its owner.
 CREATE OR REPLACE FUNCTION tenancy._protect_online_register(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role, audit boolean,
-    strict boolean, backfill text, backfill_from text, unassigned text, batch_rows integer)
+    strict boolean, backfill text, backfill_from text, unassigned text, batch_rows integer, caller_search_path text)
 RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant uuid := tenancy._backfill_settings(target, backfill, backfill_from);
     job tenancy.protect_jobs;
 BEGIN
-    IF unassigned IS NULL OR unassigned NOT IN ('refuse', 'backfill') THEN
+    IF unassigned NOT IN ('refuse', 'backfill') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('unassigned must be refuse or backfill, not %s', coalesce(quote_literal(unassigned), 'null')),
+            MESSAGE = format('unassigned must be refuse or backfill, not %s', quote_literal(unassigned)),
             DETAIL = 'It says what happens to the rows the application writes without a tenant during the protection.';
     END IF;
-    IF unassigned = 'backfill' AND tenant IS NULL AND backfill_from IS NULL THEN
+    IF batch_rows < 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'unassigned => ''backfill'' needs backfill or backfill_from',
-            HINT = 'Name the tenant the rows without one go to with backfill => ''slug''.';
-    END IF;
-    IF batch_rows IS NULL OR batch_rows < 1 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('batch_rows must be positive, not %s', coalesce(batch_rows::text, 'null'));
+            MESSAGE = format('batch_rows must be positive, not %s', batch_rows);
     END IF;
     PERFORM tenancy._require_protect_settings(target, coalesce(audit, true), coalesce(strict, false));
     SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target FOR UPDATE;
     IF FOUND THEN
-        IF (job.read_role, job.write_role, job.delete_role, job.audit, job."strict", job.backfill_tenant,
-            job.backfill_from, job.unassigned)
-           IS DISTINCT FROM (read_role, write_role, delete_role, audit, strict, tenant, backfill_from, unassigned) THEN
+        -- A setting not given (NULL) is the job's: resuming needs only the table.
+        IF (read_role IS NOT NULL AND read_role IS DISTINCT FROM job.read_role)
+           OR (write_role IS NOT NULL AND write_role IS DISTINCT FROM job.write_role)
+           OR (delete_role IS NOT NULL AND delete_role IS DISTINCT FROM job.delete_role)
+           OR (audit IS NOT NULL AND audit IS DISTINCT FROM job.audit)
+           OR (strict IS NOT NULL AND strict IS DISTINCT FROM job."strict")
+           OR (tenant IS NOT NULL AND tenant IS DISTINCT FROM job.backfill_tenant)
+           OR (backfill_from IS NOT NULL AND backfill_from IS DISTINCT FROM job.backfill_from)
+           OR (unassigned IS NOT NULL AND unassigned IS DISTINCT FROM job.unassigned) THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('an online protection of table %s is in progress with other settings', target),
                 DETAIL = format('It was started by %s at %s and has reached step %s.', job.started_by, job.started_at,
@@ -3095,7 +3216,7 @@ BEGIN
         -- Resuming a job whose verify found rows it could not place starts
         -- another pass: the data may have been fixed since.
         UPDATE tenancy.protect_jobs j
-           SET batch_rows = _protect_online_register.batch_rows,
+           SET batch_rows = COALESCE(_protect_online_register.batch_rows, j.batch_rows),
                step = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN 'backfill' ELSE j.step END,
                pass = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN j.pass + 1 ELSE j.pass END,
                next_block = CASE WHEN j.step = 'verify' AND j.pass > 1 THEN 0 ELSE j.next_block END,
@@ -3106,24 +3227,34 @@ BEGIN
         RETURNING j.step INTO job.step;
         RETURN job.step;
     END IF;
+    -- Protected already: a resumed run whose last step committed after its
+    -- client was gone finds it so; settings are changed with protect().
     IF EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('table %s is protected already', target),
-            HINT = 'Change its settings with tenancy.protect(), which does not scan a protected table''s rows twice.';
+        RAISE NOTICE 'table % is protected already, skipping', target
+            USING HINT = 'Change its settings with tenancy.protect().';
+        RETURN 'done';
+    END IF;
+    IF backfill_from IS NOT NULL THEN
+        PERFORM tenancy._execute_as_owner(target, concat_ws(', ', nullif(caller_search_path, ''), 'pg_temp'),
+            format('SELECT (%s)::text FROM ONLY %s AS %I LIMIT 0', backfill_from, target,
+                   (SELECT c.relname FROM pg_class c WHERE c.oid = target)), NULL, NULL, NULL);
     END IF;
     INSERT INTO tenancy.protect_jobs (relid, read_role, write_role, delete_role, audit, strict, backfill_tenant,
-                                      backfill_from, unassigned, batch_rows, started_by)
-    VALUES (target, read_role, write_role, delete_role, audit, strict, tenant, backfill_from, unassigned, batch_rows,
+                                      backfill_from, search_path, unassigned, batch_rows, online, started_by)
+    VALUES (target, read_role, write_role, delete_role, audit, strict, tenant, backfill_from,
+            coalesce(caller_search_path, ''), COALESCE(unassigned, 'refuse'), COALESCE(batch_rows, 10000), true,
             tenancy.actor());
     RETURN 'prepare';
 END
 $$;
 COMMENT ON FUNCTION tenancy._protect_online_register(regclass, tenancy.role, tenancy.role, tenancy.role, boolean,
-                                                     boolean, text, text, text, integer) IS
+                                                     boolean, text, text, text, integer, text) IS
     'internal: records an online protection, or finds the one in progress';
 
 -- Starts (or finds) the online protection of a table; returns its next
--- step. Checks the expression against the table with the caller's rights.
+-- step. unassigned (default refuse) and batch_rows (default 10000) as for a
+-- new job; a setting left NULL when resuming is the job's. SECURITY INVOKER
+-- only to hand the caller's search_path to the job, for backfill_from.
 CREATE OR REPLACE FUNCTION tenancy.protect_online(
     target regclass,
     read_role tenancy.role DEFAULT NULL,
@@ -3133,18 +3264,14 @@ CREATE OR REPLACE FUNCTION tenancy.protect_online(
     strict boolean DEFAULT NULL,
     backfill text DEFAULT NULL,
     backfill_from text DEFAULT NULL,
-    unassigned text DEFAULT 'refuse',
-    batch_rows integer DEFAULT 10000
+    unassigned text DEFAULT NULL,
+    batch_rows integer DEFAULT NULL
 ) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF backfill_from IS NOT NULL AND target IS NOT NULL THEN
-        PERFORM tenancy._check_backfill_expression(backfill_from);
-        EXECUTE pg_catalog.format('SELECT (%s)::text FROM ONLY %s AS %I LIMIT 0', backfill_from, target,
-                                  (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target));
-    END IF;
     RETURN tenancy._protect_online_register(target, read_role, write_role, delete_role, audit, protect_online.strict,
-                                            backfill, backfill_from, unassigned, batch_rows);
+                                            backfill, backfill_from, unassigned, batch_rows,
+                                            pg_catalog.current_setting('search_path'));
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect_online(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, text,
@@ -3153,21 +3280,22 @@ COMMENT ON FUNCTION tenancy.protect_online(regclass, tenancy.role, tenancy.role,
 
 -- Step prepare: tenant_id, the NOT VALID foreign key, the trigger; measures
 -- the table for the backfill.
-CREATE OR REPLACE FUNCTION tenancy._online_prepare(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._online_prepare(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    job tenancy.protect_jobs := tenancy._protect_job(target);
+    target regclass := job.relid;
     blocks bigint;
 BEGIN
     PERFORM tenancy._add_tenant_column(target);
+    PERFORM tenancy._require_own_online_objects(target);
     IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_fkey') THEN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_fkey FOREIGN KEY (tenant_id) '
                        'REFERENCES tenancy.tenants (id) NOT VALID', target);
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill') THEN
         EXECUTE format('CREATE TRIGGER tenancy_backfill BEFORE INSERT OR UPDATE ON %s FOR EACH ROW '
-                       'EXECUTE FUNCTION tenancy.backfill_trigger(%L, %L, %L)', target, job.unassigned,
-                       coalesce(job.backfill_tenant::text, ''), coalesce(job.backfill_from, ''));
+                       'EXECUTE FUNCTION tenancy.backfill_trigger(%L, %L, %L, %L)', target, job.unassigned,
+                       coalesce(job.backfill_tenant::text, ''), coalesce(job.backfill_from, ''), job.search_path);
     END IF;
     blocks := pg_relation_size(target) / current_setting('block_size')::bigint;
     UPDATE tenancy.protect_jobs j
@@ -3177,56 +3305,45 @@ BEGIN
      WHERE j.relid = target;
 END
 $$;
-COMMENT ON FUNCTION tenancy._online_prepare(regclass) IS 'internal: step prepare of an online protection';
-
--- Records a backfilled range of blocks (in the transaction that placed its rows).
-CREATE OR REPLACE FUNCTION tenancy._online_progress(target regclass, done_block bigint, placed bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._protect_job(target);
-    UPDATE tenancy.protect_jobs j
-       SET next_block = done_block, rows_done = j.rows_done + placed, updated_at = clock_timestamp()
-     WHERE j.relid = target;
-END
-$$;
-COMMENT ON FUNCTION tenancy._online_progress(regclass, bigint, bigint) IS
-    'internal: records a backfilled range of blocks of an online protection';
+REVOKE ALL ON FUNCTION tenancy._online_prepare(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_prepare(tenancy.protect_jobs) IS 'internal: step prepare of an online protection';
 
 -- Step verify: no row without a tenant or of an unknown tenant is left. A
 -- pass that left rows without one (rows the application moved behind the
--- backfill, or rows placed since by a fix of the data) is followed by one
--- more over the whole table; rows left after that are reported, and the job
--- waits at this step (resuming it starts another pass).
-CREATE OR REPLACE FUNCTION tenancy._online_verify(target regclass) RETURNS void
+-- backfill) is followed by one more over the whole table; rows left after
+-- that are reported, and the job waits at this step (resuming it starts
+-- another pass, in case the data was fixed).
+CREATE OR REPLACE FUNCTION tenancy._online_verify(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    job tenancy.protect_jobs := tenancy._protect_job(target);
 BEGIN
     BEGIN
-        PERFORM tenancy._require_all_placed(target, job.backfill_from);
+        PERFORM tenancy._require_all_placed(job.relid, job.backfill_from);
     EXCEPTION WHEN not_null_violation THEN
         IF job.pass > 1 THEN
             RAISE;
         END IF;
         UPDATE tenancy.protect_jobs j
            SET step = 'backfill', pass = j.pass + 1, next_block = 0, updated_at = clock_timestamp(),
-               total_blocks = pg_relation_size(target) / current_setting('block_size')::bigint
-         WHERE j.relid = target;
+               total_blocks = pg_relation_size(job.relid) / current_setting('block_size')::bigint
+         WHERE j.relid = job.relid;
         RETURN;
     END;
-    UPDATE tenancy.protect_jobs j SET step = 'validate', updated_at = clock_timestamp() WHERE j.relid = target;
+    UPDATE tenancy.protect_jobs j SET step = 'validate', updated_at = clock_timestamp() WHERE j.relid = job.relid;
 END
 $$;
-COMMENT ON FUNCTION tenancy._online_verify(regclass) IS 'internal: step verify of an online protection';
+REVOKE ALL ON FUNCTION tenancy._online_verify(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_verify(tenancy.protect_jobs) IS 'internal: step verify of an online protection';
 
 -- Step validate, in two calls: adds CHECK (tenant_id IS NOT NULL) NOT VALID
 -- (a short ACCESS EXCLUSIVE lock), then, in the next transaction, validates
 -- it and the foreign key under SHARE UPDATE EXCLUSIVE, which writers ignore
 -- (no lock timeout: waiting for that lock blocks nobody).
-CREATE OR REPLACE FUNCTION tenancy._online_validate(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._online_validate(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target regclass := job.relid;
 BEGIN
-    PERFORM tenancy._protect_job(target);
+    PERFORM tenancy._require_own_online_objects(target);
     IF NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_not_null') THEN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_not_null CHECK (tenant_id IS NOT NULL) '
                        'NOT VALID', target);
@@ -3238,20 +3355,21 @@ BEGIN
     UPDATE tenancy.protect_jobs j SET step = 'index', updated_at = clock_timestamp() WHERE j.relid = target;
 END
 $$;
-COMMENT ON FUNCTION tenancy._online_validate(regclass) IS 'internal: step validate of an online protection';
+REVOKE ALL ON FUNCTION tenancy._online_validate(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_validate(tenancy.protect_jobs) IS 'internal: step validate of an online protection';
 
 -- Step index: NULL once a valid index leads with tenant_id (the job moves on
 -- to switch); otherwise the command the caller runs outside a transaction
 -- block: DROP INDEX CONCURRENTLY of an invalid one a killed run left, or
 -- CREATE INDEX CONCURRENTLY.
-CREATE OR REPLACE FUNCTION tenancy._online_index_command(target regclass) RETURNS text
+CREATE OR REPLACE FUNCTION tenancy._online_index_command(job tenancy.protect_jobs) RETURNS text
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    target regclass := job.relid;
     tenant_column smallint := (SELECT a.attnum FROM pg_attribute a
                                 WHERE a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped);
     invalid regclass;
 BEGIN
-    PERFORM tenancy._protect_job(target);
     IF EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = target AND i.indkey[0] = tenant_column
                   AND i.indpred IS NULL AND i.indisvalid) THEN
         UPDATE tenancy.protect_jobs j SET step = 'switch', updated_at = clock_timestamp() WHERE j.relid = target;
@@ -3265,73 +3383,67 @@ BEGIN
     RETURN format('CREATE INDEX CONCURRENTLY ON %s (tenant_id)', target);
 END
 $$;
-COMMENT ON FUNCTION tenancy._online_index_command(regclass) IS
+REVOKE ALL ON FUNCTION tenancy._online_index_command(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_index_command(tenancy.protect_jobs) IS
     'internal: step index of an online protection, the command to run outside a transaction block';
 
--- Step switch: the table is protected in one short transaction.
-CREATE OR REPLACE FUNCTION tenancy._online_switch(target regclass) RETURNS void
+-- Step switch: the table is protected in one short transaction; the job's
+-- record becomes its audit row.
+CREATE OR REPLACE FUNCTION tenancy._online_switch(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    job tenancy.protect_jobs := tenancy._protect_job(target);
 BEGIN
-    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', target);
-    PERFORM tenancy._protect_table(target, job.read_role, job.write_role, job.delete_role, job.audit, job."strict",
-        CASE WHEN job.backfill_tenant IS NOT NULL OR job.backfill_from IS NOT NULL THEN
-            jsonb_build_object('rows', job.rows_done, 'tenant', job.backfill_tenant, 'backfill_from', job.backfill_from,
-                               'online', true, 'unassigned', job.unassigned, 'started_at', job.started_at) END);
-    DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
+    EXECUTE format('LOCK TABLE %s IN ACCESS EXCLUSIVE MODE', job.relid);
+    PERFORM tenancy._require_own_online_objects(job.relid);
+    PERFORM tenancy._protect_table(job.relid, job.read_role, job.write_role, job.delete_role, job.audit, job."strict");
 END
 $$;
-COMMENT ON FUNCTION tenancy._online_switch(regclass) IS 'internal: step switch of an online protection';
+REVOKE ALL ON FUNCTION tenancy._online_switch(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._online_switch(tenancy.protect_jobs) IS 'internal: step switch of an online protection';
 
 -- Does the next step of a table's online protection, in the caller's
 -- transaction, and returns where the job stands: the step it has reached,
 -- the command the caller must run outside a transaction block (then call
 -- again), rows placed so far and the estimated total, and whether the
--- table is protected. SECURITY INVOKER: the backfill runs as the caller.
+-- table is protected. The backfill runs as the table's owner.
 CREATE OR REPLACE FUNCTION tenancy.protect_online_step(target regclass)
 RETURNS TABLE (step text, command text, rows_done bigint, rows_total bigint, done boolean)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     job tenancy.protect_jobs := tenancy._protect_job(target);
     block_rows bigint;
-    end_block bigint;
-    placed bigint;
 BEGIN
-    IF job.relid IS NULL THEN
-        IF EXISTS (SELECT 1 FROM tenancy.protected_list() p WHERE p.table_name OPERATOR(pg_catalog.=) target::text) THEN
+    IF job.relid IS NULL OR NOT job.online THEN
+        IF EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
             RETURN QUERY SELECT 'switch'::text, NULL::text, NULL::bigint, NULL::bigint, true;
             RETURN;
         END IF;
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = pg_catalog.format('no online protection of table %s is in progress', target),
+            MESSAGE = format('no online protection of table %s is in progress', target),
             HINT = 'Start one with tenancy.protect_online().';
     END IF;
     CASE job.step
     WHEN 'prepare' THEN
-        PERFORM tenancy._online_prepare(target);
+        PERFORM tenancy._online_prepare(job);
     WHEN 'backfill' THEN
         IF job.next_block >= job.total_blocks THEN
-            PERFORM tenancy._online_advance(target, 'verify');
+            UPDATE tenancy.protect_jobs j SET step = 'verify', updated_at = clock_timestamp() WHERE j.relid = target;
         ELSE
-            block_rows := GREATEST(1, (SELECT (c.reltuples / GREATEST(c.relpages, 1))::bigint
-                                                  FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target));
-            end_block := LEAST(job.total_blocks,
-                                          job.next_block + GREATEST(1, job.batch_rows / block_rows));
-            placed := tenancy._backfill_rows(target, job.backfill_tenant, job.backfill_from, job.next_block, end_block);
-            PERFORM tenancy._online_progress(target, end_block, placed);
+            block_rows := greatest(1, (SELECT (c.reltuples / greatest(c.relpages, 1))::bigint
+                                         FROM pg_class c WHERE c.oid = target));
+            PERFORM tenancy._backfill_rows(target, job.next_block,
+                                           least(job.total_blocks, job.next_block + greatest(1, job.batch_rows / block_rows)));
         END IF;
     WHEN 'verify' THEN
-        PERFORM tenancy._online_verify(target);
+        PERFORM tenancy._online_verify(job);
     WHEN 'validate' THEN
-        PERFORM tenancy._online_validate(target);
+        PERFORM tenancy._online_validate(job);
     WHEN 'index' THEN
-        command := tenancy._online_index_command(target);
+        command := tenancy._online_index_command(job);
     WHEN 'switch' THEN
-        PERFORM tenancy._online_switch(target);
+        PERFORM tenancy._online_switch(job);
     END CASE;
-    job := tenancy._protect_job(target);
-    IF job.relid IS NULL THEN
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target;
+    IF NOT FOUND THEN
         RETURN QUERY SELECT 'switch'::text, NULL::text, NULL::bigint, NULL::bigint, true;
         RETURN;
     END IF;
@@ -3342,32 +3454,22 @@ COMMENT ON FUNCTION tenancy.protect_online_step(regclass) IS
     'does the next step of the online protection of a table; returns its step, a command to run outside a '
     'transaction block (then call again), rows placed and estimated, and whether the table is protected';
 
--- Moves a job to a step.
-CREATE OR REPLACE FUNCTION tenancy._online_advance(target regclass, next_step text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._protect_job(target);
-    IF next_step NOT IN ('verify') THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value', MESSAGE = format('cannot skip to step %s', next_step);
-    END IF;
-    UPDATE tenancy.protect_jobs j SET step = next_step, updated_at = clock_timestamp()
-     WHERE j.relid = target AND j.step = 'backfill' AND j.next_block >= j.total_blocks;
-END
-$$;
-COMMENT ON FUNCTION tenancy._online_advance(regclass, text) IS
-    'internal: moves an online protection from its finished backfill to verify';
-
--- Cancels an online protection: the trigger and temporary constraints go;
--- the tenant_id column, its values and its index stay.
+-- Cancels an online protection: the trigger and temporary constraints go
+-- (also when a job's record is gone); the tenant_id column, its values and
+-- its index stay.
 CREATE OR REPLACE FUNCTION tenancy.protect_online_cancel(target regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     job tenancy.protect_jobs := tenancy._protect_job(target);
 BEGIN
-    IF job.relid IS NULL THEN
-        RAISE NOTICE 'no online protection of table % is in progress, skipping', target;
+    IF EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        RAISE NOTICE 'table % is protected, nothing to cancel', target;
         RETURN;
     END IF;
+    IF job.relid IS NULL THEN
+        RAISE NOTICE 'no online protection of table % is in progress', target;
+    END IF;
+    PERFORM tenancy._require_own_online_objects(target);
     PERFORM tenancy._drop_online_constraints(target);
     DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
 END

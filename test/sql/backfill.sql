@@ -46,11 +46,19 @@ SELECT tenancy.protect('app.contracts', backfill => 'acme');
 :sqlstate
 RESET ROLE;
 
--- With a tenant for the rest, every row is placed: the expression's tenant
--- where it names one (here by uuid, from the catalog a platform admin reads;
--- table-qualified columns work too), else globex.
+-- The expression runs as the table's owner, whoever calls: even a superuser's
+-- call cannot read the catalog through it.
 SELECT tenancy.protect('app.contracts', backfill => 'globex', backfill_from =>
     '(SELECT t.id FROM tenancy.tenants t JOIN app.orgs o ON o.slug = t.slug WHERE o.id = contracts.org_id)');
+:sqlstate
+-- With a tenant for the rest, every row is placed: the expression's tenant
+-- where it names one (table-qualified columns work too), else globex.
+SET ROLE app_owner;
+SET search_path = app, public;
+SELECT tenancy.protect('contracts', backfill => 'globex',
+                       backfill_from => '(SELECT o.slug FROM orgs o WHERE o.id = contracts.org_id)');
+RESET search_path;
+RESET ROLE;
 SET row_security = off;
 SELECT t.slug, count(*), min(c.org_id) AS min_org, max(c.org_id) AS max_org
   FROM app.contracts c JOIN tenancy.tenants t ON t.id = c.tenant_id GROUP BY t.slug ORDER BY t.slug;
@@ -97,8 +105,10 @@ SELECT tenancy.protect_online('app.events', unassigned => 'refuse', batch_rows =
 -- Again with the same settings: the same job; with others: refused.
 SELECT tenancy.protect_online('app.events', unassigned => 'refuse', batch_rows => 300, backfill_from =>
     '(SELECT o.slug FROM app.orgs o WHERE o.id = org_id)');
+\set VERBOSITY terse
 SELECT tenancy.protect_online('app.events', backfill => 'acme');
 :sqlstate
+\set VERBOSITY default
 -- protect() waits for the job to end or be cancelled.
 SELECT tenancy.protect('app.events', backfill => 'acme');
 :sqlstate
@@ -120,8 +130,10 @@ UPDATE app.events SET what = what || ' (changed)' WHERE id = 999;
 SELECT e.id, t.slug FROM app.events e JOIN tenancy.tenants t ON t.id = e.tenant_id WHERE e.id IN (999, 5002) ORDER BY 1;
 SELECT tenancy.create_tenant('doomed', 'Doomed') IS NOT NULL AS created;
 UPDATE app.events SET tenant_id = (SELECT id FROM tenancy.tenants WHERE slug = 'doomed') WHERE id = 1000;
+\set VERBOSITY terse
 SELECT tenancy.drop_tenant('doomed');
 :sqlstate
+\set VERBOSITY default
 UPDATE app.events SET tenant_id = NULL WHERE id = 1000;
 SELECT tenancy.drop_tenant('doomed');
 SELECT slug FROM tenancy.tenants t JOIN app.events e ON e.tenant_id = t.id WHERE e.id = 1000;

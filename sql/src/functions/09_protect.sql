@@ -196,6 +196,7 @@ CREATE OR REPLACE FUNCTION tenancy._install_tenant_column(target regclass) RETUR
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant_column smallint := tenancy._add_tenant_column(target);
+    online boolean;
     orphaned boolean;
     unknown boolean;
 BEGIN
@@ -206,7 +207,8 @@ BEGIN
     -- An online protection has proved both already, with the constraints it
     -- validated without blocking writers (16_protect_online.sql).
     LOCK TABLE tenancy.tenants IN SHARE MODE;
-    IF tenancy._online_constraints_valid(target) THEN
+    online := tenancy._online_constraints_valid(target);
+    IF online THEN
         orphaned := false;
         unknown := false;
     ELSE
@@ -229,7 +231,9 @@ BEGIN
     END IF;
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id SET DEFAULT tenancy.current_tenant_id(), '
                    'ALTER COLUMN tenant_id SET NOT NULL', target);
-    PERFORM tenancy._drop_online_constraints(target);
+    IF online THEN
+        PERFORM tenancy._drop_online_constraints(target);
+    END IF;
 
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_tenant_check') THEN
         EXECUTE format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id ON %s '
@@ -393,12 +397,13 @@ REVOKE ALL ON FUNCTION tenancy._require_protect_settings(regclass, boolean, bool
 COMMENT ON FUNCTION tenancy._require_protect_settings(regclass, boolean, boolean) IS
     'internal: error unless the caller may protect the table with these settings';
 
--- The work of tenancy.protect() once the table's rows all have a tenant
--- (backfilled ones too): backfilled, when not null, describes the backfill
--- for its audit row.
+-- The work of tenancy.protect(): with a backfill recorded in
+-- tenancy.protect_jobs (by protect() in this transaction, or an online
+-- protection at its last step), checks that it placed every row first, and
+-- records it in the audit log from that record.
 CREATE OR REPLACE FUNCTION tenancy._protect_table(
     target regclass, read_role tenancy.role, write_role tenancy.role, delete_role tenancy.role,
-    audit boolean, strict boolean, backfilled jsonb)
+    audit boolean, strict boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -406,6 +411,7 @@ DECLARE
     previous tenancy.protected_tables;
     owner_before regrole;
     strict_mode boolean;
+    job tenancy.protect_jobs;
 BEGIN
     -- A null setting keeps the table's current one, or takes the default.
     SELECT * INTO previous FROM tenancy.protected_tables p WHERE p.relid = target;
@@ -415,6 +421,15 @@ BEGIN
     audit := coalesce(audit, previous.audit, true);
     strict_mode := coalesce(_protect_table.strict, false) OR coalesce(previous."strict", false);
     PERFORM tenancy._require_protect_settings(target, audit, strict_mode);
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target FOR UPDATE;
+    IF FOUND AND job.online AND job.step <> 'switch' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('an online protection of table %s is in progress', target),
+            DETAIL = format('It has reached step %s.', job.step),
+            HINT = 'Resume it (tenantctl protect --online) or cancel it with tenancy.protect_online_cancel().';
+    ELSIF FOUND AND NOT job.online THEN
+        PERFORM tenancy._require_all_placed(target, job.backfill_from);
+    END IF;
 
     SELECT c.relrowsecurity, c.relforcerowsecurity INTO rls FROM pg_class c WHERE c.oid = target;
     PERFORM tenancy._install_tenant_column(target);
@@ -441,17 +456,19 @@ BEGIN
            delete_role = excluded.delete_role, audit = excluded.audit, strict = excluded.strict,
            owner_before_strict = coalesce(p.owner_before_strict, excluded.owner_before_strict);
     PERFORM tenancy._revoke_trigger_grants(target);
-    IF backfilled IS NOT NULL THEN
-        PERFORM tenancy._audit_backfill(target, backfilled);
+    IF job.relid IS NOT NULL THEN
+        PERFORM tenancy._audit_backfill(job);
+        DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
     END IF;
 END
 $$;
-COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, jsonb) IS
-    'internal: protects a table whose rows all have a tenant (table owners and platform admins)';
+COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean) IS
+    'internal: protects a table (table owners and platform admins), after its backfill if one is recorded';
 
--- SECURITY INVOKER, and without a search_path of its own: backfill_from is
--- the caller's SQL, evaluated with the caller's rights and search_path (see
--- 16_backfill.sql); everything else is done by the functions it calls.
+-- SECURITY INVOKER, and without a search_path of its own, only to hand the
+-- caller's search_path to the backfill: names in backfill_from resolve as
+-- the caller wrote them. Everything is done by the SECURITY DEFINER
+-- functions it calls; the backfill itself runs as the table's owner.
 CREATE OR REPLACE FUNCTION tenancy.protect(
     target regclass,
     read_role tenancy.role DEFAULT 'viewer',
@@ -463,20 +480,13 @@ CREATE OR REPLACE FUNCTION tenancy.protect(
     backfill_from text DEFAULT NULL
 ) RETURNS void
 LANGUAGE plpgsql AS $$
-DECLARE
-    tenant uuid;
-    placed bigint;
 BEGIN
-    IF backfill IS NULL AND backfill_from IS NULL THEN
-        PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict, NULL);
-        RETURN;
+    IF backfill IS NOT NULL OR backfill_from IS NOT NULL THEN
+        PERFORM tenancy._backfill_prepare(target, backfill, backfill_from,
+                                          pg_catalog.current_setting('search_path'));
+        PERFORM tenancy._backfill_rows(target, NULL, NULL);
     END IF;
-    tenant := tenancy._backfill_prepare(target, backfill, backfill_from);
-    placed := tenancy._backfill_rows(target, tenant, backfill_from, NULL, NULL);
-    PERFORM tenancy._require_all_placed(target, backfill_from);
-    PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict,
-                                   pg_catalog.jsonb_build_object('rows', placed, 'tenant', backfill,
-                                                                 'backfill_from', backfill_from, 'online', false));
+    PERFORM tenancy._protect_table(target, read_role, write_role, delete_role, audit, protect.strict);
 END
 $$;
 COMMENT ON FUNCTION tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean, text, text) IS

@@ -16,24 +16,36 @@ CREATE OR REPLACE FUNCTION tenancy._check_backfill_expression(expression text) R
 COMMENT ON FUNCTION tenancy._check_backfill_expression(text) IS
     'internal: error unless backfill_from is one SQL value expression';
 
--- The tenants that the values an expression yielded name (a uuid, or a
--- slug), for the owner of the table being backfilled or a platform admin:
--- asked once per batch of rows.
+-- Runs a backfill statement as the table's owner (see owner_execution.cpp).
+CREATE OR REPLACE FUNCTION tenancy._execute_as_owner(
+    target regclass, search_path text, query text, tenant uuid, first_ctid tid, end_ctid tid)
+RETURNS bigint LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_execute_as_owner';
+REVOKE ALL ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) IS
+    'internal: runs a backfill statement as the owner of the table';
+
+-- The tenants that the values a backfill expression yielded name (a uuid, or
+-- a slug): asked once per batch by the statement _backfill_rows() runs as
+-- the table's owner, and only while the table has a backfill in progress.
 CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[])
 RETURNS TABLE (ref text, id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.backfill_from IS NOT NULL) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s has no backfill in progress', target);
+    END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
                   WHERE t.id IS NOT NULL;
 END
 $$;
 COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
-    'internal: the tenants these uuids or slugs name (owners of the table being backfilled, platform admins)';
+    'internal: the tenants these uuids or slugs name, during a backfill of the table';
 
 -- Checks a backfill's settings and returns the uuid of its tenant (NULL with
 -- backfill_from alone): the caller may protect the table, the tenant exists,
--- the expression is one expression over the row.
+-- the expression is one expression.
 CREATE OR REPLACE FUNCTION tenancy._backfill_settings(target regclass, backfill text, backfill_from text)
 RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -49,15 +61,17 @@ BEGIN
     RETURN (tenancy._find_tenant(backfill)).id;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy._backfill_settings(regclass, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._backfill_settings(regclass, text, text) IS
     'internal: checks a backfill''s settings and returns its tenant''s uuid';
 
 -- Before protect() backfills: checks the settings, adds tenant_id when
--- missing and holds every tenant until the table is protected (the rows
--- placed must not lose their tenant before its protection removes them with
--- it). Returns the backfill tenant's uuid, or NULL.
-CREATE OR REPLACE FUNCTION tenancy._backfill_prepare(target regclass, backfill text, backfill_from text)
-RETURNS uuid
+-- missing, records the backfill (a job of this transaction only) and holds
+-- every tenant until the table is protected (the rows placed must not lose
+-- their tenant before the protection removes them with it).
+CREATE OR REPLACE FUNCTION tenancy._backfill_prepare(target regclass, backfill text, backfill_from text,
+                                                     caller_search_path text)
+RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant uuid := tenancy._backfill_settings(target, backfill, backfill_from);
@@ -69,40 +83,49 @@ BEGIN
     END IF;
     PERFORM tenancy._add_tenant_column(target);
     LOCK TABLE tenancy.tenants IN SHARE MODE;
-    RETURN tenant;
+    INSERT INTO tenancy.protect_jobs (relid, backfill_tenant, backfill_from, search_path, unassigned, batch_rows,
+                                      online, step, started_by)
+    VALUES (target, tenant, backfill_from, coalesce(caller_search_path, ''), 'refuse', 1, false, 'backfill',
+            tenancy.actor());
 END
 $$;
-COMMENT ON FUNCTION tenancy._backfill_prepare(regclass, text, text) IS
-    'internal: checks a backfill, adds tenant_id and holds the tenants before protect() backfills';
+COMMENT ON FUNCTION tenancy._backfill_prepare(regclass, text, text, text) IS
+    'internal: checks and records a backfill, adds tenant_id and holds the tenants before protect() backfills';
 
--- Places the rows without a tenant, in blocks [first_block, end_block) of the
--- table (all blocks when both are NULL), and returns how many it placed: the
--- expression's tenant when it names one, else the backfill tenant, else the
--- row stays without one. SECURITY INVOKER: the UPDATE, the expression and the
--- table's own triggers run as the caller. A row the application changes
--- meanwhile is skipped (its new version has another ctid); the trigger of an
--- online protection places it.
-CREATE OR REPLACE FUNCTION tenancy._backfill_rows(
-    target regclass, tenant uuid, backfill_from text, first_block bigint, end_block bigint)
+-- Places the rows of the table's backfill job that have no tenant, in
+-- blocks [first_block, end_block) (all blocks when both are NULL), and adds
+-- them to the job's count: the expression's tenant when it names one, else
+-- the backfill tenant, else the row stays without one. The statement is made
+-- from the job's rule and runs as the table's owner (_execute_as_owner), so
+-- that neither the expression nor the table's triggers run with anyone
+-- else's rights. A row the application changes meanwhile is skipped (its new
+-- version has another ctid); the trigger of an online protection places it.
+CREATE OR REPLACE FUNCTION tenancy._backfill_rows(target regclass, first_block bigint, end_block bigint)
 RETURNS bigint
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    row_alias name := (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) target);
+    job tenancy.protect_jobs;
+    row_alias name := (SELECT c.relname FROM pg_class c WHERE c.oid = target);
     in_range text := '';
+    statement text;
     placed bigint;
 BEGIN
-    IF first_block IS NOT NULL THEN
-        in_range := pg_catalog.format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
-                                      row_alias, row_alias);
+    PERFORM tenancy._require_table_owner(target, 'backfill');
+    SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s has no backfill in progress', target);
     END IF;
-    IF backfill_from IS NULL THEN
-        EXECUTE pg_catalog.format('UPDATE ONLY %s AS %I SET tenant_id = $1 WHERE %I.tenant_id IS NULL%s',
-                                  target, row_alias, row_alias, in_range)
-          USING tenant, pg_catalog.format('(%s,0)', first_block)::pg_catalog.tid,
-                pg_catalog.format('(%s,0)', end_block)::pg_catalog.tid;
+    IF first_block IS NOT NULL THEN
+        in_range := format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
+                           row_alias, row_alias);
+    END IF;
+    IF job.backfill_from IS NULL THEN
+        statement := format('UPDATE ONLY %s AS %I SET tenant_id = $1 WHERE %I.tenant_id IS NULL%s',
+                            target, row_alias, row_alias, in_range);
     ELSE
-        PERFORM tenancy._check_backfill_expression(backfill_from);
-        EXECUTE pg_catalog.format(
+        PERFORM tenancy._check_backfill_expression(job.backfill_from);
+        statement := format(
             'WITH tenancy_placed AS MATERIALIZED ('
             '    SELECT %1$I.ctid AS row_ctid, (%2$s)::text AS tenant FROM ONLY %3$s AS %1$I'
             '     WHERE %1$I.tenant_id IS NULL%4$s), '
@@ -114,29 +137,35 @@ BEGIN
             '       ON tenancy_known.ref OPERATOR(pg_catalog.=) tenancy_placed.tenant '
             ' WHERE %1$I.ctid OPERATOR(pg_catalog.=) tenancy_placed.row_ctid AND %1$I.tenant_id IS NULL'
             '   AND COALESCE(tenancy_known.id, $1) IS NOT NULL%4$s',
-            row_alias, backfill_from, target, in_range, target::text)
-          USING tenant, pg_catalog.format('(%s,0)', first_block)::pg_catalog.tid,
-                pg_catalog.format('(%s,0)', end_block)::pg_catalog.tid;
+            row_alias, job.backfill_from, target, in_range, target::text);
     END IF;
-    GET DIAGNOSTICS placed = ROW_COUNT;
+    placed := tenancy._execute_as_owner(target, concat_ws(', ', nullif(job.search_path, ''), 'pg_temp'), statement,
+                                        job.backfill_tenant, format('(%s,0)', first_block)::tid,
+                                        format('(%s,0)', end_block)::tid);
+    UPDATE tenancy.protect_jobs j
+       SET rows_done = j.rows_done + placed, updated_at = clock_timestamp(),
+           next_block = CASE WHEN end_block IS NULL THEN j.next_block ELSE end_block END
+     WHERE j.relid = target;
     RETURN placed;
 END
 $$;
-COMMENT ON FUNCTION tenancy._backfill_rows(regclass, uuid, text, bigint, bigint) IS
-    'internal: gives the rows without a tenant in a range of blocks theirs, as the caller';
+COMMENT ON FUNCTION tenancy._backfill_rows(regclass, bigint, bigint) IS
+    'internal: gives the rows without a tenant in a range of blocks theirs, as the table''s owner';
 
 -- An SQL expression over the row alias r that shows its key: the primary
 -- key's columns and values, like PostgreSQL's own key details, or its ctid.
+-- Values are shown by their types' output functions (concat_ws), never by
+-- casts a type's owner could have defined.
 CREATE OR REPLACE FUNCTION tenancy._row_key_expression(target regclass) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(
-        (SELECT format('format(%L, %s)',
+        (SELECT format('format(%L, concat_ws('', '', %s))',
                        '(' || string_agg(quote_ident(a.attname), ', ' ORDER BY k.position) || ')=(%s)',
-                       'concat_ws('', '', ' || string_agg(format('r.%I::text', a.attname), ', ' ORDER BY k.position)
-                       || ')')
+                       string_agg(format('r.%I', a.attname), ', ' ORDER BY k.position))
            FROM pg_index i, unnest(i.indkey) WITH ORDINALITY AS k(attnum, position), pg_attribute a
-          WHERE i.indrelid = target AND i.indisprimary AND a.attrelid = target AND a.attnum = k.attnum),
-        '''(ctid)=('' || r.ctid::text || '')''')
+          WHERE i.indrelid = target AND i.indisprimary AND a.attrelid = target AND a.attnum = k.attnum
+         HAVING count(*) > 0),
+        '''(ctid)=('' || r.ctid || '')''')
 $$;
 REVOKE ALL ON FUNCTION tenancy._row_key_expression(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._row_key_expression(regclass) IS
@@ -151,7 +180,9 @@ DECLARE
     unknown_tenant bigint;
     sample text;
 BEGIN
+    PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'backfill');
+    PERFORM tenancy._add_tenant_column(target);
     EXECUTE format('SELECT count(*) FILTER (WHERE r.tenant_id IS NULL), count(*) FILTER (WHERE r.tenant_id IS NOT NULL '
                    'AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id)) FROM ONLY %s r', target)
       INTO without_tenant, unknown_tenant;
@@ -181,17 +212,27 @@ BEGIN
     END IF;
 END
 $$;
+REVOKE ALL ON FUNCTION tenancy._require_all_placed(regclass, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._require_all_placed(regclass, text) IS
     'internal: error naming the rows of a table without a tenant, or of tenants that do not exist';
 
--- Records a backfill in the audit log: one row for the table (not one per
--- row), in the tenant's log when the rows all went to one tenant.
-CREATE OR REPLACE FUNCTION tenancy._audit_backfill(target regclass, backfilled jsonb) RETURNS void
+-- Records a table's backfill in the audit log from its job, which only
+-- pg_tenancy's own functions write: one row for the table (not one per row),
+-- in the tenant's log when the rows all went to one tenant.
+CREATE OR REPLACE FUNCTION tenancy._audit_backfill(job tenancy.protect_jobs) RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO tenancy.audit_log (tenant_id, actor, db_role, table_name, relid, operation, new_row, xid)
-    VALUES (CASE WHEN backfilled ->> 'backfill_from' IS NULL THEN (tenancy._lookup_tenant(backfilled ->> 'tenant')).id END,
-            tenancy.actor(), tenancy.db_role(), target::text, target, 'BACKFILL', backfilled, pg_current_xact_id())
+    VALUES (CASE WHEN job.backfill_from IS NULL THEN job.backfill_tenant END, tenancy.actor(), tenancy.db_role(),
+            job.relid::text, job.relid, 'BACKFILL',
+            jsonb_strip_nulls(jsonb_build_object(
+                'rows', job.rows_done,
+                'tenant', (SELECT t.slug FROM tenancy.tenants t WHERE t.id = job.backfill_tenant),
+                'backfill_from', job.backfill_from, 'online', job.online,
+                'unassigned', CASE WHEN job.online THEN job.unassigned END,
+                'started_at', CASE WHEN job.online THEN job.started_at END,
+                'started_by', job.started_by)),
+            pg_current_xact_id())
 $$;
-REVOKE ALL ON FUNCTION tenancy._audit_backfill(regclass, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._audit_backfill(regclass, jsonb) IS
-    'internal: the audit row of a backfill, one per table';
+REVOKE ALL ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) IS
+    'internal: the audit row of a table''s backfill, one per table';

@@ -1,6 +1,9 @@
--- pg_tenancy: the state of each online protection (tenancy.protect_online()),
--- one row per table, so that a run killed at any step resumes where it
--- stopped. Every step records its progress in the transaction that does it.
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
 CREATE TABLE tenancy.protect_jobs (
     relid          regclass NOT NULL,
     read_role      tenancy.role,
@@ -10,8 +13,10 @@ CREATE TABLE tenancy.protect_jobs (
     strict         boolean,
     backfill_tenant uuid,
     backfill_from  text,
+    search_path    text NOT NULL,
     unassigned     text NOT NULL,
     batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
     step           text NOT NULL DEFAULT 'prepare',
     pass           integer NOT NULL DEFAULT 1,
     next_block     bigint NOT NULL DEFAULT 0,
