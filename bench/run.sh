@@ -165,3 +165,6 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./denials.sh
 
 echo
 PGUSER=postgres ./instructions.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./online.sh

@@ -173,6 +173,17 @@ expect "updates during the run kept their tenant: acme rows are acme's orders" "
     "$(sql "SET row_security = off; SELECT count(*) FROM orders o JOIN tenancy.tenants t ON t.id = o.tenant_id
             WHERE t.slug <> o.org")"
 
+# On a terminal, a progress bar: rows done/total, rate and ETA.
+sql "CREATE TABLE crates (id int PRIMARY KEY, org text NOT NULL);
+     INSERT INTO crates SELECT g, 'acme' FROM generate_series(1, 20000) g;
+     ANALYZE crates" >/dev/null
+out=$(python3 pty_session.py -- "$tenantctl" -d "dbname=$database" protect crates --online --backfill acme \
+      --batch-rows 1000 2>&1); code=$?
+if [ "$code" = 0 ] && grep -qE "backfill +\[#+" <<<"$out" && grep -qE "[0-9,]+/[0-9,]+ rows +[0-9,]+ rows/s +ETA" <<<"$out" \
+   && grep -q "protected crates online: 20,000 rows backfilled" <<<"$out"; then
+    result ok "on a terminal, protect --online shows a progress bar with rows, rate and ETA"
+else result failed "on a terminal, protect --online shows a progress bar with rows, rate and ETA" "exit $code: $out"; fi
+
 # kill -9 at each step, then resume. The job is brought to the step through
 # SQL; there a session holding a conflicting lock keeps tenantctl waiting
 # inside the step's transaction, which the kill aborts.
