@@ -45,7 +45,9 @@ TENANCY_SQL_FUNCTION(tenancy_check_backfill_expression)
 	guarded([&] {
 		std::string expression = text_of(value);
 		bool blank = expression.find_first_not_of(" \t\r\n") == std::string::npos;
-		if (blank || !is_single_expression(pg_call(raw_parser, ("SELECT (" + expression + "\n)").c_str(),
+		// Wrapped as it is pasted, on one line: a trailing comment swallows the
+		// closing parenthesis here as it would there.
+		if (blank || !is_single_expression(pg_call(raw_parser, ("SELECT (" + expression + ")").c_str(),
 												   RAW_PARSE_DEFAULT)))
 			throw Error(ERRCODE_SYNTAX_ERROR, "backfill_from must be one SQL expression")
 				.detail("It is evaluated for each row without a tenant and yields the row's tenant: its uuid or its "

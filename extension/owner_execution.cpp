@@ -1,14 +1,22 @@
-// tenancy._execute_as_owner(): runs the statement that places a backfill's
-// rows as the owner of the table, the way PostgreSQL runs maintenance
-// commands (SECURITY_RESTRICTED_OPERATION), so that neither the backfill
-// expression nor the table's own triggers ever run with the rights of the
-// caller (a platform admin, or a superuser) - nor, since this function is
-// reached only through SECURITY DEFINER code, with the extension owner's.
-// The expression's names resolve in the search_path of the call that
-// started the backfill, with pg_temp last.
+// Running statements on a user's table as the table's owner, the way
+// PostgreSQL runs its maintenance commands (SECURITY_RESTRICTED_OPERATION,
+// and every setting changed meanwhile thrown away), with the owner exempt
+// from forced row level security as an owner is without FORCE:
 //
-// Not executable by PUBLIC: tenancy._backfill_rows() builds the statement
-// from the job that tenancy._backfill_prepare() or protect_online() recorded.
+//  * tenancy._execute_as_owner() runs the statement that places a backfill's
+//    rows (and the validation of the online protection's CHECK), so that
+//    neither the backfill expression nor the table's triggers ever run with
+//    the rights of the caller (a platform admin, a superuser) or of the
+//    extension's owner. Names resolve in the search_path of the call that
+//    started the backfill, with pg_temp last.
+//  * tenancy._scan_as_owner() runs the checks pg_tenancy makes on a table's
+//    rows. Planning a query on a table evaluates the constant parts of its
+//    index expressions, which may call the owner's IMMUTABLE functions: as
+//    the extension's owner, that would run the table owner's code as a
+//    superuser.
+//
+// Neither is executable by PUBLIC; SECURITY DEFINER functions build the
+// statements.
 #include "boundary.hpp"
 #include "datum.hpp"
 #include "sql_function.hpp"
@@ -18,6 +26,7 @@ extern "C" {
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/syscache.h"
 }
@@ -43,27 +52,78 @@ Oid relation_owner(Oid relid)
 // relid, under search_path; returns the rows it processed (plain C: runs
 // inside pg_call, and an error on the way is cleaned up by the abort of the
 // transaction, which restores the user and the settings).
-uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, Datum *values, const char *nulls)
-{
-	Oid owner = relation_owner(relid);
+// The identity and settings of the caller, while a statement runs as a
+// table's owner.
+struct OwnerContext {
 	Oid saved_user;
 	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	int nest_level = NewGUCNestLevel();
+	int nest_level;
+};
+
+// Becomes the owner of relid, with search_path set for the statement.
+OwnerContext enter_owner(Oid relid, const char *search_path)
+{
+	OwnerContext context;
+	Oid owner = relation_owner(relid);
+	GetUserIdAndSecContext(&context.saved_user, &context.saved_context);
+	context.nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
 							 false);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
+	SetUserIdAndSecContext(owner, context.saved_context | SECURITY_LOCAL_USERID_CHANGE |
+									  SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	return context;
+}
+
+// Becomes the caller again, dropping every setting changed meanwhile.
+void leave_owner(const OwnerContext &context)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(context.saved_user, context.saved_context);
+	AtEOXact_GUC(false, context.nest_level);
+}
+
+// Runs a statement with parameters ($1 uuid, $2 and $3 tid) as the owner of
+// relid, under search_path; returns the rows it processed (plain C: runs
+// inside pg_call, and an error on the way is cleaned up by the abort of the
+// transaction, which restores the user and the settings).
+uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, Datum *values, const char *nulls)
+{
+	OwnerContext context = enter_owner(relid, search_path);
 	Oid types[3] = {UUIDOID, TIDOID, TIDOID};
 	int result = SPI_execute_with_args(query, 3, types, values, nulls, false, 0);
 	if (result < 0)
 		elog(ERROR, "backfill statement failed: %s", SPI_result_code_string(result));
 	uint64 processed = SPI_processed;
-	SPI_finish();
-	SetUserIdAndSecContext(saved_user, saved_context);
-	AtEOXact_GUC(true, nest_level);
+	leave_owner(context);
 	return processed;
+}
+
+// Runs a query with one parameter ($1 uuid[]) as the owner of relid and
+// returns the first column of its first row as text, copied into the
+// caller's memory, or NULL (plain C: runs inside pg_call).
+text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
+{
+	MemoryContext caller_memory = CurrentMemoryContext;
+	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp");
+	Oid types[1] = {UUIDARRAYOID};
+	Datum values[1] = {ids};
+	char nulls[1] = {ids_null ? 'n' : ' '};
+	int result = SPI_execute_with_args(query, 1, types, values, nulls, true, 1);
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "check of table rows failed: %s", SPI_result_code_string(result));
+	text *answer = nullptr;
+	if (SPI_processed > 0) {
+		char *value = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		if (value != nullptr) {
+			MemoryContext spi_memory = MemoryContextSwitchTo(caller_memory);
+			answer = cstring_to_text(value);
+			MemoryContextSwitchTo(spi_memory);
+		}
+	}
+	leave_owner(context);
+	return answer;
 }
 
 } // namespace
@@ -88,4 +148,20 @@ TENANCY_SQL_FUNCTION(tenancy_execute_as_owner)
 					   static_cast<const char *>(nulls));
 	});
 	PG_RETURN_INT64(static_cast<int64>(processed));
+}
+
+// tenancy._scan_as_owner(target, query, ids): the first value of a query on
+// the table's rows, run as its owner ($1: ids, a uuid[]).
+TENANCY_SQL_FUNCTION(tenancy_scan_as_owner)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table and query must not be null")));
+	Oid relid = PG_GETARG_OID(0);
+	std::string query = text_of(PG_GETARG_TEXT_PP(1));
+	Datum ids = PG_ARGISNULL(2) ? (Datum) 0 : PG_GETARG_DATUM(2);
+	bool ids_null = PG_ARGISNULL(2);
+	text *answer = guarded([&] { return pg_call(scan_as_owner, relid, query.c_str(), ids, ids_null); });
+	if (answer == nullptr)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(answer);
 }

@@ -129,6 +129,7 @@ CREATE TABLE tenancy.protect_jobs (
     unassigned     text NOT NULL,
     batch_rows     integer NOT NULL,
     online         boolean NOT NULL,
+    foreign_key    oid,
     step           text NOT NULL DEFAULT 'prepare',
     pass           integer NOT NULL DEFAULT 1,
     next_block     bigint NOT NULL DEFAULT 0,
@@ -1345,6 +1346,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant_column smallint := tenancy._add_tenant_column(target);
     online boolean;
+    scan_result text[];
     orphaned boolean;
     unknown boolean;
 BEGIN
@@ -1360,10 +1362,14 @@ BEGIN
         orphaned := false;
         unknown := false;
     ELSE
-        EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
-                       'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
-                       'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target)
-           INTO orphaned, unknown;
+        -- As the table's owner (planning a query on the table may run the
+        -- owner's functions: see owner_execution.cpp).
+        scan_result := string_to_array(tenancy._scan_as_owner(target, format(
+            'SELECT coalesce(bool_or(r.tenant_id IS NULL), false) || '','' || '
+            'coalesce(bool_or(r.tenant_id IS NOT NULL AND NOT (r.tenant_id = ANY ($1))), false) FROM %s r', target),
+            ARRAY(SELECT t.id FROM tenancy.tenants t)), ',');
+        orphaned := scan_result[1]::boolean;
+        unknown := scan_result[2]::boolean;
     END IF;
     IF orphaned THEN
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
@@ -2381,8 +2387,10 @@ DECLARE
     row_count bigint;
 BEGIN
     FOR protected IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
-        EXECUTE format('SELECT count(*) FROM %s WHERE tenant_id = $1', protected.relid)
-           INTO row_count USING target.id;
+        -- As the table's owner: planning a query on the table may run its
+        -- owner's functions (owner_execution.cpp).
+        row_count := tenancy._scan_as_owner(protected.relid,
+            format('SELECT count(*) FROM %s WHERE tenant_id = ($1)[1]', protected.relid), ARRAY[target.id])::bigint;
         table_rows := table_rows || jsonb_build_object('table', protected.relid::text, 'rows', row_count);
     END LOOP;
     RETURN to_jsonb(target) || jsonb_build_object(
@@ -2764,9 +2772,19 @@ REVOKE ALL ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid
 COMMENT ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) IS
     'internal: runs a backfill statement as the owner of the table';
 
+-- Returns the first value of a query on a table's rows, run as its owner
+-- ($1: a uuid[]), see owner_execution.cpp.
+CREATE OR REPLACE FUNCTION tenancy._scan_as_owner(target regclass, query text, ids uuid[]) RETURNS text
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_scan_as_owner';
+REVOKE ALL ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) IS
+    'internal: the first value of a query on a table''s rows, run as the table''s owner';
+
 -- The tenants that the values a backfill expression yielded name (a uuid, or
--- a slug): asked once per batch by the statement _backfill_rows() runs as
--- the table's owner, and only while the table has a backfill in progress.
+-- a slug) and that the caller may fill (platform admins: all; others: those
+-- they are an admin or owner of; any other value places nothing, as an
+-- unknown one): asked once per batch by the statement _backfill_rows() runs
+-- as the table's owner, and only while the table has a backfill in progress.
 CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[])
 RETURNS TABLE (ref text, id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -2777,7 +2795,8 @@ BEGIN
     END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
-                  WHERE t.id IS NOT NULL;
+                  WHERE t.id IS NOT NULL
+                    AND (tenancy.is_platform_admin() OR tenancy._caller_role(t.id) >= 'admin');
 END
 $$;
 COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
@@ -2789,16 +2808,29 @@ COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
 CREATE OR REPLACE FUNCTION tenancy._backfill_settings(target regclass, backfill text, backfill_from text)
 RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_role regrole := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target);
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
     IF backfill_from IS NOT NULL THEN
         PERFORM tenancy._check_backfill_expression(backfill_from);
+        -- The expression runs as the table's owner: only who may act as the
+        -- owner anyway may write it.
+        IF NOT pg_has_role(tenancy.db_role()::name, owner_role, 'MEMBER') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('must be a member of role %s to backfill table %s from an expression',
+                                 owner_role, target),
+                DETAIL = 'backfill_from runs as the table''s owner.',
+                HINT = 'Let the table''s owner run it, or give the tenant with backfill alone.';
+        END IF;
     END IF;
     IF backfill IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN (tenancy._find_tenant(backfill)).id;
+    -- Rows go into a tenant only from its admins (or a platform admin); the
+    -- refusal is the same whether the tenant exists or not.
+    RETURN (tenancy._tenant_for_caller(backfill, 'admin', 'place rows in the tables')).id;
 END
 $$;
 REVOKE ALL ON FUNCTION tenancy._backfill_settings(regclass, text, text) FROM PUBLIC;
@@ -2855,6 +2887,10 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('table %s has no backfill in progress', target);
+    END IF;
+    IF (first_block IS NULL) <> (end_block IS NULL) OR first_block < 0 OR end_block < first_block THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid block range [%s, %s)', first_block, end_block);
     END IF;
     IF first_block IS NOT NULL THEN
         in_range := format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
@@ -2916,6 +2952,8 @@ COMMENT ON FUNCTION tenancy._row_key_expression(regclass) IS
 CREATE OR REPLACE FUNCTION tenancy._require_all_placed(target regclass, backfill_from text) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    tenant_ids uuid[] := ARRAY(SELECT t.id FROM tenancy.tenants t);
+    counts text[];
     without_tenant bigint;
     unknown_tenant bigint;
     sample text;
@@ -2923,12 +2961,16 @@ BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'backfill');
     PERFORM tenancy._add_tenant_column(target);
-    EXECUTE format('SELECT count(*) FILTER (WHERE r.tenant_id IS NULL), count(*) FILTER (WHERE r.tenant_id IS NOT NULL '
-                   'AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id)) FROM ONLY %s r', target)
-      INTO without_tenant, unknown_tenant;
+    counts := string_to_array(tenancy._scan_as_owner(target, format(
+        'SELECT count(*) FILTER (WHERE r.tenant_id IS NULL) || '','' || '
+        'count(*) FILTER (WHERE r.tenant_id IS NOT NULL AND NOT (r.tenant_id = ANY ($1))) FROM ONLY %s r', target),
+        tenant_ids), ',');
+    without_tenant := counts[1]::bigint;
+    unknown_tenant := counts[2]::bigint;
     IF without_tenant > 0 THEN
-        EXECUTE format('SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE r.tenant_id IS NULL '
-                       'LIMIT 5) s', tenancy._row_key_expression(target), target) INTO sample;
+        sample := tenancy._scan_as_owner(target, format(
+            'SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE r.tenant_id IS NULL LIMIT 5) s',
+            tenancy._row_key_expression(target), target), NULL);
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
             MESSAGE = format('cannot place %s %s of table %s in a tenant', without_tenant,
                              CASE WHEN without_tenant = 1 THEN 'row' ELSE 'rows' END, target),
@@ -2940,9 +2982,9 @@ BEGIN
                    'guessed.';
     END IF;
     IF unknown_tenant > 0 THEN
-        EXECUTE format('SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE NOT EXISTS '
-                       '(SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id) LIMIT 5) s',
-                       tenancy._row_key_expression(target), target) INTO sample;
+        sample := tenancy._scan_as_owner(target, format(
+            'SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r '
+            'WHERE NOT (r.tenant_id = ANY ($1)) LIMIT 5) s', tenancy._row_key_expression(target), target), tenant_ids);
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
             MESSAGE = format('table %s has %s %s of tenants that do not exist', target, unknown_tenant,
                              CASE WHEN unknown_tenant = 1 THEN 'row' ELSE 'rows' END),
@@ -2994,8 +3036,8 @@ COMMENT ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) IS
 --             by the backfill rule (tenancy._backfill_rows());
 --   verify    a scan for rows still without a tenant (a second pass places
 --             those that moved; what remains is reported, never guessed);
---   validate  CHECK (tenant_id IS NOT NULL) NOT VALID, then both constraints
---             validated under SHARE UPDATE EXCLUSIVE, which writers ignore;
+--   validate  CHECK (tenant_id IS NOT NULL) NOT VALID, then validated under
+--             SHARE UPDATE EXCLUSIVE, which writers ignore;
 --   index     CREATE INDEX CONCURRENTLY on tenant_id, returned as a command
 --             for the caller to run outside a transaction block (a leftover
 --             invalid index of a killed run is dropped concurrently first);
@@ -3004,21 +3046,23 @@ COMMENT ON FUNCTION tenancy._audit_backfill(tenancy.protect_jobs) IS
 --             policies, triggers; the temporary constraints and trigger go.
 
 -- True when an online protection at its last step has proved that every
--- row of the table has a tenant and that it exists: its CHECK and foreign key,
--- on the tenant_id column and exactly as the protection made them, are both
--- valid.
+-- row of the table has a tenant and that it exists: its CHECK (tenant_id IS
+-- NOT NULL) on the tenant_id column is valid, and the foreign key it made at
+-- step prepare (the very constraint, by oid) still stands on that column.
+-- Verify found every row's tenant after that foreign key was made, and the
+-- key has held every write since (and refused to drop a tenant with rows
+-- here), so it need not be validated: validating it would read the table
+-- with pg_tenancy's rights, or row by row as the table's owner.
 CREATE OR REPLACE FUNCTION tenancy._online_constraints_valid(target regclass) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online AND j.step = 'switch')
-       AND count(*) = 2
-      FROM pg_constraint c
+    SELECT count(*) = 2
+      FROM tenancy.protect_jobs j
       JOIN pg_attribute a ON a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped
-     WHERE c.conrelid = target AND c.convalidated AND c.conkey = ARRAY[a.attnum]
-       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c'
+      JOIN pg_constraint c ON c.conrelid = target AND c.conkey = ARRAY[a.attnum]
+     WHERE j.relid = target AND j.online AND j.step = 'switch'
+       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c' AND c.convalidated
              AND pg_get_constraintdef(c.oid) = 'CHECK ((tenant_id IS NOT NULL))')
-            OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f' AND c.confrelid = 'tenancy.tenants'::regclass
-                AND c.confkey = ARRAY[(SELECT t.attnum FROM pg_attribute t
-                                        WHERE t.attrelid = 'tenancy.tenants'::regclass AND t.attname = 'id')]))
+            OR (c.oid = j.foreign_key AND c.contype = 'f' AND c.confrelid = 'tenancy.tenants'::regclass))
 $$;
 REVOKE ALL ON FUNCTION tenancy._online_constraints_valid(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._online_constraints_valid(regclass) IS
@@ -3292,6 +3336,10 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_fkey FOREIGN KEY (tenant_id) '
                        'REFERENCES tenancy.tenants (id) NOT VALID', target);
     END IF;
+    UPDATE tenancy.protect_jobs j
+       SET foreign_key = (SELECT c.oid FROM pg_constraint c
+                           WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_fkey')
+     WHERE j.relid = target;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill') THEN
         EXECUTE format('CREATE TRIGGER tenancy_backfill BEFORE INSERT OR UPDATE ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION tenancy.backfill_trigger(%L, %L, %L, %L)', target, job.unassigned,
@@ -3336,8 +3384,8 @@ COMMENT ON FUNCTION tenancy._online_verify(tenancy.protect_jobs) IS 'internal: s
 
 -- Step validate, in two calls: adds CHECK (tenant_id IS NOT NULL) NOT VALID
 -- (a short ACCESS EXCLUSIVE lock), then, in the next transaction, validates
--- it and the foreign key under SHARE UPDATE EXCLUSIVE, which writers ignore
--- (no lock timeout: waiting for that lock blocks nobody).
+-- it under SHARE UPDATE EXCLUSIVE, which writers ignore (no lock timeout:
+-- waiting for that lock blocks nobody).
 CREATE OR REPLACE FUNCTION tenancy._online_validate(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -3349,9 +3397,10 @@ BEGIN
                        'NOT VALID', target);
         RETURN;
     END IF;
+    -- As the table's owner, like every read of its rows (owner_execution.cpp).
     PERFORM set_config('lock_timeout', '0', true);
-    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_not_null', target);
-    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_fkey', target);
+    PERFORM tenancy._execute_as_owner(target, 'pg_catalog, pg_temp',
+        format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_not_null', target), NULL, NULL, NULL);
     UPDATE tenancy.protect_jobs j SET step = 'index', updated_at = clock_timestamp() WHERE j.relid = target;
 END
 $$;

@@ -17,15 +17,22 @@ CREATE TABLE app.contracts (id int PRIMARY KEY, org_id int NOT NULL, title text 
 INSERT INTO app.contracts SELECT g, 1 + g % 3, 'contract ' || g FROM generate_series(1, 30) g;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.contracts TO PUBLIC;
 
+RESET ROLE;
 -- Rows the expression cannot place are reported (how many, a few keys) and
--- nothing changes: no column, no policy.
+-- nothing changes: no column, no policy. (A superuser may act as the owner,
+-- whose rights the expression runs with, and fill every tenant.)
 SELECT tenancy.protect('app.contracts', backfill_from => '(SELECT o.slug FROM app.orgs o WHERE o.id = org_id)');
 :sqlstate
+SET ROLE app_owner;
 SELECT count(*) AS tenant_columns FROM pg_attribute WHERE attrelid = 'app.contracts'::regclass AND attname = 'tenant_id';
 SELECT relrowsecurity FROM pg_class WHERE oid = 'app.contracts'::regclass;
 
--- Bad input, refused before anything changes.
+-- Bad input, refused before anything changes. The owner of the table is no
+-- admin of any tenant: it may put rows in none, and learns nothing of which
+-- exist.
 SELECT tenancy.protect('app.contracts', backfill => 'no-such-tenant');
+:sqlstate
+SELECT tenancy.protect('app.contracts', backfill => 'globex');
 :sqlstate
 SELECT tenancy.protect('app.contracts', backfill_from => 'org_id); DROP TABLE app.orgs; SELECT (1');
 :sqlstate
@@ -40,9 +47,13 @@ SELECT count(*) AS orgs FROM app.orgs;
 SELECT tenancy.protect('app.contracts', backfill_from => '(SELECT m.tenant_id FROM tenancy.memberships m LIMIT 1)');
 :sqlstate
 RESET ROLE;
--- Only the table's owner (or a platform admin) backfills it.
+-- Only the table's owner (or a platform admin) backfills it, and only a
+-- member of the owner's role gives an expression, which runs as the owner.
 SET ROLE mallory;
 SELECT tenancy.protect('app.contracts', backfill => 'acme');
+:sqlstate
+SET ROLE ops;
+SELECT tenancy.protect('app.contracts', backfill_from => 'org_id::text');
 :sqlstate
 RESET ROLE;
 
@@ -53,12 +64,10 @@ SELECT tenancy.protect('app.contracts', backfill => 'globex', backfill_from =>
 :sqlstate
 -- With a tenant for the rest, every row is placed: the expression's tenant
 -- where it names one (table-qualified columns work too), else globex.
-SET ROLE app_owner;
 SET search_path = app, public;
 SELECT tenancy.protect('contracts', backfill => 'globex',
                        backfill_from => '(SELECT o.slug FROM orgs o WHERE o.id = contracts.org_id)');
 RESET search_path;
-RESET ROLE;
 SET row_security = off;
 SELECT t.slug, count(*), min(c.org_id) AS min_org, max(c.org_id) AS max_org
   FROM app.contracts c JOIN tenancy.tenants t ON t.id = c.tenant_id GROUP BY t.slug ORDER BY t.slug;
@@ -79,11 +88,13 @@ SELECT count(*) AS globex_rows FROM app.contracts;
 RESET tenancy.tenant;
 RESET ROLE;
 
--- A constant backfill goes to one tenant; its audit row is in that tenant's log.
+-- A constant backfill, by a platform admin who does not own the table, goes
+-- to one tenant; its audit row is in that tenant's log.
 SET ROLE app_owner;
 CREATE TABLE app.notes (id int PRIMARY KEY, body text);
 INSERT INTO app.notes SELECT g, 'note ' || g FROM generate_series(1, 5) g;
 GRANT SELECT ON app.notes TO PUBLIC;
+SET ROLE ops;
 SELECT tenancy.protect('app.notes', backfill => 'acme');
 RESET ROLE;
 SET ROLE carol;
@@ -100,6 +111,7 @@ CREATE TABLE app.events (id int PRIMARY KEY, org_id int NOT NULL, what text);
 INSERT INTO app.events SELECT g, 1 + g % 2, 'event ' || g FROM generate_series(1, 1000) g;
 GRANT SELECT, INSERT, UPDATE, DELETE ON app.events TO PUBLIC;
 ANALYZE app.events;
+RESET ROLE;
 SELECT tenancy.protect_online('app.events', unassigned => 'refuse', batch_rows => 300, backfill_from =>
     '(SELECT o.slug FROM app.orgs o WHERE o.id = org_id)');
 -- Again with the same settings: the same job; with others: refused.
@@ -114,7 +126,6 @@ SELECT tenancy.protect('app.events', backfill => 'acme');
 :sqlstate
 SELECT step, command, rows_done, done FROM tenancy.protect_online_step('app.events');
 SELECT step, command, rows_done, done FROM tenancy.protect_online_step('app.events');
-RESET ROLE;
 -- While it runs: a new row without a tenant is refused (unassigned =>
 -- 'refuse'); one written with a tenant selected takes it; a changed row
 -- still without a tenant takes the expression's; a tenant with rows here
@@ -138,7 +149,6 @@ UPDATE app.events SET tenant_id = NULL WHERE id = 1000;
 SELECT tenancy.drop_tenant('doomed');
 SELECT slug FROM tenancy.tenants t JOIN app.events e ON e.tenant_id = t.id WHERE e.id = 1000;
 -- Steps until the index command, which the caller runs outside a transaction block.
-SET ROLE app_owner;
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
@@ -148,7 +158,6 @@ SELECT step, command, done FROM tenancy.protect_online_step('app.events');
 SELECT command FROM tenancy.protect_online_step('app.events') \gexec
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-RESET ROLE;
 -- Protected: NOT NULL with the default, no temporary constraint or trigger
 -- left, every row of an existing tenant, one audit row.
 SELECT attnotnull, pg_get_expr(d.adbin, d.adrelid) AS default
@@ -176,6 +185,7 @@ RESET ROLE;
 SET ROLE app_owner;
 CREATE TABLE app.tickets (id int PRIMARY KEY, org_id int);
 INSERT INTO app.tickets SELECT g, g % 4 FROM generate_series(1, 8) g;
+RESET ROLE;
 SELECT tenancy.protect_online('app.tickets', backfill_from => '(SELECT o.slug FROM app.orgs o WHERE o.id = org_id)');
 -- prepare, one batch, verify finds rows left and starts a second pass, one
 -- batch, verify reports them.
@@ -195,4 +205,37 @@ SELECT count(*) AS leftovers FROM pg_trigger WHERE tgrelid = 'app.tickets'::regc
 SELECT count(*) AS leftovers FROM pg_constraint WHERE conrelid = 'app.tickets'::regclass AND conname LIKE 'tenancy_%';
 SELECT tenancy.protect_online_step('app.tickets');
 :sqlstate
+
+-- Whatever pg_tenancy reads of a table runs as its owner: planning a query on
+-- a table evaluates constant parts of its index expressions, here an
+-- IMMUTABLE function of the owner's that refuses to run as a superuser (the
+-- index is invalidated, so that the next use loads it again).
+SET ROLE app_owner;
+CREATE FUNCTION app.never_superuser(n int) RETURNS int LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+        RAISE EXCEPTION 'the owner''s index expression ran as superuser %', current_user;
+    END IF;
+    RETURN n;
+END
+$$;
+CREATE TABLE app.crates (id int PRIMARY KEY, label text);
+INSERT INTO app.crates SELECT g, 'crate ' || g FROM generate_series(1, 3) g;
+CREATE INDEX crates_folded_idx ON app.crates ((id + app.never_superuser(0)));
+-- The expression's own settings stay inside it.
+CREATE FUNCTION app.leaky(slug text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_catalog.set_config('search_path', 'app', false);
+    PERFORM pg_catalog.set_config('statement_timeout', '1234ms', false);
+    RETURN slug;
+END
+$$;
+ALTER INDEX app.crates_folded_idx SET (fillfactor = 90);
 RESET ROLE;
+SELECT tenancy.protect('app.crates', backfill_from => 'app.leaky(''acme'')');
+SHOW search_path;
+SHOW statement_timeout;
+SET ROLE app_owner;
+ALTER INDEX app.crates_folded_idx SET (fillfactor = 80);
+RESET ROLE;
+SELECT (tenancy.tenant_details('acme') -> 'tables') @> '[{"table": "app.crates", "rows": 3}]' AS counted_as_owner;

@@ -197,6 +197,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     tenant_column smallint := tenancy._add_tenant_column(target);
     online boolean;
+    scan_result text[];
     orphaned boolean;
     unknown boolean;
 BEGIN
@@ -212,10 +213,14 @@ BEGIN
         orphaned := false;
         unknown := false;
     ELSE
-        EXECUTE format('SELECT coalesce(bool_or(r.tenant_id IS NULL), false), '
-                       'coalesce(bool_or(r.tenant_id IS NOT NULL AND t.id IS NULL), false) '
-                       'FROM %s r LEFT JOIN tenancy.tenants t ON t.id = r.tenant_id', target)
-           INTO orphaned, unknown;
+        -- As the table's owner (planning a query on the table may run the
+        -- owner's functions: see owner_execution.cpp).
+        scan_result := string_to_array(tenancy._scan_as_owner(target, format(
+            'SELECT coalesce(bool_or(r.tenant_id IS NULL), false) || '','' || '
+            'coalesce(bool_or(r.tenant_id IS NOT NULL AND NOT (r.tenant_id = ANY ($1))), false) FROM %s r', target),
+            ARRAY(SELECT t.id FROM tenancy.tenants t)), ',');
+        orphaned := scan_result[1]::boolean;
+        unknown := scan_result[2]::boolean;
     END IF;
     IF orphaned THEN
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',

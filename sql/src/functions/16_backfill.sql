@@ -24,9 +24,19 @@ REVOKE ALL ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid
 COMMENT ON FUNCTION tenancy._execute_as_owner(regclass, text, text, uuid, tid, tid) IS
     'internal: runs a backfill statement as the owner of the table';
 
+-- Returns the first value of a query on a table's rows, run as its owner
+-- ($1: a uuid[]), see owner_execution.cpp.
+CREATE OR REPLACE FUNCTION tenancy._scan_as_owner(target regclass, query text, ids uuid[]) RETURNS text
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_scan_as_owner';
+REVOKE ALL ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) IS
+    'internal: the first value of a query on a table''s rows, run as the table''s owner';
+
 -- The tenants that the values a backfill expression yielded name (a uuid, or
--- a slug): asked once per batch by the statement _backfill_rows() runs as
--- the table's owner, and only while the table has a backfill in progress.
+-- a slug) and that the caller may fill (platform admins: all; others: those
+-- they are an admin or owner of; any other value places nothing, as an
+-- unknown one): asked once per batch by the statement _backfill_rows() runs
+-- as the table's owner, and only while the table has a backfill in progress.
 CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[])
 RETURNS TABLE (ref text, id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -37,7 +47,8 @@ BEGIN
     END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
-                  WHERE t.id IS NOT NULL;
+                  WHERE t.id IS NOT NULL
+                    AND (tenancy.is_platform_admin() OR tenancy._caller_role(t.id) >= 'admin');
 END
 $$;
 COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
@@ -49,16 +60,29 @@ COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
 CREATE OR REPLACE FUNCTION tenancy._backfill_settings(target regclass, backfill text, backfill_from text)
 RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_role regrole := (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target);
 BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'protect');
     IF backfill_from IS NOT NULL THEN
         PERFORM tenancy._check_backfill_expression(backfill_from);
+        -- The expression runs as the table's owner: only who may act as the
+        -- owner anyway may write it.
+        IF NOT pg_has_role(tenancy.db_role()::name, owner_role, 'MEMBER') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('must be a member of role %s to backfill table %s from an expression',
+                                 owner_role, target),
+                DETAIL = 'backfill_from runs as the table''s owner.',
+                HINT = 'Let the table''s owner run it, or give the tenant with backfill alone.';
+        END IF;
     END IF;
     IF backfill IS NULL THEN
         RETURN NULL;
     END IF;
-    RETURN (tenancy._find_tenant(backfill)).id;
+    -- Rows go into a tenant only from its admins (or a platform admin); the
+    -- refusal is the same whether the tenant exists or not.
+    RETURN (tenancy._tenant_for_caller(backfill, 'admin', 'place rows in the tables')).id;
 END
 $$;
 REVOKE ALL ON FUNCTION tenancy._backfill_settings(regclass, text, text) FROM PUBLIC;
@@ -115,6 +139,10 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('table %s has no backfill in progress', target);
+    END IF;
+    IF (first_block IS NULL) <> (end_block IS NULL) OR first_block < 0 OR end_block < first_block THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid block range [%s, %s)', first_block, end_block);
     END IF;
     IF first_block IS NOT NULL THEN
         in_range := format(' AND %I.ctid OPERATOR(pg_catalog.>=) $2 AND %I.ctid OPERATOR(pg_catalog.<) $3',
@@ -176,6 +204,8 @@ COMMENT ON FUNCTION tenancy._row_key_expression(regclass) IS
 CREATE OR REPLACE FUNCTION tenancy._require_all_placed(target regclass, backfill_from text) RETURNS void
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
+    tenant_ids uuid[] := ARRAY(SELECT t.id FROM tenancy.tenants t);
+    counts text[];
     without_tenant bigint;
     unknown_tenant bigint;
     sample text;
@@ -183,12 +213,16 @@ BEGIN
     PERFORM tenancy._require_protectable(target);
     PERFORM tenancy._require_table_owner(target, 'backfill');
     PERFORM tenancy._add_tenant_column(target);
-    EXECUTE format('SELECT count(*) FILTER (WHERE r.tenant_id IS NULL), count(*) FILTER (WHERE r.tenant_id IS NOT NULL '
-                   'AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id)) FROM ONLY %s r', target)
-      INTO without_tenant, unknown_tenant;
+    counts := string_to_array(tenancy._scan_as_owner(target, format(
+        'SELECT count(*) FILTER (WHERE r.tenant_id IS NULL) || '','' || '
+        'count(*) FILTER (WHERE r.tenant_id IS NOT NULL AND NOT (r.tenant_id = ANY ($1))) FROM ONLY %s r', target),
+        tenant_ids), ',');
+    without_tenant := counts[1]::bigint;
+    unknown_tenant := counts[2]::bigint;
     IF without_tenant > 0 THEN
-        EXECUTE format('SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE r.tenant_id IS NULL '
-                       'LIMIT 5) s', tenancy._row_key_expression(target), target) INTO sample;
+        sample := tenancy._scan_as_owner(target, format(
+            'SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE r.tenant_id IS NULL LIMIT 5) s',
+            tenancy._row_key_expression(target), target), NULL);
         RAISE EXCEPTION USING ERRCODE = 'not_null_violation',
             MESSAGE = format('cannot place %s %s of table %s in a tenant', without_tenant,
                              CASE WHEN without_tenant = 1 THEN 'row' ELSE 'rows' END, target),
@@ -200,9 +234,9 @@ BEGIN
                    'guessed.';
     END IF;
     IF unknown_tenant > 0 THEN
-        EXECUTE format('SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r WHERE NOT EXISTS '
-                       '(SELECT 1 FROM tenancy.tenants t WHERE t.id = r.tenant_id) LIMIT 5) s',
-                       tenancy._row_key_expression(target), target) INTO sample;
+        sample := tenancy._scan_as_owner(target, format(
+            'SELECT string_agg(k, '', '') FROM (SELECT %s AS k FROM ONLY %s r '
+            'WHERE NOT (r.tenant_id = ANY ($1)) LIMIT 5) s', tenancy._row_key_expression(target), target), tenant_ids);
         RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
             MESSAGE = format('table %s has %s %s of tenants that do not exist', target, unknown_tenant,
                              CASE WHEN unknown_tenant = 1 THEN 'row' ELSE 'rows' END),

@@ -16,8 +16,8 @@
 --             by the backfill rule (tenancy._backfill_rows());
 --   verify    a scan for rows still without a tenant (a second pass places
 --             those that moved; what remains is reported, never guessed);
---   validate  CHECK (tenant_id IS NOT NULL) NOT VALID, then both constraints
---             validated under SHARE UPDATE EXCLUSIVE, which writers ignore;
+--   validate  CHECK (tenant_id IS NOT NULL) NOT VALID, then validated under
+--             SHARE UPDATE EXCLUSIVE, which writers ignore;
 --   index     CREATE INDEX CONCURRENTLY on tenant_id, returned as a command
 --             for the caller to run outside a transaction block (a leftover
 --             invalid index of a killed run is dropped concurrently first);
@@ -26,21 +26,23 @@
 --             policies, triggers; the temporary constraints and trigger go.
 
 -- True when an online protection at its last step has proved that every
--- row of the table has a tenant and that it exists: its CHECK and foreign key,
--- on the tenant_id column and exactly as the protection made them, are both
--- valid.
+-- row of the table has a tenant and that it exists: its CHECK (tenant_id IS
+-- NOT NULL) on the tenant_id column is valid, and the foreign key it made at
+-- step prepare (the very constraint, by oid) still stands on that column.
+-- Verify found every row's tenant after that foreign key was made, and the
+-- key has held every write since (and refused to drop a tenant with rows
+-- here), so it need not be validated: validating it would read the table
+-- with pg_tenancy's rights, or row by row as the table's owner.
 CREATE OR REPLACE FUNCTION tenancy._online_constraints_valid(target regclass) RETURNS boolean
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online AND j.step = 'switch')
-       AND count(*) = 2
-      FROM pg_constraint c
+    SELECT count(*) = 2
+      FROM tenancy.protect_jobs j
       JOIN pg_attribute a ON a.attrelid = target AND a.attname = 'tenant_id' AND NOT a.attisdropped
-     WHERE c.conrelid = target AND c.convalidated AND c.conkey = ARRAY[a.attnum]
-       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c'
+      JOIN pg_constraint c ON c.conrelid = target AND c.conkey = ARRAY[a.attnum]
+     WHERE j.relid = target AND j.online AND j.step = 'switch'
+       AND ((c.conname = 'tenancy_tenant_id_not_null' AND c.contype = 'c' AND c.convalidated
              AND pg_get_constraintdef(c.oid) = 'CHECK ((tenant_id IS NOT NULL))')
-            OR (c.conname = 'tenancy_tenant_id_fkey' AND c.contype = 'f' AND c.confrelid = 'tenancy.tenants'::regclass
-                AND c.confkey = ARRAY[(SELECT t.attnum FROM pg_attribute t
-                                        WHERE t.attrelid = 'tenancy.tenants'::regclass AND t.attname = 'id')]))
+            OR (c.oid = j.foreign_key AND c.contype = 'f' AND c.confrelid = 'tenancy.tenants'::regclass))
 $$;
 REVOKE ALL ON FUNCTION tenancy._online_constraints_valid(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._online_constraints_valid(regclass) IS
@@ -314,6 +316,10 @@ BEGIN
         EXECUTE format('ALTER TABLE %s ADD CONSTRAINT tenancy_tenant_id_fkey FOREIGN KEY (tenant_id) '
                        'REFERENCES tenancy.tenants (id) NOT VALID', target);
     END IF;
+    UPDATE tenancy.protect_jobs j
+       SET foreign_key = (SELECT c.oid FROM pg_constraint c
+                           WHERE c.conrelid = target AND c.conname = 'tenancy_tenant_id_fkey')
+     WHERE j.relid = target;
     IF NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_backfill') THEN
         EXECUTE format('CREATE TRIGGER tenancy_backfill BEFORE INSERT OR UPDATE ON %s FOR EACH ROW '
                        'EXECUTE FUNCTION tenancy.backfill_trigger(%L, %L, %L, %L)', target, job.unassigned,
@@ -358,8 +364,8 @@ COMMENT ON FUNCTION tenancy._online_verify(tenancy.protect_jobs) IS 'internal: s
 
 -- Step validate, in two calls: adds CHECK (tenant_id IS NOT NULL) NOT VALID
 -- (a short ACCESS EXCLUSIVE lock), then, in the next transaction, validates
--- it and the foreign key under SHARE UPDATE EXCLUSIVE, which writers ignore
--- (no lock timeout: waiting for that lock blocks nobody).
+-- it under SHARE UPDATE EXCLUSIVE, which writers ignore (no lock timeout:
+-- waiting for that lock blocks nobody).
 CREATE OR REPLACE FUNCTION tenancy._online_validate(job tenancy.protect_jobs) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -371,9 +377,10 @@ BEGIN
                        'NOT VALID', target);
         RETURN;
     END IF;
+    -- As the table's owner, like every read of its rows (owner_execution.cpp).
     PERFORM set_config('lock_timeout', '0', true);
-    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_not_null', target);
-    EXECUTE format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_fkey', target);
+    PERFORM tenancy._execute_as_owner(target, 'pg_catalog, pg_temp',
+        format('ALTER TABLE %s VALIDATE CONSTRAINT tenancy_tenant_id_not_null', target), NULL, NULL, NULL);
     UPDATE tenancy.protect_jobs j SET step = 'index', updated_at = clock_timestamp() WHERE j.relid = target;
 END
 $$;

@@ -17,6 +17,7 @@ CREATE TABLE tenancy.protect_jobs (
     unassigned     text NOT NULL,
     batch_rows     integer NOT NULL,
     online         boolean NOT NULL,
+    foreign_key    oid,
     step           text NOT NULL DEFAULT 'prepare',
     pass           integer NOT NULL DEFAULT 1,
     next_block     bigint NOT NULL DEFAULT 0,
