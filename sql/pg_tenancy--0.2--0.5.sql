@@ -3130,7 +3130,8 @@ COMMENT ON FUNCTION tenancy._require_own_online_objects(regclass) IS
 -- refused when it is 'refuse'. A changed row without a tenant takes the
 -- rule's. With a tenant selected, a row may name no other tenant, as the
 -- policies will require. SECURITY INVOKER: the expression runs as the
--- writer, like the table's own triggers.
+-- writer, like the table's own triggers. (The expression was parsed when the
+-- job was recorded; this runs on every write, and does not parse it again.)
 CREATE OR REPLACE FUNCTION tenancy.backfill_trigger() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -3157,7 +3158,6 @@ BEGIN
     END IF;
     IF TG_OP = 'UPDATE' OR TG_ARGV[0] = 'backfill' THEN
         IF TG_ARGV[2] <> '' THEN
-            PERFORM tenancy._check_backfill_expression(TG_ARGV[2]);
             PERFORM set_config('search_path', concat_ws(', ', nullif(TG_ARGV[3], ''), 'pg_temp'), true);
             EXECUTE format('SELECT (%s)::text FROM (SELECT ($1).*) AS %I', TG_ARGV[2], TG_TABLE_NAME)
               INTO placed_ref USING NEW;

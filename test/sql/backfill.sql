@@ -43,7 +43,7 @@ SELECT tenancy.protect('app.contracts', backfill_from => '   ');
 SELECT tenancy.protect('app.contracts', backfill_from => 'org_id::uuid');
 :sqlstate
 SELECT count(*) AS orgs FROM app.orgs;
--- The expression runs with the caller's rights: app_owner cannot read the catalog.
+-- The expression runs with the owner's rights: app_owner cannot read the catalog.
 SELECT tenancy.protect('app.contracts', backfill_from => '(SELECT m.tenant_id FROM tenancy.memberships m LIMIT 1)');
 :sqlstate
 RESET ROLE;
@@ -148,15 +148,21 @@ SELECT tenancy.drop_tenant('doomed');
 UPDATE app.events SET tenant_id = NULL WHERE id = 1000;
 SELECT tenancy.drop_tenant('doomed');
 SELECT slug FROM tenancy.tenants t JOIN app.events e ON e.tenant_id = t.id WHERE e.id = 1000;
--- Steps until the index command, which the caller runs outside a transaction block.
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
+-- The remaining steps, however many batches they take: each call's command
+-- (CREATE INDEX CONCURRENTLY, which cannot run in a function) is run by the
+-- caller outside a transaction block.
 SELECT command FROM tenancy.protect_online_step('app.events') \gexec
-SELECT step, command, done FROM tenancy.protect_online_step('app.events');
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
+SELECT command FROM tenancy.protect_online_step('app.events') \gexec
 SELECT step, command, done FROM tenancy.protect_online_step('app.events');
 -- Protected: NOT NULL with the default, no temporary constraint or trigger
 -- left, every row of an existing tenant, one audit row.
