@@ -26,11 +26,12 @@ INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sor
 NEW_OBJECTS_0.2--0.3 = sql/src/objects/04_platform_grants.sql
 NEW_OBJECTS_0.4--0.5 = sql/src/objects/05_protect_jobs.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5
-STEPS_FROM_0.4 = 0.4--0.5
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6
+STEPS_FROM_0.5 = 0.5--0.6
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
@@ -89,6 +90,9 @@ sql/pg_tenancy--0.3--$(EXTVERSION).sql: $(call upgrade_sql,0.3)
 	cat $^ > $@
 
 sql/pg_tenancy--0.4--$(EXTVERSION).sql: $(call upgrade_sql,0.4)
+	cat $^ > $@
+
+sql/pg_tenancy--0.5--$(EXTVERSION).sql: $(call upgrade_sql,0.5)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

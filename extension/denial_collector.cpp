@@ -6,9 +6,12 @@
 // batches and hands each batch to tenancy._record_denials() and
 // tenancy._record_entries() in one transaction (they aggregate repeated
 // denials); only once that transaction committed does it remove the batch
-// from the queue. After 30 idle seconds it leaves, releasing its lock while it holds
-// the queue's lock and sees the queue empty, so that an event queued after
-// its last look always finds the lock free and starts a new collector.
+// from the queue. After one idle second it leaves, releasing its lock while it
+// holds the queue's lock and sees the queue empty, so that an event queued
+// after its last look always finds the lock free and starts a new collector.
+// Leaving that soon matters: a worker connected to a database makes DROP
+// DATABASE, and CREATE DATABASE ... TEMPLATE of it, fail after their 5 s wait
+// for other sessions (Django's test runner does both).
 //
 // A batch that cannot be written (the extension was dropped, or awaits ALTER
 // EXTENSION ... UPDATE) goes to the server log, record by record.
@@ -48,7 +51,7 @@ using access_log::queue::Record;
 
 constexpr int batch_size = 1024;
 constexpr long poll_ms = 100;
-constexpr long idle_exit_ms = 30000;
+constexpr long idle_exit_ms = 1000;
 
 BackgroundWorkerHandle *requested = nullptr; // the collector this session started last
 

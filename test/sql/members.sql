@@ -141,6 +141,13 @@ SELECT tenancy.add_domain('acme', 'not a host');
 SELECT tenancy.add_domain('acme', '-bad-.example.com');
 :sqlstate
 SELECT tenancy.resolve_domain('ACME.example.com'), tenancy.resolve_domain('unknown.example.com');
+-- A Host header as a browser sends it: the port is ignored, whatever its case
+-- or trailing dot; a port on an unknown host still resolves to nothing.
+SELECT tenancy.resolve_domain('acme.example.com:8000') AS with_port,
+       tenancy.resolve_domain(' Acme.Example.COM.:443 ') AS dotted_with_port,
+       tenancy.resolve_domain('acme.example.com:') AS empty_port,
+       tenancy.resolve_domain('unknown.example.com:8000') AS unknown_with_port,
+       tenancy.resolve_domain('acme.example.com:80:80') AS two_ports;
 SET ROLE carol;
 SELECT tenancy.remove_domain('acme.example.com');
 :sqlstate

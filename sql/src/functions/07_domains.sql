@@ -69,16 +69,17 @@ $$;
 COMMENT ON FUNCTION tenancy.remove_domain(text) IS
     'removes a host name from its tenant (tenant owners and platform admins)';
 
--- Resolves a host name for request routing. Answered to platform admins,
--- services and the tenant's own members; anyone else gets NULL, as for an
--- unknown host.
+-- Resolves a host name for request routing. The host may be a request's
+-- Host header as sent: any case, a trailing dot, and a port (":8000"), which
+-- is ignored. Answered to platform admins, services and the tenant's own
+-- members; anyone else gets NULL, as for an unknown host.
 CREATE OR REPLACE FUNCTION tenancy.resolve_domain(host text) RETURNS text
 LANGUAGE sql STABLE STRICT SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.slug::text FROM tenancy.domains d JOIN tenancy.tenants t ON t.id = d.tenant_id
-     WHERE d.host = rtrim(lower(btrim(resolve_domain.host)), '.')
+     WHERE d.host = rtrim(regexp_replace(lower(btrim(resolve_domain.host)), ':[0-9]*$', ''), '.')
        AND (tenancy.is_platform_admin() OR tenancy._holds_platform_right(tenancy.db_role()::regrole, 'service')
             OR tenancy._member_role(t.id, tenancy.actor()) IS NOT NULL)
 $$;
 COMMENT ON FUNCTION tenancy.resolve_domain(text) IS
-    'the slug of the tenant a host name is assigned to, or null (answered to platform admins, services and '
-    'the tenant''s members)';
+    'the slug of the tenant a host name (or a Host header with a port) is assigned to, or null (answered to '
+    'platform admins, services and the tenant''s members)';

@@ -1,0 +1,1 @@
+-- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
