@@ -58,6 +58,12 @@ TENANTCTL        = cli/tenantctl
 TENANTCTL_SRCS   = $(sort $(wildcard cli/*.cpp))
 TENANTCTL_OBJS   = $(TENANTCTL_SRCS:.cpp=.o)
 TENANTCTL_BINDIR ?= /usr/local/bin
+# The man page (man/tenantctl.1, hand-written) and the shell completions,
+# which tenantctl generates from its own command tree at install time. The
+# defaults are where man, bash-completion and zsh look without configuration.
+TENANTCTL_MANDIR ?= /usr/local/share/man
+TENANTCTL_BASHCOMPDIR ?= /usr/local/share/bash-completion/completions
+TENANTCTL_ZSHCOMPDIR ?= /usr/local/share/zsh/site-functions
 TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
 TENANTCTL_VERSION := $(EXTVERSION)
 
@@ -104,8 +110,12 @@ cli/main.o: pg_tenancy.control
 $(TENANTCTL): $(TENANTCTL_OBJS)
 	$(CXX) -o $@ $^ -lpqxx -lpq
 
-install-tenantctl: $(TENANTCTL)
+install-tenantctl: $(TENANTCTL) man/tenantctl.1
 	install -D -m 755 $(TENANTCTL) $(DESTDIR)$(TENANTCTL_BINDIR)/tenantctl
+	install -D -m 644 man/tenantctl.1 $(DESTDIR)$(TENANTCTL_MANDIR)/man1/tenantctl.1
+	install -d $(DESTDIR)$(TENANTCTL_BASHCOMPDIR) $(DESTDIR)$(TENANTCTL_ZSHCOMPDIR)
+	$(TENANTCTL) completion bash > $(DESTDIR)$(TENANTCTL_BASHCOMPDIR)/tenantctl
+	$(TENANTCTL) completion zsh > $(DESTDIR)$(TENANTCTL_ZSHCOMPDIR)/_tenantctl
 
 $(OBJS): $(wildcard extension/*.hpp)
 

@@ -18,7 +18,7 @@ struct AdminArgs {
 // Prints one role's platform rights after a change.
 void print_role(Session &session, const Invocation &invocation, const std::string &role, const std::string &done)
 {
-	if (invocation.json)
+	if (invocation.json())
 		print_json(session.value(
 			"SELECT json_build_object('role', $1::text, 'platform_admin', coalesce(r.platform_admin, false), "
 			"'service', coalesce(r.service, false))::text "
@@ -74,10 +74,10 @@ void add_admin_commands(CLI::App &app, Invocation &invocation)
 	CLI::App *list = admin->add_subcommand("list", "List platform admins, services and login superusers");
 	list->callback([&invocation] {
 		invocation.action = [&invocation](Session &session) {
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value("SELECT coalesce(json_agg(r), '[]')::text FROM tenancy.platform_roles() r"));
 			else
-				print_table(session.run("SELECT * FROM tenancy.platform_roles()"));
+				print_result(invocation.output, session.run("SELECT * FROM tenancy.platform_roles()"));
 		};
 	});
 }

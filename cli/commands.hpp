@@ -3,6 +3,7 @@
 // Invocation, which main() runs once parsing is done.
 #pragma once
 
+#include "output.hpp"
 #include "session.hpp"
 
 #include <CLI/CLI.hpp>
@@ -15,8 +16,11 @@ namespace tenantctl {
 // What the command line asked for.
 struct Invocation {
 	std::string conninfo;                  // -d/--dbname
-	bool json = false;                     // --json
+	Output output;                         // --output, --json, --no-headers
 	std::function<void(Session &)> action; // the chosen command
+
+	// Says whether results are printed as the server's JSON.
+	bool json() const { return output.format == Format::json; }
 };
 
 // tenant create|list|show|suspend|activate|archive|drop
@@ -35,6 +39,8 @@ void add_settings_commands(CLI::App &app, Invocation &invocation);
 void add_health_command(CLI::App &app, Invocation &invocation);
 // psql
 void add_psql_command(CLI::App &app, Invocation &invocation);
+// completion bash|zsh
+void add_completion_command(CLI::App &app, Invocation &invocation);
 
 // The step-by-step creation of a tenant on a terminal; fills what is missing.
 struct TenantDraft {

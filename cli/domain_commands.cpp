@@ -28,7 +28,7 @@ void add_domain_commands(CLI::App &app, Invocation &invocation)
 	add->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
 			std::string host = session.value("SELECT tenancy.add_domain($1, $2)", args->tenant, args->host);
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value("SELECT json_build_object('host', $1::text, "
 										 "'tenant', tenancy.resolve_domain($1))::text",
 										 host));
@@ -42,7 +42,7 @@ void add_domain_commands(CLI::App &app, Invocation &invocation)
 	remove->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
 			session.run("SELECT tenancy.remove_domain($1)", args->host);
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value("SELECT json_build_object('host', $1::text, 'removed', true)::text",
 										 args->host));
 			else
@@ -54,11 +54,12 @@ void add_domain_commands(CLI::App &app, Invocation &invocation)
 	list->add_option("tenant", args->tenant, "Tenant slug or uuid (all tenants when omitted)");
 	list->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value("SELECT coalesce(json_agg(d), '[]')::text FROM tenancy.domain_list($1) d",
 										 or_null(args->tenant)));
 			else
-				print_table(session.run("SELECT * FROM tenancy.domain_list($1)", or_null(args->tenant)));
+				print_result(invocation.output,
+							 session.run("SELECT * FROM tenancy.domain_list($1)", or_null(args->tenant)));
 		};
 	});
 }

@@ -7,6 +7,18 @@
 
 namespace tenantctl {
 
+namespace {
+
+// Colours the severity of a finding: errors red, warnings yellow.
+Colour severity_colour(const std::string &column, const std::string &text)
+{
+	if (column != "severity")
+		return Colour::none;
+	return text == "error" ? Colour::red : text == "warning" ? Colour::yellow : Colour::none;
+}
+
+} // namespace
+
 // Registers the health command.
 void add_health_command(CLI::App &app, Invocation &invocation)
 {
@@ -18,11 +30,14 @@ void add_health_command(CLI::App &app, Invocation &invocation)
 				"FROM tenancy.health_check()");
 			long errors = counts[0][0].as<long>();
 			long warnings = counts[0][1].as<long>();
-			if (invocation.json) {
+			if (invocation.json()) {
 				print_json(session.value("SELECT coalesce(json_agg(f), '[]')::text FROM tenancy.health_check() f"));
 			} else {
-				print_table(session.run("SELECT * FROM tenancy.health_check()"));
-				std::cout << errors << " error(s), " << warnings << " warning(s)\n";
+				print_result(invocation.output, session.run("SELECT * FROM tenancy.health_check()"), severity_colour);
+				// The summary is for people: in CSV it goes to standard error,
+				// so that standard output stays one CSV document.
+				(invocation.output.format == Format::csv ? std::cerr : std::cout)
+					<< errors << " error(s), " << warnings << " warning(s)\n";
 			}
 			if (errors > 0)
 				throw CheckFailed("the health check found errors");

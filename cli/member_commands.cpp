@@ -17,7 +17,7 @@ struct MemberArgs {
 void print_member(Session &session, const Invocation &invocation, const MemberArgs &args, bool removed,
 				  const std::string &done)
 {
-	if (!invocation.json)
+	if (!invocation.json())
 		print_done(done);
 	else if (removed)
 		print_json(session.value("SELECT json_build_object('tenant', $1::text, 'actor', $2::text, 'removed', true)::text",
@@ -81,12 +81,13 @@ void add_member_commands(CLI::App &app, Invocation &invocation)
 	list->add_option("tenant", args->tenant, "Tenant slug or uuid")->required();
 	list->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value(
 					"SELECT coalesce(json_agg(m), '[]')::text FROM tenancy.member_list($1) m", args->tenant));
 			else
-				print_table(session.run("SELECT actor, role, is_active, created_at FROM tenancy.member_list($1)",
-										args->tenant));
+				print_result(invocation.output,
+							 session.run("SELECT actor, role, is_active, created_at FROM tenancy.member_list($1)",
+										 args->tenant));
 		};
 	});
 }

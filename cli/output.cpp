@@ -1,60 +1,33 @@
 // What tenantctl prints.
 #include "output.hpp"
 
-#include <algorithm>
 #include <iostream>
-#include <vector>
 
 namespace tenantctl {
 
 namespace {
 
-// Returns the text of a field as printed in tables.
-std::string cell(const pqxx::field &field)
+// Prints a grid in the chosen text format.
+void print_grid(const Output &output, const Grid &grid, const CellColour &cell_colour)
 {
-	return field.is_null() ? std::string() : std::string(field.c_str());
-}
-
-// Returns the display width of UTF-8 text (code points, not bytes).
-size_t width(const std::string &text)
-{
-	return std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; });
-}
-
-// Prints text padded to a width.
-void print_padded(const std::string &text, size_t columns)
-{
-	std::cout << text << std::string(columns > width(text) ? columns - width(text) : 0, ' ');
+	if (output.format == Format::csv)
+		write_csv(std::cout, grid, output.headers);
+	else
+		write_table(std::cout, grid, output.headers, output.colour, cell_colour);
 }
 
 } // namespace
 
-// Prints a result as an aligned table.
-void print_table(const pqxx::result &result)
+// Prints a result as a table or CSV.
+void print_result(const Output &output, const pqxx::result &result, const CellColour &cell_colour)
 {
-	if (result.empty()) {
-		std::cout << "(none)\n";
-		return;
-	}
-	const auto columns = static_cast<size_t>(result.columns());
-	std::vector<size_t> widths(columns);
-	for (size_t c = 0; c < columns; c++)
-		widths[c] = width(result.column_name(static_cast<pqxx::row::size_type>(c)));
-	for (const auto &row : result)
-		for (size_t c = 0; c < columns; c++)
-			widths[c] = std::max(widths[c], width(cell(row[static_cast<pqxx::row::size_type>(c)])));
-	for (size_t c = 0; c < columns; c++) {
-		print_padded(result.column_name(static_cast<pqxx::row::size_type>(c)), c + 1 < columns ? widths[c] + 2 : 0);
-	}
-	std::cout << '\n';
-	for (size_t c = 0; c < columns; c++)
-		std::cout << std::string(widths[c], '-') << (c + 1 < columns ? "  " : "");
-	std::cout << '\n';
-	for (const auto &row : result) {
-		for (size_t c = 0; c < columns; c++)
-			print_padded(cell(row[static_cast<pqxx::row::size_type>(c)]), c + 1 < columns ? widths[c] + 2 : 0);
-		std::cout << '\n';
-	}
+	print_grid(output, grid_of(result), cell_colour);
+}
+
+// Prints the rows of a result vertically.
+void print_fields(const Output &output, const pqxx::result &result)
+{
+	print_grid(output, fields_of(grid_of(result)), {});
 }
 
 // Prints JSON text built by the server.

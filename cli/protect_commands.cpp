@@ -14,7 +14,7 @@ namespace {
 void print_protection(Session &session, const Invocation &invocation, const std::string &table,
 					  const std::string &done)
 {
-	if (invocation.json)
+	if (invocation.json())
 		print_json(session.value(
 			"SELECT coalesce((SELECT row_to_json(p) FROM tenancy.protected_list() p "
 			"WHERE p.table_name = $1::regclass::text), json_build_object('table_name', $1::regclass::text, "
@@ -88,10 +88,10 @@ void add_protect_commands(CLI::App &app, Invocation &invocation)
 	CLI::App *list = app.add_subcommand("protected", "List protected tables");
 	list->callback([&invocation] {
 		invocation.action = [&invocation](Session &session) {
-			if (invocation.json)
+			if (invocation.json())
 				print_json(session.value("SELECT coalesce(json_agg(p), '[]')::text FROM tenancy.protected_list() p"));
 			else
-				print_table(session.run("SELECT * FROM tenancy.protected_list()"));
+				print_result(invocation.output, session.run("SELECT * FROM tenancy.protected_list()"));
 		};
 	});
 }

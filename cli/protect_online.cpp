@@ -4,6 +4,7 @@
 // at any point, it is simply run again.
 #include "commands.hpp"
 #include "protect_args.hpp"
+#include "report.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -104,8 +105,8 @@ auto with_retries(int retries, const std::string &what, Action &&action)
 	for (int attempt = 0;; ++attempt) {
 		try {
 			return action();
-		} catch (const pqxx::sql_error &error) {
-			bool lock_wait = error.sqlstate() == "55P03" || error.sqlstate() == "40P01";
+		} catch (const pqxx::failure &error) {
+			bool lock_wait = sqlstate_of(error) == "55P03" || sqlstate_of(error) == "40P01";
 			if (!lock_wait || attempt >= retries)
 				throw;
 			std::cerr << "tenantctl: " << what << ": waited too long for a lock, trying again in " << pause.count()

@@ -17,10 +17,10 @@ struct SettingsArgs {
 // Prints a tenant's settings: as JSON, or one "key value" line each.
 void print_settings(Session &session, const Invocation &invocation, const std::string &json)
 {
-	if (invocation.json)
+	if (invocation.json())
 		print_json(json);
 	else
-		print_table(session.run("SELECT key, value FROM jsonb_each($1::jsonb) ORDER BY key", json));
+		print_result(invocation.output, session.run("SELECT key, value FROM jsonb_each($1::jsonb) ORDER BY key", json));
 }
 
 } // namespace

@@ -31,7 +31,7 @@ void create(Session &session, const Invocation &invocation, TenantDraft draft)
 		"SELECT id, json_build_object('id', id, 'slug', $1::text)::text FROM "
 		"tenancy.create_tenant($1, $2, $3, $4, $5::tenancy.isolation) AS id",
 		draft.slug, draft.name, or_null(draft.owner), or_null(draft.plan), or_null(draft.isolation));
-	if (invocation.json)
+	if (invocation.json())
 		print_json(created[0][1].c_str());
 	else
 		print_done("created tenant " + draft.slug + " (" + created[0][0].c_str() + ")");
@@ -40,42 +40,55 @@ void create(Session &session, const Invocation &invocation, TenantDraft draft)
 // Lists the tenants the caller may see.
 void list(Session &session, const Invocation &invocation)
 {
-	if (invocation.json)
+	if (invocation.json())
 		print_json(session.value("SELECT coalesce(json_agg(t), '[]')::text FROM tenancy.tenant_list() t"));
 	else
-		print_table(session.run("SELECT * FROM tenancy.tenant_list()"));
+		print_result(invocation.output, session.run("SELECT * FROM tenancy.tenant_list()"));
+}
+
+// Prints one section of tenant show: in a table, under its title; in CSV,
+// after an empty line that separates it from the previous one.
+void print_section(const Invocation &invocation, const std::string &title, const pqxx::result &result)
+{
+	if (invocation.output.format == Format::csv)
+		std::cout << "\n";
+	else
+		std::cout << "\n" << title << ":\n";
+	print_result(invocation.output, result);
 }
 
 // Shows a tenant's details, members, domains and rows per protected table.
+// The details are typed columns (timestamps are timestamptz), shown one
+// field per line.
 void show(Session &session, const Invocation &invocation, const std::string &slug)
 {
-	if (invocation.json) {
+	if (invocation.json()) {
 		print_json(session.value("SELECT tenancy.tenant_details($1)::text", slug));
 		return;
 	}
-	print_table(session.run(
-		"SELECT key AS field, value FROM jsonb_each_text(tenancy.tenant_details($1) - 'members' - 'domains' - "
-		"'tables') ORDER BY array_position(ARRAY['slug','name','id','status','status_reason','isolation','plan',"
-		"'settings','created_at','updated_at'], key)",
-		slug));
-	std::cout << "\nmembers:\n";
-	print_table(session.run(
-		"SELECT m.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'members') "
-		"AS m(actor text, role text, is_active boolean)",
-		slug));
-	std::cout << "\ndomains:\n";
-	print_table(session.run(
-		"SELECT host FROM jsonb_array_elements_text(tenancy.tenant_details($1)->'domains') AS host", slug));
-	std::cout << "\nrows per protected table:\n";
-	print_table(session.run(
-		"SELECT t.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'tables') AS t(\"table\" text, rows bigint)",
-		slug));
+	print_fields(invocation.output,
+				 session.run("SELECT d.* FROM jsonb_to_record(tenancy.tenant_details($1)) AS d(slug text, name text, "
+							 "id uuid, status text, status_reason text, isolation text, plan text, settings jsonb, "
+							 "created_at timestamptz, updated_at timestamptz)",
+							 slug));
+	print_section(invocation, "members",
+				  session.run("SELECT m.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'members') "
+							  "AS m(actor text, role text, is_active boolean)",
+							  slug));
+	print_section(invocation, "domains",
+				  session.run("SELECT host FROM jsonb_array_elements_text(tenancy.tenant_details($1)->'domains') "
+							  "AS host",
+							  slug));
+	print_section(invocation, "rows per protected table",
+				  session.run("SELECT t.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'tables') "
+							  "AS t(\"table\" text, rows bigint)",
+							  slug));
 }
 
 // Prints the state of one tenant after a change.
 void print_tenant(Session &session, const Invocation &invocation, const std::string &slug, const std::string &done)
 {
-	if (invocation.json)
+	if (invocation.json())
 		print_json(session.value(
 			"SELECT row_to_json(t)::text FROM tenancy.tenant_list() t "
 			"WHERE t.slug = tenancy.tenant_details($1)->>'slug'",
@@ -96,7 +109,7 @@ void drop(Session &session, const Invocation &invocation, const TenantArgs &args
 	}
 	std::string json = session.value(
 		"SELECT json_build_object('dropped', $1::text)::text FROM tenancy.drop_tenant($1)", args.slug);
-	if (invocation.json)
+	if (invocation.json())
 		print_json(json);
 	else
 		print_done("dropped tenant " + args.slug);

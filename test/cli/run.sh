@@ -18,13 +18,14 @@ result() {
     fi
 }
 
-# Runs tenantctl against the test database; sets $out (stdout and stderr),
-# $stdout and $code.
+# Runs tenantctl against the test database (or the connection in $dsn);
+# sets $out (stdout and stderr), $stdout, $stderr and $code.
 ctl() {
     local errors
     errors=$(mktemp)
-    stdout=$("$tenantctl" -d "dbname=$database" "$@" 2>"$errors"); code=$?
-    out="$stdout$(printf '\n'; cat "$errors")"
+    stdout=$("$tenantctl" -d "${dsn:-dbname=$database}" "$@" 2>"$errors"); code=$?
+    stderr=$(cat "$errors")
+    out="$stdout"$'\n'"$stderr"
     rm -f "$errors"
 }
 
@@ -62,11 +63,108 @@ check_json() {
     [ "$1" != -- ] && { expected=$1; shift; }
     shift
     ctl --json "$@"
-    if [ "$code" = "$expected" ] && python3 -c "import json, sys; v = json.loads(sys.argv[1]); sys.exit(0 if ($expression) else 1)" "$stdout" 2>/dev/null; then
+    if [ "$code" = "$expected" ] && python3 -c "import json, re, sys; v = json.loads(sys.argv[1]); sys.exit(0 if ($expression) else 1)" "$stdout" 2>/dev/null; then
         result ok "$description"
     else
         result failed "$description" "exit $code, expression: $expression, output:
 $out"
+    fi
+}
+
+# check_all DESCRIPTION EXPECTED_CODE PATTERN... -- tenantctl args: like
+# check, and every pattern must match a line of the output.
+check_all() {
+    local description=$1 expected=$2 patterns=() pattern missing=
+    shift 2
+    while [ "$1" != -- ]; do patterns+=("$1"); shift; done
+    shift
+    ctl "$@"
+    for pattern in "${patterns[@]}"; do
+        grep -qE -- "$pattern" <<<"$out" || missing="$missing /$pattern/"
+    done
+    if [ "$code" = "$expected" ] && [ -z "$missing" ]; then
+        result ok "$description"
+    else
+        result failed "$description" "exit $code (expected $expected), missing:$missing, output:
+$out"
+    fi
+}
+
+# check_json_error DESCRIPTION PYTHON_EXPRESSION EXPECTED_CODE -- tenantctl args:
+# standard error must be one line of JSON and the expression (over the
+# parsed value v) must be true.
+check_json_error() {
+    local description=$1 expression=$2 expected=$3
+    shift 4
+    ctl "$@"
+    if [ "$code" = "$expected" ] && [ "$(wc -l <<<"$stderr")" = 1 ] &&
+       python3 -c "import json, sys; v = json.loads(sys.argv[1]); sys.exit(0 if ($expression) else 1)" "$stderr" 2>/dev/null; then
+        result ok "$description"
+    else
+        result failed "$description" "exit $code (expected $expected), expression: $expression, stderr:
+$stderr"
+    fi
+}
+
+# check_csv DESCRIPTION PYTHON_EXPRESSION -- tenantctl args: standard output
+# must parse as CSV (RFC 4180) and the expression (over the list of rows,
+# each a list of fields; re is imported) must be true.
+check_csv() {
+    local description=$1 expression=$2
+    shift 3
+    ctl "$@"
+    if [ "$code" = 0 ] && python3 -c "
+import csv, io, re, sys
+rows = list(csv.reader(io.StringIO(sys.argv[1] + '\n', newline=''), strict=True))
+sys.exit(0 if ($expression) else 1)" "$stdout" 2>/dev/null; then
+        result ok "$description"
+    else
+        result failed "$description" "exit $code, expression: $expression, output:
+$out"
+    fi
+}
+
+# Prints what the bash completion of tenantctl offers for a command line
+# whose last word is being completed, as sourced from "tenantctl completion bash".
+complete_bash() {
+    bash -c 'source <("$1" completion bash) || exit 1; shift
+             COMP_WORDS=("$@"); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMP_LINE="$*"
+             _tenantctl; echo "${COMPREPLY[*]}"' complete_bash "$tenantctl" "$@"
+}
+
+# check_completion DESCRIPTION EXPECTED -- words: the bash completion of the
+# last word offers exactly EXPECTED (space-separated).
+check_completion() {
+    local description=$1 expected=$2 offered
+    shift 3
+    offered=$(complete_bash "$@" 2>&1)
+    if [ "$offered" = "$expected" ]; then result ok "$description"
+    else result failed "$description" "offered: '$offered', expected: '$expected'"; fi
+}
+
+# Runs tenantctl in a pseudo-terminal with the environment changes given
+# before "--" (VAR=value, or -u VAR); sets $out and $code.
+pty_ctl() {
+    local changes=()
+    while [ "$1" != -- ]; do changes+=("$1"); shift; done
+    shift
+    out=$(env "${changes[@]}" python3 pty_session.py -- "$tenantctl" -d "dbname=$database" "$@" 2>&1); code=$?
+}
+
+# check_pty DESCRIPTION yes|no ENV... -- tenantctl args: whether the output on
+# a pseudo-terminal carries escape sequences (colour), and exactly LITERAL
+# when $literal is set.
+check_pty() {
+    local description=$1 coloured=$2 escape=$'\e['
+    shift 2
+    pty_ctl "$@"
+    local has=no
+    [[ $out == *"$escape"* ]] && has=yes
+    if [ "$has" = "$coloured" ] && { [ -z "${literal:-}" ] || [[ $out == *"$literal"* ]]; }; then
+        result ok "$description"
+    else
+        result failed "$description" "colour: $has (expected $coloured${literal:+, with $(printf %q "$literal")}), output:
+$(cat -v <<<"$out")"
     fi
 }
 
@@ -89,8 +187,9 @@ control_version=$(sed -n "s/^default_version = '\(.*\)'/\1/p" ../../pg_tenancy.c
 check "--version prints the version of pg_tenancy.control" 0 "^tenantctl ${control_version//./\\.}\$" -- --version
 check "--help lists the command groups" 0 "tenant.*member|member" -- --help
 check "tenant --help shows the subcommands" 0 "create" -- tenant --help
-check "no command is a usage error" 2 "A subcommand is required" --
-check "an unknown command is a usage error" 2 "subcommand is required|frobnicate" -- frobnicate
+check_all "no command is a usage error that lists the commands" 2 "^tenantctl: a command is needed" \
+    "^  tenant +Create, list" "^  completion +Print a shell completion script" --
+check "an unknown command is a usage error" 2 'unknown command "frobnicate"' -- frobnicate
 check "a bad --isolation is a usage error" 2 "isolation" -- tenant create acme --name Acme --isolation sideways
 check "tenant create without a terminal needs its arguments" 2 "needs SLUG and --name" -- tenant create acme
 check "member set-role needs --role" 2 "role" -- member set-role acme ctl_alice
@@ -211,6 +310,188 @@ out=$(python3 pty_session.py "Type the slug again=>wrong" -- "$tenantctl" -d "db
 if [ "$code" = 2 ] && grep -q "nothing was dropped" <<<"$out"; then
     result ok "a mistyped slug drops nothing"
 else result failed "a mistyped slug drops nothing" "exit $code: $out"; fi
+
+# Mistyped and missing commands: the names come from the command tree; exit 2.
+check_all "a mistyped command is named, with the command meant" 2 '^tenantctl: unknown command "tenant lst"$' \
+    '^did you mean "tenant list"\?$' -- tenant lst
+check_all "a mistyped group is named, with the group meant" 2 '^tenantctl: unknown command "tenat"$' \
+    '^did you mean "tenant"\?$' -- tenat list
+check_all "a transposition is a near miss too" 2 'unknown command "member lsit"' 'did you mean "member list"\?' -- \
+    member lsit acme
+check "a prefix suggests every command it starts" 2 '^did you mean "protect" or "protected"\?$' -- protec shop.items
+check_all "a word near no command lists the commands of its group" 2 'unknown command "tenant frobnicate"' \
+    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop$' -- tenant frobnicate
+check_all "a group without a command lists its commands" 2 '^tenantctl: "tenant" needs a command' \
+    '^  list +List tenants' '^  drop +Drop a tenant' 'Run "tenantctl tenant COMMAND --help"' -- tenant
+check_without "a missing command is not CLI11's bare message" 2 '"member" needs a command' "A subcommand is required" -- \
+    member
+check "global options before a mistyped command are skipped with their values" 2 'did you mean "tenant list"\?' -- \
+    -o table --no-headers tenant lsit
+check "an unknown option keeps CLI11's message" 2 "not expected: --bogus" -- tenant list --bogus
+check "a missing option value keeps CLI11's message" 2 "reason" -- tenant suspend acme --reason
+
+# Output formats: --output table|json|csv (-o), --json, --no-headers.
+check "tenant create with a comma and a double quote in the name" 0 "created tenant quoted" -- \
+    tenant create quoted --name 'Comma, "Quote" Inc'
+check "csv quotes a field with a comma and doubles its quotes (RFC 4180)" 0 \
+    '^quoted,"Comma, ""Quote"" Inc",active,row,basic,0,' -- tenant list --output csv
+check_csv "csv has a header line, and parses back to the same values" \
+    "rows[0] == ['slug', 'name', 'status', 'isolation', 'plan', 'members', 'created_at'] and [r[:6] for r in rows if r[0] == 'quoted'] == [['quoted', 'Comma, \"Quote\" Inc', 'active', 'row', 'basic', '0']]" -- \
+    tenant list -o csv
+check_csv "--no-headers drops the csv header" "[r[0] for r in rows] == ['acme', 'initech', 'quoted']" -- \
+    tenant list --output=csv --no-headers
+check_without "--no-headers drops the table header and dashes" 0 "^acme +Acme Corp +active" "^slug|^-+ " -- \
+    tenant list --no-headers
+check_all "a table has its header and dashes line" 0 "^slug +name +status" "^-+  -+  -+" -- tenant list
+check "csv: NULL is an empty field" 0 '^status_reason,$' -- tenant show quoted -o csv
+ctl settings set quoted motto 'a "b", c'
+check "csv: settings values (JSON text) are quoted too" 0 '^motto,"""a \\""b\\"", c"""$' -- settings get quoted -o csv
+check_csv "csv: tenant show is four blocks (details, members, domains, tables)" \
+    "rows[0] == ['field', 'value'] and ['actor', 'role', 'is_active'] in rows and ['host'] in rows and ['table', 'rows'] in rows and rows.count([]) == 3" -- \
+    tenant show acme -o csv
+for command in "tenant list" "member list acme" "admin list" "protected" "domain list" "settings get acme"; do
+    # shellcheck disable=SC2086
+    check_csv "$command honours --output csv" "len(rows) >= 1 and len(set(len(r) for r in rows)) == 1" -- $command -o csv
+done
+check_csv "health --output csv prints only CSV on standard output" \
+    "rows[0] == ['severity', 'object', 'problem', 'hint'] and len(rows) == 1" -- health -o csv
+if grep -q "0 error(s), 0 warning(s)" <<<"$stderr"; then result ok "health --output csv counts on standard error"
+else result failed "health --output csv counts on standard error" "stderr: $stderr"; fi
+ctl --json tenant list; json_flag=$stdout
+ctl --output json tenant list; json_output=$stdout
+ctl -o json tenant list; json_short=$stdout
+if [ -n "$json_flag" ] && [ "$json_flag" = "$json_output" ] && [ "$json_flag" = "$json_short" ] &&
+   python3 -c "import json, sys; json.loads(sys.argv[1])" "$json_flag"; then
+    result ok "--output json and -o json print what --json prints"
+else result failed "--output json and -o json print what --json prints" "$json_flag / $json_output / $json_short"; fi
+check "--json with another --output is a usage error" 2 "--json and --output csv contradict each other" -- \
+    --json -o csv tenant list
+check "a bad --output is a usage error" 2 "output" -- -o yaml tenant list
+
+# Timestamps in tables and CSV are shown to the second; JSON keeps them whole.
+second='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}'
+check_without "tenant list shows created_at to the second" 0 "^acme .* ${second}\$" ":[0-9]{2}\.[0-9]" -- tenant list
+check_without "member list shows created_at to the second" 0 "^ctl_alice +owner +t +${second}\$" ":[0-9]{2}\.[0-9]" -- \
+    member list acme
+check_without "tenant show shows its timestamps to the second" 0 "^updated_at +${second}\$" ":[0-9]{2}\.[0-9]" -- \
+    tenant show acme
+check_without "protected shows protected_at to the second" 0 "^shop\.items .* ${second} " ":[0-9]{2}\.[0-9]" -- protected
+check_csv "csv shows timestamps to the second" \
+    "all(re.fullmatch('${second}', r[6]) for r in rows[1:])" -- tenant list -o csv
+check_json "JSON keeps the server's timestamps (ISO 8601, as built by the server)" \
+    "all(re.match(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d', t['created_at']) for t in v)" -- tenant list
+
+# Errors as one line of JSON on standard error with --json / --output json.
+check_json_error "a database error is JSON with its SQLSTATE and hint" \
+    "v['error']['sqlstate'] == '42704' and v['error']['message'] == 'tenant \"nope\" does not exist' and v['error']['hint'].startswith('A tenant is named') and 'detail' not in v['error'] and v['exit_code'] == 1" 1 -- \
+    --json tenant show nope
+check_json_error "a database error is JSON with its detail" \
+    "v['error']['sqlstate'] == '22023' and v['error']['detail'].startswith('A slug starts with a lowercase letter') and v['error']['hint'] == 'Try \"bad-slug\".'" 1 -- \
+    -o json tenant create "Bad Slug" --name Bad
+dsn="dbname=$database user=ctl_app password=ctl" check_json_error "a refusal is JSON with SQLSTATE 42501" \
+    "v['error']['sqlstate'] == '42501' and 'permission denied' in v['error']['message'] and v['exit_code'] == 1" 1 -- \
+    --output=json member add acme mallory
+check_json_error "a usage error is JSON without a SQLSTATE, exit_code 2" \
+    "v['exit_code'] == 2 and 'sqlstate' not in v['error'] and v['error']['message'] == 'unknown command \"tenant lst\"' and v['error']['hint'] == 'did you mean \"tenant list\"?'" 2 -- \
+    --json tenant lst
+check_json_error "CLI11's usage errors are JSON too" \
+    "v['exit_code'] == 2 and '--bogus' in v['error']['message']" 2 -- tenant list --bogus --output json
+dsn="host=127.0.0.1 port=1 dbname=x connect_timeout=3" check_json_error "a connection error is JSON with exit_code 3" \
+    "v['exit_code'] == 3 and v['error']['message'] == 'cannot connect to the database' and 'sqlstate' not in v['error'] and v['error']['hint'].startswith('Check -d')" 3 -- \
+    --json tenant list
+sql "ALTER TABLE shop.items DISABLE ROW LEVEL SECURITY"
+check_json_error "a failed health check is JSON on standard error" \
+    "v == {'error': {'message': 'the health check found errors'}, 'exit_code': 1}" 1 -- --json health
+sql "ALTER TABLE shop.items ENABLE ROW LEVEL SECURITY"
+check_without "without --json, errors stay in the server's words" 1 "^ERROR:  tenant \"nope\" does not exist" '^\{' -- \
+    tenant show nope
+
+# Shell completion, generated from the command tree.
+check_completion "bash: tenantctl ten<TAB> offers tenant" "tenant" -- tenantctl ten
+check_completion "bash: tenantctl tenant l<TAB> offers list" "list" -- tenantctl tenant l
+check_completion "bash: global options and their values are skipped" "list" -- tenantctl -d "dbname=x" -o csv tenant l
+check_completion "bash: option values come from the command tree" "row schema database" -- \
+    tenantctl tenant create acme --isolation ""
+check_completion "bash: --output=<TAB> offers the formats" "csv" -- tenantctl --output = c
+check_completion "bash: options of the command and the global ones" "--name --no-headers" -- tenantctl tenant create --n
+check_completion "bash: nothing is offered after --" "" -- tenantctl psql acme -- -
+out=$(bash -c 'source <("$1" completion bash) && complete -p tenantctl' _ "$tenantctl" 2>&1)
+if [ "$out" = "complete -F _tenantctl tenantctl" ]; then result ok "bash: the script registers itself with complete -F"
+else result failed "bash: the script registers itself with complete -F" "$out"; fi
+commands=$("$tenantctl" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && NF { print $1 }' | tr '\n' ' ')
+check_completion "bash: every command of --help is offered" "${commands% }" -- tenantctl ""
+check_all "completion without a shell lists bash and zsh" 2 '"completion" needs a command' "^  bash " "^  zsh " -- completion
+ctl completion zsh
+if [ "$code" = 0 ] && [ "$(head -n 1 <<<"$stdout")" = "#compdef tenantctl" ] &&
+   { ! command -v zsh >/dev/null || zsh -n <<<"$stdout"; }; then
+    result ok "zsh: a #compdef script$(command -v zsh >/dev/null && echo ' that zsh -n accepts')"
+else result failed "zsh: a #compdef script" "exit $code: $(head -n 3 <<<"$stdout")"; fi
+if command -v zsh >/dev/null; then
+    # The completion functions of zsh are replaced by stubs that print what
+    # they were given, and words/CURRENT are set as the completion system would.
+    out=$(zsh -f -c '
+        compdef() { print "compdef $*" }
+        compadd() { print -r -- "compadd ${(P)2}" }
+        _describe() { local -a shown; shown=("${(@P)4}"); shown=(${shown%%:*}); print -r -- "describe $shown" }
+        _message() { print -r -- "message $*" }
+        source <("$1" completion zsh)
+        words=(tenantctl -o json tenant ""); CURRENT=5; PREFIX=; _tenantctl
+        words=(tenantctl tenant create x --isolation ""); CURRENT=6; PREFIX=; _tenantctl
+        words=(tenantctl member add acme bob --r); CURRENT=6; PREFIX=--r; _tenantctl' zsh "$tenantctl" 2>&1)
+    if [ "$out" = "compdef _tenantctl tenantctl
+describe create list show suspend activate archive drop
+compadd row schema database
+describe -h --help --role --version -d --dbname -o --output --json --no-headers" ]; then
+        result ok "zsh: commands, option values and options from the command tree"
+    else result failed "zsh: commands, option values and options from the command tree" "$out"; fi
+fi
+
+# The man page: installed by make install where man finds it, renders
+# without warnings, and documents every command and option of the tree.
+if command -v man >/dev/null; then
+    page=$(man -w tenantctl 2>&1)
+    if [ -f "$page" ] && cmp -s "$page" ../../man/tenantctl.1; then result ok "man -w tenantctl finds the installed page"
+    else result failed "man -w tenantctl finds the installed page" "man -w: $page"; fi
+else
+    if [ -f /usr/local/share/man/man1/tenantctl.1 ]; then result ok "the man page is installed"
+    else result failed "the man page is installed" "no /usr/local/share/man/man1/tenantctl.1"; fi
+fi
+if command -v groff >/dev/null; then
+    warnings=$(groff -man -ww -z ../../man/tenantctl.1 2>&1)
+    if [ -z "$warnings" ]; then result ok "the man page renders without warnings"
+    else result failed "the man page renders without warnings" "$warnings"; fi
+    missing=$(python3 - "$("$tenantctl" completion bash)" "$(groff -man -Tascii -rHY=0 -rLL=200n -P-cbou ../../man/tenantctl.1 2>/dev/null)" <<'PY'
+import re, sys
+script, page = sys.argv[1], ' '.join(sys.argv[2].split())
+paths = re.findall(r"^    '([^']+)'\)$", script, re.M)
+options = set(re.findall(r"'(--?[a-z][a-z-]*)'", script))
+print(' '.join([p for p in paths if p not in page] + sorted(o for o in options if o not in page)))
+PY
+)
+    if [ -z "$missing" ]; then result ok "the man page documents every command and option"
+    else result failed "the man page documents every command and option" "missing: $missing"; fi
+fi
+
+# Colour: only on a terminal, never with NO_COLOR set and not empty, nor
+# with TERM=dumb; never when piped. Headers bold, health findings and the
+# severity of database errors coloured.
+literal=$'\e[1mslug\e[0m' check_pty "on a terminal, table headers are bold" yes -u NO_COLOR TERM=xterm -- tenant list
+check_pty "NO_COLOR=1 turns colour off" no NO_COLOR=1 TERM=xterm -- tenant list
+literal=$'\e[1mslug' check_pty "an empty NO_COLOR leaves colour on (no-color.org)" yes NO_COLOR= TERM=xterm -- tenant list
+check_pty "TERM=dumb turns colour off" no -u NO_COLOR TERM=dumb -- tenant list
+check_pty "csv is never coloured" no -u NO_COLOR TERM=xterm -- tenant list -o csv
+literal=$'\e[31mERROR:\e[0m  tenant "nope" does not exist' check_pty "on a terminal, the severity of a database error is red" \
+    yes -u NO_COLOR TERM=xterm -- tenant show nope
+check_pty "NO_COLOR leaves database errors plain" no NO_COLOR=1 TERM=xterm -- tenant show nope
+sql "CREATE TABLE shop.loose (tenant_id uuid, id int)"
+literal=$'\e[33mwarning\e[0m' check_pty "on a terminal, health warnings are yellow" yes -u NO_COLOR TERM=xterm -- health
+sql "DROP TABLE shop.loose"
+escape=$'\e['
+NO_COLOR= TERM=xterm ctl tenant list
+piped=$out
+NO_COLOR= TERM=xterm ctl tenant show nope
+if [[ $piped != *"$escape"* && $out != *"$escape"* ]]; then result ok "piped output and errors are never coloured"
+else result failed "piped output and errors are never coloured" "$(cat -v <<<"$piped$out")"; fi
 
 dropdb "$database" >/dev/null 2>&1
 echo "$passed $failed" > "$summary"
