@@ -2,8 +2,8 @@
 # Runs inside pg_virtualenv (PGHOST, PGPORT, PGUSER, PGPASSWORD point at the
 # throwaway cluster): the pg_regress suite, the isolation specs, the
 # tenantctl and upgrade tests, the pg_regress suite again on a database
-# updated from the previous version, the dump/restore, standby and pooler
-# tests. Writes "passed failed" into $TENANCY_SUMMARY.
+# updated from the previous version, the dump/restore, standby, pooler and
+# Django tests. Writes "passed failed" into $TENANCY_SUMMARY.
 set -u
 cd "$(dirname "$0")/.."
 . test/lib.sh
@@ -43,5 +43,6 @@ run_suite "regression tests on an updated database" test/upgrade/regress.sh
 run_suite "dump and restore tests" test/restore/run.sh
 run_suite "standby tests" test/standby/run.sh
 run_suite "pooler tests" test/pooler/run.sh
+run_suite "Django tests" test/django/run.sh
 
 echo "$passed $failed" > "$TENANCY_SUMMARY"

@@ -8,8 +8,11 @@ set -eu
 # tests (JSON, pseudo-terminal); pgbouncer is the real connection pooler the
 # pooler tests (test/pooler/run.sh) put between service roles and the server;
 # libicu-dev is what the extension checks actor names with (as PostgreSQL
-# itself uses ICU for collations).
-packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev libicu-dev g++ make python3 pgbouncer"
+# itself uses ICU for collations); python3-django and python3-psycopg2 run the
+# Django integration's example and its tests (test/django/run.sh); man-db
+# makes `man tenantctl` work after make install.
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev libicu-dev g++ make python3 pgbouncer
+          python3-django python3-psycopg2 man-db"
 
 missing=""
 for p in $packages; do
