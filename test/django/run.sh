@@ -30,8 +30,9 @@ export PGHOST=${PGHOST:-localhost}
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS test_$EXAMPLE_DB_NAME" \
      -c "DROP DATABASE IF EXISTS $EXAMPLE_DB_NAME" >/dev/null 2>&1
-run_psql postgres -At -c "SELECT format('CREATE ROLE %I', '$role') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role')" \
-    -c '\gexec' -c "ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEDB PASSWORD '$password'" >/dev/null
+run_psql postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN
+                           CREATE ROLE $role; END IF; END \$\$" \
+    -c "ALTER ROLE $role LOGIN NOSUPERUSER NOCREATEDB PASSWORD '$password'"
 
 # The documented recipe: the template, prepared once by a superuser.
 if out=$(set -o pipefail; cd "$example" && "$python" manage.py tenancy_test_template | psql -X -q -d postgres 2>&1); then
