@@ -582,6 +582,14 @@ BEGIN
             MESSAGE = 'tenant name must have 1 to 200 characters',
             DETAIL = format('The name given was %s.', coalesce(quote_literal(tenancy._shown(create_tenant.name)), 'null'));
     END IF;
+    -- Names are printed to operators' terminals (tenantctl, psql, logs): no
+    -- line breaks, tabs or escape sequences (C0, DEL and C1 controls).
+    IF create_tenant.name ~ ('[' || chr(1) || '-' || chr(31) || chr(127) || '-' || chr(159) || ']') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'tenant name must not contain control characters',
+            DETAIL = format('The name given was %s.', quote_literal(tenancy._shown(create_tenant.name))),
+            HINT = 'Remove line breaks, tabs and terminal escape sequences from the name.';
+    END IF;
     plan := coalesce(create_tenant.plan, 'basic');
     isolation := coalesce(create_tenant.isolation, 'row');
     IF create_tenant.plan !~ '^[a-z][a-z0-9_-]{0,62}$' THEN

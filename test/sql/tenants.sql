@@ -24,6 +24,14 @@ SELECT tenancy.create_tenant('initech', '   ');
 :sqlstate
 SELECT tenancy.create_tenant('initech', NULL);
 :sqlstate
+-- Control characters (a line break, a terminal escape sequence, a C1 CSI)
+-- would reach operators' terminals.
+SELECT tenancy.create_tenant('initech', E'Initech\nCorp');
+:sqlstate
+SELECT tenancy.create_tenant('initech', E'Initech \x1b[2J');
+:sqlstate
+SELECT tenancy.create_tenant('initech', 'Initech ' || chr(155) || '2J');
+:sqlstate
 SELECT tenancy.create_tenant('initech', 'Initech', plan => 'Gold Plan');
 :sqlstate
 SELECT tenancy.create_tenant('initech', 'Initech', owner => ' padded ');
