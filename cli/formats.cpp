@@ -40,7 +40,33 @@ void write_padded(std::ostream &out, const std::string &text, Colour colour, siz
 	out << paint(text, colour) << std::string(columns > width(text) ? columns - width(text) : 0, ' ');
 }
 
+// Returns "\xHH" for one byte or code point.
+std::string hex_escape(unsigned value)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	return std::string("\\x") + digits[(value >> 4) & 0xF] + digits[value & 0xF];
+}
+
 } // namespace
+
+// Returns text with its control characters escaped.
+std::string without_controls(const std::string &text)
+{
+	std::string shown;
+	for (size_t i = 0; i < text.size(); i++) {
+		auto byte = static_cast<unsigned char>(text[i]);
+		auto next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0u;
+		if ((byte < 0x20 && byte != '\t') || byte == 0x7F) {
+			shown += hex_escape(byte);
+		} else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) { // C1, as UTF-8
+			shown += hex_escape(next);
+			i++;
+		} else {
+			shown += text[i];
+		}
+	}
+	return shown;
+}
 
 // Returns the text of a field as tenantctl shows it.
 std::string cell_text(const pqxx::field &field, pqxx::oid type)
@@ -82,7 +108,10 @@ Grid fields_of(const Grid &grid)
 	return fields;
 }
 
-// Writes a grid as an aligned table.
+void write_shown_table(std::ostream &out, const Grid &grid, bool headers, bool colour,
+					   const CellColour &cell_colour);
+
+// Writes a grid as an aligned table, control characters escaped.
 void write_table(std::ostream &out, const Grid &grid, bool headers, bool colour, const CellColour &cell_colour)
 {
 	if (grid.rows.empty()) {
@@ -90,6 +119,19 @@ void write_table(std::ostream &out, const Grid &grid, bool headers, bool colour,
 			out << "(none)\n";
 		return;
 	}
+	Grid shown = grid;
+	for (auto &column : shown.columns)
+		column = without_controls(column);
+	for (auto &row : shown.rows)
+		for (auto &cell : row)
+			if (cell)
+				cell = without_controls(*cell);
+	write_shown_table(out, shown, headers, colour, cell_colour);
+}
+
+// Writes a grid whose texts are safe for a terminal as an aligned table.
+void write_shown_table(std::ostream &out, const Grid &grid, bool headers, bool colour, const CellColour &cell_colour)
+{
 	const size_t columns = grid.columns.size();
 	std::vector<size_t> widths(columns);
 	for (size_t c = 0; c < columns; c++)

@@ -41,6 +41,11 @@ void write_table(std::ostream &out, const Grid &grid, bool headers, bool colour,
 // field, the empty string as "".
 void write_csv(std::ostream &out, const Grid &grid, bool headers);
 
+// Returns text with its control characters (C0 but for tab, DEL and C1) as
+// \xHH, as psql shows them, so that text from the database (a tenant's name,
+// a table's name) cannot send escape sequences to the operator's terminal.
+std::string without_controls(const std::string &text);
+
 // Returns one CSV field, quoted when it must be.
 std::string csv_field(const std::optional<std::string> &value);
 

@@ -1,6 +1,7 @@
 // How tenantctl reports what went wrong.
 #include "report.hpp"
 #include "colour.hpp"
+#include "formats.hpp"
 #include "json.hpp"
 
 #include <iostream>
@@ -43,6 +44,23 @@ std::string without_context(const std::string &text)
 	while (!kept.empty() && kept.back() == '\n')
 		kept.pop_back();
 	return kept;
+}
+
+// Returns text with the control characters of each line escaped, its line
+// ends kept.
+std::string without_controls_by_line(const std::string &text)
+{
+	std::string shown;
+	size_t start = 0;
+	while (start <= text.size()) {
+		size_t end = text.find('\n', start);
+		shown += without_controls(text.substr(start, end == std::string::npos ? std::string::npos : end - start));
+		if (end == std::string::npos)
+			break;
+		shown += '\n';
+		start = end + 1;
+	}
+	return shown;
 }
 
 } // namespace
@@ -124,7 +142,7 @@ void report_database_error(const pqxx::failure &error, int exit_code, bool json)
 		std::cerr << problem_json(database_problem(error, exit_code)) << "\n";
 		return;
 	}
-	std::string text = without_context(error.what());
+	std::string text = without_controls_by_line(without_context(error.what()));
 	size_t colon = text.find(':');
 	bool severity = colon != std::string::npos && colon < text.find('\n') && colon > 0 &&
 					text.find_first_of(" \t") > colon;
@@ -140,11 +158,11 @@ void report_problem(const Problem &problem, bool json)
 		std::cerr << problem_json(problem) << "\n";
 		return;
 	}
-	std::cerr << "tenantctl: " << problem.message << "\n";
+	std::cerr << "tenantctl: " << without_controls_by_line(problem.message) << "\n";
 	if (!problem.detail.empty())
-		std::cerr << problem.detail << "\n";
+		std::cerr << without_controls_by_line(problem.detail) << "\n";
 	if (!problem.hint.empty())
-		std::cerr << problem.hint << "\n";
+		std::cerr << without_controls_by_line(problem.hint) << "\n";
 }
 
 } // namespace tenantctl

@@ -6,8 +6,12 @@ namespace tenantctl {
 // Returns the connection, connecting if needed.
 pqxx::connection &Session::connection()
 {
-	if (!connection_)
+	if (!connection_) {
 		connection_ = std::make_unique<pqxx::connection>(conninfo_);
+		// Everything tenantctl prints (JSON above all) is UTF-8, whatever
+		// PGCLIENTENCODING says.
+		connection_->set_client_encoding("UTF8");
+	}
 	return *connection_;
 }
 

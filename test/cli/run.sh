@@ -255,6 +255,21 @@ check "a bad role is a usage error" 2 "read-role" -- protect shop.items --read-r
 check "unprotect" 0 "unprotected shop.items" -- unprotect shop.items
 check "protected lists nothing" 0 "\(none\)" -- protected
 check "protect again" 0 "protected shop.items" -- protect shop.items
+# A table owner chooses table names: one holding terminal escape sequences
+# (cursor up, erase line, set the window title) is printed escaped, in tables
+# and in error messages, never raw to the operator's terminal.
+sql "CREATE TABLE shop.\"evil$(printf '\033')[1A$(printf '\033')[2K$(printf '\033')]0;owned$(printf '\007')\" (id int)"
+ctl protect "shop.\"evil$(printf '\033')[1A$(printf '\033')[2K$(printf '\033')]0;owned$(printf '\007')\""
+ctl protected
+if ! grep -q "$(printf '\033')" <<<"$out" && grep -qF 'evil\x1B[1A\x1B[2K\x1B]0;owned\x07' <<<"$out"; then
+    result ok "control characters in a table name are escaped in tables"
+else result failed "control characters in a table name are escaped in tables" "$(cat -v <<<"$out")"; fi
+ctl protect "shop.\"nope$(printf '\033')[2J\""
+if [ "$code" = 1 ] && ! grep -q "$(printf '\033')" <<<"$out" && grep -qF 'nope\x1B[2J' <<<"$out"; then
+    result ok "control characters in an error message are escaped"
+else result failed "control characters in an error message are escaped" "exit $code: $(cat -v <<<"$out")"; fi
+ctl unprotect "shop.\"evil$(printf '\033')[1A$(printf '\033')[2K$(printf '\033')]0;owned$(printf '\007')\""
+sql "DROP TABLE shop.\"evil$(printf '\033')[1A$(printf '\033')[2K$(printf '\033')]0;owned$(printf '\007')\""
 
 # Domains.
 check "domain add" 0 "assigned acme.example.com to acme" -- domain add acme ACME.example.com
