@@ -43,7 +43,7 @@ fi
 
 # The template's rights (a platform admin there) are for copies only: nobody
 # connects to the template itself.
-out=$(PGPASSWORD=$password psql -X -At -U "$role" -d pg_tenancy_test_template -c "SELECT tenancy.is_platform_admin()" 2>&1)
+out=$(PGPASSWORD=$password psql -X -At -U "$role" -d "${EXAMPLE_DB_NAME}_tenancy_template" -c "SELECT tenancy.is_platform_admin()" 2>&1)
 if grep -q 'is not currently accepting connections' <<<"$out"; then
     result ok "the application's role cannot connect to the test template"
 else result failed "the application's role cannot connect to the test template" "$out"; fi

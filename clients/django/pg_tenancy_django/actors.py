@@ -22,6 +22,9 @@ def actor_of_user(user):
     if actor is None or not str(actor).strip():
         raise PermissionDenied("user %r has no pg_tenancy actor name (TENANCY_ACTOR gave %r)"
                                % (user.pk, actor))
+    if str(actor) == str(setting("TENANCY_ANONYMOUS_ACTOR")):
+        # Else the user's memberships would be every logged-out visitor's.
+        raise PermissionDenied("user %r has the actor name of anonymous visitors (%r)" % (user.pk, actor))
     return str(actor)
 
 

@@ -1,16 +1,29 @@
 """System checks (manage.py check): the settings TenancyMiddleware relies on."""
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from .conf import setting
 
-MIDDLEWARE = "pg_tenancy_django.middleware.TenancyMiddleware"
+def _tenancy_middleware_position():
+    """Returns the index in MIDDLEWARE of TenancyMiddleware or a subclass of it, or None."""
+    from .middleware import TenancyMiddleware
+
+    for index, path in enumerate(settings.MIDDLEWARE):
+        try:
+            middleware = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(middleware, type) and issubclass(middleware, TenancyMiddleware):
+            return index
+    return None
 
 
 @checks.register()
 def check_settings(app_configs, **kwargs):
     """Reports settings that would weaken the middleware's guarantees."""
-    if MIDDLEWARE not in settings.MIDDLEWARE:
+    position = _tenancy_middleware_position()
+    if position is None:
         return []
     errors = []
     alias = setting("TENANCY_DATABASE")
@@ -25,7 +38,7 @@ def check_settings(app_configs, **kwargs):
             id="pg_tenancy_django.E001"))
     order = settings.MIDDLEWARE
     auth = "django.contrib.auth.middleware.AuthenticationMiddleware"
-    if auth in order and order.index(auth) > order.index(MIDDLEWARE):
+    if auth in order and order.index(auth) > position:
         errors.append(checks.Error(
             "TenancyMiddleware must come after AuthenticationMiddleware",
             hint="The logged-in user is the actor; before authentication every request is anonymous.",

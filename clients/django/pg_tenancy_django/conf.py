@@ -23,15 +23,21 @@ DEFAULTS = {
     # dotted path of a function taking the user. Default: user.get_username().
     "TENANCY_ACTOR": None,
     # The actor named for anonymous requests. It is a member of no tenant unless
-    # you add it (for example as a viewer, to make a tenant's pages public).
-    "TENANCY_ANONYMOUS_ACTOR": "anonymous",
+    # you add it (for example as a viewer, to make a tenant's pages public). The
+    # ":" keeps it apart from every Django username, which cannot hold one.
+    "TENANCY_ANONYMOUS_ACTOR": "web:anonymous",
     # The database alias whose connection the tenant is selected on.
     "TENANCY_DATABASE": "default",
-    # The template database that `manage.py test` copies (see tenancy_test_template).
-    "TENANCY_TEST_TEMPLATE": "pg_tenancy_test_template",
+    # The template database that `manage.py test` copies (see tenancy_test_template);
+    # None: "<NAME of TENANCY_DATABASE>_tenancy_template", one per project.
+    "TENANCY_TEST_TEMPLATE": None,
 }
 
 
 def setting(name):
     """Returns a pg_tenancy_django setting: settings.py's value, or the default."""
-    return getattr(settings, name, DEFAULTS[name])
+    value = getattr(settings, name, DEFAULTS[name])
+    if name == "TENANCY_TEST_TEMPLATE" and value is None:
+        database = settings.DATABASES[setting("TENANCY_DATABASE")]
+        value = "%s_tenancy_template" % database.get("NAME")
+    return value

@@ -2,6 +2,8 @@
 current transaction only, as pg_tenancy asks of service roles."""
 from contextlib import contextmanager
 
+import psycopg2.extensions
+
 from django.db import connections, transaction
 
 from .conf import setting
@@ -12,6 +14,14 @@ ROLES = ("viewer", "member", "admin", "owner")
 def _alias(using):
     """Returns the database alias to use: the given one or TENANCY_DATABASE."""
     return using or setting("TENANCY_DATABASE")
+
+
+def _transaction_failed(connection):
+    """Says whether the connection's transaction is aborted (a statement failed in it)."""
+    raw = connection.connection
+    if raw is None or not hasattr(raw, "get_transaction_status"):
+        return False
+    return raw.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_INERROR
 
 
 @contextmanager
@@ -37,6 +47,11 @@ def tenant_context(tenant, actor=None, using=None):
                 cursor.execute("SELECT set_config('tenancy.actor', %s, true)", [actor])
             cursor.execute("SELECT set_config('tenancy.tenant', %s, true)", [tenant or ""])
         yield Tenant(tenant, alias)
+        if _transaction_failed(connection):
+            # A statement failed outside any savepoint (Django's debug page
+            # re-running a refused query, say): nothing can run any more, and
+            # rolling back undoes the settings.
+            transaction.set_rollback(True, using=alias)
         if nested and not transaction.get_rollback(using=alias):
             with connection.cursor() as cursor:
                 if actor is not None:

@@ -1,7 +1,10 @@
 """pg_tenancy's refusals as HTTP answers: a permission refusal is 403, a
 suspended or archived tenant 403 with the reason, no tenant selected 400, an
 unknown or malformed tenant 404, an actor name the database refuses 403.
-Other database errors stay server errors."""
+Other database errors, PostgreSQL's own "permission denied for table" (a
+missing GRANT) among them, stay server errors."""
+import re
+
 from django.core.exceptions import BadRequest, PermissionDenied
 from django.core.handlers.exception import response_for_exception
 from django.http import Http404, JsonResponse
@@ -43,10 +46,20 @@ def _database_error(exception):
     return None
 
 
+# PostgreSQL's own privilege errors (a missing GRANT, DDL by a non-owner): a
+# deployment mistake to see as a server error, not a refusal of the user.
+MISSING_GRANT = re.compile(
+    r"^(permission denied for (table|sequence|schema|function|procedure|routine|view|materialized view|"
+    r"foreign table|column|database|language|type|domain|large object|tablespace|foreign-data wrapper|"
+    r"foreign server|parameter|collation|conversion|operator|operator class|operator family|"
+    r"text search configuration|text search dictionary|statistics object|event trigger|publication|"
+    r"subscription|extension) |must be owner of )")
+
+
 def _status_of(sqlstate, message):
     """Returns the HTTP status for a pg_tenancy refusal, or None for other errors."""
     if sqlstate == "42501":
-        return 403
+        return None if MISSING_GRANT.match(message) else 403
     if sqlstate == "55000" and message == "no tenant selected":
         return 400
     if sqlstate == "55000" and message.startswith('tenant "') and message.endswith(("is suspended", "is archived")):

@@ -5,8 +5,10 @@ ATOMIC_REQUESTS on TENANCY_DATABASE so that a failing view's writes roll back
 whatever other middleware makes of its exception (checks.py says so)."""
 import re
 
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.handlers.exception import response_for_exception
-from django.db import DatabaseError, connections, transaction
+from django.db import connections, transaction
 from django.http import Http404
 
 from .actors import actor_for, is_anonymous
@@ -22,7 +24,14 @@ class TenancyMiddleware:
     runs, and answers pg_tenancy's refusals with 4xx."""
 
     def __init__(self, get_response):
-        """Keeps the next handler and compiles the exempt paths."""
+        """Keeps the next handler and compiles the exempt paths; refuses to run
+        without ATOMIC_REQUESTS on TENANCY_DATABASE (system checks do not run
+        under a WSGI server)."""
+        alias = setting("TENANCY_DATABASE")
+        if not settings.DATABASES.get(alias, {}).get("ATOMIC_REQUESTS"):
+            raise ImproperlyConfigured(
+                "TenancyMiddleware needs DATABASES[%r]['ATOMIC_REQUESTS'] = True: without it a view's "
+                "writes commit when another middleware answers the view's exception" % alias)
         self.get_response = get_response
         self.exempt = [re.compile(pattern) for pattern in setting("TENANCY_EXEMPT_PATHS")]
 
@@ -63,20 +72,19 @@ class TenancyMiddleware:
     def _validated(request, alias, tenant):
         """Has the database validate the selected tenant for the actor before
         any view runs, so that request.tenant is never a tenant the actor may
-        not use. An anonymous visitor who is no member goes on with no tenant
-        (login pages work; tenant data fails closed); anyone else's refusal
-        propagates and is answered 4xx."""
-        try:
-            with transaction.atomic(using=alias):
-                tenant.validate()
-            return tenant
-        except DatabaseError as error:
-            refusal = refusal_of(error)
-            if refusal is None or refusal.sqlstate != "42501" or not is_anonymous(request):
-                raise
+        not use; a refusal propagates and is answered 4xx. An anonymous visitor
+        who is no member of the tenant goes on with no tenant instead (login
+        pages work, tenant data fails closed), asked through my_tenants() so
+        that an ordinary visit is not recorded as a denied access."""
         with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT set_config('tenancy.tenant', '', true)")
-        return None
+            if is_anonymous(request) and setting("TENANCY_SET_ACTOR"):
+                cursor.execute("SELECT EXISTS (SELECT FROM tenancy.my_tenants() t "
+                               "WHERE t.slug = %s OR t.tenant_id::text = lower(%s))", [tenant.slug, tenant.slug])
+                if not cursor.fetchone()[0]:
+                    cursor.execute("SELECT set_config('tenancy.tenant', '', true)")
+                    return None
+        tenant.validate()
+        return tenant
 
     def process_exception(self, request, exception):
         """Answers a pg_tenancy refusal raised by the view with 400/403/404

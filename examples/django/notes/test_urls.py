@@ -1,5 +1,6 @@
 """URLs used only by the tests: views that write and then fail, and a
 middleware that answers one of their errors itself."""
+from django.db import connection
 from django.http import HttpResponseBadRequest
 from django.urls import include, path
 
@@ -36,7 +37,15 @@ class ValueErrorAs400Middleware:
         return None
 
 
+def missing_grant(request):
+    """Reads a table the application's role has no grant on (a deployment mistake)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_catalog.pg_authid")
+    return HttpResponseBadRequest("unreachable")
+
+
 urlpatterns = [
+    path("missing-grant/", missing_grant),
     path("fail/", write_then_fail),
     path("valueerror/", write_then_value_error),
     path("", include("example.urls")),

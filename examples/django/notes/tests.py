@@ -2,6 +2,7 @@
 pg_tenancy: isolation across hosts, rights by role, refusals as 4xx, the admin,
 bulk_create, rollback of failed requests, and the management commands."""
 import json
+import time
 from io import StringIO
 
 from pathlib import Path
@@ -13,12 +14,22 @@ from django.db import DatabaseError, connection, transaction
 from django.test import TestCase, override_settings
 
 from pg_tenancy_django.context import tenant_context
+from pg_tenancy_django.management.base import shown
 
 from .models import Note, Project
 
 TEST_TEMPLATES = str(Path(__file__).resolve().parent / "test_templates")
 ACME = "acme.example.com"
 GLOBEX = "globex.example.com"
+
+
+def denials(actor):
+    """Returns the recorded denied attempts of an actor once the queue is written."""
+    for _ in range(200):
+        if sql("SELECT tenancy.access_log_pending()")[0][0] == 0:
+            break
+        time.sleep(0.05)
+    return sql("SELECT coalesce(sum(attempts), 0) FROM tenancy.access_denials WHERE actor = %s", [actor])[0][0]
 
 
 def sql(statement, params=None):
@@ -91,7 +102,7 @@ class IsolationTests(TenancyTestCase):
         self.assertIn('permission denied for tenant "globex"', response.json()["error"])
 
     def test_anonymous_gets_no_tenant(self):
-        """An anonymous visitor (actor "anonymous", a member of nothing) runs with
+        """An anonymous visitor (actor "web:anonymous", a member of nothing) runs with
         no tenant: tenant data fails closed (400) without naming the tenant, and
         the login page still works on the tenant's host."""
         response = self.get(ACME, "/", HTTP_ACCEPT="application/json")
@@ -101,11 +112,25 @@ class IsolationTests(TenancyTestCase):
         self.assertEqual(self.get(ACME, "/admin/login/").status_code, 200)
 
     def test_anonymous_member_reads_public_tenant(self):
-        """Adding "anonymous" as a viewer makes a tenant's pages public, read-only."""
-        sql("SELECT tenancy.add_member('globex', 'anonymous', 'viewer')")
+        """Adding "web:anonymous" as a viewer makes a tenant's pages public, read-only."""
+        sql("SELECT tenancy.add_member('globex', 'web:anonymous', 'viewer')")
         self.assertEqual([n["title"] for n in self.get(GLOBEX, "/").json()["notes"]], ["globex secrets"])
         self.client.logout()
         self.assertEqual(self.client.post("/notes/", {"title": "x"}, HTTP_HOST=GLOBEX).status_code, 403)
+
+    def test_anonymous_visits_are_not_recorded_as_denials(self):
+        """A logged-out visit to a tenant's login page is no denied access; a
+        logged-in non-member's visit is one (the denial log still works)."""
+        before = (denials("web:anonymous"), denials("gina"))
+        self.assertEqual(self.get(ACME, "/admin/login/").status_code, 200)
+        self.assertEqual(self.get(ACME, "/admin/", self.gina).status_code, 403)
+        self.assertEqual((denials("web:anonymous"), denials("gina")), (before[0], before[1] + 1))
+
+    @override_settings(TENANCY_ANONYMOUS_ACTOR="vera")
+    def test_user_with_the_anonymous_actor_is_refused(self):
+        """A user whose actor is the anonymous visitors' one is refused, or every
+        logged-out visitor would share its memberships."""
+        self.assertEqual(self.get(ACME, "/", self.vera).status_code, 403)
 
     @override_settings(TENANCY_ACTOR="email")
     def test_empty_actor_is_refused(self):
@@ -302,6 +327,20 @@ class ModelTests(TenancyTestCase):
         self.assertEqual(response.status_code, 404)
         self.assertIn(b"not found for vera", response.content)
 
+    @override_settings(DEBUG=True)
+    def test_refusal_under_debug_is_still_a_refusal(self):
+        """With DEBUG, Django's error page re-runs the refused query outside any
+        savepoint; the anonymous visitor still gets 400, not a 500."""
+        response = self.get(ACME, "/")
+        self.assertEqual(response.status_code, 400)
+
+    @override_settings(ROOT_URLCONF="notes.test_urls")
+    def test_missing_grant_is_a_server_error(self):
+        """PostgreSQL's own "permission denied for table" (a missing GRANT) is a
+        deployment mistake: it stays a 500 instead of passing for a refusal."""
+        self.client.raise_request_exception = False
+        self.assertEqual(self.get(ACME, "/missing-grant/", self.alice).status_code, 500)
+
     @override_settings(ROOT_URLCONF="notes.test_urls")
     def test_failed_request_commits_nothing(self):
         """A view that writes and then raises leaves no row behind."""
@@ -347,8 +386,7 @@ class ResolverTests(TenancyTestCase):
     @override_settings(TENANCY_EXEMPT_PATHS=[r"^/whoami/"])
     def test_exempt_path_has_no_tenant(self):
         """An exempt path runs without the middleware's transaction or tenant."""
-        with self.assertRaises(AttributeError):
-            self.get(ACME, "/whoami/", self.alice)
+        self.assertEqual(self.get(ACME, "/whoami/", self.alice).json(), {"tenant": None})
 
 
 class CommandTests(TenancyTestCase):
@@ -376,6 +414,24 @@ class CommandTests(TenancyTestCase):
         with self.assertRaisesMessage(CommandError, 'tenant "acme" already exists'):
             self.run_command("create_tenant", "acme", "Again", "--domain", "again.example.com")
         self.assertIsNone(sql("SELECT tenancy.resolve_domain('again.example.com')")[0][0])
+
+    def test_empty_actor_option_is_refused(self):
+        """--actor "" would run with the role's own rights: refused."""
+        with self.assertRaisesMessage(CommandError, "--actor must name an actor"):
+            self.run_command("list_tenants", "--actor", "")
+
+    def test_control_characters_are_escaped(self):
+        """Text the commands print (tenant names from before 0.6, table names
+        chosen by owners) has its control characters escaped as psql does."""
+        self.assertEqual(shown("Evil \x1b[2J\x07 \x9b ok\u00e9"), "Evil \\x1B[2J\\x07 \\x9B ok\u00e9")
+
+    def test_tenant_admin_manages_members_through_actor(self):
+        """--actor lets the application's role act for a tenant admin: adam (admin)
+        promotes vera; mallory (member) is refused in add_member's own words."""
+        self.assertIn("vera is now member of tenant acme",
+                      self.run_command("assign_user_to_tenant", "acme", "vera", "--role", "member", "--actor", "adam"))
+        with self.assertRaisesMessage(CommandError, 'permission denied to manage the members of tenant "acme"'):
+            self.run_command("assign_user_to_tenant", "acme", "gina", "--actor", "mallory")
 
     def test_membership_for_a_name_nobody_has_is_refused(self):
         """assign_user_to_tenant refuses a name that is no Django user (whoever

@@ -19,6 +19,8 @@ def note_list(request):
 @require_GET
 def whoami(request):
     """Says which tenant the request is in and the actor's role there."""
+    if request.tenant is None:
+        return JsonResponse({"tenant": None})
     return JsonResponse({"tenant": request.tenant.slug, "tenant_id": str(request.tenant.id),
                          "role": request.tenant.role})
 

@@ -8,6 +8,12 @@ from django.db import DatabaseError, connections, transaction
 from ..conf import setting
 
 
+def shown(text):
+    """Returns text with control characters escaped as psql does (\x1B), so
+    that a tenant name cannot send escape sequences to the operator's terminal."""
+    return "".join("\\x%02X" % ord(c) if ord(c) < 32 or 127 <= ord(c) < 160 else c for c in text)
+
+
 class TenancyCommand(BaseCommand):
     """A management command that calls pg_tenancy functions in one transaction."""
 
@@ -22,6 +28,9 @@ class TenancyCommand(BaseCommand):
     def handle(self, *args, **options):
         """Runs run() in a transaction, the actor set for it; refusals become CommandError."""
         alias = options["database"]
+        if options["actor"] is not None and not options["actor"].strip():
+            # An empty actor would make the database judge the role itself.
+            raise CommandError("--actor must name an actor")
         try:
             with transaction.atomic(using=alias):
                 with connections[alias].cursor() as cursor:
@@ -48,7 +57,7 @@ class TenancyCommand(BaseCommand):
         if not rows:
             self.stdout.write("(none)")
             return
-        cells = [[("" if value is None else str(value)) for value in row] for row in rows]
+        cells = [[("" if value is None else shown(str(value))) for value in row] for row in rows]
         widths = [max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(names)]
         self.stdout.write("  ".join(name.ljust(width) for name, width in zip(names, widths)).rstrip())
         self.stdout.write("  ".join("-" * width for width in widths))

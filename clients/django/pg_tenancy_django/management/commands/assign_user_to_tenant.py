@@ -1,4 +1,6 @@
 """manage.py assign_user_to_tenant SLUG USER [--role member]"""
+from django.db import IntegrityError, transaction
+
 from ..base import TenancyCommand
 from .create_tenant import actor_name
 
@@ -19,15 +21,16 @@ class Command(TenancyCommand):
         super().add_arguments(parser)
 
     def run(self, cursor, *args, **options):
-        """Adds the membership, or sets the role of an existing one."""
+        """Adds the membership or, when the actor is a member already, sets its role."""
         actor = actor_name(options["user"], options["raw_actor"])
-        cursor.execute("SELECT EXISTS (SELECT FROM tenancy.member_list(%s) m WHERE m.actor = %s)",
-                       [options["slug"], actor])
-        if cursor.fetchone()[0]:
+        try:
+            with transaction.atomic(using=options["database"]):
+                cursor.execute("SELECT tenancy.add_member(%s, %s, %s::tenancy.role)",
+                               [options["slug"], actor, options["role"]])
+        except IntegrityError:
+            # unique_violation: "actor ... is already a member of tenant ..."
             cursor.execute("SELECT tenancy.set_member_role(%s, %s, %s::tenancy.role)",
                            [options["slug"], actor, options["role"]])
             self.stdout.write("%s is now %s of tenant %s" % (actor, options["role"], options["slug"]))
-        else:
-            cursor.execute("SELECT tenancy.add_member(%s, %s, %s::tenancy.role)",
-                           [options["slug"], actor, options["role"]])
-            self.stdout.write("added %s to tenant %s as %s" % (actor, options["slug"], options["role"]))
+            return
+        self.stdout.write("added %s to tenant %s as %s" % (actor, options["slug"], options["role"]))

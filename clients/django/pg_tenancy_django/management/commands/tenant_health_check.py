@@ -1,7 +1,7 @@
 """manage.py tenant_health_check [--json] [--fail-on-warning]"""
 from django.core.management.base import CommandError
 
-from ..base import TenancyCommand
+from ..base import TenancyCommand, shown
 
 
 class Command(TenancyCommand):
@@ -27,7 +27,8 @@ class Command(TenancyCommand):
             self.stdout.write("health check: no problems found")
         else:
             for severity, obj, problem, hint in rows:
-                self.stdout.write("%s: %s: %s%s" % (severity, obj, problem, "\n  hint: " + hint if hint else ""))
+                self.stdout.write(shown("%s: %s: %s" % (severity, obj, problem))
+                                  + ("\n  hint: " + shown(hint) if hint else ""))
         failing = [row for row in rows if row[0] == "error" or options["fail_on_warning"]]
         if failing:
             raise CommandError("health check found %d problem(s)" % len(failing))
