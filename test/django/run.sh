@@ -13,6 +13,7 @@
 set -u
 cd "$(dirname "$0")"
 . ../lib.sh
+. ../pgbouncer.sh
 summary=$1
 # Debian's python3, which python3-django and python3-psycopg2 are installed for
 # (a python3 earlier in PATH, e.g. in /usr/local, would not see them).
@@ -110,6 +111,38 @@ print(client.get('/', HTTP_HOST='acme.example.com:8000').status_code,
       client.get('/', HTTP_HOST='acme.example.com').json()['notes'])
 " 2>&1)
 expect "outside the test runner, a viewer reads and is refused a write (committed requests)" "200 403 []" "$out"
+
+# Through a real PgBouncer in transaction pooling over ONE server connection:
+# two clients (alice in acme, gina in globex) interleave requests that list
+# and add notes; every answer shows its own tenant's notes only, so nothing
+# the middleware set for one request reached the other's.
+run_psql "$EXAMPLE_DB_NAME" -c "SELECT tenancy.create_tenant('globex', 'Globex', owner => 'gina')" \
+    -c "SELECT tenancy.add_domain('globex', 'globex.example.com')" \
+    -c "SELECT tenancy.set_member_role('acme', 'bob', 'member')" >/dev/null
+(cd "$example" && "$python" manage.py shell -c "
+from django.contrib.auth.models import User
+User.objects.create_user('alice', password='x'); User.objects.create_user('gina', password='x')") >/dev/null
+work=$(mktemp -d /tmp/pg_tenancy-django.XXXXXX)
+if start_pgbouncer "$work" "$password" "$role" <<EOF
+$EXAMPLE_DB_NAME = host=127.0.0.1 port=$PGPORT dbname=$EXAMPLE_DB_NAME pool_mode=transaction pool_size=1
+EOF
+then
+    clients=()
+    for client in "alice acme.example.com:8000 acme-note" "gina globex.example.com globex-note"; do
+        set -- $client
+        PGHOST=127.0.0.1 PGPORT=$bport EXAMPLE_PGBOUNCER=1 \
+            "$python" pooled_client.py "$example" "$1" "$2" "$3" 40 >"$work/$1.out" 2>&1 &
+        clients+=($!)
+    done
+    wait "${clients[@]}"
+    out="alice: $(cat "$work/alice.out"); gina: $(cat "$work/gina.out")"
+    expect "through PgBouncer (transaction pooling, one server connection), two tenants' requests interleave without a leak" \
+        "alice: ok 40; gina: ok 40" "$out"
+else
+    result failed "PgBouncer starts for the example" "$bouncer_output"
+fi
+stop_pgbouncer
+rm -rf "$work"
 
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $EXAMPLE_DB_NAME" \
      -c "DROP DATABASE IF EXISTS test_$EXAMPLE_DB_NAME" >/dev/null 2>&1

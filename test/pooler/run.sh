@@ -8,6 +8,7 @@
 set -u
 summary=$(realpath -m "$1")
 cd "$(dirname "$0")" || exit 1
+. ../pgbouncer.sh
 echo "0 1" > "$summary"   # if the run dies before counting, that is a failure
 tenantctl=$(command -v tenantctl || echo ../../cli/tenantctl)
 pgbouncer=/usr/sbin/pgbouncer
@@ -22,10 +23,7 @@ work=$(mktemp -d /tmp/pg_tenancy-pooler.XXXXXX)
 # Stops PgBouncer (it holds server connections to the test database), drops
 # the database and the roles, removes the temporary directory.
 cleanup() {
-    if [ -n "$bouncer_pid" ]; then
-        kill "$bouncer_pid" 2>/dev/null
-        wait "$bouncer_pid" 2>/dev/null
-    fi
+    stop_pgbouncer
     dropdb --if-exists --force "$database" >/dev/null 2>&1
     for role in pool_app pool_alice pool_owner; do
         psql -X -q -d postgres -c "DROP ROLE IF EXISTS $role" >/dev/null 2>&1
@@ -114,46 +112,15 @@ result ok "setup: service pool_app, tenants t_1..t_4, protected pool.items with 
 # "pooled_session" session pooling. server_reset_query_always = 0 (the
 # default): nothing cleans a server connection between transaction-pool
 # clients, which is what makes a session-level SET leak.
-bport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 server="host=127.0.0.1 port=$PGPORT dbname=$database"
-cat > "$work/pgbouncer.ini" <<EOF
-[databases]
+start_pgbouncer "$work" "$password" pool_app pool_alice <<EOF
 pooled = $server pool_mode=transaction pool_size=2
 pooled_one = $server pool_mode=transaction pool_size=1
 pooled_session = $server pool_mode=session pool_size=2
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = $bport
-unix_socket_dir =
-auth_type = scram-sha-256
-auth_file = $work/userlist.txt
-logfile = $work/pgbouncer.log
-pidfile = $work/pgbouncer.pid
-pool_mode = transaction
-default_pool_size = 2
-min_pool_size = 0
-reserve_pool_size = 0
-max_client_conn = 100
-server_reset_query = DISCARD ALL
-server_reset_query_always = 0
 EOF
-for role in pool_app pool_alice; do echo "\"$role\" \"$password\""; done > "$work/userlist.txt"
-run_as=()
-if [ "$(id -u)" = 0 ]; then
-    chown -R postgres: "$work"   # PgBouncer refuses to run as root
-    run_as=(-u postgres)
-fi
-"$pgbouncer" "${run_as[@]}" "$work/pgbouncer.ini" >"$work/pgbouncer.out" 2>&1 &
-bouncer_pid=$!
-for _ in $(seq 50); do
-    pg_isready -q -h 127.0.0.1 -p "$bport" && break
-    kill -0 "$bouncer_pid" 2>/dev/null || break
-    sleep 0.2
-done
 if ! out=$(psql -X -At -d "$(bounced pooled_session pool_alice)" -c "SELECT current_user" 2>&1) || [ "$out" != pool_alice ]; then
     result failed "PgBouncer $("$pgbouncer" --version | head -1) listens on 127.0.0.1:$bport" "$out
-$(cat "$work/pgbouncer.out" "$work/pgbouncer.log" 2>/dev/null)"
+${bouncer_output:-}"
     finish
 fi
 result ok "PgBouncer $("$pgbouncer" --version | sed -n '1s/PgBouncer //p') listens on 127.0.0.1:$bport, forwarding to port $PGPORT"

@@ -60,6 +60,9 @@ DATABASES = {
         # Each view in a savepoint of the middleware's transaction: its writes
         # roll back when it raises, whatever a middleware makes of the error.
         "ATOMIC_REQUESTS": True,
+        # Behind PgBouncer in transaction pooling (EXAMPLE_PGBOUNCER=1), as
+        # Django requires there.
+        "DISABLE_SERVER_SIDE_CURSORS": os.environ.get("EXAMPLE_PGBOUNCER") == "1",
     },
 }
 
