@@ -4,6 +4,7 @@
 // committed by another session is therefore enforced from this session's next
 // statement on, without a catalog lookup per row or per statement.
 #include "context.hpp"
+#include "owner_scope.hpp"
 #include "access_log.hpp"
 #include "actor_names.hpp"
 #include "boundary.hpp"
@@ -147,6 +148,8 @@ std::string key_of(const statement::Inputs &inputs)
 // Returns the validated context, from the cache when nothing changed.
 const Context &current()
 {
+	if (owner_scope::active())
+		return owner_scope::context();
 	invalidation::catch_up();
 	const statement::Inputs &inputs = statement::current();
 	if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())

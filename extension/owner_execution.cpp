@@ -1,7 +1,10 @@
 // Running statements on a user's table as the table's owner, the way
 // PostgreSQL runs its maintenance commands (SECURITY_RESTRICTED_OPERATION,
-// and every setting changed meanwhile thrown away), with the owner exempt
-// from forced row level security as an owner is without FORCE:
+// and every setting changed meanwhile thrown away). The owner is never
+// exempt from forced row level security here: the owner's code may run (the
+// backfill expression, triggers, functions of indexes), so protected tables
+// are closed meanwhile (owner_scope.hpp), or show the one tenant a count is
+// about:
 //
 //  * tenancy._execute_as_owner() runs the statement that places a backfill's
 //    rows (and the validation of the online protection's CHECK), so that
@@ -14,21 +17,29 @@
 //    index expressions, which may call the owner's IMMUTABLE functions: as
 //    the extension's owner, that would run the table owner's code as a
 //    superuser.
+//  * tenancy._count_tenant_rows() counts one tenant's rows of a protected
+//    table for tenant_details(), with protected tables showing that tenant.
 //
-// Neither is executable by PUBLIC; SECURITY DEFINER functions build the
+// None is executable by PUBLIC; SECURITY DEFINER functions build the
 // statements.
 #include "boundary.hpp"
 #include "datum.hpp"
+#include "owner_scope.hpp"
+#include "protected_tables.hpp"
 #include "sql_function.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
+#include "utils/uuid.h"
 }
 
 #include <string>
@@ -60,8 +71,10 @@ struct OwnerContext {
 	int nest_level;
 };
 
-// Becomes the owner of relid, with search_path set for the statement.
-OwnerContext enter_owner(Oid relid, const char *search_path)
+// Becomes the owner of relid, with search_path set for the statement, no
+// parallel workers (they would not know the scope) and protected tables
+// closed, or showing one tenant with a role (open_for not null).
+OwnerContext enter_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for, catalog::Role role)
 {
 	OwnerContext context;
 	Oid owner = relation_owner(relid);
@@ -69,8 +82,14 @@ OwnerContext enter_owner(Oid relid, const char *search_path)
 	context.nest_level = NewGUCNestLevel();
 	(void) set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
 							 false);
+	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (open_for != nullptr)
+		owner_scope::begin_open(*open_for, role);
+	else
+		owner_scope::begin_closed();
 	SetUserIdAndSecContext(owner, context.saved_context | SECURITY_LOCAL_USERID_CHANGE |
-									  SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
+									  SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	return context;
@@ -81,6 +100,7 @@ void leave_owner(const OwnerContext &context)
 {
 	SPI_finish();
 	SetUserIdAndSecContext(context.saved_user, context.saved_context);
+	owner_scope::end();
 	AtEOXact_GUC(false, context.nest_level);
 }
 
@@ -90,7 +110,7 @@ void leave_owner(const OwnerContext &context)
 // transaction, which restores the user and the settings).
 uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, Datum *values, const char *nulls)
 {
-	OwnerContext context = enter_owner(relid, search_path);
+	OwnerContext context = enter_owner(relid, search_path, nullptr, catalog::Role::none);
 	Oid types[3] = {UUIDOID, TIDOID, TIDOID};
 	int result = SPI_execute_with_args(query, 3, types, values, nulls, false, 0);
 	if (result < 0)
@@ -106,7 +126,7 @@ uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, D
 text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 {
 	MemoryContext caller_memory = CurrentMemoryContext;
-	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp");
+	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp", nullptr, catalog::Role::none);
 	Oid types[1] = {UUIDARRAYOID};
 	Datum values[1] = {ids};
 	char nulls[1] = {ids_null ? 'n' : ' '};
@@ -126,7 +146,51 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 	return answer;
 }
 
+// Counts the rows of one tenant in a protected table, as its owner, with
+// protected tables showing that tenant with role, the table's read role
+// (plain C: runs inside pg_call).
+int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant, catalog::Role role)
+{
+	char *schema = get_namespace_name(get_rel_namespace(relid));
+	char *name = get_rel_name(relid);
+	if (schema == nullptr || name == nullptr)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with oid %u does not exist", relid)));
+	StringInfoData query;
+	initStringInfo(&query);
+	appendStringInfo(&query, "SELECT pg_catalog.count(*) FROM %s WHERE tenant_id OPERATOR(pg_catalog.=) $1",
+					 quote_qualified_identifier(schema, name));
+	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp", tenant, role);
+	Oid types[1] = {UUIDOID};
+	Datum values[1] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(tenant))};
+	int result = SPI_execute_with_args(query.data, 1, types, values, nullptr, true, 1);
+	if (result != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "count of a tenant's rows failed: %s", SPI_result_code_string(result));
+	bool isnull;
+	int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	leave_owner(context);
+	return count;
+}
+
 } // namespace
+
+// tenancy._count_tenant_rows(target, tenant): the tenant's rows in a
+// protected table, counted as its owner.
+TENANCY_SQL_FUNCTION(tenancy_count_tenant_rows)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table and tenant must not be null")));
+	Oid relid = PG_GETARG_OID(0);
+	pg_uuid_t tenant = *PG_GETARG_UUID_P(1);
+	int64 count = guarded([&] {
+		// The count needs the table's read role; the owner's code meanwhile
+		// gets no more than that, in no other tenant.
+		const catalog::ProtectedTable *table = protected_tables::find(relid);
+		if (table == nullptr)
+			throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "table is not protected");
+		return pg_call(count_tenant_rows, relid, static_cast<const pg_uuid_t *>(&tenant), table->read_role);
+	});
+	PG_RETURN_INT64(count);
+}
 
 // tenancy._execute_as_owner(target, search_path, query, tenant, first, last):
 // the rows a backfill statement processed, run as the table's owner.

@@ -3,6 +3,7 @@
 #include "guc.hpp"
 #include "invalidation.hpp"
 #include "owner_code_guard.hpp"
+#include "owner_scope.hpp"
 #include "sql_function.hpp"
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
@@ -33,4 +34,5 @@ void _PG_init(void)
 	tenancy::withheld_errors::install();
 	tenancy::audit::register_writer();
 	tenancy::tenant_lock::register_callbacks();
+	tenancy::owner_scope::register_callbacks();
 }

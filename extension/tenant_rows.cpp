@@ -19,6 +19,7 @@
 //    transaction's snapshot is a serialization failure, never left behind).
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "owner_scope.hpp"
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
 #include "tenant_lock.hpp"
@@ -31,6 +32,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -102,10 +104,16 @@ void delete_rows(Oid relid, Datum tenant)
 		owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
 		ReleaseSysCache(tuple);
 	}
+	// As the owner, under SECURITY_RESTRICTED_OPERATION and with every setting
+	// changed meanwhile thrown away, never exempt from forced row level
+	// security: protected tables show the removed tenant only, to an owner
+	// (owner_scope.hpp), so that the owner's triggers see no other tenant.
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_NOFORCE_RLS);
+	int nest_level = NewGUCNestLevel();
+	owner_scope::begin_open(*DatumGetUUIDP(tenant), catalog::Role::owner);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Oid argtypes[1] = {UUIDOID};
@@ -125,6 +133,8 @@ void delete_rows(Oid relid, Datum tenant)
 			 SPI_result_code_string(result));
 	SPI_finish();
 	SetUserIdAndSecContext(saved_user, saved_context);
+	owner_scope::end();
+	AtEOXact_GUC(false, nest_level);
 }
 
 // Reads a uuid column of a row; false when it is null.

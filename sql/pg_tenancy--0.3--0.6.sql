@@ -1272,10 +1272,20 @@ BEGIN
     -- validated without blocking writers (16_protect_online.sql).
     LOCK TABLE tenancy.tenants IN SHARE MODE;
     online := tenancy._online_constraints_valid(target);
-    IF online THEN
+    IF online OR EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        -- Proved already: by the online protection's constraints, or by the
+        -- protection itself (NOT NULL, the tenant check, tenant removal).
         orphaned := false;
         unknown := false;
     ELSE
+        -- The owner is never exempt from forced row level security when
+        -- pg_tenancy runs its code (owner_execution.cpp), and the check must
+        -- see every row: a table pg_tenancy does not protect (yet) that
+        -- forces it (its own policies, or what DROP EXTENSION left) stops
+        -- forcing it until protection forces it again, in this transaction.
+        IF (SELECT c.relforcerowsecurity FROM pg_class c WHERE c.oid = target) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', target);
+        END IF;
         -- As the table's owner (planning a query on the table may run the
         -- owner's functions: see owner_execution.cpp).
         scan_result := string_to_array(tenancy._scan_as_owner(target, format(
@@ -1549,7 +1559,9 @@ CREATE OR REPLACE FUNCTION tenancy.protect(
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF backfill IS NOT NULL OR backfill_from IS NOT NULL THEN
+    -- A protected table has no row without a tenant (NOT NULL): nothing to place.
+    IF (backfill IS NOT NULL OR backfill_from IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM tenancy.protected_list() l WHERE l.table_name = target::text) THEN
         PERFORM tenancy._backfill_prepare(target, backfill, backfill_from,
                                           pg_catalog.current_setting('search_path'));
         PERFORM tenancy._backfill_rows(target, NULL, NULL);
@@ -2303,8 +2315,7 @@ BEGIN
     FOR protected IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
         -- As the table's owner: planning a query on the table may run its
         -- owner's functions (owner_execution.cpp).
-        row_count := tenancy._scan_as_owner(protected.relid,
-            format('SELECT count(*) FROM %s WHERE tenant_id = ($1)[1]', protected.relid), ARRAY[target.id])::bigint;
+        row_count := tenancy._count_tenant_rows(protected.relid, target.id);
         table_rows := table_rows || jsonb_build_object('table', protected.relid::text, 'rows', row_count);
     END LOOP;
     RETURN to_jsonb(target) || jsonb_build_object(
@@ -2694,6 +2705,14 @@ REVOKE ALL ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) FROM PUBLI
 COMMENT ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) IS
     'internal: the first value of a query on a table''s rows, run as the table''s owner';
 
+-- Counts one tenant's rows of a protected table as its owner, with protected
+-- tables showing that tenant only (owner_execution.cpp): for tenant_details().
+CREATE OR REPLACE FUNCTION tenancy._count_tenant_rows(target regclass, tenant uuid) RETURNS bigint
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_count_tenant_rows';
+REVOKE ALL ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) IS
+    'internal: the rows of one tenant in a protected table, counted as the table''s owner';
+
 -- The tenants that the values a backfill expression yielded name (a uuid, or
 -- a slug) and that the caller may fill (platform admins: all; others: those
 -- they are an admin or owner of; any other value places nothing, as an
@@ -3064,6 +3083,17 @@ BEGIN
                                  TG_TABLE_SCHEMA, TG_TABLE_NAME),
                 DETAIL = 'The table is being protected online; with a tenant selected, rows are that tenant''s.';
         END IF;
+        -- With no tenant selected, a row names only a tenant the writer may
+        -- place rows in (the same answer whether the tenant exists or not).
+        IF selected IS NULL AND (TG_OP = 'INSERT' OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id)
+           AND tenancy._online_tenant_of(TG_RELID, NEW.tenant_id::text) IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('permission denied to place rows of table %I.%I in the tenant they name',
+                                 TG_TABLE_SCHEMA, TG_TABLE_NAME),
+                DETAIL = 'The table is being protected online; with no tenant selected, a row may name only a tenant '
+                         'the writer is a member of.',
+                HINT = 'Select the tenant first: SET tenancy.tenant = ''...''.';
+        END IF;
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' AND selected IS NOT NULL THEN
@@ -3099,20 +3129,31 @@ $$;
 COMMENT ON FUNCTION tenancy.backfill_trigger() IS
     'trigger tenancy_backfill of a table being protected online: gives rows written meanwhile their tenant';
 
--- The tenant a value of the backfill expression names (its uuid, or its
--- slug), for the trigger tenancy_backfill: only inside a trigger, for a role
--- that writes the table, while its online protection has an expression.
+-- The tenant a value of the backfill expression (or a written tenant_id)
+-- names, by uuid or slug, for the trigger tenancy_backfill: only inside a
+-- trigger, for a role that writes the table, while it is protected online;
+-- and only a tenant the writer may place rows in (a member, the table's
+-- owner, a service or a platform admin), NULL for any other, existing or not.
 CREATE OR REPLACE FUNCTION tenancy._online_tenant_of(target oid, ref text) RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found uuid;
 BEGIN
     IF pg_trigger_depth() = 0
        OR NOT has_table_privilege(tenancy.db_role(), target, 'INSERT, UPDATE')
-       OR NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online
-                        AND j.backfill_from IS NOT NULL) THEN
+       OR NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = 'tenancy._online_tenant_of() is for the trigger tenancy_backfill only';
     END IF;
-    RETURN (tenancy._lookup_tenant(ref)).id;
+    found := (tenancy._lookup_tenant(ref)).id;
+    IF found IS NOT NULL
+       AND (tenancy.is_platform_admin()
+            OR tenancy._holds_platform_right(tenancy.db_role()::regrole, 'service')
+            OR pg_has_role(tenancy.db_role(), (SELECT c.relowner FROM pg_class c WHERE c.oid = target), 'MEMBER')
+            OR tenancy._member_role(found, tenancy.actor()) IS NOT NULL) THEN
+        RETURN found;
+    END IF;
+    RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION tenancy._online_tenant_of(oid, text) IS

@@ -209,10 +209,20 @@ BEGIN
     -- validated without blocking writers (16_protect_online.sql).
     LOCK TABLE tenancy.tenants IN SHARE MODE;
     online := tenancy._online_constraints_valid(target);
-    IF online THEN
+    IF online OR EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        -- Proved already: by the online protection's constraints, or by the
+        -- protection itself (NOT NULL, the tenant check, tenant removal).
         orphaned := false;
         unknown := false;
     ELSE
+        -- The owner is never exempt from forced row level security when
+        -- pg_tenancy runs its code (owner_execution.cpp), and the check must
+        -- see every row: a table pg_tenancy does not protect (yet) that
+        -- forces it (its own policies, or what DROP EXTENSION left) stops
+        -- forcing it until protection forces it again, in this transaction.
+        IF (SELECT c.relforcerowsecurity FROM pg_class c WHERE c.oid = target) THEN
+            EXECUTE format('ALTER TABLE %s NO FORCE ROW LEVEL SECURITY', target);
+        END IF;
         -- As the table's owner (planning a query on the table may run the
         -- owner's functions: see owner_execution.cpp).
         scan_result := string_to_array(tenancy._scan_as_owner(target, format(
@@ -486,7 +496,9 @@ CREATE OR REPLACE FUNCTION tenancy.protect(
 ) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-    IF backfill IS NOT NULL OR backfill_from IS NOT NULL THEN
+    -- A protected table has no row without a tenant (NOT NULL): nothing to place.
+    IF (backfill IS NOT NULL OR backfill_from IS NOT NULL)
+       AND NOT EXISTS (SELECT 1 FROM tenancy.protected_list() l WHERE l.table_name = target::text) THEN
         PERFORM tenancy._backfill_prepare(target, backfill, backfill_from,
                                           pg_catalog.current_setting('search_path'));
         PERFORM tenancy._backfill_rows(target, NULL, NULL);

@@ -77,8 +77,7 @@ BEGIN
     FOR protected IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
         -- As the table's owner: planning a query on the table may run its
         -- owner's functions (owner_execution.cpp).
-        row_count := tenancy._scan_as_owner(protected.relid,
-            format('SELECT count(*) FROM %s WHERE tenant_id = ($1)[1]', protected.relid), ARRAY[target.id])::bigint;
+        row_count := tenancy._count_tenant_rows(protected.relid, target.id);
         table_rows := table_rows || jsonb_build_object('table', protected.relid::text, 'rows', row_count);
     END LOOP;
     RETURN to_jsonb(target) || jsonb_build_object(

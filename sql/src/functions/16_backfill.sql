@@ -32,6 +32,14 @@ REVOKE ALL ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) FROM PUBLI
 COMMENT ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) IS
     'internal: the first value of a query on a table''s rows, run as the table''s owner';
 
+-- Counts one tenant's rows of a protected table as its owner, with protected
+-- tables showing that tenant only (owner_execution.cpp): for tenant_details().
+CREATE OR REPLACE FUNCTION tenancy._count_tenant_rows(target regclass, tenant uuid) RETURNS bigint
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_count_tenant_rows';
+REVOKE ALL ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) IS
+    'internal: the rows of one tenant in a protected table, counted as the table''s owner';
+
 -- The tenants that the values a backfill expression yielded name (a uuid, or
 -- a slug) and that the caller may fill (platform admins: all; others: those
 -- they are an admin or owner of; any other value places nothing, as an

@@ -130,6 +130,17 @@ BEGIN
                                  TG_TABLE_SCHEMA, TG_TABLE_NAME),
                 DETAIL = 'The table is being protected online; with a tenant selected, rows are that tenant''s.';
         END IF;
+        -- With no tenant selected, a row names only a tenant the writer may
+        -- place rows in (the same answer whether the tenant exists or not).
+        IF selected IS NULL AND (TG_OP = 'INSERT' OR NEW.tenant_id IS DISTINCT FROM OLD.tenant_id)
+           AND tenancy._online_tenant_of(TG_RELID, NEW.tenant_id::text) IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('permission denied to place rows of table %I.%I in the tenant they name',
+                                 TG_TABLE_SCHEMA, TG_TABLE_NAME),
+                DETAIL = 'The table is being protected online; with no tenant selected, a row may name only a tenant '
+                         'the writer is a member of.',
+                HINT = 'Select the tenant first: SET tenancy.tenant = ''...''.';
+        END IF;
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' AND selected IS NOT NULL THEN
@@ -165,20 +176,31 @@ $$;
 COMMENT ON FUNCTION tenancy.backfill_trigger() IS
     'trigger tenancy_backfill of a table being protected online: gives rows written meanwhile their tenant';
 
--- The tenant a value of the backfill expression names (its uuid, or its
--- slug), for the trigger tenancy_backfill: only inside a trigger, for a role
--- that writes the table, while its online protection has an expression.
+-- The tenant a value of the backfill expression (or a written tenant_id)
+-- names, by uuid or slug, for the trigger tenancy_backfill: only inside a
+-- trigger, for a role that writes the table, while it is protected online;
+-- and only a tenant the writer may place rows in (a member, the table's
+-- owner, a service or a platform admin), NULL for any other, existing or not.
 CREATE OR REPLACE FUNCTION tenancy._online_tenant_of(target oid, ref text) RETURNS uuid
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found uuid;
 BEGIN
     IF pg_trigger_depth() = 0
        OR NOT has_table_privilege(tenancy.db_role(), target, 'INSERT, UPDATE')
-       OR NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online
-                        AND j.backfill_from IS NOT NULL) THEN
+       OR NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.online) THEN
         RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
             MESSAGE = 'tenancy._online_tenant_of() is for the trigger tenancy_backfill only';
     END IF;
-    RETURN (tenancy._lookup_tenant(ref)).id;
+    found := (tenancy._lookup_tenant(ref)).id;
+    IF found IS NOT NULL
+       AND (tenancy.is_platform_admin()
+            OR tenancy._holds_platform_right(tenancy.db_role()::regrole, 'service')
+            OR pg_has_role(tenancy.db_role(), (SELECT c.relowner FROM pg_class c WHERE c.oid = target), 'MEMBER')
+            OR tenancy._member_role(found, tenancy.actor()) IS NOT NULL) THEN
+        RETURN found;
+    END IF;
+    RETURN NULL;
 END
 $$;
 COMMENT ON FUNCTION tenancy._online_tenant_of(oid, text) IS

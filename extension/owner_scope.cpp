@@ -1,0 +1,115 @@
+// Scopes in which pg_tenancy runs statements as a table's owner.
+#include "owner_scope.hpp"
+#include "boundary.hpp"
+#include "identity.hpp"
+
+extern "C" {
+#include "access/xact.h"
+}
+
+namespace tenancy::owner_scope {
+
+namespace {
+
+// One scope: what protected tables are in it.
+struct Scope {
+	bool open = false;   // false: protected tables are closed
+	pg_uuid_t tenant{};  // open: the tenant they show
+	catalog::Role role = catalog::Role::none;
+	int nest_level = 0;  // the transaction nesting level it began at
+};
+
+constexpr int max_depth = 16;
+Scope scopes[max_depth]; // the active scopes, innermost last
+int depth = 0;
+context::Context open_context; // the context handed out for an open scope
+
+// Pushes a scope (plain C: raises when too deep).
+void begin(bool open, const pg_uuid_t *tenant, catalog::Role role)
+{
+	if (depth == max_depth)
+		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+						errmsg("pg_tenancy statements run as a table's owner nest too deep")));
+	Scope &scope = scopes[depth];
+	scope.open = open;
+	scope.tenant = tenant != nullptr ? *tenant : pg_uuid_t{};
+	scope.role = role;
+	scope.nest_level = GetCurrentTransactionNestLevel();
+	depth++;
+}
+
+// Ends every scope when the transaction ends (an error left some behind).
+void on_transaction_end(XactEvent event, void *) noexcept
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_COMMIT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+		depth = 0;
+}
+
+// Ends the scopes begun in a subtransaction that rolls back (an error left
+// them behind); those of enclosing levels stay.
+void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionId, void *) noexcept
+{
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	int level = GetCurrentTransactionNestLevel();
+	while (depth > 0 && scopes[depth - 1].nest_level >= level)
+		depth--;
+}
+
+} // namespace
+
+// Begins a closed scope.
+void begin_closed()
+{
+	begin(false, nullptr, catalog::Role::none);
+}
+
+// Begins a scope open for one tenant.
+void begin_open(const pg_uuid_t &tenant, catalog::Role role)
+{
+	begin(true, &tenant, role);
+}
+
+// Ends the innermost scope.
+void end() noexcept
+{
+	if (depth > 0)
+		depth--;
+}
+
+// Says whether a scope is active.
+bool active() noexcept
+{
+	return depth > 0;
+}
+
+// Returns the context of the active scope, or throws when it is closed.
+const context::Context &context()
+{
+	const Scope &scope = scopes[depth - 1];
+	if (!scope.open)
+		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "protected tables cannot be used here")
+			.detail("pg_tenancy is running a statement as a table's owner (a backfill, or a check of a table's "
+					"rows); code that runs meanwhile, such as the backfill expression, the table's triggers or "
+					"functions of its indexes, may not read or write protected tables.")
+			.hint("Use only the table's own columns in a backfill expression.");
+	const identity::Identity &who = identity::current();
+	open_context.tenant_id = scope.tenant;
+	open_context.slug.clear();
+	open_context.status = catalog::Status::active;
+	open_context.role = scope.role;
+	open_context.support = false;
+	open_context.actor = who.actor;
+	open_context.db_role = who.db_role;
+	return open_context;
+}
+
+// Registers the callbacks.
+void register_callbacks()
+{
+	RegisterXactCallback(on_transaction_end, nullptr);
+	RegisterSubXactCallback(on_subtransaction_end, nullptr);
+}
+
+} // namespace tenancy::owner_scope

@@ -1,0 +1,35 @@
+// What protected tables are while pg_tenancy runs a statement as a table's
+// owner (owner_execution.cpp, tenant_rows.cpp). The owner's code may run then
+// (a backfill expression, triggers, functions folded while planning), so the
+// owner is never exempt from forced row level security: instead, every
+// protected table is either closed (any use refused) or open for one tenant
+// with a fixed role, whatever tenancy.tenant says.
+#pragma once
+
+#include "catalog.hpp"
+#include "context.hpp"
+
+namespace tenancy::owner_scope {
+
+// Begins a scope where protected tables are closed (plain C: raises when
+// scopes nest too deep).
+void begin_closed();
+
+// Begins a scope where protected tables show one tenant, as if the caller had
+// selected it with role (plain C: raises when scopes nest too deep).
+void begin_open(const pg_uuid_t &tenant, catalog::Role role);
+
+// Ends the innermost scope.
+void end() noexcept;
+
+// Says whether a scope is active.
+bool active() noexcept;
+
+// Returns the context protected tables get in the active scope, or throws
+// when they are closed.
+const context::Context &context();
+
+// Registers the callbacks that end scopes left by an error.
+void register_callbacks();
+
+} // namespace tenancy::owner_scope

@@ -1,0 +1,136 @@
+-- Code of a table's owner that pg_tenancy runs as the owner never sees other
+-- tenants' rows: a backfill expression, the table's triggers while
+-- drop_tenant() removes a tenant's rows, functions folded while a table's
+-- rows are counted. The owner is never exempt from forced row level security
+-- there: protected tables are closed, or show the one tenant concerned, and
+-- settings the owner's code changes are thrown away. While a table is
+-- protected online, a writer places rows only in tenants it belongs to.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\set sqlstate '\\echo SQLSTATE :SQLSTATE'
+
+-- Rows of acme and globex in the protected app.invoices (owner app_owner).
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.invoices VALUES (9001, 'acme secret', 1);
+RESET tenancy.tenant;
+SET ROLE bob;
+SET tenancy.tenant = 'globex';
+INSERT INTO app.invoices VALUES (9002, 'globex secret', 2);
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT id AS globex_id FROM tenancy.tenants WHERE slug = 'globex' \gset
+
+-- 1. A backfill expression (the owner's SQL, run as the owner) cannot read
+-- or write a protected table, not even through a function.
+SET ROLE app_owner;
+CREATE TABLE app.scope_staging (id int PRIMARY KEY);
+INSERT INTO app.scope_staging VALUES (1);
+GRANT SELECT ON app.scope_staging TO PUBLIC;
+CREATE FUNCTION app.scope_tamper() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE app.invoices SET customer = 'tampered';
+    RETURN NULL;
+END $$;
+RESET ROLE;
+SELECT tenancy.protect('app.scope_staging', backfill => 'acme',
+                       backfill_from => '(SELECT string_agg(customer, '','') FROM app.invoices)');
+:sqlstate
+SELECT tenancy.protect('app.scope_staging', backfill => 'acme', backfill_from => 'app.scope_tamper()');
+:sqlstate
+-- Nothing changed: the table is not protected, the invoices are as they were.
+SELECT count(*) AS protected FROM tenancy.protected_tables WHERE relid = 'app.scope_staging'::regclass;
+SELECT id, customer FROM app.invoices WHERE id IN (9001, 9002) ORDER BY id;
+-- A backfill that uses the row's own columns still works.
+SELECT tenancy.protect('app.scope_staging', backfill => 'acme');
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+SELECT id FROM app.scope_staging;
+RESET tenancy.tenant;
+RESET ROLE;
+
+-- 2. drop_tenant() removes a tenant's rows as each table's owner: the
+-- owner's delete trigger sees only the removed tenant's rows, and what it
+-- does to the session's settings does not outlive the call.
+SET ROLE app_owner;
+CREATE TABLE app.scope_loot (customer text);
+CREATE FUNCTION app.scope_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO app.scope_loot SELECT customer FROM app.invoices;
+    PERFORM set_config('search_path', 'app, pg_catalog, public', false);
+    PERFORM set_config('work_mem', '7MB', false);
+    RETURN OLD;
+END $$;
+CREATE TRIGGER scope_on_delete BEFORE DELETE ON app.invoices FOR EACH ROW EXECUTE FUNCTION app.scope_on_delete();
+RESET ROLE;
+SELECT tenancy.create_tenant('doomed', 'Doomed', owner => 'mallory') IS NOT NULL AS created;
+SET ROLE mallory;
+SET tenancy.tenant = 'doomed';
+INSERT INTO app.invoices VALUES (9003, 'doomed row', 3);
+RESET tenancy.tenant;
+RESET ROLE;
+SHOW work_mem;
+SELECT tenancy.drop_tenant('doomed');
+SHOW work_mem;
+SHOW search_path;
+SELECT customer FROM app.scope_loot ORDER BY customer;
+SET ROLE app_owner;
+DROP TRIGGER scope_on_delete ON app.invoices;
+RESET ROLE;
+
+-- 3. tenant_details() counts a tenant's rows as each table's owner, showing
+-- that tenant only.
+SELECT t->>'rows' AS acme_invoices FROM jsonb_array_elements(tenancy.tenant_details('acme')->'tables') t
+ WHERE t->>'table' = 'app.invoices';
+
+-- 4. During an online protection, the tenant a written row names is looked
+-- up only for tenants the writer belongs to: no oracle of other tenants, and
+-- no row placed in them by a non-member, by expression or by tenant_id.
+SET ROLE app_owner;
+CREATE TABLE app.scope_legacy (id int PRIMARY KEY, org text);
+GRANT SELECT, INSERT, UPDATE ON app.scope_legacy TO PUBLIC;
+SELECT tenancy.protect_online('app.scope_legacy', backfill_from => 'org', unassigned => 'backfill');
+SELECT step FROM tenancy.protect_online_step('app.scope_legacy');
+RESET ROLE;
+SET ROLE mallory;
+SELECT count(*) AS mallory_tenants FROM tenancy.my_tenants();
+CREATE TEMP TABLE scope_probe (ref text, found uuid);
+CREATE FUNCTION pg_temp.scope_probe() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.found := tenancy._online_tenant_of('app.scope_legacy'::regclass, NEW.ref);
+    RETURN NEW;
+END $$;
+CREATE TRIGGER scope_probe BEFORE INSERT ON scope_probe FOR EACH ROW EXECUTE FUNCTION pg_temp.scope_probe();
+INSERT INTO scope_probe (ref) VALUES ('acme'), ('globex'), ('nosuch');
+SELECT ref, found IS NULL AS told_nothing FROM scope_probe ORDER BY ref;
+INSERT INTO app.scope_legacy VALUES (1, 'globex');
+:sqlstate
+INSERT INTO app.scope_legacy (id, org, tenant_id) VALUES (2, 'x', :'globex_id');
+:sqlstate
+RESET ROLE;
+-- globex's owner names globex, by expression and by tenant_id.
+SET ROLE bob;
+INSERT INTO app.scope_legacy VALUES (3, 'globex');
+INSERT INTO app.scope_legacy (id, org, tenant_id) VALUES (4, 'x', :'globex_id');
+RESET ROLE;
+SELECT id, tenant_id = :'globex_id' AS in_globex FROM app.scope_legacy ORDER BY id;
+SELECT tenancy.protect_online_cancel('app.scope_legacy');
+
+-- Clean up.
+SET ROLE app_owner;
+DROP TABLE app.scope_legacy, app.scope_loot;
+DROP FUNCTION app.scope_on_delete(), app.scope_tamper();
+RESET ROLE;
+SELECT tenancy.unprotect('app.scope_staging');
+SET ROLE app_owner;
+DROP TABLE app.scope_staging;
+RESET ROLE;
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+DELETE FROM app.invoices WHERE id = 9001;
+RESET tenancy.tenant;
+SET ROLE bob;
+SET tenancy.tenant = 'globex';
+DELETE FROM app.invoices WHERE id = 9002;
+RESET tenancy.tenant;
+RESET ROLE;
