@@ -8,6 +8,7 @@
 // but only for the current transaction: a value set for the session would
 // stay on a pooled server connection and be used by the next client.
 #include "identity.hpp"
+#include "owner_scope.hpp"
 #include "access_log.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
@@ -104,9 +105,19 @@ std::string key_of(const statement::Inputs &inputs)
 
 } // namespace
 
+// Returns the identity of a role acting as itself.
+const Identity &of_role(Oid role)
+{
+	statement::Inputs inputs{};
+	inputs.outer_role = role;
+	return identities.get(key_of(inputs), [&] { return resolve(inputs); });
+}
+
 // Returns the identity of the current statement.
 const Identity &current()
 {
+	if (owner_scope::active())
+		return of_role(owner_scope::owner());
 	invalidation::catch_up();
 	const statement::Inputs &inputs = statement::current();
 	if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())

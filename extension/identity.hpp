@@ -27,6 +27,11 @@ struct Identity {
 // the current transaction.
 const Identity &current();
 
+// Returns the identity of a role acting as itself (no asserted actor): inside
+// an owner scope (owner_scope.hpp) current() is the table owner's, so that
+// the owner's code never acts as whoever started the pg_tenancy operation.
+const Identity &of_role(Oid role);
+
 // Says whether the current role (the one SQL runs as right now, which inside
 // a SECURITY DEFINER function is its owner) is a platform admin; for
 // tenancy_table_owner, whether a statement of tenancy.as_table_owner() runs

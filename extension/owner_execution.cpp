@@ -3,8 +3,8 @@
 // and every setting changed meanwhile thrown away). The owner is never
 // exempt from forced row level security here: the owner's code may run (the
 // backfill expression, triggers, functions of indexes), so protected tables
-// are closed meanwhile (owner_scope.hpp), or show the one tenant a count is
-// about:
+// are closed meanwhile, and pg_tenancy judges the owner, not the caller
+// (owner_scope.hpp):
 //
 //  * tenancy._execute_as_owner() runs the statement that places a backfill's
 //    rows (and the validation of the online protection's CHECK), so that
@@ -18,7 +18,8 @@
 //    the extension's owner, that would run the table owner's code as a
 //    superuser.
 //  * tenancy._count_tenant_rows() counts one tenant's rows of a protected
-//    table for tenant_details(), with protected tables showing that tenant.
+//    table for tenant_details() by a direct scan, so that no code of the
+//    owner runs at all.
 //
 // None is executable by PUBLIC; SECURITY DEFINER functions build the
 // statements.
@@ -29,15 +30,24 @@
 #include "sql_function.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
 #include "utils/ruleutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/uuid.h"
 }
@@ -72,9 +82,9 @@ struct OwnerContext {
 };
 
 // Becomes the owner of relid, with search_path set for the statement, no
-// parallel workers (they would not know the scope) and protected tables
-// closed, or showing one tenant with a role (open_for not null).
-OwnerContext enter_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for, catalog::Role role)
+// parallel workers (they would not know the scope), protected tables closed
+// and the owner the identity pg_tenancy judges (owner_scope.hpp).
+OwnerContext enter_owner(Oid relid, const char *search_path)
 {
 	OwnerContext context;
 	Oid owner = relation_owner(relid);
@@ -84,10 +94,7 @@ OwnerContext enter_owner(Oid relid, const char *search_path, const pg_uuid_t *op
 							 false);
 	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	if (open_for != nullptr)
-		owner_scope::begin_open(*open_for, role);
-	else
-		owner_scope::begin_closed();
+	owner_scope::begin_closed(owner);
 	SetUserIdAndSecContext(owner, context.saved_context | SECURITY_LOCAL_USERID_CHANGE |
 									  SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -110,7 +117,7 @@ void leave_owner(const OwnerContext &context)
 // transaction, which restores the user and the settings).
 uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, Datum *values, const char *nulls)
 {
-	OwnerContext context = enter_owner(relid, search_path, nullptr, catalog::Role::none);
+	OwnerContext context = enter_owner(relid, search_path);
 	Oid types[3] = {UUIDOID, TIDOID, TIDOID};
 	int result = SPI_execute_with_args(query, 3, types, values, nulls, false, 0);
 	if (result < 0)
@@ -126,7 +133,7 @@ uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, D
 text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 {
 	MemoryContext caller_memory = CurrentMemoryContext;
-	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp", nullptr, catalog::Role::none);
+	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp");
 	Oid types[1] = {UUIDARRAYOID};
 	Datum values[1] = {ids};
 	char nulls[1] = {ids_null ? 'n' : ' '};
@@ -146,35 +153,60 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 	return answer;
 }
 
-// Counts the rows of one tenant in a protected table, as its owner, with
-// protected tables showing that tenant with role, the table's read role
-// (plain C: runs inside pg_call).
-int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant, catalog::Role role)
+// The btree operator family uuid_ops (pg_opfamily.dat): an index that uses
+// any other for tenant_id could call its owner's functions while scanned.
+constexpr Oid uuid_btree_opfamily = 2968;
+
+// Returns a valid plain btree index of relid led by tenant_id (column attnum)
+// with uuid_ops, no expressions and no predicate, or InvalidOid; only the
+// catalog is read, so no code of the table's owner runs.
+Oid plain_tenant_index(Relation rel, AttrNumber attnum)
 {
-	char *schema = get_namespace_name(get_rel_namespace(relid));
-	char *name = get_rel_name(relid);
-	if (schema == nullptr || name == nullptr)
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with oid %u does not exist", relid)));
-	StringInfoData query;
-	initStringInfo(&query);
-	appendStringInfo(&query, "SELECT pg_catalog.count(*) FROM %s WHERE tenant_id OPERATOR(pg_catalog.=) $1",
-					 quote_qualified_identifier(schema, name));
-	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp", tenant, role);
-	Oid types[1] = {UUIDOID};
-	Datum values[1] = {UUIDPGetDatum(const_cast<pg_uuid_t *>(tenant))};
-	int result = SPI_execute_with_args(query.data, 1, types, values, nullptr, true, 1);
-	if (result != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "count of a tenant's rows failed: %s", SPI_result_code_string(result));
-	bool isnull;
-	int64 count = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	leave_owner(context);
+	List *indexes = RelationGetIndexList(rel);
+	ListCell *cell;
+	foreach (cell, indexes) {
+		Relation index = index_open(lfirst_oid(cell), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+		bool plain = form->indisvalid && form->indnatts >= 1 && form->indkey.values[0] == attnum &&
+					 index->rd_rel->relam == BTREE_AM_OID && index->rd_opfamily[0] == uuid_btree_opfamily &&
+					 heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
+					 heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr);
+		Oid oid = RelationGetRelid(index);
+		index_close(index, AccessShareLock);
+		if (plain)
+			return oid;
+	}
+	return InvalidOid;
+}
+
+// Counts the rows of one tenant in a protected table visible to the
+// statement's snapshot, by a direct scan (a plain index led by tenant_id, or
+// the heap with the builtin uuid equality): no planner folding the owner's
+// index expressions, no policies, no code of the table's owner at all
+// (plain C: runs inside pg_call).
+int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	AttrNumber attnum = get_attnum(relid, "tenant_id");
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
+						errmsg("table %s has no column tenant_id", RelationGetRelationName(rel))));
+	Oid index = plain_tenant_index(rel, attnum);
+	ScanKeyData key;
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(const_cast<pg_uuid_t *>(tenant)));
+	SysScanDesc scan = systable_beginscan(rel, index, OidIsValid(index), GetActiveSnapshot(), 1, &key);
+	int64 count = 0;
+	while (HeapTupleIsValid(systable_getnext(scan)))
+		count++;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
 	return count;
 }
 
 } // namespace
 
 // tenancy._count_tenant_rows(target, tenant): the tenant's rows in a
-// protected table, counted as its owner.
+// protected table, counted by a direct scan.
 TENANCY_SQL_FUNCTION(tenancy_count_tenant_rows)
 {
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
@@ -182,12 +214,9 @@ TENANCY_SQL_FUNCTION(tenancy_count_tenant_rows)
 	Oid relid = PG_GETARG_OID(0);
 	pg_uuid_t tenant = *PG_GETARG_UUID_P(1);
 	int64 count = guarded([&] {
-		// The count needs the table's read role; the owner's code meanwhile
-		// gets no more than that, in no other tenant.
-		const catalog::ProtectedTable *table = protected_tables::find(relid);
-		if (table == nullptr)
+		if (protected_tables::find(relid) == nullptr)
 			throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "table is not protected");
-		return pg_call(count_tenant_rows, relid, static_cast<const pg_uuid_t *>(&tenant), table->read_role);
+		return pg_call(count_tenant_rows, relid, static_cast<const pg_uuid_t *>(&tenant));
 	});
 	PG_RETURN_INT64(count);
 }

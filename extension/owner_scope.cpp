@@ -13,6 +13,7 @@ namespace {
 
 // One scope: what protected tables are in it.
 struct Scope {
+	Oid owner = InvalidOid; // the table owner whose code runs
 	bool open = false;   // false: protected tables are closed
 	pg_uuid_t tenant{};  // open: the tenant they show
 	catalog::Role role = catalog::Role::none;
@@ -25,12 +26,13 @@ int depth = 0;
 context::Context open_context; // the context handed out for an open scope
 
 // Pushes a scope (plain C: raises when too deep).
-void begin(bool open, const pg_uuid_t *tenant, catalog::Role role)
+void begin(Oid owner, bool open, const pg_uuid_t *tenant, catalog::Role role)
 {
 	if (depth == max_depth)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("pg_tenancy statements run as a table's owner nest too deep")));
 	Scope &scope = scopes[depth];
+	scope.owner = owner;
 	scope.open = open;
 	scope.tenant = tenant != nullptr ? *tenant : pg_uuid_t{};
 	scope.role = role;
@@ -60,15 +62,15 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionI
 } // namespace
 
 // Begins a closed scope.
-void begin_closed()
+void begin_closed(Oid owner)
 {
-	begin(false, nullptr, catalog::Role::none);
+	begin(owner, false, nullptr, catalog::Role::none);
 }
 
 // Begins a scope open for one tenant.
-void begin_open(const pg_uuid_t &tenant, catalog::Role role)
+void begin_open(Oid owner, const pg_uuid_t &tenant, catalog::Role role)
 {
-	begin(true, &tenant, role);
+	begin(owner, true, &tenant, role);
 }
 
 // Ends the innermost scope.
@@ -82,6 +84,12 @@ void end() noexcept
 bool active() noexcept
 {
 	return depth > 0;
+}
+
+// Returns the table owner of the active scope.
+Oid owner() noexcept
+{
+	return depth > 0 ? scopes[depth - 1].owner : InvalidOid;
 }
 
 // Returns the context of the active scope, or throws when it is closed.

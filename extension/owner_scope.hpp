@@ -3,7 +3,10 @@
 // (a backfill expression, triggers, functions folded while planning), so the
 // owner is never exempt from forced row level security: instead, every
 // protected table is either closed (any use refused) or open for one tenant
-// with a fixed role, whatever tenancy.tenant says.
+// with a fixed role, whatever tenancy.tenant says. And pg_tenancy judges the
+// owner meanwhile, not the platform admin or member who started the
+// operation: the owner's code cannot grant rights, add members or read the
+// catalog with the caller's identity.
 #pragma once
 
 #include "catalog.hpp"
@@ -11,19 +14,23 @@
 
 namespace tenancy::owner_scope {
 
-// Begins a scope where protected tables are closed (plain C: raises when
-// scopes nest too deep).
-void begin_closed();
+// Begins a scope where the owner's code runs and protected tables are closed
+// (plain C: raises when scopes nest too deep).
+void begin_closed(Oid owner);
 
-// Begins a scope where protected tables show one tenant, as if the caller had
-// selected it with role (plain C: raises when scopes nest too deep).
-void begin_open(const pg_uuid_t &tenant, catalog::Role role);
+// Begins a scope where the owner's code runs and protected tables show one
+// tenant with role (plain C: raises when scopes nest too deep).
+void begin_open(Oid owner, const pg_uuid_t &tenant, catalog::Role role);
 
 // Ends the innermost scope.
 void end() noexcept;
 
 // Says whether a scope is active.
 bool active() noexcept;
+
+// Returns the table owner of the active scope: the identity pg_tenancy
+// judges meanwhile (identity::current()), whoever started the operation.
+Oid owner() noexcept;
 
 // Returns the context protected tables get in the active scope, or throws
 // when they are closed.

@@ -107,12 +107,13 @@ void delete_rows(Oid relid, Datum tenant)
 	// As the owner, under SECURITY_RESTRICTED_OPERATION and with every setting
 	// changed meanwhile thrown away, never exempt from forced row level
 	// security: protected tables show the removed tenant only, to an owner
-	// (owner_scope.hpp), so that the owner's triggers see no other tenant.
+	// (owner_scope.hpp), so that the owner's triggers see no other tenant, and
+	// pg_tenancy judges the table's owner, not the platform admin.
 	Oid saved_user;
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	int nest_level = NewGUCNestLevel();
-	owner_scope::begin_open(*DatumGetUUIDP(tenant), catalog::Role::owner);
+	owner_scope::begin_open(owner, *DatumGetUUIDP(tenant), catalog::Role::owner);
 	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

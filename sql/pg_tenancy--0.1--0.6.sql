@@ -130,8 +130,9 @@ DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, te
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
 
--- Nothing to take away: 0.6 changes function bodies only
--- (tenancy.resolve_domain() accepts a Host header with a port).
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
 -- pg_tenancy: platform rights of this database. Roles are shared by every
 -- database of the cluster; these rights are not. A role is a platform admin
 -- or a trusted service of the databases whose tenancy.platform_grants name
@@ -2858,11 +2859,13 @@ COMMENT ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) IS
     'internal: the rows of one tenant in a protected table, counted as the table''s owner';
 
 -- The tenants that the values a backfill expression yielded name (a uuid, or
--- a slug) and that the caller may fill (platform admins: all; others: those
--- they are an admin or owner of; any other value places nothing, as an
--- unknown one): asked once per batch by the statement _backfill_rows() runs
--- as the table's owner, and only while the table has a backfill in progress.
-CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[])
+-- a slug) and that the caller may fill, given by _backfill_rows() as it
+-- judged the caller before running as the owner (fillable: NULL for every
+-- tenant, to a platform admin; else those the caller is an admin or owner
+-- of; any other value places nothing, as an unknown one): asked once per
+-- batch by the statement _backfill_rows() runs as the table's owner, and only
+-- while the table has a backfill in progress.
+CREATE OR REPLACE FUNCTION tenancy._known_tenants(target regclass, refs text[], fillable uuid[])
 RETURNS TABLE (ref text, id uuid)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -2872,11 +2875,10 @@ BEGIN
     END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
-                  WHERE t.id IS NOT NULL
-                    AND (tenancy.is_platform_admin() OR tenancy._caller_role(t.id) >= 'admin');
+                  WHERE t.id IS NOT NULL AND (fillable IS NULL OR t.id = ANY (fillable));
 END
 $$;
-COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[]) IS
+COMMENT ON FUNCTION tenancy._known_tenants(regclass, text[], uuid[]) IS
     'internal: the tenants these uuids or slugs name, during a backfill of the table';
 
 -- Checks a backfill's settings and returns the uuid of its tenant (NULL with
@@ -2984,13 +2986,17 @@ BEGIN
             '     WHERE %1$I.tenant_id IS NULL%4$s), '
             'tenancy_known AS ('
             '    SELECT k.ref, k.id FROM tenancy._known_tenants(%5$L, ARRAY(SELECT DISTINCT p.tenant '
-            '      FROM tenancy_placed p WHERE p.tenant IS NOT NULL)) AS k) '
+            '      FROM tenancy_placed p WHERE p.tenant IS NOT NULL), %6$L::uuid[]) AS k) '
             'UPDATE ONLY %3$s AS %1$I SET tenant_id = COALESCE(tenancy_known.id, $1) '
             '  FROM tenancy_placed LEFT JOIN tenancy_known '
             '       ON tenancy_known.ref OPERATOR(pg_catalog.=) tenancy_placed.tenant '
             ' WHERE %1$I.ctid OPERATOR(pg_catalog.=) tenancy_placed.row_ctid AND %1$I.tenant_id IS NULL'
             '   AND COALESCE(tenancy_known.id, $1) IS NOT NULL%4$s',
-            row_alias, job.backfill_from, target, in_range, target::text);
+            row_alias, job.backfill_from, target, in_range, target::text,
+            -- The caller's rights, judged here: as the owner runs the
+            -- statement, pg_tenancy judges the owner (owner_scope.hpp).
+            CASE WHEN tenancy.is_platform_admin() THEN NULL
+                 ELSE ARRAY(SELECT t.id FROM tenancy.tenants t WHERE tenancy._caller_role(t.id) >= 'admin') END);
     END IF;
     placed := tenancy._execute_as_owner(target, concat_ws(', ', nullif(job.search_path, ''), 'pg_temp'), statement,
                                         job.backfill_tenant, format('(%s,0)', first_block)::tid,

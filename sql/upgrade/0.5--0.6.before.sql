@@ -2,5 +2,6 @@
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
 
--- Nothing to take away: 0.6 changes function bodies only
--- (tenancy.resolve_domain() accepts a Host header with a port).
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);

@@ -78,10 +78,70 @@ SET ROLE app_owner;
 DROP TRIGGER scope_on_delete ON app.invoices;
 RESET ROLE;
 
--- 3. tenant_details() counts a tenant's rows as each table's owner, showing
--- that tenant only.
-SELECT t->>'rows' AS acme_invoices FROM jsonb_array_elements(tenancy.tenant_details('acme')->'tables') t
- WHERE t->>'table' = 'app.invoices';
+-- And pg_tenancy judges the table's owner meanwhile, not the platform admin
+-- who dropped the tenant: the owner's trigger cannot give itself rights.
+SET ROLE app_owner;
+CREATE OR REPLACE FUNCTION app.scope_on_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO app.scope_loot VALUES ('actor ' || tenancy.actor());
+    BEGIN
+        PERFORM tenancy.grant_platform_admin('app_owner');
+    EXCEPTION WHEN OTHERS THEN
+        INSERT INTO app.scope_loot VALUES ('grant: ' || SQLERRM);
+    END;
+    BEGIN
+        PERFORM tenancy.add_member('globex', 'app_owner', 'owner');
+    EXCEPTION WHEN OTHERS THEN
+        INSERT INTO app.scope_loot VALUES ('member: ' || SQLERRM);
+    END;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER scope_on_delete BEFORE DELETE ON app.invoices FOR EACH ROW EXECUTE FUNCTION app.scope_on_delete();
+TRUNCATE app.scope_loot;
+RESET ROLE;
+SELECT tenancy.create_tenant('doomed', 'Doomed', owner => 'mallory') IS NOT NULL AS created;
+SET ROLE mallory;
+SET tenancy.tenant = 'doomed';
+INSERT INTO app.invoices VALUES (9003, 'doomed row', 3);
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT tenancy.drop_tenant('doomed');
+SELECT customer FROM app.scope_loot ORDER BY customer;
+SELECT platform_admin FROM tenancy.platform_roles() WHERE role = 'app_owner';
+SELECT count(*) AS app_owner_in_globex FROM tenancy.member_list('globex') WHERE actor = 'app_owner';
+SET ROLE app_owner;
+DROP TRIGGER scope_on_delete ON app.invoices;
+RESET ROLE;
+
+-- 3. tenant_details() counts a tenant's rows by a direct scan: no code of the
+-- owner runs, not even a function that planning would fold (the predicate of
+-- a partial index).
+SET ROLE app_owner;
+TRUNCATE app.scope_loot;
+CREATE FUNCTION app.scope_grab() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO app.scope_loot SELECT 'grabbed ' || customer FROM app.invoices;
+    RETURN true;
+EXCEPTION WHEN OTHERS THEN
+    INSERT INTO app.scope_loot VALUES ('grab: ' || SQLERRM);
+    RETURN true;
+END $$;
+CREATE FUNCTION app.scope_folded(int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN app.scope_grab();
+END $$;
+CREATE TABLE app.scope_notes (id int PRIMARY KEY, body text);
+CREATE INDEX scope_notes_partial ON app.scope_notes (id) WHERE app.scope_folded(1);
+TRUNCATE app.scope_loot;
+RESET ROLE;
+-- protect() checks the rows as the owner: the folded function runs there,
+-- and finds protected tables closed.
+SELECT tenancy.protect('app.scope_notes');
+SELECT DISTINCT customer AS while_protecting FROM app.scope_loot;
+TRUNCATE app.scope_loot;
+SELECT t->>'table' AS counted, t->>'rows' AS rows FROM jsonb_array_elements(tenancy.tenant_details('acme')->'tables') t
+ WHERE t->>'table' IN ('app.invoices', 'app.scope_notes') ORDER BY 1;
+SELECT count(*) AS owner_code_runs FROM app.scope_loot;
 
 -- 4. During an online protection, the tenant a written row names is looked
 -- up only for tenants the writer belongs to: no oracle of other tenants, and
@@ -121,9 +181,10 @@ SET ROLE app_owner;
 DROP TABLE app.scope_legacy, app.scope_loot;
 DROP FUNCTION app.scope_on_delete(), app.scope_tamper();
 RESET ROLE;
-SELECT tenancy.unprotect('app.scope_staging');
+SELECT tenancy.unprotect('app.scope_staging'), tenancy.unprotect('app.scope_notes');
 SET ROLE app_owner;
-DROP TABLE app.scope_staging;
+DROP TABLE app.scope_staging, app.scope_notes;
+DROP FUNCTION app.scope_folded(int), app.scope_grab();
 RESET ROLE;
 SET ROLE alice;
 SET tenancy.tenant = 'acme';
