@@ -13,6 +13,7 @@ namespace {
 
 // One scope: what protected tables are in it.
 struct Scope {
+	uint64 serial = 0;      // identifies it among all scopes of the backend
 	Oid owner = InvalidOid; // the table owner whose code runs
 	bool open = false;   // false: protected tables are closed
 	pg_uuid_t tenant{};  // open: the tenant they show
@@ -23,6 +24,7 @@ struct Scope {
 constexpr int max_depth = 16;
 Scope scopes[max_depth]; // the active scopes, innermost last
 int depth = 0;
+uint64 serials = 0;
 context::Context open_context; // the context handed out for an open scope
 
 // Pushes a scope (plain C: raises when too deep).
@@ -32,6 +34,7 @@ void begin(Oid owner, bool open, const pg_uuid_t *tenant, catalog::Role role)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("pg_tenancy statements run as a table's owner nest too deep")));
 	Scope &scope = scopes[depth];
+	scope.serial = ++serials;
 	scope.owner = owner;
 	scope.open = open;
 	scope.tenant = tenant != nullptr ? *tenant : pg_uuid_t{};
@@ -84,6 +87,12 @@ void end() noexcept
 bool active() noexcept
 {
 	return depth > 0;
+}
+
+// Returns the number of the innermost active scope, or 0.
+uint64 current_serial() noexcept
+{
+	return depth > 0 ? scopes[depth - 1].serial : 0;
 }
 
 // Returns the table owner of the active scope.

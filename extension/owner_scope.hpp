@@ -28,6 +28,10 @@ void end() noexcept;
 // Says whether a scope is active.
 bool active() noexcept;
 
+// Returns a number that identifies the innermost active scope (0: none), so
+// that a cursor opened outside it is not read inside it (query_records.cpp).
+uint64 current_serial() noexcept;
+
 // Returns the table owner of the active scope: the identity pg_tenancy
 // judges meanwhile (identity::current()), whoever started the operation.
 Oid owner() noexcept;

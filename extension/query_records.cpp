@@ -6,6 +6,7 @@
 // is forgotten when the query's executor state is freed. A cursor WITH HOLD
 // keeps a copy of its record after its query ended, for as long as it exists.
 #include "query_records.hpp"
+#include "owner_scope.hpp"
 #include "boundary.hpp"
 #include "invalidation.hpp"
 #include "statement.hpp"
@@ -37,6 +38,7 @@ struct QueryRecord {
 	TimestampTz stamp;              // the statement start time (one per protocol message) it started at
 	LocalTransactionId transaction; // the transaction it started in
 	std::vector<Access> accesses;   // the protected tables its rows come from
+	uint64 scope;                   // the owner scope it started in (owner_scope.hpp), 0 for none
 };
 
 // A cursor WITH HOLD whose rows outlived the transaction that read them.
@@ -197,7 +199,8 @@ void started(QueryDesc *query, bool top_level)
 		return;
 	forget_query(query); // an earlier query freed without a reset of its context
 	records.emplace_back(query, QueryRecord{statement::current(), statement::boundary(),
-											GetCurrentStatementStartTimestamp(), MyProc->lxid, accesses});
+											GetCurrentStatementStartTimestamp(), MyProc->lxid, accesses,
+											owner_scope::current_serial()});
 	pg_call(forget_with_executor_state, query);
 }
 
@@ -209,6 +212,13 @@ bool running(QueryDesc *query)
 		return false;
 	run_stack.push_back(query);
 	try {
+		// While pg_tenancy runs a table owner's code, a cursor opened outside
+		// (by the caller, with the caller's tenant) is not read: the owner's
+		// code would get rows the scope does not show it.
+		if (owner_scope::active() && record->scope != owner_scope::current_serial() && !record->accesses.empty())
+			throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE, "cursor cannot be read here")
+				.detail("pg_tenancy is running a statement as a table's owner; a cursor on protected tables opened "
+						"before it cannot be read by the code that runs meanwhile.");
 		if (record->boundary == statement::boundary() && record->stamp == GetCurrentStatementStartTimestamp())
 			return false;
 		bool storing = persisting(query, false);

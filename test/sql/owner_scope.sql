@@ -113,6 +113,45 @@ SET ROLE app_owner;
 DROP TRIGGER scope_on_delete ON app.invoices;
 RESET ROLE;
 
+-- Nor can it read a cursor its caller opened with the caller's tenant: a
+-- platform admin (ops, a viewer of globex for this) reads globex's invoices
+-- through a cursor, then drops a tenant in the same transaction.
+SET ROLE app_owner;
+TRUNCATE app.scope_loot;
+CREATE FUNCTION app.scope_fetch() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    c refcursor := 'admin_cursor';
+    r record;
+BEGIN
+    FETCH c INTO r;
+    INSERT INTO app.scope_loot VALUES ('fetched ' || r.customer);
+    RETURN OLD;
+EXCEPTION WHEN OTHERS THEN
+    INSERT INTO app.scope_loot VALUES ('fetch: ' || SQLERRM);
+    RETURN OLD;
+END $$;
+CREATE TRIGGER scope_fetch BEFORE DELETE ON app.invoices FOR EACH ROW EXECUTE FUNCTION app.scope_fetch();
+RESET ROLE;
+SELECT tenancy.add_member('globex', 'ops', 'viewer');
+SELECT tenancy.create_tenant('doomed', 'Doomed', owner => 'mallory') IS NOT NULL AS created;
+SET ROLE mallory;
+SET tenancy.tenant = 'doomed';
+INSERT INTO app.invoices VALUES (9003, 'doomed row', 3);
+RESET tenancy.tenant;
+SET ROLE ops;
+BEGIN;
+SET LOCAL tenancy.tenant = 'globex';
+DECLARE admin_cursor CURSOR FOR SELECT customer FROM app.invoices WHERE customer LIKE 'globex%' ORDER BY id;
+SELECT tenancy.drop_tenant('doomed');
+COMMIT;
+RESET ROLE;
+SELECT customer FROM app.scope_loot ORDER BY customer;
+SELECT tenancy.remove_member('globex', 'ops');
+SET ROLE app_owner;
+DROP TRIGGER scope_fetch ON app.invoices;
+DROP FUNCTION app.scope_fetch();
+RESET ROLE;
+
 -- 3. tenant_details() counts a tenant's rows by a direct scan: no code of the
 -- owner runs, not even a function that planning would fold (the predicate of
 -- a partial index).
