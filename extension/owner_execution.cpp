@@ -94,11 +94,12 @@ OwnerContext enter_owner(Oid relid, const char *search_path)
 							 false);
 	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	owner_scope::begin_closed(owner);
+	owner_scope::begin_closed(owner, relid);
 	SetUserIdAndSecContext(owner, context.saved_context | SECURITY_LOCAL_USERID_CHANGE |
 									  SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	owner_scope::refuse_held_cursors();
 	return context;
 }
 

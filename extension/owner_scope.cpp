@@ -2,9 +2,11 @@
 #include "owner_scope.hpp"
 #include "boundary.hpp"
 #include "identity.hpp"
+#include "sql_function.hpp"
 
 extern "C" {
 #include "access/xact.h"
+#include "executor/spi.h"
 }
 
 namespace tenancy::owner_scope {
@@ -15,6 +17,7 @@ namespace {
 struct Scope {
 	uint64 serial = 0;      // identifies it among all scopes of the backend
 	Oid owner = InvalidOid; // the table owner whose code runs
+	Oid target = InvalidOid; // the table whose statement runs
 	bool open = false;   // false: protected tables are closed
 	pg_uuid_t tenant{};  // open: the tenant they show
 	catalog::Role role = catalog::Role::none;
@@ -28,7 +31,7 @@ uint64 serials = 0;
 context::Context open_context; // the context handed out for an open scope
 
 // Pushes a scope (plain C: raises when too deep).
-void begin(Oid owner, bool open, const pg_uuid_t *tenant, catalog::Role role)
+void begin(Oid owner, Oid target, bool open, const pg_uuid_t *tenant, catalog::Role role)
 {
 	if (depth == max_depth)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -36,6 +39,7 @@ void begin(Oid owner, bool open, const pg_uuid_t *tenant, catalog::Role role)
 	Scope &scope = scopes[depth];
 	scope.serial = ++serials;
 	scope.owner = owner;
+	scope.target = target;
 	scope.open = open;
 	scope.tenant = tenant != nullptr ? *tenant : pg_uuid_t{};
 	scope.role = role;
@@ -65,15 +69,33 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionI
 } // namespace
 
 // Begins a closed scope.
-void begin_closed(Oid owner)
+void begin_closed(Oid owner, Oid target)
 {
-	begin(owner, false, nullptr, catalog::Role::none);
+	begin(owner, target, false, nullptr, catalog::Role::none);
 }
 
 // Begins a scope open for one tenant.
-void begin_open(Oid owner, const pg_uuid_t &tenant, catalog::Role role)
+void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role role)
 {
-	begin(owner, true, &tenant, role);
+	begin(owner, target, true, &tenant, role);
+}
+
+// Raises when the session has a cursor WITH HOLD.
+void refuse_held_cursors()
+{
+	if (SPI_execute("SELECT pg_catalog.count(*) FROM pg_catalog.pg_cursor() c WHERE c.is_holdable", true, 1) !=
+			SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "cannot list the session's cursors");
+	bool isnull;
+	int64 held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (held > 0)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE),
+						errmsg("cannot run a table owner's code while this session has a cursor WITH HOLD"),
+						errdetail("pg_tenancy runs code of the table's owner meanwhile (triggers, a backfill "
+								  "expression), and a cursor WITH HOLD keeps rows read with this session's "
+								  "tenant where that code could fetch them."),
+						errhint("Close the cursors WITH HOLD first (CLOSE ALL).")));
 }
 
 // Ends the innermost scope.
@@ -93,6 +115,12 @@ bool active() noexcept
 uint64 current_serial() noexcept
 {
 	return depth > 0 ? scopes[depth - 1].serial : 0;
+}
+
+// Returns the table of the innermost scope.
+Oid target() noexcept
+{
+	return depth > 0 ? scopes[depth - 1].target : InvalidOid;
 }
 
 // Returns the table owner of the active scope.
@@ -121,6 +149,20 @@ const context::Context &context()
 	open_context.db_role = who.db_role;
 	return open_context;
 }
+
+} // namespace tenancy::owner_scope
+
+// tenancy._owner_scope_target(): the table whose statement pg_tenancy runs
+// as its owner now, or NULL.
+TENANCY_SQL_FUNCTION(tenancy_owner_scope_target)
+{
+	Oid target = tenancy::owner_scope::target();
+	if (!OidIsValid(target))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(target);
+}
+
+namespace tenancy::owner_scope {
 
 // Registers the callbacks.
 void register_callbacks()

@@ -16,14 +16,19 @@ namespace tenancy::owner_scope {
 
 // Begins a scope where the owner's code runs and protected tables are closed
 // (plain C: raises when scopes nest too deep).
-void begin_closed(Oid owner);
+void begin_closed(Oid owner, Oid target);
 
 // Begins a scope where the owner's code runs and protected tables show one
 // tenant with role (plain C: raises when scopes nest too deep).
-void begin_open(Oid owner, const pg_uuid_t &tenant, catalog::Role role);
+void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role role);
 
 // Ends the innermost scope.
 void end() noexcept;
+
+// Raises unless the session has no cursor WITH HOLD: its rows, read with the
+// caller's tenant, come from a store no check sees, and the owner's code
+// could fetch them (plain C: to call connected to SPI, in a scope).
+void refuse_held_cursors();
 
 // Says whether a scope is active.
 bool active() noexcept;
@@ -31,6 +36,9 @@ bool active() noexcept;
 // Returns a number that identifies the innermost active scope (0: none), so
 // that a cursor opened outside it is not read inside it (query_records.cpp).
 uint64 current_serial() noexcept;
+
+// Returns the table whose statement the innermost scope runs, or InvalidOid.
+Oid target() noexcept;
 
 // Returns the table owner of the active scope: the identity pg_tenancy
 // judges meanwhile (identity::current()), whoever started the operation.

@@ -4,6 +4,7 @@
 #include "invalidation.hpp"
 #include "owner_code_guard.hpp"
 #include "owner_scope.hpp"
+#include "noforce_guard.hpp"
 #include "sql_function.hpp"
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
@@ -35,4 +36,5 @@ void _PG_init(void)
 	tenancy::audit::register_writer();
 	tenancy::tenant_lock::register_callbacks();
 	tenancy::owner_scope::register_callbacks();
+	tenancy::noforce_guard::install();
 }

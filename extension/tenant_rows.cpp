@@ -113,10 +113,11 @@ void delete_rows(Oid relid, Datum tenant)
 	int saved_context;
 	GetUserIdAndSecContext(&saved_user, &saved_context);
 	int nest_level = NewGUCNestLevel();
-	owner_scope::begin_open(owner, *DatumGetUUIDP(tenant), catalog::Role::owner);
+	owner_scope::begin_open(owner, relid, *DatumGetUUIDP(tenant), catalog::Role::owner);
 	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	owner_scope::refuse_held_cursors();
 	Oid argtypes[1] = {UUIDOID};
 	SPIPlanPtr plan = SPI_prepare(query.data, 1, argtypes);
 	if (plan == nullptr)

@@ -146,6 +146,20 @@ SELECT tenancy.drop_tenant('doomed');
 COMMIT;
 RESET ROLE;
 SELECT customer FROM app.scope_loot ORDER BY customer;
+-- A cursor WITH HOLD serves its rows from a store that no check sees: while
+-- the session has one, pg_tenancy runs no owner's code.
+SELECT tenancy.create_tenant('doomed', 'Doomed', owner => 'mallory') IS NOT NULL AS created;
+SET ROLE ops;
+SET tenancy.tenant = 'globex';
+BEGIN;
+DECLARE held_cursor CURSOR WITH HOLD FOR SELECT customer FROM app.invoices WHERE customer LIKE 'globex%';
+COMMIT;
+RESET tenancy.tenant;
+SELECT tenancy.drop_tenant('doomed');
+:sqlstate
+CLOSE held_cursor;
+SELECT tenancy.drop_tenant('doomed');
+RESET ROLE;
 SELECT tenancy.remove_member('globex', 'ops');
 SET ROLE app_owner;
 DROP TRIGGER scope_fetch ON app.invoices;
@@ -214,6 +228,56 @@ INSERT INTO app.scope_legacy (id, org, tenant_id) VALUES (4, 'x', :'globex_id');
 RESET ROLE;
 SELECT id, tenant_id = :'globex_id' AS in_globex FROM app.scope_legacy ORDER BY id;
 SELECT tenancy.protect_online_cancel('app.scope_legacy');
+
+-- _known_tenants() answers only the backfill statement it is built into:
+-- called directly, by the owner, with any set of tenants it may fill, it is
+-- refused (it would tell which tenants exist).
+SET ROLE app_owner;
+CREATE TABLE app.scope_legacy2 (id int PRIMARY KEY, org text);
+SELECT tenancy.protect_online('app.scope_legacy2', backfill_from => 'org');
+SELECT * FROM tenancy._known_tenants('app.scope_legacy2', ARRAY['acme', 'globex'], NULL);
+:sqlstate
+SELECT tenancy.protect_online_cancel('app.scope_legacy2');
+DROP TABLE app.scope_legacy2;
+RESET ROLE;
+
+-- 5. A foreign key's action runs as the referencing table's owner, exempt
+-- from forced row level security; the owner's trigger it fires is not: it
+-- sees the rows of the writer's tenant only.
+SET ROLE app_owner;
+CREATE TABLE app.scope_parent (id int PRIMARY KEY);
+CREATE TABLE app.scope_child (id int PRIMARY KEY, parent_id int REFERENCES app.scope_parent ON DELETE CASCADE,
+                              secret text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.scope_parent, app.scope_child TO PUBLIC;
+CREATE TABLE app.scope_seen (seen text);
+GRANT INSERT ON app.scope_seen TO PUBLIC;
+CREATE FUNCTION app.scope_child_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO app.scope_seen SELECT 'child ' || secret FROM app.scope_child;
+    INSERT INTO app.scope_seen SELECT 'invoice ' || customer FROM app.invoices;
+    RETURN OLD;
+END $$;
+CREATE TRIGGER scope_child_deleted BEFORE DELETE ON app.scope_child FOR EACH ROW
+    EXECUTE FUNCTION app.scope_child_deleted();
+RESET ROLE;
+SELECT tenancy.protect('app.scope_parent'), tenancy.protect('app.scope_child');
+SET ROLE bob;
+SET tenancy.tenant = 'globex';
+INSERT INTO app.scope_parent VALUES (2);
+INSERT INTO app.scope_child VALUES (2, 2, 'globex child');
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.scope_parent VALUES (1);
+INSERT INTO app.scope_child VALUES (1, 1, 'acme child');
+DELETE FROM app.scope_parent WHERE id = 1;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT seen FROM app.scope_seen ORDER BY seen;
+SELECT tenancy.unprotect('app.scope_child'), tenancy.unprotect('app.scope_parent');
+SET ROLE app_owner;
+DROP TABLE app.scope_child, app.scope_parent, app.scope_seen;
+DROP FUNCTION app.scope_child_deleted();
+RESET ROLE;
 
 -- Clean up.
 SET ROLE app_owner;

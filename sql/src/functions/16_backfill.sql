@@ -32,13 +32,21 @@ REVOKE ALL ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) FROM PUBLI
 COMMENT ON FUNCTION tenancy._scan_as_owner(regclass, text, uuid[]) IS
     'internal: the first value of a query on a table''s rows, run as the table''s owner';
 
--- Counts one tenant's rows of a protected table as its owner, with protected
--- tables showing that tenant only (owner_execution.cpp): for tenant_details().
+-- The table whose statement pg_tenancy runs as its owner now (owner_scope.hpp),
+-- or NULL.
+CREATE OR REPLACE FUNCTION tenancy._owner_scope_target() RETURNS oid
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_owner_scope_target';
+REVOKE ALL ON FUNCTION tenancy._owner_scope_target() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._owner_scope_target() IS
+    'internal: the table whose statement pg_tenancy runs as its owner now, or null';
+
+-- Counts one tenant's rows of a protected table by a direct scan, running no
+-- code of the table's owner (owner_execution.cpp): for tenant_details().
 CREATE OR REPLACE FUNCTION tenancy._count_tenant_rows(target regclass, tenant uuid) RETURNS bigint
     LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_count_tenant_rows';
 REVOKE ALL ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._count_tenant_rows(regclass, uuid) IS
-    'internal: the rows of one tenant in a protected table, counted as the table''s owner';
+    'internal: the rows of one tenant in a protected table, counted by a direct scan';
 
 -- The tenants that the values a backfill expression yielded name (a uuid, or
 -- a slug) and that the caller may fill, given by _backfill_rows() as it
@@ -54,6 +62,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM tenancy.protect_jobs j WHERE j.relid = target AND j.backfill_from IS NOT NULL) THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('table %s has no backfill in progress', target);
+    END IF;
+    -- fillable comes from the statement _backfill_rows() runs as the owner:
+    -- anywhere else it would be whatever the caller says.
+    IF tenancy._owner_scope_target() IS DISTINCT FROM target THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'tenancy._known_tenants() is for the backfill statement only';
     END IF;
     PERFORM tenancy._require_table_owner(target, 'backfill');
     RETURN QUERY SELECT r.ref, t.id FROM unnest(refs) AS r(ref), tenancy._lookup_tenant(r.ref) AS t
