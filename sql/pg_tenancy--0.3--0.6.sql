@@ -2589,6 +2589,33 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            'Review the function: it sees every row a tenant writes.'
       FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p WHERE NOT p."strict")) w
      WHERE w.problem ~ '^(the default of column|domain) .* calls '
+    UNION ALL
+    -- A foreign key's action (ON DELETE CASCADE, SET NULL, ...) runs as the
+    -- referencing table's owner exempt from forced row level security. The
+    -- owner's functions it calls run without the exemption (noforce_guard),
+    -- but rules rewrite the action's own statement, and an index over a type
+    -- of the owner's keeps that type's support functions set up from before.
+    SELECT DISTINCT 'error', con.conrelid::regclass::text,
+           format('rule %I rewrites the action of foreign key %I on protected table %s: it runs exempt from '
+                  'forced row level security and could read or change every tenant''s rows', r.rulename,
+                  con.conname, con.confrelid::regclass),
+           'Drop the rule, or the foreign key''s action (ON DELETE/UPDATE NO ACTION), or protect the table strictly.'
+      FROM pg_constraint con JOIN tenancy.protected_tables p ON p.relid = con.confrelid
+           JOIN pg_rewrite r ON r.ev_class = con.conrelid AND r.rulename <> '_RETURN'
+     WHERE con.contype = 'f' AND (con.confdeltype IN ('c', 'n', 'd') OR con.confupdtype IN ('c', 'n', 'd'))
+    UNION ALL
+    SELECT DISTINCT 'warning', con.conrelid::regclass::text,
+           format('index %s uses type %s, owned by %s, and is updated by the action of foreign key %I on '
+                  'protected table %s, exempt from forced row level security', i.indexrelid::regclass,
+                  d.refobjid::regtype, pg_get_userbyid(t.typowner), con.conname, con.confrelid::regclass),
+           'Index only built-in types (or types owned by a superuser) on tables that foreign key actions change.'
+      FROM pg_constraint con JOIN tenancy.protected_tables p ON p.relid = con.confrelid
+           JOIN pg_index i ON i.indrelid = con.conrelid
+           JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = i.indexrelid
+                           AND d.refclassid = 'pg_type'::regclass
+           JOIN pg_type t ON t.oid = d.refobjid
+     WHERE con.contype = 'f' AND (con.confdeltype IN ('c', 'n', 'd') OR con.confupdtype IN ('c', 'n', 'd'))
+       AND NOT tenancy._trusted_type(t.oid)
 $$;
 REVOKE ALL ON FUNCTION tenancy._owner_code_findings() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._owner_code_findings() IS 'internal: health findings about table owners'' code';
