@@ -7,6 +7,9 @@
 extern "C" {
 #include "access/xact.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
 }
 
 namespace tenancy::owner_scope {
@@ -80,22 +83,27 @@ void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role ro
 	begin(owner, target, true, &tenant, role);
 }
 
-// Raises when the session has a cursor WITH HOLD.
+// Raises when the session has a cursor whose rows wait in a store (WITH
+// HOLD, or a cursor over INSERT/UPDATE/DELETE ... RETURNING once fetched):
+// fetching from a store runs no executor, so no check sees it.
 void refuse_held_cursors()
 {
-	if (SPI_execute("SELECT pg_catalog.count(*) FROM pg_catalog.pg_cursor() c WHERE c.is_holdable", true, 1) !=
-			SPI_OK_SELECT ||
-		SPI_processed != 1)
+	if (SPI_execute("SELECT c.name FROM pg_catalog.pg_cursor() c", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "cannot list the session's cursors");
-	bool isnull;
-	int64 held = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (held > 0)
-		ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE),
-						errmsg("cannot run a table owner's code while this session has a cursor WITH HOLD"),
-						errdetail("pg_tenancy runs code of the table's owner meanwhile (triggers, a backfill "
-								  "expression), and a cursor WITH HOLD keeps rows read with this session's "
-								  "tenant where that code could fetch them."),
-						errhint("Close the cursors WITH HOLD first (CLOSE ALL).")));
+	for (uint64 i = 0; i < SPI_processed; i++) {
+		char *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		Portal portal = name != nullptr ? GetPortalByName(name) : nullptr;
+		if (portal == nullptr || portal == ActivePortal)
+			continue;
+		if (portal->holdStore != nullptr || (portal->cursorOptions & CURSOR_OPT_HOLD) != 0)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_CURSOR_STATE),
+							errmsg("cannot run a table owner's code while cursor \"%s\" holds rows", name),
+							errdetail("pg_tenancy runs code of the table's owner meanwhile (triggers, a backfill "
+									  "expression), and this cursor (WITH HOLD, or over a statement with "
+									  "RETURNING) keeps rows read with this session's tenant where that code "
+									  "could fetch them."),
+							errhint("Close the cursor first (CLOSE ALL).")));
+	}
 }
 
 // Ends the innermost scope.

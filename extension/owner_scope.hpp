@@ -25,9 +25,10 @@ void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role ro
 // Ends the innermost scope.
 void end() noexcept;
 
-// Raises unless the session has no cursor WITH HOLD: its rows, read with the
-// caller's tenant, come from a store no check sees, and the owner's code
-// could fetch them (plain C: to call connected to SPI, in a scope).
+// Raises when the session has a cursor whose rows wait in a store (WITH HOLD,
+// or over a statement with RETURNING): read with the caller's tenant, they
+// come from a store no check sees, and the owner's code could fetch them
+// (plain C: to call connected to SPI, in a scope).
 void refuse_held_cursors();
 
 // Says whether a scope is active.

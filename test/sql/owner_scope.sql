@@ -158,6 +158,19 @@ RESET tenancy.tenant;
 SELECT tenancy.drop_tenant('doomed');
 :sqlstate
 CLOSE held_cursor;
+-- So does a cursor over a statement with RETURNING, once fetched from.
+BEGIN;
+SET LOCAL tenancy.tenant = 'globex';
+CREATE FUNCTION pg_temp.open_returning(c refcursor) RETURNS refcursor LANGUAGE plpgsql AS $$
+BEGIN
+    OPEN c FOR UPDATE app.invoices SET amount = amount WHERE customer LIKE 'globex%' RETURNING customer;
+    RETURN c;
+END $$;
+SELECT pg_temp.open_returning('returning_cursor');
+FETCH 1 FROM returning_cursor;
+SELECT tenancy.drop_tenant('doomed');
+:sqlstate
+ROLLBACK;
 SELECT tenancy.drop_tenant('doomed');
 RESET ROLE;
 SELECT tenancy.remove_member('globex', 'ops');
