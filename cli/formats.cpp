@@ -108,30 +108,21 @@ Grid fields_of(const Grid &grid)
 	return fields;
 }
 
-void write_shown_table(std::ostream &out, const Grid &grid, bool headers, bool colour,
-					   const CellColour &cell_colour);
-
 // Writes a grid as an aligned table, control characters escaped.
-void write_table(std::ostream &out, const Grid &grid, bool headers, bool colour, const CellColour &cell_colour)
+void write_table(std::ostream &out, const Grid &raw, bool headers, bool colour, const CellColour &cell_colour)
 {
-	if (grid.rows.empty()) {
+	if (raw.rows.empty()) {
 		if (headers)
 			out << "(none)\n";
 		return;
 	}
-	Grid shown = grid;
-	for (auto &column : shown.columns)
+	Grid grid = raw;
+	for (auto &column : grid.columns)
 		column = without_controls(column);
-	for (auto &row : shown.rows)
+	for (auto &row : grid.rows)
 		for (auto &cell : row)
 			if (cell)
 				cell = without_controls(*cell);
-	write_shown_table(out, shown, headers, colour, cell_colour);
-}
-
-// Writes a grid whose texts are safe for a terminal as an aligned table.
-void write_shown_table(std::ostream &out, const Grid &grid, bool headers, bool colour, const CellColour &cell_colour)
-{
 	const size_t columns = grid.columns.size();
 	std::vector<size_t> widths(columns);
 	for (size_t c = 0; c < columns; c++)

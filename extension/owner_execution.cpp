@@ -35,20 +35,14 @@ extern "C" {
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "catalog/pg_am.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "lib/stringinfo.h"
-#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
-#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/uuid.h"
 }
 
@@ -58,73 +52,19 @@ using namespace tenancy;
 
 namespace {
 
-// Returns the owner of a relation (plain C: runs inside pg_call).
-Oid relation_owner(Oid relid)
-{
-	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tuple))
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with oid %u does not exist", relid)));
-	Oid owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-	ReleaseSysCache(tuple);
-	return owner;
-}
-
-// Runs a statement with parameters ($1 uuid, $2 and $3 tid) as the owner of
-// relid, under search_path; returns the rows it processed (plain C: runs
-// inside pg_call, and an error on the way is cleaned up by the abort of the
-// transaction, which restores the user and the settings).
-// The identity and settings of the caller, while a statement runs as a
-// table's owner.
-struct OwnerContext {
-	Oid saved_user;
-	int saved_context;
-	int nest_level;
-};
-
-// Becomes the owner of relid, with search_path set for the statement, no
-// parallel workers (they would not know the scope), protected tables closed
-// and the owner the identity pg_tenancy judges (owner_scope.hpp).
-OwnerContext enter_owner(Oid relid, const char *search_path)
-{
-	OwnerContext context;
-	Oid owner = relation_owner(relid);
-	GetUserIdAndSecContext(&context.saved_user, &context.saved_context);
-	context.nest_level = NewGUCNestLevel();
-	(void) set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-							 false);
-	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
-	owner_scope::begin_closed(owner, relid);
-	SetUserIdAndSecContext(owner, context.saved_context | SECURITY_LOCAL_USERID_CHANGE |
-									  SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	owner_scope::refuse_held_cursors();
-	return context;
-}
-
-// Becomes the caller again, dropping every setting changed meanwhile.
-void leave_owner(const OwnerContext &context)
-{
-	SPI_finish();
-	SetUserIdAndSecContext(context.saved_user, context.saved_context);
-	owner_scope::end();
-	AtEOXact_GUC(false, context.nest_level);
-}
-
 // Runs a statement with parameters ($1 uuid, $2 and $3 tid) as the owner of
 // relid, under search_path; returns the rows it processed (plain C: runs
 // inside pg_call, and an error on the way is cleaned up by the abort of the
 // transaction, which restores the user and the settings).
 uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, Datum *values, const char *nulls)
 {
-	OwnerContext context = enter_owner(relid, search_path);
+	owner_scope::OwnerSession session = owner_scope::enter_as_owner(relid, search_path, nullptr);
 	Oid types[3] = {UUIDOID, TIDOID, TIDOID};
 	int result = SPI_execute_with_args(query, 3, types, values, nulls, false, 0);
 	if (result < 0)
 		elog(ERROR, "backfill statement failed: %s", SPI_result_code_string(result));
 	uint64 processed = SPI_processed;
-	leave_owner(context);
+	owner_scope::leave_as_owner(session);
 	return processed;
 }
 
@@ -134,7 +74,7 @@ uint64 execute_as_owner(Oid relid, const char *search_path, const char *query, D
 text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 {
 	MemoryContext caller_memory = CurrentMemoryContext;
-	OwnerContext context = enter_owner(relid, "pg_catalog, pg_temp");
+	owner_scope::OwnerSession session = owner_scope::enter_as_owner(relid, "pg_catalog, pg_temp", nullptr);
 	Oid types[1] = {UUIDARRAYOID};
 	Datum values[1] = {ids};
 	char nulls[1] = {ids_null ? 'n' : ' '};
@@ -150,7 +90,7 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 			MemoryContextSwitchTo(spi_memory);
 		}
 	}
-	leave_owner(context);
+	owner_scope::leave_as_owner(session);
 	return answer;
 }
 

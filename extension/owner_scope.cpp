@@ -6,9 +6,13 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/pquery.h"
+#include "utils/guc.h"
+#include "utils/syscache.h"
 #include "utils/portal.h"
 }
 
@@ -104,6 +108,54 @@ void refuse_held_cursors()
 									  "could fetch them."),
 							errhint("Close the cursor first (CLOSE ALL).")));
 	}
+}
+
+namespace {
+
+// Returns the owner of a relation (plain C).
+Oid relation_owner(Oid relid)
+{
+	HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE), errmsg("table with oid %u does not exist", relid)));
+	Oid owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
+	ReleaseSysCache(tuple);
+	return owner;
+}
+
+} // namespace
+
+// Becomes the owner of relid for a statement, in a scope.
+OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for)
+{
+	OwnerSession session;
+	Oid owner = relation_owner(relid);
+	GetUserIdAndSecContext(&session.saved_user, &session.saved_context);
+	session.nest_level = NewGUCNestLevel();
+	if (search_path != nullptr)
+		(void) set_config_option("search_path", search_path, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+								 false);
+	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	if (open_for != nullptr)
+		begin_open(owner, relid, *open_for, catalog::Role::owner);
+	else
+		begin_closed(owner, relid);
+	SetUserIdAndSecContext(owner, session.saved_context | SECURITY_LOCAL_USERID_CHANGE |
+									  SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	refuse_held_cursors();
+	return session;
+}
+
+// Becomes the caller again, dropping every setting changed meanwhile.
+void leave_as_owner(const OwnerSession &session)
+{
+	SPI_finish();
+	SetUserIdAndSecContext(session.saved_user, session.saved_context);
+	end();
+	AtEOXact_GUC(false, session.nest_level);
 }
 
 // Ends the innermost scope.

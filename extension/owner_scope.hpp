@@ -25,6 +25,26 @@ void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role ro
 // Ends the innermost scope.
 void end() noexcept;
 
+// The identity and settings of the caller while a statement runs as a
+// table's owner.
+struct OwnerSession {
+	Oid saved_user;
+	int saved_context;
+	int nest_level;
+};
+
+// Becomes the owner of relid for a statement: under
+// SECURITY_RESTRICTED_OPERATION, never exempt from forced row level security,
+// with search_path set (NULL keeps the caller's), no parallel workers (they
+// would not know the scope), in a scope where protected tables are closed or,
+// with open_for, show that tenant to an owner; connected to SPI, and refusing
+// while a cursor holds rows (plain C: runs inside pg_call; an error on the
+// way is cleaned up by the abort, which restores the user and the settings).
+OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for);
+
+// Becomes the caller again, dropping every setting changed meanwhile.
+void leave_as_owner(const OwnerSession &session);
+
 // Raises when the session has a cursor whose rows wait in a store (WITH HOLD,
 // or over a statement with RETURNING): read with the caller's tenant, they
 // come from a store no check sees, and the owner's code could fetch them

@@ -27,18 +27,15 @@
 
 extern "C" {
 #include "access/xact.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/guc.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 }
 
 
@@ -96,28 +93,11 @@ void delete_rows(Oid relid, Datum tenant)
 	initStringInfo(&query);
 	appendStringInfo(&query, "DELETE FROM ONLY %s WHERE tenant_id OPERATOR(pg_catalog.=) $1",
 					 quote_qualified_identifier(schema, name));
-	Oid owner = InvalidOid;
-	{
-		HeapTuple tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-		if (!HeapTupleIsValid(tuple))
-			return;
-		owner = ((Form_pg_class) GETSTRUCT(tuple))->relowner;
-		ReleaseSysCache(tuple);
-	}
-	// As the owner, under SECURITY_RESTRICTED_OPERATION and with every setting
-	// changed meanwhile thrown away, never exempt from forced row level
-	// security: protected tables show the removed tenant only, to an owner
-	// (owner_scope.hpp), so that the owner's triggers see no other tenant, and
-	// pg_tenancy judges the table's owner, not the platform admin.
-	Oid saved_user;
-	int saved_context;
-	GetUserIdAndSecContext(&saved_user, &saved_context);
-	int nest_level = NewGUCNestLevel();
-	owner_scope::begin_open(owner, relid, *DatumGetUUIDP(tenant), catalog::Role::owner);
-	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE | SECURITY_RESTRICTED_OPERATION);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	owner_scope::refuse_held_cursors();
+	// As the owner (owner_scope.hpp): protected tables show the removed tenant
+	// only, so that the owner's triggers see no other tenant, and pg_tenancy
+	// judges the table's owner, not the platform admin.
+	owner_scope::OwnerSession session =
+		owner_scope::enter_as_owner(relid, nullptr, DatumGetUUIDP(tenant));
 	Oid argtypes[1] = {UUIDOID};
 	SPIPlanPtr plan = SPI_prepare(query.data, 1, argtypes);
 	if (plan == nullptr)
@@ -133,10 +113,7 @@ void delete_rows(Oid relid, Datum tenant)
 	if (result != SPI_OK_DELETE)
 		elog(ERROR, "deleting the rows of a removed tenant from %s failed: %s", query.data,
 			 SPI_result_code_string(result));
-	SPI_finish();
-	SetUserIdAndSecContext(saved_user, saved_context);
-	owner_scope::end();
-	AtEOXact_GUC(false, nest_level);
+	owner_scope::leave_as_owner(session);
 }
 
 // Reads a uuid column of a row; false when it is null.
