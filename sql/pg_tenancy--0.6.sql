@@ -587,7 +587,7 @@ BEGIN
     IF create_tenant.name ~ ('[' || chr(1) || '-' || chr(31) || chr(127) || '-' || chr(159) || ']') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'tenant name must not contain control characters',
-            DETAIL = format('The name given was %s.', quote_literal(tenancy._shown(create_tenant.name))),
+            DETAIL = format('The name given was "%s".', tenancy._shown(create_tenant.name)),
             HINT = 'Remove line breaks, tabs and terminal escape sequences from the name.';
     END IF;
     plan := coalesce(create_tenant.plan, 'basic');

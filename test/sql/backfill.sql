@@ -244,4 +244,5 @@ SHOW statement_timeout;
 SET ROLE app_owner;
 ALTER INDEX app.crates_folded_idx SET (fillfactor = 80);
 RESET ROLE;
-SELECT (tenancy.tenant_details('acme') -> 'tables') @> '[{"table": "app.crates", "rows": 3}]' AS counted_as_owner;
+-- tenant_details() counts the rows by a direct scan, running none of it.
+SELECT (tenancy.tenant_details('acme') -> 'tables') @> '[{"table": "app.crates", "rows": 3}]' AS counted;

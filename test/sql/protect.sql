@@ -11,9 +11,9 @@ SELECT attname, format_type(atttypid, atttypmod), attnotnull, pg_get_expr(d.adbi
 SELECT relrowsecurity, relforcerowsecurity FROM pg_class WHERE oid = 'app.invoices'::regclass;
 SELECT polname, polpermissive, polcmd FROM pg_policy WHERE polrelid = 'app.invoices'::regclass ORDER BY polname;
 -- No foreign key to tenancy.tenants: the tenancy_tenant_check trigger and tenant locks keep rows and tenant
--- together (test tenant_rows).
+-- together (test tenant_rows); and no check constraint either.
 SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
- WHERE conrelid = 'app.invoices'::regclass AND contype = 'f';
+ WHERE conrelid = 'app.invoices'::regclass AND contype IN ('f', 'c');
 SELECT indexrelid::regclass, pg_get_indexdef(indexrelid) FROM pg_index
  WHERE indrelid = 'app.invoices'::regclass ORDER BY 1;
 SELECT tgname, tgenabled FROM pg_trigger WHERE tgrelid = 'app.invoices'::regclass AND NOT tgisinternal ORDER BY tgname;

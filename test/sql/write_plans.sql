@@ -4,7 +4,8 @@
 -- write policy. pg_tenancy drops its read policy's clause there: the write
 -- policy's clause compares tenant_id with the same tenant, and the statement
 -- check requires the read role before such a statement runs. Plain reads
--- keep the read policy's initplan. Nothing else about what a write may
+-- keep the read policy's initplan, and so does MERGE, whose write policies
+-- are checked per action rather than in its scan. Nothing else about what a write may
 -- touch changes, which the second half checks.
 \set VERBOSITY default
 \set SHOW_CONTEXT never
