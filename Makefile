@@ -25,13 +25,15 @@ INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sor
 # The objects a step adds (created once) go into the upgrade scripts that take it.
 NEW_OBJECTS_0.2--0.3 = sql/src/objects/04_platform_grants.sql
 NEW_OBJECTS_0.4--0.5 = sql/src/objects/05_protect_jobs.sql
+NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6
-STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6
-STEPS_FROM_0.5 = 0.5--0.6
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7
+STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7
+STEPS_FROM_0.6 = 0.6--0.7
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
@@ -99,6 +101,9 @@ sql/pg_tenancy--0.4--$(EXTVERSION).sql: $(call upgrade_sql,0.4)
 	cat $^ > $@
 
 sql/pg_tenancy--0.5--$(EXTVERSION).sql: $(call upgrade_sql,0.5)
+	cat $^ > $@
+
+sql/pg_tenancy--0.6--$(EXTVERSION).sql: $(call upgrade_sql,0.6)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

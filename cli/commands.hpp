@@ -25,6 +25,8 @@ struct Invocation {
 
 // tenant create|list|show|suspend|activate|archive|drop
 void add_tenant_commands(CLI::App &app, Invocation &invocation);
+// tenant terminate|restore|purge|events, registered on the tenant group
+void add_tenant_lifecycle_commands(CLI::App &tenant, Invocation &invocation);
 // member add|set-role|remove|list
 void add_member_commands(CLI::App &app, Invocation &invocation);
 // admin grant|revoke|list|service

@@ -68,8 +68,8 @@ void show(Session &session, const Invocation &invocation, const std::string &slu
 	}
 	print_fields(invocation.output,
 				 session.run("SELECT d.* FROM jsonb_to_record(tenancy.tenant_details($1)) AS d(slug text, name text, "
-							 "id uuid, status text, status_reason text, isolation text, plan text, settings jsonb, "
-							 "created_at timestamptz, updated_at timestamptz)",
+							 "id uuid, status text, status_reason text, purge_after timestamptz, isolation text, plan text, "
+							 "settings jsonb, created_at timestamptz, updated_at timestamptz)",
 							 slug));
 	print_section(invocation, "members",
 				  session.run("SELECT m.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'members') "
@@ -121,7 +121,8 @@ void drop(Session &session, const Invocation &invocation, const TenantArgs &args
 void add_tenant_commands(CLI::App &app, Invocation &invocation)
 {
 	auto args = std::make_shared<TenantArgs>();
-	CLI::App *tenant = app.add_subcommand("tenant", "Create, list, show, suspend, activate, archive and drop tenants");
+	CLI::App *tenant = app.add_subcommand(
+		"tenant", "Create, list, show, suspend, activate, archive, terminate, restore and drop tenants");
 	tenant->require_subcommand(1);
 
 	CLI::App *create_command = tenant->add_subcommand(
@@ -179,6 +180,8 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 	drop_command->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) { drop(session, invocation, *args); };
 	});
+
+	add_tenant_lifecycle_commands(*tenant, invocation);
 }
 
 } // namespace tenantctl

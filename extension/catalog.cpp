@@ -34,7 +34,7 @@ namespace tenancy::catalog {
 namespace {
 
 constexpr int role_count = 5;
-constexpr int status_count = 3;
+constexpr int status_count = 4;
 constexpr size_t text_buffer = 512;
 
 // Oids and attribute numbers of the catalog, resolved once per invalidation.
@@ -54,7 +54,7 @@ struct Oids {
 Oids oids;
 
 const char *const role_labels[role_count] = {nullptr, "viewer", "member", "admin", "owner"};
-const char *const status_labels[status_count] = {"active", "suspended", "archived"};
+const char *const status_labels[status_count] = {"active", "suspended", "archived", "terminating"};
 
 // The fields of a tenant row copied out of the heap; plain data for pg_call.
 struct TenantFields {

@@ -17,7 +17,7 @@ namespace tenancy::catalog {
 enum class Role : int { none = 0, viewer = 1, member = 2, admin = 3, owner = 4 };
 
 // Lifecycle states of a tenant.
-enum class Status : int { active = 0, suspended = 1, archived = 2 };
+enum class Status : int { active = 0, suspended = 1, archived = 2, terminating = 3 };
 
 // One row of tenancy.tenants, as far as the context needs it.
 struct Tenant {

@@ -38,6 +38,31 @@ const char *qualified_name(Oid relid)
 	return quote_qualified_identifier(schema, name);
 }
 
+// Throws when the tenant's status makes it read-only: archived, or
+// terminating (until it is deleted).
+void require_writable(const context::Context &context, Oid relid)
+{
+	const char *state, *detail, *hint;
+	switch (context.status) {
+	case catalog::Status::archived:
+		state = "archived";
+		detail = "Archived tenants are read-only";
+		hint = "A platform admin can make it writable again with tenancy.activate_tenant().";
+		break;
+	case catalog::Status::terminating:
+		state = "terminating";
+		detail = "A terminating tenant is read-only until it is deleted";
+		hint = "A platform admin can restore it with tenancy.restore_tenant() within its grace period.";
+		break;
+	default:
+		return;
+	}
+	std::string table = pg_call(qualified_name, relid);
+	throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "tenant \"" + context.slug + "\" is " + state)
+		.detail(std::string(detail) + "; rows of " + table + " cannot be changed.")
+		.hint(hint);
+}
+
 } // namespace
 
 // Parses the name of an action.
@@ -54,12 +79,8 @@ Action action_named(const char *verb, size_t length)
 void require(const context::Context &context, catalog::Role required, Action action, Oid relid)
 {
 	const ActionNames &name = names[static_cast<int>(action)];
-	if (name.writes && context.status == catalog::Status::archived) {
-		std::string table = pg_call(qualified_name, relid);
-		throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "tenant \"" + context.slug + "\" is archived")
-			.detail("Archived tenants are read-only; rows of " + table + " cannot be changed.")
-			.hint("A platform admin can make it writable again with tenancy.activate_tenant().");
-	}
+	if (name.writes)
+		require_writable(context, relid);
 	if (context.role < required) {
 		std::string table = pg_call(qualified_name, relid);
 		throw Error(ERRCODE_INSUFFICIENT_PRIVILEGE,

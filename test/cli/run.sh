@@ -222,6 +222,41 @@ check "tenant drop without a terminal needs --yes" 2 "pass --yes" -- tenant drop
 check_json "tenant drop --yes" "v == {'dropped': 'globex'}" -- tenant drop globex --yes
 check "a dropped tenant is gone" 1 'tenant "globex" does not exist' -- tenant show globex
 
+# Termination: a grace period, restore within it, purge after it, history.
+check "tenant create hooli" 0 "created tenant hooli" -- tenant create hooli --name Hooli --owner ctl_alice
+check "tenant terminate without a terminal needs --yes" 2 "pass --yes" -- tenant terminate hooli
+check "tenant terminate refuses a negative grace period" 1 'invalid grace period "-2 days"' -- \
+    tenant terminate hooli --grace=-2d --yes
+check "tenant terminate refuses a grace period that is no interval" 1 'invalid input syntax for type interval' -- \
+    tenant terminate hooli --grace soon --yes
+check "tenant terminate --grace 2d says when it is deleted" 0 \
+    "^tenant hooli is terminating: read-only, deleted after [0-9-]{10} [0-9:]{8} UTC$" -- \
+    tenant terminate hooli --grace 2d --reason unpaid --yes
+check "tenant show shows the terminating status and when it is purged" 0 "^purge_after +[0-9-]{10} [0-9:]{8}" -- \
+    tenant show hooli
+check "a terminating tenant cannot be terminated again" 1 'tenant "hooli" is already terminating' -- \
+    tenant terminate hooli --yes
+check "tenant events lists the termination with its reason" 0 "status +active +terminating +unpaid" -- \
+    tenant events hooli
+check_json "tenant events --json, oldest first" \
+    "[e['event'] for e in v] == ['created', 'owner', 'status'] and v[1]['to'] == 'ctl_alice'" -- tenant events hooli
+out=$("$tenantctl" -d "dbname=$database user=ctl_app password=ctl" tenant events hooli 2>&1); code=$?
+if [ "$code" = 1 ] && grep -q 'permission denied to read the events of tenant "hooli"' <<<"$out"; then
+    result ok "tenant events is refused to a non-member"
+else result failed "tenant events is refused to a non-member" "exit $code: $out"; fi
+check "tenant purge leaves a tenant within its grace period" 0 "^purged 0 tenants$" -- tenant purge
+check "tenant restore" 0 "restored tenant hooli" -- tenant restore hooli
+check "tenant restore of a tenant that is not terminating" 1 'tenant "hooli" is not terminating' -- \
+    tenant restore hooli
+check_json "tenant terminate --json --grace 0" "v['tenant'] == 'hooli' and v['status'] == 'terminating'" -- \
+    tenant terminate hooli --grace 0 --yes
+check "tenant restore after the grace period is refused" 1 'the grace period of tenant "hooli" has ended' -- \
+    tenant restore hooli
+check_all "tenant purge deletes it and says so" 0 "^hooli " "^purged 1 tenant$" -- tenant purge
+check_json "tenant purge --json when nothing is due" "v == []" -- tenant purge
+check "a purged tenant is gone" 1 'tenant "hooli" does not exist' -- tenant show hooli
+check "its history stays, ending with its deletion" 0 "deleted +terminating +deleted" -- tenant events hooli
+
 # Members.
 check "member add" 0 "added ctl_app to acme" -- member add acme ctl_app --role viewer
 check_json "member list --json" "[(m['actor'], m['role']) for m in v] == [('ctl_alice', 'owner'), ('ctl_app', 'viewer')]" -- \
@@ -325,6 +360,12 @@ out=$(python3 pty_session.py "Type the slug again=>wrong" -- "$tenantctl" -d "db
 if [ "$code" = 2 ] && grep -q "nothing was dropped" <<<"$out"; then
     result ok "a mistyped slug drops nothing"
 else result failed "a mistyped slug drops nothing" "exit $code: $out"; fi
+out=$(python3 pty_session.py "Type the slug again=>wrong" -- "$tenantctl" -d "dbname=$database" \
+      tenant terminate acme 2>&1); code=$?
+if [ "$code" = 2 ] && grep -q "nothing was changed" <<<"$out" && grep -q "once its grace period (30 days) ends" <<<"$out"; then
+    result ok "tenant terminate on a terminal asks for the slug again; a mistyped one changes nothing"
+else result failed "tenant terminate on a terminal asks for the slug again; a mistyped one changes nothing" "exit $code: $out"; fi
+check "acme is still active" 0 "^status +active" -- tenant show acme
 
 # Mistyped and missing commands: the names come from the command tree; exit 2.
 check_all "a mistyped command is named, with the command meant" 2 '^tenantctl: unknown command "tenant lst"$' \
@@ -335,7 +376,7 @@ check_all "a transposition is a near miss too" 2 'unknown command "member lsit"'
     member lsit acme
 check "a prefix suggests every command it starts" 2 '^did you mean "protect" or "protected"\?$' -- protec shop.items
 check_all "a word near no command lists the commands of its group" 2 'unknown command "tenant frobnicate"' \
-    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop$' -- tenant frobnicate
+    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events$' -- tenant frobnicate
 check_all "a group without a command lists its commands" 2 '^tenantctl: "tenant" needs a command' \
     '^  list +List tenants' '^  drop +Drop a tenant' 'Run "tenantctl tenant COMMAND --help"' -- tenant
 check_without "a missing command is not CLI11's bare message" 2 '"member" needs a command' "A subcommand is required" -- \
@@ -454,7 +495,7 @@ if command -v zsh >/dev/null; then
         words=(tenantctl tenant create x --isolation ""); CURRENT=6; PREFIX=; _tenantctl
         words=(tenantctl member add acme bob --r); CURRENT=6; PREFIX=--r; _tenantctl' zsh "$tenantctl" 2>&1)
     if [ "$out" = "compdef _tenantctl tenantctl
-describe create list show suspend activate archive drop
+describe create list show suspend activate archive drop terminate restore purge events
 compadd row schema database
 describe -h --help --role --version -d --dbname -o --output --json --no-headers" ]; then
         result ok "zsh: commands, option values and options from the command tree"

@@ -125,8 +125,8 @@ END
 $$;
 
 -- Raises unless a tenant whose members want to change something is active:
--- a suspended tenant cannot be used, an archived one is read-only; only
--- platform admins change them.
+-- a suspended tenant cannot be used, an archived or terminating one is
+-- read-only; only platform admins change them.
 CREATE OR REPLACE FUNCTION tenancy._require_active_for_change(target tenancy.tenants, for_change boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -135,7 +135,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
             DETAIL = format('Only platform admins can change a %s tenant.', target.status),
-            HINT = 'A platform admin can make it active again with tenancy.activate_tenant().';
+            HINT = CASE WHEN target.status::text = 'terminating'
+                        THEN format('A platform admin can restore it with tenancy.restore_tenant() until %s.',
+                                    tenancy._shown_time(target.purge_after))
+                        ELSE 'A platform admin can make it active again with tenancy.activate_tenant().' END;
     END IF;
 END
 $$;

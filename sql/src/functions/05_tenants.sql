@@ -129,6 +129,13 @@ BEGIN
         CASE new_status WHEN 'active' THEN 'activate tenants'
                         WHEN 'suspended' THEN 'suspend tenants' ELSE 'archive tenants' END);
     target := tenancy._find_tenant(tenant, true);
+    IF target.status::text = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is terminating', target.slug),
+            DETAIL = format('It is read-only until its grace period ends at %s, then deleted.',
+                            tenancy._shown_time(target.purge_after)),
+            HINT = 'Restore it first with tenancy.restore_tenant().';
+    END IF;
     IF new_status = 'suspended' AND target.status = 'archived' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is archived', target.slug),

@@ -23,9 +23,10 @@ COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant catalog, tenant context, protec
 CREATE TYPE tenancy.role AS ENUM ('viewer', 'member', 'admin', 'owner');
 COMMENT ON TYPE tenancy.role IS 'membership role in a tenant, ordered viewer < member < admin < owner';
 
-CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived');
+CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived', 'terminating');
 COMMENT ON TYPE tenancy.tenant_status IS
-    'tenant lifecycle: active; suspended (members refused); archived (read-only)';
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
 
 CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
 COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated; 0.1 implements row';

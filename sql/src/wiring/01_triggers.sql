@@ -83,3 +83,12 @@ CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, t
 
 -- New sessions load pg_tenancy at start, for its guards.
 SELECT tenancy._preload_in_database();
+
+-- The history of each tenant (tenancy.tenant_events): its creation, changes
+-- of status, plan, isolation and owners, and its deletion, however made.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));

@@ -1,18 +1,226 @@
--- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+-- pg_tenancy: group roles, types and schema privileges.
+\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
 
--- tenancy.protect() takes backfill and backfill_from, and is SECURITY
--- INVOKER now (tenancy._protect_table() does the privileged work): the
--- six-argument version goes, or calls with defaults would be ambiguous.
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
--- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
+-- The owner of tables protected in strict mode. Roles are cluster-wide:
+-- create it only when missing, and leave it in place on DROP EXTENSION
+-- (other databases may use it). Platform rights are per database
+-- (objects/04_platform_grants.sql), not roles.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
+    END IF;
+END
+$roles$;
 
--- tenancy._known_tenants() takes the tenants the caller may fill, judged
--- before the backfill statement runs as the table's owner.
-DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+REVOKE ALL ON SCHEMA tenancy FROM PUBLIC;
+GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
+COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant catalog, tenant context, protection and audit';
+
+CREATE TYPE tenancy.role AS ENUM ('viewer', 'member', 'admin', 'owner');
+COMMENT ON TYPE tenancy.role IS 'membership role in a tenant, ordered viewer < member < admin < owner';
+
+CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived', 'terminating');
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+
+CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
+COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated; 0.1 implements row';
+-- pg_tenancy: the catalog tables. Nobody but the extension owner writes
+-- them directly; every change goes through the management functions.
+
+CREATE TABLE tenancy.tenants (
+    id            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    slug          text COLLATE "C" NOT NULL,
+    name          text NOT NULL,
+    status        tenancy.tenant_status NOT NULL DEFAULT 'active',
+    status_reason text,
+    isolation     tenancy.isolation NOT NULL DEFAULT 'row',
+    plan          text NOT NULL DEFAULT 'basic',
+    settings      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    purge_after   timestamptz,
+    CONSTRAINT tenants_pkey PRIMARY KEY (id),
+    CONSTRAINT tenants_slug_key UNIQUE (slug),
+    CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+    CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+    -- Compared as text: an upgrade adds the label in the same transaction.
+    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL))
+);
+COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+
+CREATE TABLE tenancy.memberships (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    actor      text COLLATE "C" NOT NULL,
+    role       tenancy.role NOT NULL,
+    is_active  boolean NOT NULL DEFAULT true,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, actor),
+    CONSTRAINT memberships_actor_check CHECK (
+        pg_catalog.octet_length(actor) BETWEEN 1 AND 256
+        AND actor !~ '[[:cntrl:]]' AND actor = pg_catalog.btrim(actor))
+);
+CREATE INDEX memberships_actor_idx ON tenancy.memberships (actor);
+COMMENT ON TABLE tenancy.memberships IS 'pg_tenancy: which actor has which role in which tenant';
+
+CREATE TABLE tenancy.domains (
+    host       text COLLATE "C" NOT NULL,
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT domains_pkey PRIMARY KEY (host)
+);
+CREATE INDEX domains_tenant_idx ON tenancy.domains (tenant_id);
+COMMENT ON TABLE tenancy.domains IS 'pg_tenancy: host names that resolve to a tenant';
+
+CREATE TABLE tenancy.protected_tables (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role NOT NULL,
+    write_role     tenancy.role NOT NULL,
+    delete_role    tenancy.role NOT NULL,
+    audit          boolean NOT NULL,
+    rls_was_enabled boolean NOT NULL,
+    rls_was_forced  boolean NOT NULL,
+    protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    protected_by   text NOT NULL,
+    strict         boolean NOT NULL DEFAULT false,
+    owner_before_strict regrole,
+    CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.protected_tables IS
+    'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
+
+-- tenancy.grant_platform_admin() grants SELECT on the catalog to each
+-- platform admin of this database; nobody else may read it. Row level
+-- security (policies in wiring/01_triggers.sql) keeps out the roles that
+-- read every table without a grant (pg_read_all_data).
+REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.domains', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protected_tables', '');
+-- pg_tenancy: the audit trail. tenancy.audit_log is written by the C++
+-- trigger tenancy.audit_trigger() (and by the access log writer for
+-- platform admins entering a tenant); nobody edits it. It is partitioned by
+-- month; tenancy.prune_audit() drops old months and creates coming ones.
+
+CREATE SEQUENCE tenancy.audit_log_id_seq;
+COMMENT ON SEQUENCE tenancy.audit_log_id_seq IS 'pg_tenancy: ids of tenancy.audit_log rows';
+
+CREATE TABLE tenancy.audit_log (
+    id             bigint NOT NULL DEFAULT pg_catalog.nextval('tenancy.audit_log_id_seq'),
+    at             timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    tenant_id      uuid,
+    actor          text NOT NULL,
+    db_role        text NOT NULL,
+    table_name     text,
+    relid          oid,
+    operation      text NOT NULL,
+    old_row        jsonb,
+    new_row        jsonb,
+    xid            xid8,
+    support_access boolean NOT NULL DEFAULT false,
+    CONSTRAINT audit_log_operation_check
+        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'))
+) PARTITION BY RANGE (at);
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'the tenant of the row itself (not of the session)';
+COMMENT ON COLUMN tenancy.audit_log.actor IS 'tenancy.actor(): the login role, or the application user asserted by a service';
+COMMENT ON COLUMN tenancy.audit_log.db_role IS 'the session''s outer database role';
+COMMENT ON COLUMN tenancy.audit_log.old_row IS 'the row before the change (UPDATE, DELETE)';
+COMMENT ON COLUMN tenancy.audit_log.new_row IS 'INSERT: the new row; UPDATE: the new values of the changed columns';
+COMMENT ON COLUMN tenancy.audit_log.support_access IS 'a platform admin who is not a member of the tenant did it';
+
+-- Rows land here until tenancy.prune_audit() has created their month.
+CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
+COMMENT ON TABLE tenancy.audit_log_default IS 'pg_tenancy: audit rows outside every monthly partition';
+-- Each partition has its own index, and the parent none: pg_dump recreates
+-- the monthly partitions (they are not part of the extension) with CREATE
+-- TABLE, ATTACH PARTITION and CREATE INDEX, and an index on the parent, which
+-- CREATE EXTENSION makes first, would already have given each attached
+-- partition an index of that name.
+CREATE INDEX audit_log_default_tenant_at_idx ON tenancy.audit_log_default (tenant_id, at);
+
+CREATE TABLE tenancy.access_denials (
+    id               bigint GENERATED ALWAYS AS IDENTITY,
+    at               timestamptz NOT NULL,
+    actor            text NOT NULL,
+    db_role          text NOT NULL,
+    requested_tenant text NOT NULL,
+    tenant_id        uuid,
+    reason           text NOT NULL,
+    message          text NOT NULL,
+    last_at          timestamptz NOT NULL,
+    attempts         bigint NOT NULL DEFAULT 1,
+    CONSTRAINT access_denials_pkey PRIMARY KEY (id),
+    CONSTRAINT access_denials_reason_check CHECK (reason IN
+        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
+    CONSTRAINT access_denials_attempts_check CHECK (attempts > 0)
+);
+CREATE INDEX access_denials_at_idx ON tenancy.access_denials (at);
+CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
+COMMENT ON TABLE tenancy.access_denials IS
+    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
+    'they survive its rollback), repeated attempts aggregated per hour';
+COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
+COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
+
+REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default, tenancy.access_denials, tenancy.audit_log_id_seq
+    FROM PUBLIC;
+GRANT SELECT ON tenancy.audit_log TO PUBLIC;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_id_seq', '');
+-- pg_tenancy: platform rights of this database. Roles are shared by every
+-- database of the cluster; these rights are not. A role is a platform admin
+-- or a trusted service of the databases whose tenancy.platform_grants name
+-- it (or name a role it has the privileges of); superusers are platform
+-- admins everywhere. The table travels with pg_dump; the role column is a
+-- regrole, so a dump names the role and a restore finds it by name.
+CREATE TABLE tenancy.platform_grants (
+    role       regrole NOT NULL,
+    kind       text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by text NOT NULL,
+    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
+    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
+);
+COMMENT ON TABLE tenancy.platform_grants IS
+    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
+    'tenancy.grant_service())';
+COMMENT ON COLUMN tenancy.platform_grants.kind IS
+    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
+
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
+REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
 -- pg_tenancy: the state of each backfill and online protection
 -- (tenancy.protect_online()), one row per table, so that a run killed at any
 -- step resumes where it stopped. Every step records its progress in the
@@ -53,6 +261,45 @@ COMMENT ON TABLE tenancy.protect_jobs IS
 REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
 ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -249,8 +496,8 @@ END
 $$;
 
 -- Raises unless a tenant whose members want to change something is active:
--- a suspended tenant cannot be used, an archived one is read-only; only
--- platform admins change them.
+-- a suspended tenant cannot be used, an archived or terminating one is
+-- read-only; only platform admins change them.
 CREATE OR REPLACE FUNCTION tenancy._require_active_for_change(target tenancy.tenants, for_change boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -259,7 +506,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
             DETAIL = format('Only platform admins can change a %s tenant.', target.status),
-            HINT = 'A platform admin can make it active again with tenancy.activate_tenant().';
+            HINT = CASE WHEN target.status::text = 'terminating'
+                        THEN format('A platform admin can restore it with tenancy.restore_tenant() until %s.',
+                                    tenancy._shown_time(target.purge_after))
+                        ELSE 'A platform admin can make it active again with tenancy.activate_tenant().' END;
     END IF;
 END
 $$;
@@ -475,6 +725,13 @@ BEGIN
         CASE new_status WHEN 'active' THEN 'activate tenants'
                         WHEN 'suspended' THEN 'suspend tenants' ELSE 'archive tenants' END);
     target := tenancy._find_tenant(tenant, true);
+    IF target.status::text = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is terminating', target.slug),
+            DETAIL = format('It is read-only until its grace period ends at %s, then deleted.',
+                            tenancy._shown_time(target.purge_after)),
+            HINT = 'Restore it first with tenancy.restore_tenant().';
+    END IF;
     IF new_status = 'suspended' AND target.status = 'archived' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is archived', target.slug),
@@ -3524,12 +3781,312 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.protect_online_cancel(regclass) IS
     'cancels the online protection of a table, keeping tenant_id and the tenants already given';
--- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
--- BACKFILL row per backfilled table.
-ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
-ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
-    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
--- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy: termination with a grace period, restoration, purge, and the
+-- history of each tenant (tenancy.tenant_events). Platform admins change;
+-- the history is also read by the tenant's owners and admins.
+--
+-- 0.7 adds the status label 'terminating' in the same transaction that
+-- creates these functions on an update: SQL functions are parsed when they
+-- are created, so the label appears only in PL/pgSQL bodies (parsed when
+-- they first run) or compared as text.
+
+-- Shows a moment to the second, with its offset from UTC, for messages.
+CREATE OR REPLACE FUNCTION tenancy._shown_time(at timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SSOF')
+$$;
+COMMENT ON FUNCTION tenancy._shown_time(timestamptz) IS 'internal: a moment to the second, for messages';
+
+-- Starts the termination of a tenant: it becomes read-only at once, stays
+-- restorable for the grace period, and is deleted by the first
+-- tenancy.purge_terminated() after it. Returns when the grace period ends.
+CREATE OR REPLACE FUNCTION tenancy.terminate_tenant(tenant text, grace interval DEFAULT '30 days',
+                                                    reason text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    ends timestamptz;
+BEGIN
+    PERFORM tenancy._require_platform_admin('terminate tenants');
+    IF grace IS NULL OR now() + grace < now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid grace period "%s"', coalesce(grace::text, 'null')),
+            DETAIL = 'The grace period is how long the tenant can still be restored; it cannot be negative.',
+            HINT = 'Give an interval such as ''30 days'', or ''0'' to let the next purge delete the tenant.';
+    END IF;
+    target := tenancy._find_tenant(tenant, true);
+    IF target.status = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is already terminating', target.slug),
+            DETAIL = format('Its grace period ends at %s.', tenancy._shown_time(target.purge_after)),
+            HINT = 'Restore it with tenancy.restore_tenant() first to start another grace period.';
+    END IF;
+    ends := now() + grace;
+    UPDATE tenancy.tenants
+       SET status = 'terminating', status_reason = reason, purge_after = ends, updated_at = now()
+     WHERE id = target.id;
+    RETURN ends;
+END
+$$;
+COMMENT ON FUNCTION tenancy.terminate_tenant(text, interval, text) IS
+    'makes a tenant read-only and schedules its deletion after the grace period (platform admins only); '
+    'returns when the grace period ends';
+
+-- Makes a terminating tenant active again, within its grace period.
+CREATE OR REPLACE FUNCTION tenancy.restore_tenant(tenant text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin('restore tenants');
+    target := tenancy._find_tenant(tenant, true);
+    IF target.status <> 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is not terminating', target.slug),
+            DETAIL = format('It is %s; only a terminating tenant is restored.', target.status),
+            HINT = 'tenancy.activate_tenant() makes a suspended or archived tenant active.';
+    END IF;
+    IF target.purge_after <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the grace period of tenant "%s" has ended', target.slug),
+            DETAIL = format('It ended at %s; a terminating tenant can be restored only until then.',
+                            tenancy._shown_time(target.purge_after)),
+            HINT = 'tenancy.purge_terminated() deletes it; nothing of it can be restored through pg_tenancy.';
+    END IF;
+    UPDATE tenancy.tenants
+       SET status = 'active', status_reason = NULL, purge_after = NULL, updated_at = now()
+     WHERE id = target.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.restore_tenant(text) IS
+    'makes a terminating tenant active again, within its grace period (platform admins only)';
+
+-- Deletes every terminating tenant whose grace period ended by "now", with
+-- every row it owns (the trigger tenants_remove_rows), and returns them.
+-- Concurrent runs skip the tenants another run is deleting, so it can run
+-- from cron at any time; "now" lets a test or a catch-up name the moment.
+CREATE OR REPLACE FUNCTION tenancy.purge_terminated(now timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (tenant_id uuid, slug text, purge_after timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin('purge terminated tenants');
+    IF purge_terminated.now IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'now must not be null',
+            HINT = 'Leave it out to purge the tenants whose grace period has ended.';
+    END IF;
+    FOR target IN
+        SELECT * FROM tenancy.tenants t
+         WHERE t.status = 'terminating' AND t.purge_after <= purge_terminated.now
+         ORDER BY t.purge_after, t.slug
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        DELETE FROM tenancy.tenants t WHERE t.id = target.id;
+        tenant_id := target.id;
+        slug := target.slug;
+        purge_after := target.purge_after;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.purge_terminated(timestamptz) IS
+    'deletes the terminating tenants whose grace period ended by now, with every row they own, and returns '
+    'them (platform admins only; safe to run at any time, also concurrently)';
+
+-- The history of one tenant, oldest first: its owners and admins, and
+-- platform admins, who also get the history of deleted tenants by slug.
+CREATE OR REPLACE FUNCTION tenancy.tenant_event_list(tenant text) RETURNS SETOF tenancy.tenant_events
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    IF tenancy.is_platform_admin() AND tenant IS NOT NULL THEN
+        target := tenancy._lookup_tenant(tenant);
+        IF target.id IS NULL THEN
+            RETURN QUERY SELECT e.* FROM tenancy.tenant_events e
+                          WHERE e.tenant = tenant_event_list.tenant OR e.tenant_id::text = lower(tenant_event_list.tenant)
+                          ORDER BY e.at, e.id;
+            IF NOT FOUND THEN
+                PERFORM tenancy._find_tenant(tenant);
+            END IF;
+            RETURN;
+        END IF;
+    END IF;
+    target := tenancy._tenant_for_caller(tenant, 'admin', 'read the events');
+    RETURN QUERY SELECT e.* FROM tenancy.tenant_events e WHERE e.tenant_id = target.id ORDER BY e.at, e.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_event_list(text) IS
+    'the events of a tenant, oldest first (its owners and admins; platform admins, also of deleted tenants)';
+
+-- Trigger on tenancy.tenants: records creation, changes of status, plan and
+-- isolation, and deletion.
+CREATE OR REPLACE FUNCTION tenancy._record_tenant_event() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    who text := tenancy.actor();
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "to", details)
+        VALUES (NEW.id, NEW.slug, who, 'created', NEW.status::text,
+                jsonb_build_object('name', NEW.name, 'plan', NEW.plan, 'isolation', NEW.isolation));
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
+        VALUES (OLD.id, OLD.slug, who, 'deleted', OLD.status::text, 'deleted', OLD.status_reason,
+                jsonb_strip_nulls(jsonb_build_object('name', OLD.name, 'purge_after', OLD.purge_after)));
+    ELSE
+        IF NEW.status IS DISTINCT FROM OLD.status OR NEW.purge_after IS DISTINCT FROM OLD.purge_after THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
+            VALUES (NEW.id, NEW.slug, who, 'status', OLD.status::text, NEW.status::text, NEW.status_reason,
+                    jsonb_strip_nulls(jsonb_build_object('purge_after', NEW.purge_after)));
+        END IF;
+        IF NEW.plan IS DISTINCT FROM OLD.plan THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, who, 'plan', OLD.plan, NEW.plan);
+        END IF;
+        IF NEW.isolation IS DISTINCT FROM OLD.isolation THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, who, 'isolation', OLD.isolation::text, NEW.isolation::text);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy._record_tenant_event() IS
+    'internal: trigger on tenancy.tenants writing tenancy.tenant_events';
+
+-- Trigger on tenancy.memberships: records an actor becoming or ceasing to be
+-- an active owner (not when the tenant itself is being deleted).
+CREATE OR REPLACE FUNCTION tenancy._record_owner_event() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    was_owner boolean := false;
+    is_owner boolean := false;
+    member tenancy.memberships;
+    tenant_slug text;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        was_owner := OLD.role = 'owner' AND OLD.is_active;
+        member := OLD;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        is_owner := NEW.role = 'owner' AND NEW.is_active;
+        member := NEW;
+    END IF;
+    IF was_owner = is_owner THEN
+        RETURN NULL;
+    END IF;
+    SELECT t.slug INTO tenant_slug FROM tenancy.tenants t WHERE t.id = member.tenant_id;
+    IF tenant_slug IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", details)
+    VALUES (member.tenant_id, tenant_slug, tenancy.actor(), 'owner',
+            CASE WHEN was_owner THEN member.actor END, CASE WHEN is_owner THEN member.actor END,
+            CASE WHEN TG_OP = 'DELETE' THEN jsonb_build_object('membership', 'removed')
+                 ELSE jsonb_build_object('role', NEW.role, 'is_active', NEW.is_active) END);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy._record_owner_event() IS
+    'internal: trigger on tenancy.memberships writing owner events into tenancy.tenant_events';
+
+-- The triggers only: the functions above check their callers' rights.
+REVOKE ALL ON FUNCTION tenancy._record_tenant_event(), tenancy._record_owner_event(), tenancy._shown_time(timestamptz)
+    FROM PUBLIC;
+-- pg_tenancy: the triggers, policies and event triggers that connect the
+-- functions to the tables. Created at install; an upgrade script creates
+-- the ones a version adds.
+
+CREATE TRIGGER tenants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- A tenant's rows go with it, and nothing else removes a tenant.
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION tenancy.forget_dropped_tables();
+
+CREATE TRIGGER protected_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- A change of platform rights reaches every session at its next statement.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+-- DROP OWNED BY a role revokes the privileges that came with its rights here;
+-- the rights go with them.
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+
+-- Membership and tenant changes are audited too: tenant admins see who added
+-- whom; the tenant of a tenants row is its own id.
+CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger();
+CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
+
+-- Before DDL: refuses what weakens a protected table, and loads the library
+-- so that its object access hook checks the code new indexes, constraints
+-- and generated columns would run on every tenant's rows.
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+
+-- After DDL: judges what it left, on the tables it changed, by oid.
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
+
+-- The history of each tenant (tenancy.tenant_events): its creation, changes
+-- of status, plan, isolation and owners, and its deletion, however made.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));

@@ -133,6 +133,21 @@ DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, te
 -- tenancy._known_tenants() takes the tenants the caller may fill, judged
 -- before the backfill statement runs as the table's owner.
 DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
 -- pg_tenancy: platform rights of this database. Roles are shared by every
 -- database of the cluster; these rights are not. A role is a platform admin
 -- or a trusted service of the databases whose tenancy.platform_grants name
@@ -200,6 +215,45 @@ COMMENT ON TABLE tenancy.protect_jobs IS
 REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
 ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -396,8 +450,8 @@ END
 $$;
 
 -- Raises unless a tenant whose members want to change something is active:
--- a suspended tenant cannot be used, an archived one is read-only; only
--- platform admins change them.
+-- a suspended tenant cannot be used, an archived or terminating one is
+-- read-only; only platform admins change them.
 CREATE OR REPLACE FUNCTION tenancy._require_active_for_change(target tenancy.tenants, for_change boolean)
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -406,7 +460,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
             DETAIL = format('Only platform admins can change a %s tenant.', target.status),
-            HINT = 'A platform admin can make it active again with tenancy.activate_tenant().';
+            HINT = CASE WHEN target.status::text = 'terminating'
+                        THEN format('A platform admin can restore it with tenancy.restore_tenant() until %s.',
+                                    tenancy._shown_time(target.purge_after))
+                        ELSE 'A platform admin can make it active again with tenancy.activate_tenant().' END;
     END IF;
 END
 $$;
@@ -622,6 +679,13 @@ BEGIN
         CASE new_status WHEN 'active' THEN 'activate tenants'
                         WHEN 'suspended' THEN 'suspend tenants' ELSE 'archive tenants' END);
     target := tenancy._find_tenant(tenant, true);
+    IF target.status::text = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is terminating', target.slug),
+            DETAIL = format('It is read-only until its grace period ends at %s, then deleted.',
+                            tenancy._shown_time(target.purge_after)),
+            HINT = 'Restore it first with tenancy.restore_tenant().';
+    END IF;
     IF new_status = 'suspended' AND target.status = 'archived' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is archived', target.slug),
@@ -3671,6 +3735,221 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.protect_online_cancel(regclass) IS
     'cancels the online protection of a table, keeping tenant_id and the tenants already given';
+-- pg_tenancy: termination with a grace period, restoration, purge, and the
+-- history of each tenant (tenancy.tenant_events). Platform admins change;
+-- the history is also read by the tenant's owners and admins.
+--
+-- 0.7 adds the status label 'terminating' in the same transaction that
+-- creates these functions on an update: SQL functions are parsed when they
+-- are created, so the label appears only in PL/pgSQL bodies (parsed when
+-- they first run) or compared as text.
+
+-- Shows a moment to the second, with its offset from UTC, for messages.
+CREATE OR REPLACE FUNCTION tenancy._shown_time(at timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT to_char(at, 'YYYY-MM-DD HH24:MI:SSOF')
+$$;
+COMMENT ON FUNCTION tenancy._shown_time(timestamptz) IS 'internal: a moment to the second, for messages';
+
+-- Starts the termination of a tenant: it becomes read-only at once, stays
+-- restorable for the grace period, and is deleted by the first
+-- tenancy.purge_terminated() after it. Returns when the grace period ends.
+CREATE OR REPLACE FUNCTION tenancy.terminate_tenant(tenant text, grace interval DEFAULT '30 days',
+                                                    reason text DEFAULT NULL)
+RETURNS timestamptz
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    ends timestamptz;
+BEGIN
+    PERFORM tenancy._require_platform_admin('terminate tenants');
+    IF grace IS NULL OR now() + grace < now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid grace period "%s"', coalesce(grace::text, 'null')),
+            DETAIL = 'The grace period is how long the tenant can still be restored; it cannot be negative.',
+            HINT = 'Give an interval such as ''30 days'', or ''0'' to let the next purge delete the tenant.';
+    END IF;
+    target := tenancy._find_tenant(tenant, true);
+    IF target.status = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is already terminating', target.slug),
+            DETAIL = format('Its grace period ends at %s.', tenancy._shown_time(target.purge_after)),
+            HINT = 'Restore it with tenancy.restore_tenant() first to start another grace period.';
+    END IF;
+    ends := now() + grace;
+    UPDATE tenancy.tenants
+       SET status = 'terminating', status_reason = reason, purge_after = ends, updated_at = now()
+     WHERE id = target.id;
+    RETURN ends;
+END
+$$;
+COMMENT ON FUNCTION tenancy.terminate_tenant(text, interval, text) IS
+    'makes a tenant read-only and schedules its deletion after the grace period (platform admins only); '
+    'returns when the grace period ends';
+
+-- Makes a terminating tenant active again, within its grace period.
+CREATE OR REPLACE FUNCTION tenancy.restore_tenant(tenant text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin('restore tenants');
+    target := tenancy._find_tenant(tenant, true);
+    IF target.status <> 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is not terminating', target.slug),
+            DETAIL = format('It is %s; only a terminating tenant is restored.', target.status),
+            HINT = 'tenancy.activate_tenant() makes a suspended or archived tenant active.';
+    END IF;
+    IF target.purge_after <= now() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the grace period of tenant "%s" has ended', target.slug),
+            DETAIL = format('It ended at %s; a terminating tenant can be restored only until then.',
+                            tenancy._shown_time(target.purge_after)),
+            HINT = 'tenancy.purge_terminated() deletes it; nothing of it can be restored through pg_tenancy.';
+    END IF;
+    UPDATE tenancy.tenants
+       SET status = 'active', status_reason = NULL, purge_after = NULL, updated_at = now()
+     WHERE id = target.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.restore_tenant(text) IS
+    'makes a terminating tenant active again, within its grace period (platform admins only)';
+
+-- Deletes every terminating tenant whose grace period ended by "now", with
+-- every row it owns (the trigger tenants_remove_rows), and returns them.
+-- Concurrent runs skip the tenants another run is deleting, so it can run
+-- from cron at any time; "now" lets a test or a catch-up name the moment.
+CREATE OR REPLACE FUNCTION tenancy.purge_terminated(now timestamptz DEFAULT pg_catalog.now())
+RETURNS TABLE (tenant_id uuid, slug text, purge_after timestamptz)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    PERFORM tenancy._require_platform_admin('purge terminated tenants');
+    IF purge_terminated.now IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'now must not be null',
+            HINT = 'Leave it out to purge the tenants whose grace period has ended.';
+    END IF;
+    FOR target IN
+        SELECT * FROM tenancy.tenants t
+         WHERE t.status = 'terminating' AND t.purge_after <= purge_terminated.now
+         ORDER BY t.purge_after, t.slug
+           FOR UPDATE SKIP LOCKED
+    LOOP
+        DELETE FROM tenancy.tenants t WHERE t.id = target.id;
+        tenant_id := target.id;
+        slug := target.slug;
+        purge_after := target.purge_after;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.purge_terminated(timestamptz) IS
+    'deletes the terminating tenants whose grace period ended by now, with every row they own, and returns '
+    'them (platform admins only; safe to run at any time, also concurrently)';
+
+-- The history of one tenant, oldest first: its owners and admins, and
+-- platform admins, who also get the history of deleted tenants by slug.
+CREATE OR REPLACE FUNCTION tenancy.tenant_event_list(tenant text) RETURNS SETOF tenancy.tenant_events
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    IF tenancy.is_platform_admin() AND tenant IS NOT NULL THEN
+        target := tenancy._lookup_tenant(tenant);
+        IF target.id IS NULL THEN
+            RETURN QUERY SELECT e.* FROM tenancy.tenant_events e
+                          WHERE e.tenant = tenant_event_list.tenant OR e.tenant_id::text = lower(tenant_event_list.tenant)
+                          ORDER BY e.at, e.id;
+            IF NOT FOUND THEN
+                PERFORM tenancy._find_tenant(tenant);
+            END IF;
+            RETURN;
+        END IF;
+    END IF;
+    target := tenancy._tenant_for_caller(tenant, 'admin', 'read the events');
+    RETURN QUERY SELECT e.* FROM tenancy.tenant_events e WHERE e.tenant_id = target.id ORDER BY e.at, e.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_event_list(text) IS
+    'the events of a tenant, oldest first (its owners and admins; platform admins, also of deleted tenants)';
+
+-- Trigger on tenancy.tenants: records creation, changes of status, plan and
+-- isolation, and deletion.
+CREATE OR REPLACE FUNCTION tenancy._record_tenant_event() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    who text := tenancy.actor();
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "to", details)
+        VALUES (NEW.id, NEW.slug, who, 'created', NEW.status::text,
+                jsonb_build_object('name', NEW.name, 'plan', NEW.plan, 'isolation', NEW.isolation));
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
+        VALUES (OLD.id, OLD.slug, who, 'deleted', OLD.status::text, 'deleted', OLD.status_reason,
+                jsonb_strip_nulls(jsonb_build_object('name', OLD.name, 'purge_after', OLD.purge_after)));
+    ELSE
+        IF NEW.status IS DISTINCT FROM OLD.status OR NEW.purge_after IS DISTINCT FROM OLD.purge_after THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
+            VALUES (NEW.id, NEW.slug, who, 'status', OLD.status::text, NEW.status::text, NEW.status_reason,
+                    jsonb_strip_nulls(jsonb_build_object('purge_after', NEW.purge_after)));
+        END IF;
+        IF NEW.plan IS DISTINCT FROM OLD.plan THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, who, 'plan', OLD.plan, NEW.plan);
+        END IF;
+        IF NEW.isolation IS DISTINCT FROM OLD.isolation THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, who, 'isolation', OLD.isolation::text, NEW.isolation::text);
+        END IF;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy._record_tenant_event() IS
+    'internal: trigger on tenancy.tenants writing tenancy.tenant_events';
+
+-- Trigger on tenancy.memberships: records an actor becoming or ceasing to be
+-- an active owner (not when the tenant itself is being deleted).
+CREATE OR REPLACE FUNCTION tenancy._record_owner_event() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    was_owner boolean := false;
+    is_owner boolean := false;
+    member tenancy.memberships;
+    tenant_slug text;
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        was_owner := OLD.role = 'owner' AND OLD.is_active;
+        member := OLD;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        is_owner := NEW.role = 'owner' AND NEW.is_active;
+        member := NEW;
+    END IF;
+    IF was_owner = is_owner THEN
+        RETURN NULL;
+    END IF;
+    SELECT t.slug INTO tenant_slug FROM tenancy.tenants t WHERE t.id = member.tenant_id;
+    IF tenant_slug IS NULL THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", details)
+    VALUES (member.tenant_id, tenant_slug, tenancy.actor(), 'owner',
+            CASE WHEN was_owner THEN member.actor END, CASE WHEN is_owner THEN member.actor END,
+            CASE WHEN TG_OP = 'DELETE' THEN jsonb_build_object('membership', 'removed')
+                 ELSE jsonb_build_object('role', NEW.role, 'is_active', NEW.is_active) END);
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy._record_owner_event() IS
+    'internal: trigger on tenancy.memberships writing owner events into tenancy.tenant_events';
+
+-- The triggers only: the functions above check their callers' rights.
+REVOKE ALL ON FUNCTION tenancy._record_tenant_event(), tenancy._record_owner_event(), tenancy._shown_time(timestamptz)
+    FROM PUBLIC;
 -- pg_tenancy 0.1 -> 0.2, after the functions: the triggers, policies and
 -- event triggers 0.2 adds or changes, and data changes that need the new
 -- functions.
@@ -3818,3 +4097,11 @@ COMMENT ON TABLE tenancy.audit_log IS
     'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
     'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
 -- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
