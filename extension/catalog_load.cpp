@@ -5,6 +5,7 @@
 #include "catalog_load.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
+#include "sql_function.hpp"
 
 extern "C" {
 #include "catalog/namespace.h"
@@ -47,3 +48,11 @@ bool is_loading(Oid relid) noexcept
 }
 
 } // namespace tenancy::catalog_load
+
+// tenancy._catalog_loading(table) says whether a COPY FROM (a restore) is
+// loading that catalog table: the history triggers then invent no events,
+// since the dump holds the loaded rows' events too.
+TENANCY_SQL_FUNCTION(tenancy_catalog_loading)
+{
+	return BoolGetDatum(tenancy::catalog_load::is_loading(PG_GETARG_OID(0)));
+}

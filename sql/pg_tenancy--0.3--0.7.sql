@@ -3731,13 +3731,24 @@ $$;
 COMMENT ON FUNCTION tenancy.tenant_event_list(text) IS
     'the events of a tenant, oldest first (its owners and admins; platform admins, also of deleted tenants)';
 
+-- Says whether a COPY FROM (pg_restore, a plain dump) is loading a catalog
+-- table: its rows' events come with the dump, so the triggers add none.
+CREATE OR REPLACE FUNCTION tenancy._catalog_loading(relid oid) RETURNS boolean
+    LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'tenancy_catalog_loading';
+COMMENT ON FUNCTION tenancy._catalog_loading(oid) IS
+    'internal: whether a COPY FROM is restoring this catalog table';
+
 -- Trigger on tenancy.tenants: records creation, changes of status, plan and
 -- isolation, and deletion.
 CREATE OR REPLACE FUNCTION tenancy._record_tenant_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    who text := tenancy.actor();
+    who text;
 BEGIN
+    IF tenancy._catalog_loading(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
+    who := tenancy.actor();
     IF TG_OP = 'INSERT' THEN
         INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "to", details)
         VALUES (NEW.id, NEW.slug, who, 'created', NEW.status::text,
@@ -3777,6 +3788,9 @@ DECLARE
     member tenancy.memberships;
     tenant_slug text;
 BEGIN
+    IF tenancy._catalog_loading(TG_RELID) THEN
+        RETURN NULL;
+    END IF;
     IF TG_OP <> 'INSERT' THEN
         was_owner := OLD.role = 'owner' AND OLD.is_active;
         member := OLD;
@@ -3804,8 +3818,8 @@ COMMENT ON FUNCTION tenancy._record_owner_event() IS
     'internal: trigger on tenancy.memberships writing owner events into tenancy.tenant_events';
 
 -- The triggers only: the functions above check their callers' rights.
-REVOKE ALL ON FUNCTION tenancy._record_tenant_event(), tenancy._record_owner_event(), tenancy._shown_time(timestamptz)
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION tenancy._record_tenant_event(), tenancy._record_owner_event(), tenancy._shown_time(timestamptz),
+    tenancy._catalog_loading(oid) FROM PUBLIC;
 -- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
 -- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
 -- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the

@@ -106,6 +106,15 @@ out=$(run_psql "$target_db" -At -c "SELECT count(*), count(DISTINCT id), max(id)
       > max(id) FILTER (WHERE requested_tenant = 'acme') FROM tenancy.access_denials" 2>&1)
 expect "restored: a refused attempt is recorded under a new id" "2|2|t" "$out"
 
+# History: the restore invented no event (state.sql above), and a change of
+# status is one new event, numbered after the restored ones.
+out=$(run_psql "$target_db" -At -c "SELECT tenancy.suspend_tenant('globex', 'restored')" \
+      -c "SELECT count(*), max(id) = (SELECT max(id) FROM tenancy.tenant_events WHERE reason IS DISTINCT FROM 'restored') + 1,
+                 count(*) FILTER (WHERE event = 'created') FROM tenancy.tenant_events" 2>&1)
+expected=$(( $(grep '^tenant_events|' "$work/source.txt" | cut -d'|' -f2) + 1 ))
+expect "restored: a change of status is one new event after the restored history" "
+$expected|t|2" "$out"
+
 # The restored database is as healthy as its source.
 health="SELECT severity, object, problem FROM tenancy.health_check() ORDER BY 1, 2, 3"
 if out=$(diff <(run_psql "$source_db" -At -c "$health" 2>&1) <(run_psql "$target_db" -At -c "$health" 2>&1)); then
