@@ -1,5 +1,5 @@
 """pg_tenancy's refusals as HTTP answers: a permission refusal is 403, a
-suspended or archived tenant 403 with the reason, no tenant selected 400, an
+suspended, archived or terminating tenant 403 with the reason, no tenant selected 400, an
 unknown or malformed tenant 404, an actor name the database refuses 403.
 Other database errors, PostgreSQL's own "permission denied for table" (a
 missing GRANT) among them, stay server errors."""
@@ -62,7 +62,7 @@ def _status_of(sqlstate, message):
         return None if MISSING_GRANT.match(message) else 403
     if sqlstate == "55000" and message == "no tenant selected":
         return 400
-    if sqlstate == "55000" and message.startswith('tenant "') and message.endswith(("is suspended", "is archived")):
+    if sqlstate == "55000" and message.startswith('tenant "') and message.endswith(("is suspended", "is archived", "is terminating")):
         return 403
     if sqlstate == "42704" and message.startswith('tenant "'):
         return 404

@@ -199,6 +199,15 @@ class IsolationTests(TenancyTestCase):
         self.assertEqual(response.status_code, 403)
         self.assertEqual(response.json()["error"], 'tenant "acme" is archived')
 
+    def test_terminating_tenant_reads_but_refuses_writes(self):
+        """A terminating tenant is read-only until it is purged: list works, create is 403."""
+        sql("SELECT tenancy.terminate_tenant('acme', '30 days', 'contract ended')")
+        self.assertEqual(self.get(ACME, "/", self.alice).status_code, 200)
+        response = self.post(ACME, "/notes/", self.alice, {"title": "too late"}, HTTP_ACCEPT="application/json")
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(response.json()["error"], 'tenant "acme" is terminating')
+        self.assertIn("restore_tenant", response.json()["hint"])
+
 
 class RightsTests(TenancyTestCase):
     """Roles decide, in the database: viewers read, members write, admins delete."""
