@@ -55,17 +55,29 @@ void restore(Session &session, const Invocation &invocation, const std::string &
 		print_done("restored tenant " + slug);
 }
 
-// Deletes the terminating tenants whose grace period has ended.
+// Deletes the terminating tenants whose grace period has ended; exits 1 when
+// one of them could not go (busy, or rows a table owner's trigger keeps).
 void purge(Session &session, const Invocation &invocation)
 {
+	pqxx::result purged = session.run(
+		"WITH p AS (SELECT * FROM tenancy.purge_terminated()) "
+		"SELECT (SELECT coalesce(json_agg(p), '[]') FROM p)::text, "
+		"       (SELECT count(*) FILTER (WHERE purged) FROM p), (SELECT count(*) FILTER (WHERE NOT purged) FROM p)");
+	long done = purged[0][1].as<long>(), left = purged[0][2].as<long>();
 	if (invocation.json()) {
-		print_json(session.value("SELECT coalesce(json_agg(p), '[]')::text FROM tenancy.purge_terminated() p"));
-		return;
+		print_json(purged[0][0].c_str());
+	} else {
+		pqxx::result rows = session.run(
+			"SELECT slug, tenant_id, purge_after, purged, problem FROM json_to_recordset($1::json) "
+			"AS p(slug text, tenant_id uuid, purge_after timestamptz, purged boolean, problem text)",
+			purged[0][0].c_str());
+		if (!rows.empty())
+			print_result(invocation.output, rows);
+		print_done("purged " + std::to_string(done) + (done == 1 ? " tenant" : " tenants"));
 	}
-	pqxx::result purged = session.run("SELECT slug, tenant_id, purge_after FROM tenancy.purge_terminated()");
-	if (!purged.empty())
-		print_result(invocation.output, purged);
-	print_done("purged " + std::to_string(purged.size()) + (purged.size() == 1 ? " tenant" : " tenants"));
+	if (left > 0)
+		throw CheckFailed(std::to_string(left) + (left == 1 ? " tenant" : " tenants") +
+						  " could not be purged now; the next purge tries again");
 }
 
 // Prints a tenant's history, oldest first.

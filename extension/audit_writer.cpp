@@ -254,12 +254,13 @@ void insert_row(const AuditEvent *event, const char *actor_name, const char *rol
 	ExecClearTuple(slot);
 }
 
-// Closes the sink before commit; forgets it after an abort, whose resource
-// owner has already released what it held.
+// Closes the sink before commit, under the owner it was opened with (a
+// procedure's COMMIT runs this under its portal's owner); forgets it after
+// an abort, whose resource owner has already released what it held.
 void on_transaction_end(XactEvent event, void *arg) noexcept
 {
 	if (event == XACT_EVENT_PRE_COMMIT || event == XACT_EVENT_PRE_PREPARE)
-		close_sink();
+		release_writer();
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
 		sink.open = false;
 }

@@ -28,6 +28,7 @@
 #include "owner_scope.hpp"
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
+#include "tenant_row_count.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -94,56 +95,6 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 	return answer;
 }
 
-// The btree operator family uuid_ops (pg_opfamily.dat): an index that uses
-// any other for tenant_id could call its owner's functions while scanned.
-constexpr Oid uuid_btree_opfamily = 2968;
-
-// Returns a valid plain btree index of relid led by tenant_id (column attnum)
-// with uuid_ops, no expressions and no predicate, or InvalidOid; only the
-// catalog is read, so no code of the table's owner runs.
-Oid plain_tenant_index(Relation rel, AttrNumber attnum)
-{
-	List *indexes = RelationGetIndexList(rel);
-	ListCell *cell;
-	foreach (cell, indexes) {
-		Relation index = index_open(lfirst_oid(cell), AccessShareLock);
-		Form_pg_index form = index->rd_index;
-		bool plain = form->indisvalid && form->indnatts >= 1 && form->indkey.values[0] == attnum &&
-					 index->rd_rel->relam == BTREE_AM_OID && index->rd_opfamily[0] == uuid_btree_opfamily &&
-					 heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, nullptr) &&
-					 heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, nullptr);
-		Oid oid = RelationGetRelid(index);
-		index_close(index, AccessShareLock);
-		if (plain)
-			return oid;
-	}
-	return InvalidOid;
-}
-
-// Counts the rows of one tenant in a protected table visible to the
-// statement's snapshot, by a direct scan (a plain index led by tenant_id, or
-// the heap with the builtin uuid equality): no planner folding the owner's
-// index expressions, no policies, no code of the table's owner at all
-// (plain C: runs inside pg_call).
-int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant)
-{
-	Relation rel = table_open(relid, AccessShareLock);
-	AttrNumber attnum = get_attnum(relid, "tenant_id");
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR, (errcode(ERRCODE_UNDEFINED_COLUMN),
-						errmsg("table %s has no column tenant_id", RelationGetRelationName(rel))));
-	Oid index = plain_tenant_index(rel, attnum);
-	ScanKeyData key;
-	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_UUID_EQ, UUIDPGetDatum(const_cast<pg_uuid_t *>(tenant)));
-	SysScanDesc scan = systable_beginscan(rel, index, OidIsValid(index), GetActiveSnapshot(), 1, &key);
-	int64 count = 0;
-	while (HeapTupleIsValid(systable_getnext(scan)))
-		count++;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return count;
-}
-
 } // namespace
 
 // tenancy._count_tenant_rows(target, tenant): the tenant's rows in a
@@ -157,7 +108,8 @@ TENANCY_SQL_FUNCTION(tenancy_count_tenant_rows)
 	int64 count = guarded([&] {
 		if (protected_tables::find(relid) == nullptr)
 			throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE, "table is not protected");
-		return pg_call(count_tenant_rows, relid, static_cast<const pg_uuid_t *>(&tenant));
+		return pg_call(tenant_row_count::count_tenant_rows, relid, static_cast<const pg_uuid_t *>(&tenant),
+					   GetActiveSnapshot());
 	});
 	PG_RETURN_INT64(count);
 }

@@ -23,6 +23,7 @@
 #include "protected_tables.hpp"
 #include "sql_function.hpp"
 #include "tenant_lock.hpp"
+#include "tenant_row_count.hpp"
 #include "trigger_call.hpp"
 
 extern "C" {
@@ -114,6 +115,18 @@ void delete_rows(Oid relid, Datum tenant)
 		elog(ERROR, "deleting the rows of a removed tenant from %s failed: %s", query.data,
 			 SPI_result_code_string(result));
 	owner_scope::leave_as_owner(session);
+	// A trigger or rule of the owner may have kept rows: a tenant goes only
+	// with all of them (no row may outlive its tenant).
+	CommandCounterIncrement();
+	int64 left = tenant_row_count::count_tenant_rows(relid, DatumGetUUIDP(tenant), GetLatestSnapshot());
+	if (left > 0)
+		ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						errmsg_plural("%lld row of the removed tenant is left in table %s",
+									  "%lld rows of the removed tenant are left in table %s", static_cast<unsigned long>(left),
+									  static_cast<long long>(left), quote_qualified_identifier(schema, name)),
+						errdetail("A trigger or rule of the table kept them from being deleted; a tenant is removed "
+								  "only with all of its rows."),
+						errhint("Change what keeps them (the table's owner can), then remove the tenant again.")));
 }
 
 // Reads a uuid column of a row; false when it is null.

@@ -203,3 +203,30 @@ RESET ROLE;
 SELECT operation, actor, table_name, tenant_id FROM tenancy.audit_log WHERE id > :mark;
 DROP TABLE app.scratch;
 RESET tenancy.tenant;
+
+-- Transactions committed and rolled back inside a DO block (or procedure):
+-- each committed change is audited once, the rolled-back one not at all.
+SET ROLE app_owner;
+CREATE TABLE app.in_procedure (id int PRIMARY KEY, note text);
+SELECT tenancy.protect('app.in_procedure');
+GRANT SELECT, INSERT ON app.in_procedure TO PUBLIC;
+RESET ROLE;
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+DO $$
+BEGIN
+    INSERT INTO app.in_procedure VALUES (1, 'committed');
+    COMMIT;
+    INSERT INTO app.in_procedure VALUES (2, 'rolled back');
+    ROLLBACK;
+    INSERT INTO app.in_procedure VALUES (3, 'committed too');
+    COMMIT;
+END
+$$;
+SELECT id, note FROM app.in_procedure ORDER BY id;
+SELECT operation, new_row->>'note' AS note FROM tenancy.audit_log
+ WHERE table_name = 'app.in_procedure' ORDER BY id;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT tenancy.unprotect('app.in_procedure');
+DROP TABLE app.in_procedure;

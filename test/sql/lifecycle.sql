@@ -51,6 +51,8 @@ SELECT tenancy.terminate_tenant(NULL);
 :sqlstate
 SELECT * FROM tenancy.purge_terminated(NULL);
 :sqlstate
+SELECT * FROM tenancy.purge_terminated(lock_wait => '-1 s');
+:sqlstate
 SELECT tenancy.restore_tenant('lc-one');
 :sqlstate
 SELECT slug, status, status_reason, purge_after FROM tenancy.tenants WHERE slug LIKE 'lc-%' ORDER BY slug;
@@ -144,7 +146,8 @@ SELECT nullif(actor, session_user) AS actor, event, "from", "to", details
 -- row of lc-one goes, lc-two keeps all of its own.
 SELECT * FROM tenancy.purge_terminated();
 SELECT * FROM tenancy.purge_terminated(now() + interval '6 days');
-SELECT p.slug, p.tenant_id = e.tenant_id AS same_tenant, p.purge_after = (e.details->>'purge_after')::timestamptz AS its_grace_end
+SELECT p.slug, p.tenant_id = e.tenant_id AS same_tenant, p.purge_after = (e.details->>'purge_after')::timestamptz AS its_grace_end,
+       p.purged, p.problem
   FROM tenancy.purge_terminated(now() + interval '7 days') p
   JOIN tenancy.tenant_events e ON e.tenant = p.slug AND e.event = 'status';
 SELECT slug, status FROM tenancy.tenants WHERE slug LIKE 'lc-%' ORDER BY slug;
@@ -163,7 +166,8 @@ SELECT count(*) FROM app.lc_items;
 RESET tenancy.tenant;
 RESET ROLE;
 SET ROLE ops;
-SELECT nullif(actor, session_user) AS actor, event, "from", "to", reason FROM tenancy.tenant_event_list('lc-one') ORDER BY id;
+SELECT nullif(actor, session_user) AS actor, nullif(db_role, session_user) AS db_role, event, "from", "to", reason
+  FROM tenancy.tenant_event_list('lc-one') ORDER BY id;
 SELECT tenancy.restore_tenant('lc-one');
 :sqlstate
 RESET ROLE;
@@ -189,7 +193,7 @@ SELECT tenancy.terminate_tenant('lc-two', '0') = now() AS ends_now;
 SELECT tenancy.restore_tenant('lc-two');
 :sqlstate
 \set VERBOSITY default
-SELECT slug FROM tenancy.purge_terminated();
+SELECT slug, purged FROM tenancy.purge_terminated();
 SELECT count(*) AS lc_tenants_left FROM tenancy.tenants WHERE slug LIKE 'lc-%';
 RESET ROLE;
 SET row_security = off;
@@ -201,6 +205,89 @@ SELECT tenancy.create_tenant('lc-three', 'Lifecycle Three') IS NOT NULL AS creat
 UPDATE tenancy.tenants SET plan = 'pro' WHERE slug = 'lc-three';
 SELECT event, "from", "to" FROM tenancy.tenant_event_list('lc-three') ORDER BY id;
 SELECT tenancy.drop_tenant('lc-three');
+
+-- A tenant terminated while suspended goes back to suspended, with its
+-- reason, when restored; a new reason for the same status is an event too.
+SELECT tenancy.create_tenant('lc-four', 'Lifecycle Four', owner => 'dave') IS NOT NULL AS created;
+SET ROLE ops;
+SELECT tenancy.suspend_tenant('lc-four', 'invoice overdue');
+SELECT tenancy.suspend_tenant('lc-four', 'invoice overdue twice');
+SELECT tenancy.terminate_tenant('lc-four', '3 days', 'never paid') > now() AS terminating;
+SELECT tenancy.restore_tenant('lc-four');
+SELECT slug, status, status_reason, purge_after FROM tenancy.tenants WHERE slug = 'lc-four';
+SELECT "from", "to", reason FROM tenancy.tenant_event_list('lc-four') WHERE event = 'status' ORDER BY id;
+RESET ROLE;
+
+-- A table owner's trigger that keeps a removed tenant's rows stops the
+-- removal of that tenant (no row outlives its tenant): the purge reports it
+-- and goes on with the next tenant; once the trigger is gone, the next purge
+-- removes it with its rows.
+SELECT tenancy.create_tenant('lc-five', 'Lifecycle Five', owner => 'alice') IS NOT NULL AS created;
+SET ROLE alice;
+SET tenancy.tenant = 'lc-five';
+INSERT INTO app.lc_items (id, body) VALUES (10, 'five-a');
+RESET tenancy.tenant;
+RESET ROLE;
+SET ROLE app_owner;
+CREATE FUNCTION app.lc_keep() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+CREATE TRIGGER lc_keep BEFORE DELETE ON app.lc_items FOR EACH ROW EXECUTE FUNCTION app.lc_keep();
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.terminate_tenant('lc-five', '0') = now() AS ends_now;
+SELECT tenancy.terminate_tenant('lc-four', '0') = now() AS ends_now;
+SELECT slug, purged, problem FROM tenancy.purge_terminated() ORDER BY slug;
+SELECT slug, status FROM tenancy.tenants WHERE slug IN ('lc-four', 'lc-five') ORDER BY slug;
+RESET ROLE;
+SET ROLE app_owner;
+DROP TRIGGER lc_keep ON app.lc_items;
+DROP FUNCTION app.lc_keep();
+RESET ROLE;
+SET ROLE ops;
+SELECT slug, purged, problem FROM tenancy.purge_terminated();
+RESET ROLE;
+SET row_security = off;
+SELECT count(*) AS lc_rows_left FROM app.lc_items;
+RESET row_security;
+
+-- Rows reach no read-only tenant by the paths without policies either: a
+-- backfill into a terminating tenant is refused, and so is a row written
+-- into it while a table is being protected online.
+SELECT tenancy.create_tenant('lc-six', 'Lifecycle Six', owner => 'alice') IS NOT NULL AS created;
+SELECT tenancy.terminate_tenant('lc-six', '1 day') > now() AS terminating;
+SET ROLE app_owner;
+CREATE TABLE app.lc_legacy (id integer PRIMARY KEY, body text);
+INSERT INTO app.lc_legacy VALUES (1, 'old');
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.lc_legacy TO PUBLIC;
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.protect('app.lc_legacy', backfill => 'lc-six');
+:sqlstate
+SELECT tenancy.protect_online('app.lc_legacy', backfill => 'lc-six');
+:sqlstate
+RESET ROLE;
+SET ROLE app_owner;
+DELETE FROM app.lc_legacy;
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.protect_online('app.lc_legacy');
+SELECT step FROM tenancy.protect_online_step('app.lc_legacy');
+RESET ROLE;
+SET ROLE alice;
+SET tenancy.tenant = 'lc-six';
+INSERT INTO app.lc_legacy (id, body) VALUES (2, 'late');
+:sqlstate
+RESET tenancy.tenant;
+INSERT INTO app.lc_legacy (id, body, tenant_id) SELECT 3, 'named', tenant_id FROM tenancy.my_tenants() WHERE slug = 'lc-six';
+:sqlstate
+RESET ROLE;
+SET row_security = off;
+SELECT id, body, tenant_id IS NULL AS no_tenant_yet FROM app.lc_legacy ORDER BY id;
+RESET row_security;
+SELECT tenancy.protect_online_cancel('app.lc_legacy');
+SET ROLE app_owner;
+DROP TABLE app.lc_legacy;
+RESET ROLE;
+SELECT tenancy.drop_tenant('lc-six');
 
 -- The constraint keeps a grace period only on terminating tenants.
 \set VERBOSITY terse

@@ -131,6 +131,12 @@ CREATE OR REPLACE FUNCTION tenancy._require_active_for_change(target tenancy.ten
 RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    IF for_change THEN
+        -- The latest status, held until the change commits: a change of
+        -- status waits for it, and under REPEATABLE READ a status changed
+        -- since the snapshot is a serialization failure.
+        SELECT * INTO target FROM tenancy.tenants t WHERE t.id = target.id FOR SHARE;
+    END IF;
     IF for_change AND target.status <> 'active' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),

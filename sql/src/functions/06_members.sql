@@ -34,6 +34,9 @@ BEGIN
         caller := tenancy._caller_role(target.id);
     END IF;
     PERFORM tenancy._require_member_manager(ref, caller, removing AND subject = tenancy.actor());
+    -- The latest status, held until the change commits (as in
+    -- tenancy._require_active_for_change()).
+    SELECT * INTO target FROM tenancy.tenants t WHERE t.id = target.id FOR SHARE;
     IF target.status <> 'active' AND NOT (removing AND subject = tenancy.actor()) THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),

@@ -104,8 +104,10 @@ BEGIN
         RETURN NULL;
     END IF;
     -- Rows go into a tenant only from its admins (or a platform admin); the
-    -- refusal is the same whether the tenant exists or not.
-    RETURN (tenancy._tenant_for_caller(backfill, 'admin', 'place rows in the tables')).id;
+    -- refusal is the same whether the tenant exists or not. An archived or
+    -- terminating tenant takes no rows.
+    RETURN tenancy._require_writable_tenant(
+        (tenancy._tenant_for_caller(backfill, 'admin', 'place rows in the tables')).id);
 END
 $$;
 REVOKE ALL ON FUNCTION tenancy._backfill_settings(regclass, text, text) FROM PUBLIC;

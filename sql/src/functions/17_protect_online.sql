@@ -141,10 +141,14 @@ BEGIN
                          'the writer is a member of.',
                 HINT = 'Select the tenant first: SET tenancy.tenant = ''...''.';
         END IF;
+        IF TG_OP = 'UPDATE' THEN
+            PERFORM tenancy._online_require_writable(TG_RELID, OLD.tenant_id);
+        END IF;
+        PERFORM tenancy._online_require_writable(TG_RELID, NEW.tenant_id);
         RETURN NEW;
     END IF;
     IF TG_OP = 'INSERT' AND selected IS NOT NULL THEN
-        NEW.tenant_id := selected;
+        NEW.tenant_id := tenancy._online_require_writable(TG_RELID, selected);
         RETURN NEW;
     END IF;
     IF TG_OP = 'UPDATE' OR TG_ARGV[0] = 'backfill' THEN
@@ -170,6 +174,10 @@ BEGIN
             MESSAGE = format('cannot take the tenant of a row of table %I.%I away', TG_TABLE_SCHEMA, TG_TABLE_NAME),
             DETAIL = 'The table is being protected online.';
     END IF;
+    IF TG_OP = 'UPDATE' THEN
+        PERFORM tenancy._online_require_writable(TG_RELID, OLD.tenant_id);
+    END IF;
+    PERFORM tenancy._online_require_writable(TG_RELID, NEW.tenant_id);
     RETURN NEW;
 END
 $$;
@@ -205,6 +213,22 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._online_tenant_of(oid, text) IS
     'internal: the tenant a value of the backfill expression names, for the trigger of an online protection';
+
+-- Raises when the trigger tenancy_backfill would write a row into a tenant
+-- the writer may place rows in but that takes no writes (archived,
+-- terminating; suspended for members): the policies' rule, before the table
+-- has them. Tenants the writer may not place rows in are not looked at.
+CREATE OR REPLACE FUNCTION tenancy._online_require_writable(target oid, tenant uuid) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF tenant IS NOT NULL AND tenancy._online_tenant_of(target, tenant::text) IS NOT NULL THEN
+        PERFORM tenancy._require_writable_tenant(tenant);
+    END IF;
+    RETURN tenant;
+END
+$$;
+COMMENT ON FUNCTION tenancy._online_require_writable(oid, uuid) IS
+    'internal: for the trigger of an online protection, an error when a row would go into a read-only tenant';
 
 -- The job of a table (NULL when none), for its owner or a platform admin.
 CREATE OR REPLACE FUNCTION tenancy._protect_job(target regclass) RETURNS tenancy.protect_jobs

@@ -14,6 +14,29 @@ LANGUAGE sql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION tenancy._shown_time(timestamptz) IS 'internal: a moment to the second, for messages';
 
+-- Returns the tenant when rows may be written into it, and raises when it is
+-- archived or terminating (for everybody), or suspended (for all but
+-- platform admins): the rule of protected tables' policies, for the paths
+-- that place rows without them (backfill, online protection). NULL passes.
+CREATE OR REPLACE FUNCTION tenancy._require_writable_tenant(tenant uuid) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    SELECT * INTO target FROM tenancy.tenants t WHERE t.id = _require_writable_tenant.tenant;
+    IF target.status IN ('archived', 'terminating')
+       OR (target.status = 'suspended' AND NOT tenancy.is_platform_admin()) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
+            DETAIL = format('No rows are written into a %s tenant.', target.status);
+    END IF;
+    RETURN tenant;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_writable_tenant(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_writable_tenant(uuid) IS
+    'internal: the tenant, or an error when it takes no writes (archived, terminating; suspended for members)';
+
 -- Starts the termination of a tenant: it becomes read-only at once, stays
 -- restorable for the grace period, and is deleted by the first
 -- tenancy.purge_terminated() after it. Returns when the grace period ends.
@@ -50,11 +73,13 @@ COMMENT ON FUNCTION tenancy.terminate_tenant(text, interval, text) IS
     'makes a tenant read-only and schedules its deletion after the grace period (platform admins only); '
     'returns when the grace period ends';
 
--- Makes a terminating tenant active again, within its grace period.
+-- Takes a terminating tenant back to the status it had before (active,
+-- suspended or archived, with that status's reason), within its grace period.
 CREATE OR REPLACE FUNCTION tenancy.restore_tenant(tenant text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
+    termination tenancy.tenant_events;
 BEGIN
     PERFORM tenancy._require_platform_admin('restore tenants');
     target := tenancy._find_tenant(tenant, true);
@@ -64,53 +89,81 @@ BEGIN
             DETAIL = format('It is %s; only a terminating tenant is restored.', target.status),
             HINT = 'tenancy.activate_tenant() makes a suspended or archived tenant active.';
     END IF;
-    IF target.purge_after <= now() THEN
+    -- The moment of the call, not of the transaction's start.
+    IF target.purge_after <= clock_timestamp() THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('the grace period of tenant "%s" has ended', target.slug),
             DETAIL = format('It ended at %s; a terminating tenant can be restored only until then.',
                             tenancy._shown_time(target.purge_after)),
             HINT = 'tenancy.purge_terminated() deletes it; nothing of it can be restored through pg_tenancy.';
     END IF;
+    SELECT * INTO termination FROM tenancy.tenant_events e
+     WHERE e.tenant_id = target.id AND e.event = 'status' AND e."to" = 'terminating'
+     ORDER BY e.id DESC LIMIT 1;
     UPDATE tenancy.tenants
-       SET status = 'active', status_reason = NULL, purge_after = NULL, updated_at = now()
+       SET status = coalesce(termination."from", 'active')::tenancy.tenant_status,
+           status_reason = CASE WHEN termination."from" IN ('suspended', 'archived')
+                                THEN termination.details->>'previous_reason' END,
+           purge_after = NULL, updated_at = now()
      WHERE id = target.id;
 END
 $$;
 COMMENT ON FUNCTION tenancy.restore_tenant(text) IS
-    'makes a terminating tenant active again, within its grace period (platform admins only)';
+    'takes a terminating tenant back to the status it had before, within its grace period (platform admins only)';
 
--- Deletes every terminating tenant whose grace period ended by "now", with
--- every row it owns (the trigger tenants_remove_rows), and returns them.
--- Concurrent runs skip the tenants another run is deleting, so it can run
--- from cron at any time; "now" lets a test or a catch-up name the moment.
-CREATE OR REPLACE FUNCTION tenancy.purge_terminated(now timestamptz DEFAULT pg_catalog.now())
-RETURNS TABLE (tenant_id uuid, slug text, purge_after timestamptz)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Deletes every terminating tenant whose grace period ended by "now", each
+-- with every row it owns (the trigger tenants_remove_rows), and returns them.
+-- Each tenant goes in a subtransaction of its own, waiting at most lock_wait
+-- for its row and for the transactions still writing into it: a tenant that
+-- cannot go now (busy, or a table owner's trigger keeping rows) is returned
+-- with purged false and the reason, and the others go on; the next run tries
+-- it again. Runs at the same time as another purge or a restore wait for them
+-- and then find the tenant gone or active. "now" lets a test or a catch-up
+-- name the moment.
+CREATE OR REPLACE FUNCTION tenancy.purge_terminated(now timestamptz DEFAULT pg_catalog.now(),
+                                                    lock_wait interval DEFAULT '5 seconds')
+RETURNS TABLE (tenant_id uuid, slug text, purge_after timestamptz, purged boolean, problem text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET lock_timeout = '5s' AS $$
 DECLARE
+    candidate record;
     target tenancy.tenants;
 BEGIN
     PERFORM tenancy._require_platform_admin('purge terminated tenants');
-    IF purge_terminated.now IS NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'now must not be null',
-            HINT = 'Leave it out to purge the tenants whose grace period has ended.';
+    IF purge_terminated.now IS NULL OR lock_wait IS NULL OR lock_wait < interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'now and lock_wait must not be null, and lock_wait not negative',
+            HINT = 'Leave them out to purge the tenants whose grace period has ended, waiting at most 5 seconds for each.';
     END IF;
-    FOR target IN
-        SELECT * FROM tenancy.tenants t
+    -- Local to this function (its SET clause): 0 waits without limit.
+    PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
+    FOR candidate IN
+        SELECT t.id, t.slug, t.purge_after FROM tenancy.tenants t
          WHERE t.status = 'terminating' AND t.purge_after <= purge_terminated.now
          ORDER BY t.purge_after, t.slug
-           FOR UPDATE SKIP LOCKED
     LOOP
-        DELETE FROM tenancy.tenants t WHERE t.id = target.id;
-        tenant_id := target.id;
-        slug := target.slug;
-        purge_after := target.purge_after;
+        tenant_id := candidate.id;
+        slug := candidate.slug;
+        purge_after := candidate.purge_after;
+        BEGIN
+            SELECT * INTO target FROM tenancy.tenants t
+             WHERE t.id = candidate.id AND t.status = 'terminating' AND t.purge_after <= purge_terminated.now
+               FOR UPDATE;
+            CONTINUE WHEN NOT FOUND;
+            DELETE FROM tenancy.tenants t WHERE t.id = target.id;
+            purged := true;
+            problem := NULL;
+        EXCEPTION WHEN OTHERS THEN
+            purged := false;
+            problem := SQLERRM;
+        END;
         RETURN NEXT;
     END LOOP;
 END
 $$;
-COMMENT ON FUNCTION tenancy.purge_terminated(timestamptz) IS
-    'deletes the terminating tenants whose grace period ended by now, with every row they own, and returns '
-    'them (platform admins only; safe to run at any time, also concurrently)';
+COMMENT ON FUNCTION tenancy.purge_terminated(timestamptz, interval) IS
+    'deletes the terminating tenants whose grace period ended by now, each with every row it owns, and returns '
+    'them; a tenant that cannot go within lock_wait comes back with purged false and the problem (platform admins '
+    'only; safe to run at any time, also concurrently)';
 
 -- The history of one tenant, oldest first: its owners and admins, and
 -- platform admins, who also get the history of deleted tenants by slug.
@@ -149,34 +202,33 @@ COMMENT ON FUNCTION tenancy._catalog_loading(oid) IS
 -- isolation, and deletion.
 CREATE OR REPLACE FUNCTION tenancy._record_tenant_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    who text;
 BEGIN
     IF tenancy._catalog_loading(TG_RELID) THEN
         RETURN NULL;
     END IF;
-    who := tenancy.actor();
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "to", details)
-        VALUES (NEW.id, NEW.slug, who, 'created', NEW.status::text,
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "to", details)
+        VALUES (NEW.id, NEW.slug, 'created', NEW.status::text,
                 jsonb_build_object('name', NEW.name, 'plan', NEW.plan, 'isolation', NEW.isolation));
     ELSIF TG_OP = 'DELETE' THEN
-        INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
-        VALUES (OLD.id, OLD.slug, who, 'deleted', OLD.status::text, 'deleted', OLD.status_reason,
+        INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to", reason, details)
+        VALUES (OLD.id, OLD.slug, 'deleted', OLD.status::text, 'deleted', OLD.status_reason,
                 jsonb_strip_nulls(jsonb_build_object('name', OLD.name, 'purge_after', OLD.purge_after)));
     ELSE
-        IF NEW.status IS DISTINCT FROM OLD.status OR NEW.purge_after IS DISTINCT FROM OLD.purge_after THEN
-            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", reason, details)
-            VALUES (NEW.id, NEW.slug, who, 'status', OLD.status::text, NEW.status::text, NEW.status_reason,
-                    jsonb_strip_nulls(jsonb_build_object('purge_after', NEW.purge_after)));
+        IF NEW.status IS DISTINCT FROM OLD.status OR NEW.purge_after IS DISTINCT FROM OLD.purge_after
+           OR NEW.status_reason IS DISTINCT FROM OLD.status_reason THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to", reason, details)
+            VALUES (NEW.id, NEW.slug, 'status', OLD.status::text, NEW.status::text, NEW.status_reason,
+                    jsonb_strip_nulls(jsonb_build_object('purge_after', NEW.purge_after,
+                                                         'previous_reason', OLD.status_reason)));
         END IF;
         IF NEW.plan IS DISTINCT FROM OLD.plan THEN
-            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
-            VALUES (NEW.id, NEW.slug, who, 'plan', OLD.plan, NEW.plan);
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, 'plan', OLD.plan, NEW.plan);
         END IF;
         IF NEW.isolation IS DISTINCT FROM OLD.isolation THEN
-            INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to")
-            VALUES (NEW.id, NEW.slug, who, 'isolation', OLD.isolation::text, NEW.isolation::text);
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, 'isolation', OLD.isolation::text, NEW.isolation::text);
         END IF;
     END IF;
     RETURN NULL;
@@ -213,8 +265,8 @@ BEGIN
     IF tenant_slug IS NULL THEN
         RETURN NULL;
     END IF;
-    INSERT INTO tenancy.tenant_events (tenant_id, tenant, actor, event, "from", "to", details)
-    VALUES (member.tenant_id, tenant_slug, tenancy.actor(), 'owner',
+    INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to", details)
+    VALUES (member.tenant_id, tenant_slug, 'owner',
             CASE WHEN was_owner THEN member.actor END, CASE WHEN is_owner THEN member.actor END,
             CASE WHEN TG_OP = 'DELETE' THEN jsonb_build_object('membership', 'removed')
                  ELSE jsonb_build_object('role', NEW.role, 'is_active', NEW.is_active) END);

@@ -10,6 +10,7 @@ CREATE TABLE tenancy.tenant_events (
     tenant    text NOT NULL,
     at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     actor     text NOT NULL,
+    db_role   text NOT NULL,
     event     text NOT NULL,
     "from"    text,
     "to"      text,
@@ -25,6 +26,7 @@ COMMENT ON TABLE tenancy.tenant_events IS
     'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
 COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
 COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
 COMMENT ON COLUMN tenancy.tenant_events.event IS
     'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
 COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';

@@ -92,3 +92,5 @@ CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tena
     FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
 CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
+ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
+    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
