@@ -1,10 +1,13 @@
 // SQL-callable functions on actor names, user input and memberships, for the
 // management functions in SQL: tenancy._normalize_actor(),
-// tenancy._actor_skeleton(), tenancy._shown() and tenancy._member_role().
+// tenancy._actor_skeleton(), tenancy._shown(), tenancy._member_role() and
+// tenancy._latest_status().
 #include "actor_names.hpp"
 #include "boundary.hpp"
+#include "catalog.hpp"
 #include "context.hpp"
 #include "datum.hpp"
+#include "invalidation.hpp"
 #include "sql_function.hpp"
 
 extern "C" {
@@ -59,4 +62,22 @@ TENANCY_SQL_FUNCTION(tenancy_member_role)
 	if (role == catalog::Role::none)
 		PG_RETURN_NULL();
 	return guarded([&] { return catalog::role_to_datum(role); });
+}
+
+// tenancy._latest_status(tenant) returns the latest committed status of a
+// tenant (NULL when it does not exist), whatever the transaction's snapshot:
+// a member's change checks it, and holds no lock that would make a platform
+// admin's change of status wait.
+TENANCY_SQL_FUNCTION(tenancy_latest_status)
+{
+	const pg_uuid_t *tenant = PG_GETARG_UUID_P(0);
+	const char *status = guarded([&]() -> const char * {
+		invalidation::catch_up();
+		const char *id = pg_call([&] { return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(tenant))); });
+		catalog::Tenant found = catalog::find_tenant(id);
+		return found.found ? catalog::status_name(found.status) : nullptr;
+	});
+	if (status == nullptr)
+		PG_RETURN_NULL();
+	return guarded([&] { return text_datum(status); });
 }

@@ -453,6 +453,12 @@ const char *role_name(Role role)
 	return role == Role::none ? "none" : role_labels[static_cast<int>(role)];
 }
 
+// Returns the label of a status ("active" ... "terminating").
+const char *status_name(Status status)
+{
+	return status_labels[static_cast<int>(status)];
+}
+
 // Returns the oid of tenancy_table_owner (InvalidOid if absent).
 Oid table_owner_role()
 {

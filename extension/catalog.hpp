@@ -78,6 +78,9 @@ Datum role_to_datum(Role role);
 // Returns the label of a role ("viewer" ... "owner").
 const char *role_name(Role role);
 
+// Returns the label of a status ("active" ... "terminating").
+const char *status_name(Status status);
+
 // The platform rights of a database (tenancy.platform_grants).
 enum class PlatformRight { platform_admin, service };
 

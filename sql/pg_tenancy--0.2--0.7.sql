@@ -416,10 +416,10 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF for_change THEN
-        -- The latest status, held until the change commits: a change of
-        -- status waits for it, and under REPEATABLE READ a status changed
-        -- since the snapshot is a serialization failure.
-        SELECT * INTO target FROM tenancy.tenants t WHERE t.id = target.id FOR SHARE;
+        -- The latest committed status, not the snapshot's (a REPEATABLE READ
+        -- transaction may have begun before a suspension or termination),
+        -- read without a lock a change of status would wait for.
+        target.status := tenancy._latest_status(target.id);
     END IF;
     IF for_change AND target.status <> 'active' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -427,7 +427,7 @@ BEGIN
             DETAIL = format('Only platform admins can change a %s tenant.', target.status),
             HINT = CASE WHEN target.status::text = 'terminating'
                         THEN format('A platform admin can restore it with tenancy.restore_tenant() until %s.',
-                                    tenancy._shown_time(target.purge_after))
+                                    coalesce(tenancy._shown_time(target.purge_after), 'its grace period ends'))
                         ELSE 'A platform admin can make it active again with tenancy.activate_tenant().' END;
     END IF;
 END
@@ -462,6 +462,10 @@ CREATE OR REPLACE FUNCTION tenancy._actor_skeleton(actor text) RETURNS text
 CREATE OR REPLACE FUNCTION tenancy._member_role(tenant uuid, actor text) RETURNS tenancy.role
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_member_role';
 
+-- The latest committed status of a tenant, whatever the snapshot (C++).
+CREATE OR REPLACE FUNCTION tenancy._latest_status(tenant uuid) RETURNS text
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_latest_status';
+
 -- Raises when a new actor name looks like, but is not, a member of the tenant
 -- or a database role: "bob" and "b\u043eb" (a Cyrillic o) are not both let in.
 CREATE OR REPLACE FUNCTION tenancy._refuse_lookalike(tenant uuid, actor text) RETURNS void
@@ -494,6 +498,7 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean),
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
+    tenancy._latest_status(uuid),
     tenancy._refuse_lookalike(uuid, text)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
@@ -511,6 +516,7 @@ COMMENT ON FUNCTION tenancy._refuse_tenant_action(text, tenancy.role, text) IS
 COMMENT ON FUNCTION tenancy._normalize_actor(text) IS 'internal: an actor name in normal form, or an error';
 COMMENT ON FUNCTION tenancy._actor_skeleton(text) IS 'internal: the confusable skeleton of a name (UTS #39)';
 COMMENT ON FUNCTION tenancy._member_role(uuid, text) IS 'internal: latest committed active role of an actor';
+COMMENT ON FUNCTION tenancy._latest_status(uuid) IS 'internal: latest committed status of a tenant';
 COMMENT ON FUNCTION tenancy._refuse_lookalike(uuid, text) IS
     'internal: error when a name looks like another member''s or a role''s';
 -- pg_tenancy: tenant lifecycle. Platform admins only.
@@ -750,9 +756,8 @@ BEGIN
         caller := tenancy._caller_role(target.id);
     END IF;
     PERFORM tenancy._require_member_manager(ref, caller, removing AND subject = tenancy.actor());
-    -- The latest status, held until the change commits (as in
-    -- tenancy._require_active_for_change()).
-    SELECT * INTO target FROM tenancy.tenants t WHERE t.id = target.id FOR SHARE;
+    -- The latest committed status (as in tenancy._require_active_for_change()).
+    target.status := tenancy._latest_status(target.id);
     IF target.status <> 'active' AND NOT (removing AND subject = tenancy.actor()) THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),

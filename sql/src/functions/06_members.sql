@@ -34,9 +34,8 @@ BEGIN
         caller := tenancy._caller_role(target.id);
     END IF;
     PERFORM tenancy._require_member_manager(ref, caller, removing AND subject = tenancy.actor());
-    -- The latest status, held until the change commits (as in
-    -- tenancy._require_active_for_change()).
-    SELECT * INTO target FROM tenancy.tenants t WHERE t.id = target.id FOR SHARE;
+    -- The latest committed status (as in tenancy._require_active_for_change()).
+    target.status := tenancy._latest_status(target.id);
     IF target.status <> 'active' AND NOT (removing AND subject = tenancy.actor()) THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('tenant "%s" is %s', target.slug, target.status),
