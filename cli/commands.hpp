@@ -37,6 +37,10 @@ void add_protect_commands(CLI::App &app, Invocation &invocation);
 void add_domain_commands(CLI::App &app, Invocation &invocation);
 // settings get|set|unset
 void add_settings_commands(CLI::App &app, Invocation &invocation);
+// plan create|list|show|set|drop
+void add_plan_commands(CLI::App &app, Invocation &invocation);
+// tenant limits, registered on the tenant group
+void add_tenant_limits_command(CLI::App &tenant, Invocation &invocation);
 // health
 void add_health_command(CLI::App &app, Invocation &invocation);
 // psql

@@ -42,4 +42,10 @@ void print_done(const std::string &message)
 	std::cout << message << '\n';
 }
 
+// Prints a warning line on standard error, control characters escaped.
+void print_warning(const std::string &message)
+{
+	std::cerr << "warning: " << without_controls(message) << '\n';
+}
+
 } // namespace tenantctl

@@ -34,4 +34,8 @@ void print_json(const std::string &json);
 // Prints a confirmation line for people.
 void print_done(const std::string &message);
 
+// Prints a warning line for people on standard error (control characters
+// escaped).
+void print_warning(const std::string &message);
+
 } // namespace tenantctl

@@ -182,6 +182,7 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 	});
 
 	add_tenant_lifecycle_commands(*tenant, invocation);
+	add_tenant_limits_command(*tenant, invocation);
 }
 
 } // namespace tenantctl

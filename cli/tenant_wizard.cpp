@@ -1,6 +1,6 @@
 // The step-by-step creation of a tenant on a terminal: welcome, name, slug
-// (with a suggestion, checked by the server on the spot), plan, first owner,
-// and a confirmation. Every rule is the server's; the wizard only asks.
+// (with a suggestion, checked by the server on the spot), plan (checked on
+// the spot too), first owner, and a confirmation. Every rule is the server's; the wizard only asks.
 #include "commands.hpp"
 #include "errors.hpp"
 #include "terminal.hpp"
@@ -28,6 +28,21 @@ std::string ask_slug(Session &session, const std::string &name, std::string slug
 	}
 }
 
+// Asks for a plan until it is empty (the default) or one the server has;
+// a wrong answer is told the plans there are.
+std::string ask_plan(Session &session)
+{
+	for (;;) {
+		std::string plan = ask("Plan (Enter for the default plan)");
+		if (plan.empty() || session.value("SELECT count(*) FROM tenancy.plan_list() WHERE name = $1", plan) != "0")
+			return plan;
+		std::cout << "  plan \"" << plan << "\" does not exist; the plans are: "
+				  << session.value("SELECT coalesce(string_agg(name, ', ' ORDER BY name), 'none yet') "
+								   "FROM tenancy.plan_list()")
+				  << "\n";
+	}
+}
+
 } // namespace
 
 // Fills in what is missing from the draft by asking the operator.
@@ -42,7 +57,7 @@ void complete_with_wizard(Session &session, TenantDraft &draft)
 	}
 	draft.slug = ask_slug(session, draft.name, draft.slug);
 	if (draft.plan.empty())
-		draft.plan = ask("Plan (Enter for the default plan)");
+		draft.plan = ask_plan(session);
 	if (draft.owner.empty())
 		draft.owner = ask("First owner: the actor (login role or application user) who owns it, Enter for none");
 

@@ -1,7 +1,7 @@
 // SQL-callable functions on actor names, user input and memberships, for the
 // management functions in SQL: tenancy._normalize_actor(),
-// tenancy._actor_skeleton(), tenancy._shown(), tenancy._member_role() and
-// tenancy._latest_status().
+// tenancy._actor_skeleton(), tenancy._shown(), tenancy._member_role(),
+// tenancy._latest_status() and tenancy._active_members().
 #include "actor_names.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
@@ -80,4 +80,17 @@ TENANCY_SQL_FUNCTION(tenancy_latest_status)
 	if (status == nullptr)
 		PG_RETURN_NULL();
 	return guarded([&] { return text_datum(status); });
+}
+
+// tenancy._active_members(tenant) counts a tenant's active members in the
+// latest committed state, whatever the snapshot: the members limit holds
+// under every isolation level.
+TENANCY_SQL_FUNCTION(tenancy_active_members)
+{
+	const pg_uuid_t *tenant = PG_GETARG_UUID_P(0);
+	int64 count = guarded([&] {
+		invalidation::catch_up();
+		return catalog::active_members(*tenant);
+	});
+	PG_RETURN_INT64(count);
 }

@@ -203,6 +203,28 @@ void scan_membership(const pg_uuid_t *tenant, const char *actor, MembershipField
 	table_close(rel, AccessShareLock);
 }
 
+// Counts the active memberships of a tenant in the latest committed state.
+int64 scan_active_members(const pg_uuid_t *tenant)
+{
+	Relation rel = table_open(oids.memberships, AccessShareLock);
+	ScanKeyData key;
+	ScanKeyEntryInitialize(&key, 0, oids.member_tenant, BTEqualStrategyNumber, InvalidOid, InvalidOid, F_UUID_EQ,
+						   UUIDPGetDatum(tenant));
+	Snapshot snapshot = latest_snapshot(oids.memberships);
+	SysScanDesc scan = systable_beginscan(rel, oids.memberships_pkey, true, snapshot, 1, &key);
+	TupleDesc desc = RelationGetDescr(rel);
+	int64 count = 0;
+	for (HeapTuple tuple; HeapTupleIsValid(tuple = systable_getnext(scan));) {
+		bool isnull;
+		if (DatumGetBool(heap_getattr(tuple, oids.member_active, desc, &isnull)))
+			count++;
+	}
+	systable_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return count;
+}
+
 // Copies one row of a scanned table into the scan's own rows[index].
 using CopyRow = void (*)(HeapTuple tuple, TupleDesc desc, void *scan, int index);
 
@@ -381,6 +403,13 @@ Membership find_membership(const pg_uuid_t &tenant, const std::string &actor)
 		membership.active = fields.active;
 	}
 	return membership;
+}
+
+// Counts the active members of a tenant (latest committed state).
+int64 active_members(const pg_uuid_t &tenant)
+{
+	resolved();
+	return pg_call(scan_active_members, &tenant);
 }
 
 // Says whether the extension is installed in this database.

@@ -44,6 +44,9 @@ bool tenant_exists(const pg_uuid_t &id);
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor);
 
+// Counts the active members of a tenant (latest committed state).
+int64 active_members(const pg_uuid_t &tenant);
+
 // The settings of one protected table.
 struct ProtectedTable {
 	Oid relid = InvalidOid;

@@ -148,6 +148,10 @@ ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
     ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
 -- pg_tenancy: platform rights of this database. Roles are shared by every
 -- database of the cluster; these rights are not. A role is a platform admin
 -- or a trusted service of the databases whose tenancy.platform_grants name
@@ -256,6 +260,38 @@ ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
 
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
+-- pg_tenancy: plans. A plan names the features it unlocks and the limits it
+-- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
+-- its own that override the plan's (tenancy.tenants.limits). The install
+-- creates no plan, so that a dump of this table restores into a fresh
+-- install: tenancy.create_tenant() creates the plan "basic" (no features, no
+-- limits) the first time a tenant takes it, unless it exists already.
+
+CREATE TABLE tenancy.plans (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    features    text[] NOT NULL DEFAULT '{}',
+    limits      jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT plans_pkey PRIMARY KEY (name),
+    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
+);
+COMMENT ON TABLE tenancy.plans IS
+    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
+COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
+COMMENT ON COLUMN tenancy.plans.limits IS
+    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
+
+-- Every tenant's plan exists (an update from 0.6 brings in the plans its
+-- tenants named; a fresh install has no tenant).
+INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
+
+REVOKE ALL ON tenancy.plans FROM PUBLIC;
+ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -509,6 +545,10 @@ CREATE OR REPLACE FUNCTION tenancy._member_role(tenant uuid, actor text) RETURNS
 CREATE OR REPLACE FUNCTION tenancy._latest_status(tenant uuid) RETURNS text
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_latest_status';
 
+-- The number of a tenant's active members, latest committed (C++).
+CREATE OR REPLACE FUNCTION tenancy._active_members(tenant uuid) RETURNS bigint
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_active_members';
+
 -- Raises when a new actor name looks like, but is not, a member of the tenant
 -- or a database role: "bob" and "b\u043eb" (a Cyrillic o) are not both let in.
 CREATE OR REPLACE FUNCTION tenancy._refuse_lookalike(tenant uuid, actor text) RETURNS void
@@ -541,7 +581,7 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean),
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
-    tenancy._latest_status(uuid),
+    tenancy._latest_status(uuid), tenancy._active_members(uuid),
     tenancy._refuse_lookalike(uuid, text)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
@@ -560,6 +600,7 @@ COMMENT ON FUNCTION tenancy._normalize_actor(text) IS 'internal: an actor name i
 COMMENT ON FUNCTION tenancy._actor_skeleton(text) IS 'internal: the confusable skeleton of a name (UTS #39)';
 COMMENT ON FUNCTION tenancy._member_role(uuid, text) IS 'internal: latest committed active role of an actor';
 COMMENT ON FUNCTION tenancy._latest_status(uuid) IS 'internal: latest committed status of a tenant';
+COMMENT ON FUNCTION tenancy._active_members(uuid) IS 'internal: latest committed number of active members';
 COMMENT ON FUNCTION tenancy._refuse_lookalike(uuid, text) IS
     'internal: error when a name looks like another member''s or a role''s';
 -- pg_tenancy: tenant lifecycle. Platform admins only.
@@ -613,6 +654,16 @@ BEGIN
             MESSAGE = format('invalid plan "%s"', tenancy._shown(create_tenant.plan)),
             DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
     END IF;
+    -- The plan "basic" comes into being with the first tenant that takes it
+    -- (no features, no limits); every other plan must exist.
+    IF create_tenant.plan = 'basic' THEN
+        INSERT INTO tenancy.plans (name, description) VALUES ('basic', 'the default plan')
+            ON CONFLICT DO NOTHING;
+    ELSIF NOT EXISTS (SELECT 1 FROM tenancy.plans p WHERE p.name = create_tenant.plan) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('plan "%s" does not exist', create_tenant.plan),
+            HINT = 'Create it first with tenancy.create_plan(), or leave the plan out for "basic".';
+    END IF;
     IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('isolation mode "%s" is not supported yet', create_tenant.isolation),
@@ -639,6 +690,7 @@ BEGIN
     RETURNING tenants.id INTO new_id;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
+        PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
     RETURN new_id;
@@ -943,6 +995,7 @@ BEGIN
             HINT = 'Change the role with tenancy.set_member_role().';
     END IF;
     PERFORM tenancy._refuse_lookalike(target.id, subject);
+    PERFORM tenancy._require_member_room(target);
     INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (target.id, subject, add_member.role);
 END
 $$;
@@ -982,6 +1035,9 @@ BEGIN
     IF removing THEN
         DELETE FROM tenancy.memberships m WHERE m.tenant_id = target.id AND m.actor = normalized;
         RETURN;
+    END IF;
+    IF new_active AND NOT current_membership.is_active THEN
+        PERFORM tenancy._require_member_room(target);
     END IF;
     UPDATE tenancy.memberships m
        SET role = coalesce(new_role, m.role), is_active = coalesce(new_active, m.is_active), updated_at = now()
@@ -1132,7 +1188,7 @@ COMMENT ON FUNCTION tenancy._holds_platform_right(oid, text) IS
 CREATE OR REPLACE FUNCTION tenancy._platform_admin_tables() RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables, '
-           'tenancy.platform_grants, tenancy.access_denials'
+           'tenancy.platform_grants, tenancy.access_denials, tenancy.plans'
 $$;
 COMMENT ON FUNCTION tenancy._platform_admin_tables() IS 'internal: the tables platform admins may read';
 
@@ -4058,6 +4114,408 @@ COMMENT ON FUNCTION tenancy._record_owner_event() IS
 -- The triggers only: the functions above check their callers' rights.
 REVOKE ALL ON FUNCTION tenancy._record_tenant_event(), tenancy._record_owner_event(), tenancy._shown_time(timestamptz),
     tenancy._catalog_loading(oid) FROM PUBLIC;
+-- pg_tenancy: plans, the features they unlock and the limits they set, and
+-- the limits of one tenant that override its plan's. Platform admins define
+-- plans and give them to tenants; the database enforces them.
+
+-- Returns limits in their stored form after checking every entry: members
+-- (a whole number), rows (an object of schema-qualified table names and
+-- whole numbers), storage_mb (a number), statement_timeout and work_mem (a
+-- PostgreSQL setting's value with its unit). A JSON null drops the entry.
+CREATE OR REPLACE FUNCTION tenancy._checked_limits(limits jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    table_entry record;
+    checked jsonb := '{}';
+    tables jsonb;
+    parts text[];
+BEGIN
+    IF limits IS NULL OR jsonb_typeof(limits) <> 'object' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'limits must be a JSON object',
+            DETAIL = 'For example {"members": 5, "rows": {"app.invoices": 10000}, "storage_mb": 500, '
+                     '"statement_timeout": "5s", "work_mem": "64MB"}.';
+    END IF;
+    FOR entry IN SELECT e.key, e.value FROM jsonb_each(limits) e ORDER BY e.key LOOP
+        CONTINUE WHEN jsonb_typeof(entry.value) = 'null';
+        CASE entry.key
+        WHEN 'members', 'storage_mb' THEN
+            IF jsonb_typeof(entry.value) <> 'number' OR entry.value::text::numeric < 0
+               OR (entry.key = 'members' AND entry.value::text::numeric <> trunc(entry.value::text::numeric)) THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = format('invalid limit %s: %s', entry.key, tenancy._shown(entry.value::text)),
+                    DETAIL = CASE entry.key WHEN 'members' THEN 'members is a whole number, 0 or more.'
+                                            ELSE 'storage_mb is a number of megabytes, 0 or more.' END;
+            END IF;
+            checked := checked || jsonb_build_object(entry.key, entry.value);
+        WHEN 'rows' THEN
+            IF jsonb_typeof(entry.value) <> 'object' THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = format('invalid limit rows: %s', tenancy._shown(entry.value::text)),
+                    DETAIL = 'rows is an object of tables and their row limits, e.g. {"app.invoices": 10000}.';
+            END IF;
+            tables := '{}';
+            FOR table_entry IN SELECT e.key, e.value FROM jsonb_each(entry.value) e ORDER BY e.key LOOP
+                CONTINUE WHEN jsonb_typeof(table_entry.value) = 'null';
+                BEGIN
+                    parts := parse_ident(table_entry.key);
+                EXCEPTION WHEN invalid_parameter_value THEN
+                    parts := NULL;
+                END;
+                IF cardinality(parts) IS DISTINCT FROM 2 THEN
+                    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                        MESSAGE = format('invalid table name in limit rows: "%s"', tenancy._shown(table_entry.key)),
+                        DETAIL = 'Name each table with its schema, as in "app.invoices".';
+                END IF;
+                IF jsonb_typeof(table_entry.value) <> 'number' OR table_entry.value::text::numeric < 0
+                   OR table_entry.value::text::numeric <> trunc(table_entry.value::text::numeric) THEN
+                    RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                        MESSAGE = format('invalid row limit for %s: %s', table_entry.key,
+                                         tenancy._shown(table_entry.value::text)),
+                        DETAIL = 'A row limit is a whole number, 0 or more.';
+                END IF;
+                tables := tables || jsonb_build_object(quote_ident(parts[1]) || '.' || quote_ident(parts[2]),
+                                                       table_entry.value);
+            END LOOP;
+            IF tables <> '{}' THEN
+                checked := checked || jsonb_build_object('rows', tables);
+            END IF;
+        WHEN 'statement_timeout', 'work_mem' THEN
+            IF jsonb_typeof(entry.value) NOT IN ('string', 'number')
+               OR (entry.key = 'statement_timeout' AND entry.value #>> '{}' !~ '^\s*[0-9]+\s*(us|ms|s|min|h|d)?\s*$')
+               OR (entry.key = 'work_mem' AND entry.value #>> '{}' !~ '^\s*[0-9]+\s*(kB|MB|GB|TB)?\s*$') THEN
+                RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                    MESSAGE = format('invalid limit %s: %s', entry.key, tenancy._shown(entry.value::text)),
+                    DETAIL = CASE entry.key WHEN 'statement_timeout' THEN 'statement_timeout is a duration, as in "5s" or "250ms".'
+                                            ELSE 'work_mem is an amount of memory, as in "64MB".' END;
+            END IF;
+            checked := checked || jsonb_build_object(entry.key, btrim(entry.value #>> '{}'));
+        ELSE
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('unknown limit "%s"', tenancy._shown(entry.key)),
+                DETAIL = 'The limits are members, rows, storage_mb, statement_timeout and work_mem.';
+        END CASE;
+    END LOOP;
+    RETURN checked;
+END
+$$;
+COMMENT ON FUNCTION tenancy._checked_limits(jsonb) IS 'internal: limits checked and in their stored form';
+
+-- Returns features after checking each name; NULL and duplicates go.
+CREATE OR REPLACE FUNCTION tenancy._checked_features(features text[]) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    feature text;
+BEGIN
+    FOREACH feature IN ARRAY coalesce(features, '{}') LOOP
+        IF feature !~ '^[a-z][a-z0-9_.-]{0,62}$' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('invalid feature name "%s"', tenancy._shown(feature)),
+                DETAIL = 'A feature name starts with a lowercase letter and has only lowercase letters, digits, '
+                         '".", "_" and "-", at most 63 characters.';
+        END IF;
+    END LOOP;
+    RETURN ARRAY(SELECT DISTINCT f FROM unnest(features) f WHERE f IS NOT NULL ORDER BY f);
+END
+$$;
+COMMENT ON FUNCTION tenancy._checked_features(text[]) IS 'internal: feature names checked, sorted, without duplicates';
+
+-- Returns a plan, or raises when there is none of that name.
+CREATE OR REPLACE FUNCTION tenancy._find_plan(plan text, lock_row boolean DEFAULT false) RETURNS tenancy.plans
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found_plan tenancy.plans;
+BEGIN
+    IF lock_row THEN
+        SELECT * INTO found_plan FROM tenancy.plans p WHERE p.name = plan FOR UPDATE;
+    ELSE
+        SELECT * INTO found_plan FROM tenancy.plans p WHERE p.name = plan;
+    END IF;
+    IF found_plan.name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('plan "%s" does not exist', tenancy._shown(coalesce(plan, 'null'))),
+            HINT = 'tenancy.plan_list() lists the plans; tenancy.create_plan() creates one.';
+    END IF;
+    RETURN found_plan;
+END
+$$;
+COMMENT ON FUNCTION tenancy._find_plan(text, boolean) IS 'internal: a plan by name, or an error';
+
+CREATE OR REPLACE FUNCTION tenancy.create_plan(name text, features text[] DEFAULT '{}', limits jsonb DEFAULT '{}',
+                                               description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('create plans');
+    IF create_plan.name IS NULL OR create_plan.name !~ '^[a-z][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid plan name "%s"', tenancy._shown(coalesce(create_plan.name, 'null'))),
+            DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
+    END IF;
+    IF EXISTS (SELECT 1 FROM tenancy.plans p WHERE p.name = create_plan.name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+            MESSAGE = format('plan "%s" already exists', create_plan.name),
+            HINT = 'Change it with tenancy.alter_plan().';
+    END IF;
+    INSERT INTO tenancy.plans (name, description, features, limits)
+    VALUES (create_plan.name, create_plan.description, tenancy._checked_features(create_plan.features),
+            tenancy._checked_limits(coalesce(create_plan.limits, '{}')));
+END
+$$;
+COMMENT ON FUNCTION tenancy.create_plan(text, text[], jsonb, text) IS
+    'creates a plan with the features it unlocks and the limits it sets (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.alter_plan(name text, features text[] DEFAULT NULL, limits jsonb DEFAULT NULL,
+                                              description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.plans;
+BEGIN
+    PERFORM tenancy._require_platform_admin('change plans');
+    target := tenancy._find_plan(alter_plan.name, true);
+    UPDATE tenancy.plans p
+       SET features = CASE WHEN alter_plan.features IS NULL THEN p.features
+                           ELSE tenancy._checked_features(alter_plan.features) END,
+           limits = CASE WHEN alter_plan.limits IS NULL THEN p.limits
+                         ELSE tenancy._checked_limits(alter_plan.limits) END,
+           description = coalesce(alter_plan.description, p.description),
+           updated_at = now()
+     WHERE p.name = target.name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.alter_plan(text, text[], jsonb, text) IS
+    'changes a plan''s features, limits or description; a NULL argument keeps the current value; the tenants '
+    'of the plan have the new ones from their next statement (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.drop_plan(name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.plans;
+    users bigint;
+BEGIN
+    PERFORM tenancy._require_platform_admin('drop plans');
+    target := tenancy._find_plan(drop_plan.name, true);
+    SELECT count(*) INTO users FROM tenancy.tenants t WHERE t.plan = target.name;
+    IF users > 0 THEN
+        RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+            MESSAGE = format('plan "%s" is in use', target.name),
+            DETAIL = CASE WHEN users = 1 THEN '1 tenant has it.' ELSE format('%s tenants have it.', users) END,
+            HINT = 'Give them another plan first with tenancy.set_plan().';
+    END IF;
+    DELETE FROM tenancy.plans p WHERE p.name = target.name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.drop_plan(text) IS 'drops a plan no tenant has (platform admins only)';
+
+-- Gives a tenant another plan (an event in tenancy.tenant_events); says so
+-- when the tenant is already over one of the new plan's limits.
+CREATE OR REPLACE FUNCTION tenancy.set_plan(tenant text, plan text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    new_plan tenancy.plans;
+    over record;
+BEGIN
+    PERFORM tenancy._require_platform_admin('change the plan of tenants');
+    target := tenancy._find_tenant(tenant, true);
+    new_plan := tenancy._find_plan(set_plan.plan);
+    UPDATE tenancy.tenants t SET plan = new_plan.name, updated_at = now() WHERE t.id = target.id;
+    FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l
+                 WHERE CASE WHEN l.usage IS NULL THEN false ELSE l.usage > (l."limit" #>> '{}')::numeric END LOOP
+        RAISE NOTICE 'tenant "%" is over the limit % of plan "%": % (limit %)', target.slug, over.key, new_plan.name,
+            over.usage, over."limit";
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_plan(text, text) IS
+    'gives a tenant another plan (platform admins only); a notice names each limit it is already over';
+
+-- Sets (or, with NULL, removes) one limit of a tenant that overrides its
+-- plan's; for rows, value is an object of tables whose entries are merged
+-- into the tenant's (a table given null goes back to the plan's limit).
+CREATE OR REPLACE FUNCTION tenancy.set_limit(tenant text, key text, value jsonb) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    overrides jsonb;
+    merged jsonb;
+BEGIN
+    PERFORM tenancy._require_platform_admin('change the limits of tenants');
+    target := tenancy._find_tenant(tenant, true);
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'key must not be null';
+    END IF;
+    overrides := target.limits;
+    IF value IS NULL OR jsonb_typeof(value) = 'null' THEN
+        PERFORM tenancy._checked_limits(jsonb_build_object(key, 'null'::jsonb));
+        overrides := overrides - key;
+    ELSIF key = 'rows' THEN
+        -- Table by table: a number sets the tenant's limit, null removes it.
+        merged := coalesce(overrides->'rows', '{}')
+                  || coalesce(tenancy._checked_limits(jsonb_build_object('rows', value))->'rows', '{}');
+        IF jsonb_typeof(value) = 'object' THEN
+            merged := merged - ARRAY(SELECT quote_ident((parse_ident(e.key))[1]) || '.' || quote_ident((parse_ident(e.key))[2])
+                                       FROM jsonb_each(value) e WHERE jsonb_typeof(e.value) = 'null');
+        END IF;
+        overrides := overrides - 'rows' || CASE WHEN merged = '{}' THEN '{}' ELSE jsonb_build_object('rows', merged) END;
+    ELSE
+        overrides := overrides - key || tenancy._checked_limits(jsonb_build_object(key, value));
+    END IF;
+    UPDATE tenancy.tenants t SET limits = overrides, updated_at = now() WHERE t.id = target.id;
+    RETURN overrides;
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_limit(text, text, jsonb) IS
+    'sets one limit of a tenant over its plan''s, or removes it with NULL (rows: merged per table); returns the '
+    'tenant''s own limits (platform admins only)';
+
+-- The limits that hold for a tenant: its plan's, with its own on top.
+CREATE OR REPLACE FUNCTION tenancy._effective_limits(target tenancy.tenants) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_strip_nulls((p.limits - 'rows') || (target.limits - 'rows')
+           || jsonb_build_object('rows', nullif(coalesce(p.limits->'rows', '{}') || coalesce(target.limits->'rows', '{}'),
+                                                '{}'::jsonb)))
+      FROM tenancy.plans p WHERE p.name = target.plan
+$$;
+COMMENT ON FUNCTION tenancy._effective_limits(tenancy.tenants) IS 'internal: a tenant''s limits, plan and own';
+
+-- Each limit of a tenant, where it comes from, and how much of it is used
+-- (members: active members; rows: rows of the table; the others: NULL).
+CREATE OR REPLACE FUNCTION tenancy.tenant_limits(tenant text)
+RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'read the limits');
+    effective jsonb := tenancy._effective_limits(target);
+    entry record;
+BEGIN
+    FOR entry IN SELECT e.key, e.value FROM jsonb_each(effective - 'rows') e ORDER BY e.key LOOP
+        key := entry.key;
+        "limit" := entry.value;
+        source := CASE WHEN target.limits ? entry.key THEN 'tenant' ELSE 'plan' END;
+        usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id) END;
+        RETURN NEXT;
+    END LOOP;
+    FOR entry IN SELECT e.key, e.value FROM jsonb_each(coalesce(effective->'rows', '{}')) e ORDER BY e.key LOOP
+        key := 'rows.' || entry.key;
+        "limit" := entry.value;
+        source := CASE WHEN target.limits->'rows' ? entry.key THEN 'tenant' ELSE 'plan' END;
+        usage := tenancy._limited_table_rows(target.id, entry.key);
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_limits(text) IS
+    'the limits of a tenant (from its plan, or its own), with the usage of members and rows '
+    '(its owners and admins, platform admins)';
+
+-- The rows of a tenant in a table named in a row limit: NULL when the table
+-- does not exist or is not protected.
+CREATE OR REPLACE FUNCTION tenancy._limited_table_rows(tenant uuid, table_name text) RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target_relid oid := to_regclass(table_name);
+BEGIN
+    IF target_relid IS NULL OR NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target_relid) THEN
+        RETURN NULL;
+    END IF;
+    RETURN tenancy._count_tenant_rows(target_relid, tenant);
+END
+$$;
+COMMENT ON FUNCTION tenancy._limited_table_rows(uuid, text) IS 'internal: a tenant''s rows of a limited table';
+
+-- Raises unless a tenant can take one more active member: the members limit
+-- is checked against the latest committed count, with the tenant's adders
+-- taking turns (a transaction-level advisory lock on the tenant), so that
+-- concurrent additions cannot pass it together under any isolation level.
+CREATE OR REPLACE FUNCTION tenancy._require_member_room(target tenancy.tenants) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    allowed jsonb := tenancy._effective_limits(target)->'members';
+    used bigint;
+BEGIN
+    IF allowed IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtextextended('tenancy.members:' || target.id::text, 0));
+    used := tenancy._active_members(target.id);
+    IF used >= (allowed #>> '{}')::numeric THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = format('tenant "%s" has reached its limit of %s active members', target.slug, allowed),
+            DETAIL = format('Plan "%s" allows %s active members%s; the tenant has %s.', target.plan, allowed,
+                            CASE WHEN target.limits ? 'members' THEN ' (a limit of the tenant''s own)' ELSE '' END,
+                            used),
+            HINT = 'Deactivate or remove a member, or a platform admin can raise the limit '
+                   '(tenancy.set_plan(), tenancy.set_limit()).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_member_room(tenancy.tenants) IS
+    'internal: error when a tenant is at its members limit';
+
+-- Says whether the current tenant's plan unlocks a feature.
+CREATE OR REPLACE FUNCTION tenancy.has_feature(feature text) RETURNS boolean
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT has_feature.feature = ANY (p.features)
+                       FROM tenancy.tenants t JOIN tenancy.plans p ON p.name = t.plan
+                      WHERE t.id = tenancy.current_tenant_id()), false)
+$$;
+COMMENT ON FUNCTION tenancy.has_feature(text) IS
+    'whether the current tenant''s plan unlocks a feature (an error when no tenant is selected)';
+
+-- Raises 42501 unless the current tenant's plan unlocks a feature.
+CREATE OR REPLACE FUNCTION tenancy.require_feature(feature text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    current tenancy.tenants;
+BEGIN
+    IF tenancy.has_feature(feature) THEN
+        RETURN;
+    END IF;
+    SELECT * INTO current FROM tenancy.tenants t WHERE t.id = tenancy.current_tenant_id();
+    RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+        MESSAGE = format('feature "%s" is not in plan "%s" of tenant "%s"', tenancy._shown(coalesce(feature, 'null')),
+                         current.plan, current.slug),
+        HINT = 'A platform admin can give the tenant a plan that has it (tenancy.set_plan()).';
+END
+$$;
+COMMENT ON FUNCTION tenancy.require_feature(text) IS
+    'an error (42501) unless the current tenant''s plan unlocks a feature; for functions, policies and triggers';
+
+-- Every plan, with the number of tenants that have it (platform admins).
+CREATE OR REPLACE FUNCTION tenancy.plan_list()
+RETURNS TABLE (name text, description text, features text[], limits jsonb, tenants bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('list plans');
+    RETURN QUERY SELECT p.name::text, p.description, p.features, p.limits,
+                        (SELECT count(*) FROM tenancy.tenants t WHERE t.plan = p.name)
+                   FROM tenancy.plans p ORDER BY p.name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.plan_list() IS 'plans with their features, limits and number of tenants (platform admins)';
+
+-- One plan as jsonb, with the slugs of the tenants that have it (platform
+-- admins).
+CREATE OR REPLACE FUNCTION tenancy.plan_details(plan text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found_plan tenancy.plans;
+BEGIN
+    PERFORM tenancy._require_platform_admin('read plans');
+    found_plan := tenancy._find_plan(plan);
+    RETURN to_jsonb(found_plan) || jsonb_build_object('tenants',
+        (SELECT coalesce(jsonb_agg(t.slug ORDER BY t.slug), '[]') FROM tenancy.tenants t WHERE t.plan = found_plan.name));
+END
+$$;
+COMMENT ON FUNCTION tenancy.plan_details(text) IS 'a plan, with the tenants that have it, as jsonb (platform admins)';
+
+REVOKE ALL ON FUNCTION tenancy._checked_limits(jsonb), tenancy._checked_features(text[]),
+    tenancy._find_plan(text, boolean), tenancy._effective_limits(tenancy.tenants),
+    tenancy._limited_table_rows(uuid, text), tenancy._require_member_room(tenancy.tenants)
+    FROM PUBLIC;
 -- pg_tenancy 0.1 -> 0.2, after the functions: the triggers, policies and
 -- event triggers 0.2 adds or changes, and data changes that need the new
 -- functions.
@@ -4215,3 +4673,17 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;

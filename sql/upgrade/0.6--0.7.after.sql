@@ -8,3 +8,17 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;

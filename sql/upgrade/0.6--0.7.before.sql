@@ -13,3 +13,7 @@ ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
     ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';

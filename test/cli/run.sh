@@ -199,6 +199,11 @@ else result failed "an unreachable server exits 3" "exit $code: $out"; fi
 
 # Tenants.
 check "tenant create" 0 "created tenant acme \(" -- tenant create acme --name "Acme Corp" --owner ctl_alice
+check "tenant create with a plan that does not exist" 1 'plan "pro" does not exist' -- \
+    tenant create globex --name Globex --plan pro
+check "plan create with features and limits" 0 "^created plan pro$" -- plan create pro --feature sso \
+    --feature export --limit members=3 --limit rows.app.invoices=1000 --limit statement_timeout=5s \
+    --description "for growing teams"
 check_json "tenant create --json returns id and slug" "v['slug'] == 'globex' and len(v['id']) == 36" -- \
     tenant create globex --name Globex --plan pro
 check "a duplicate slug is refused with the server's message and hint" 1 'tenant "acme" already exists' -- \
@@ -215,6 +220,31 @@ check "tenant show" 0 "ctl_alice +owner" -- tenant show acme
 check "tenant show lists rows per protected table" 0 "rows per protected table" -- tenant show acme
 check_json "tenant show --json" "v['slug'] == 'acme' and v['members'][0]['actor'] == 'ctl_alice'" -- tenant show acme
 check "tenant show of an unknown tenant" 1 'tenant "nope" does not exist' -- tenant show nope
+# Plans and limits.
+check_json "plan show --json: features sorted, limits typed, its tenants" \
+    "v['features'] == ['export', 'sso'] and v['limits'] == {'members': 3, 'rows': {'app.invoices': 1000}, 'statement_timeout': '5s'} and v['tenants'] == ['globex']" -- \
+    plan show pro
+check "plan list" 0 "^pro +for growing teams +\{export,sso\}" -- plan list
+check "plan show lists its tenants" 0 "^globex$" -- plan show pro
+check "plan create refuses a limit without a value" 2 'takes KEY=VALUE' -- plan create odd --limit members
+check "plan create refuses an unknown limit" 1 'unknown limit "seats"' -- plan create odd --limit seats=3
+check "plan show of a plan that does not exist" 1 'plan "odd" does not exist' -- plan show odd
+check "plan create solo" 0 "created plan solo" -- plan create solo --limit members=1
+check "member add within the limit" 0 "added ctl_app to globex" -- member add globex ctl_app --role viewer
+check "member add within the limit, again" 0 "added ctl_alice to globex" -- member add globex ctl_alice --role admin
+check_without "plan set warns about a limit the tenant is already over" 0 \
+    "warning: over the limit members: 2 \(limit 1\)" "^ERROR" -- plan set globex solo
+check "member add past the limit names plan, limit and usage" 1 \
+    'tenant "globex" has reached its limit of 1 active members' -- member add globex ctl_ops
+check "tenant limits" 0 "^members +1 +plan +2$" -- tenant limits globex
+check_json "tenant limits --json" "v == [{'key': 'members', 'limit': 1, 'source': 'plan', 'usage': 2}]" -- \
+    tenant limits globex
+check "plan drop of a plan in use is refused" 1 'plan "solo" is in use' -- plan drop solo
+check "plan set back" 0 "tenant globex now has plan pro" -- plan set globex pro
+check "plan drop" 0 "dropped plan solo" -- plan drop solo
+check "member remove" 0 "removed ctl_app from globex" -- member remove globex ctl_app
+check "member remove, again" 0 "removed ctl_alice from globex" -- member remove globex ctl_alice
+
 check "tenant suspend --reason" 0 "suspended tenant globex" -- tenant suspend globex --reason "unpaid"
 check_json "tenant activate --json shows the new status" "v['status'] == 'active'" -- tenant activate globex
 check_json "tenant archive --json" "v['status'] == 'archived'" -- tenant archive globex --reason "closed"
@@ -337,13 +367,15 @@ check "psql starts with tenancy.tenant set" 0 "^acme$" -- psql acme -- -X -A -t 
 check "psql refuses an unknown tenant before starting" 1 'tenant "nope" does not exist' -- psql nope
 
 # The wizard, through a pseudo-terminal: welcome, name, a slug refused on the
-# spot and then the suggestion, plan, owner, confirmation.
-out=$(python3 pty_session.py "Tenant name=>Umbrella Corp" "Slug=>Bad Slug" "Slug=>" "Plan=>pro" \
+# spot and then the suggestion, a plan refused on the spot (with the plans
+# there are) and then an existing one, owner, confirmation.
+out=$(python3 pty_session.py "Tenant name=>Umbrella Corp" "Slug=>Bad Slug" "Slug=>" "Plan=>gold" "Plan=>pro" \
       "First owner=>ctl_alice" "Create it?=>y" -- "$tenantctl" -d "dbname=$database" tenant create 2>&1); code=$?
 if [ "$code" = 0 ] && grep -q "Welcome" <<<"$out" && grep -q "a slug starts with a lowercase letter" <<<"$out" \
-   && grep -q "\[umbrella-corp\]" <<<"$out" && grep -q "created tenant umbrella-corp" <<<"$out"; then
-    result ok "the wizard creates a tenant, checking the slug on the spot"
-else result failed "the wizard creates a tenant, checking the slug on the spot" "exit $code: $out"; fi
+   && grep -q "\[umbrella-corp\]" <<<"$out" && grep -q 'plan "gold" does not exist; the plans are: basic, pro' <<<"$out" \
+   && grep -q "created tenant umbrella-corp" <<<"$out"; then
+    result ok "the wizard creates a tenant, checking the slug and the plan on the spot"
+else result failed "the wizard creates a tenant, checking the slug and the plan on the spot" "exit $code: $out"; fi
 check_json "the wizard's answers were used" "[(t['slug'], t['plan'], t['members']) for t in v if t['slug'] == 'umbrella-corp'] == [('umbrella-corp', 'pro', 1)]" -- \
     tenant list
 out=$(python3 pty_session.py "Tenant name=>Taken" "Slug=>acme" "Slug=>taken" "Plan=>" "First owner=>" "Create it?=>n" \
@@ -376,7 +408,7 @@ check_all "a transposition is a near miss too" 2 'unknown command "member lsit"'
     member lsit acme
 check "a prefix suggests every command it starts" 2 '^did you mean "protect" or "protected"\?$' -- protec shop.items
 check_all "a word near no command lists the commands of its group" 2 'unknown command "tenant frobnicate"' \
-    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events$' -- tenant frobnicate
+    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events, limits$' -- tenant frobnicate
 check_all "a group without a command lists its commands" 2 '^tenantctl: "tenant" needs a command' \
     '^  list +List tenants' '^  drop +Drop a tenant' 'Run "tenantctl tenant COMMAND --help"' -- tenant
 check_without "a missing command is not CLI11's bare message" 2 '"member" needs a command' "A subcommand is required" -- \
@@ -464,8 +496,8 @@ check_without "without --json, errors stay in the server's words" 1 "^ERROR:  te
 
 # Shell completion, generated from the command tree.
 check_completion "bash: tenantctl ten<TAB> offers tenant" "tenant" -- tenantctl ten
-check_completion "bash: tenantctl tenant l<TAB> offers list" "list" -- tenantctl tenant l
-check_completion "bash: global options and their values are skipped" "list" -- tenantctl -d "dbname=x" -o csv tenant l
+check_completion "bash: tenantctl tenant li<TAB> offers list and limits" "list limits" -- tenantctl tenant li
+check_completion "bash: global options and their values are skipped" "list limits" -- tenantctl -d "dbname=x" -o csv tenant li
 check_completion "bash: option values come from the command tree" "row schema database" -- \
     tenantctl tenant create acme --isolation ""
 check_completion "bash: --output=<TAB> offers the formats" "csv" -- tenantctl --output = c
@@ -495,7 +527,7 @@ if command -v zsh >/dev/null; then
         words=(tenantctl tenant create x --isolation ""); CURRENT=6; PREFIX=; _tenantctl
         words=(tenantctl member add acme bob --r); CURRENT=6; PREFIX=--r; _tenantctl' zsh "$tenantctl" 2>&1)
     if [ "$out" = "compdef _tenantctl tenantctl
-describe create list show suspend activate archive drop terminate restore purge events
+describe create list show suspend activate archive drop terminate restore purge events limits
 compadd row schema database
 describe -h --help --role --version -d --dbname -o --output --json --no-headers" ]; then
         result ok "zsh: commands, option values and options from the command tree"

@@ -59,6 +59,11 @@ SELECT tenancy.drop_tenant('globex');
 :sqlstate
 RESET ROLE;
 SET ROLE ops;
+-- A plan other than "basic" must exist first.
+SELECT tenancy.create_tenant('initech', 'Initech', owner => 'mallory', plan => 'pro') IS NOT NULL AS created;
+:sqlstate
+SELECT count(*) AS initech FROM tenancy.tenants WHERE slug = 'initech';
+SELECT tenancy.create_plan('pro', description => 'the plan of the tests');
 SELECT tenancy.create_tenant('initech', 'Initech', owner => 'mallory', plan => 'pro') IS NOT NULL AS created;
 SELECT slug, name, status, isolation, plan, settings FROM tenancy.tenants WHERE slug = 'initech';
 RESET ROLE;

@@ -6,3 +6,5 @@
 DROP SCHEMA shop CASCADE;
 SELECT tenancy.drop_tenant('acme');
 SELECT tenancy.drop_tenant('globex');
+-- The plans the update brought in for its tenants ("basic", "pro").
+SELECT tenancy.drop_plan(name) FROM tenancy.plan_list();

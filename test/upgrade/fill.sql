@@ -20,6 +20,12 @@ CREATE TABLE shop.orders (id int PRIMARY KEY, item text NOT NULL, qty int NOT NU
 GRANT SELECT, INSERT, UPDATE, DELETE ON shop.orders TO PUBLIC;
 RESET ROLE;
 SELECT tenancy.create_tenant('acme', 'Acme Corp', owner => 'upgrade_alice') IS NOT NULL AS created;
+-- Since 0.7 a plan other than "basic" must exist first.
+DO $$ BEGIN
+    IF to_regprocedure('tenancy.create_plan(text, text[], jsonb, text)') IS NOT NULL THEN
+        EXECUTE 'SELECT tenancy.create_plan(''pro'')';
+    END IF;
+END $$;
 SELECT tenancy.create_tenant('globex', 'Globex', owner => 'upgrade_bob', plan => 'pro') IS NOT NULL AS created;
 SELECT tenancy.add_member('acme', 'carol@example.com', 'viewer');
 SELECT tenancy.add_domain('acme', 'acme.example.com');

@@ -49,6 +49,16 @@ BEGIN
             MESSAGE = format('invalid plan "%s"', tenancy._shown(create_tenant.plan)),
             DETAIL = 'A plan name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-".';
     END IF;
+    -- The plan "basic" comes into being with the first tenant that takes it
+    -- (no features, no limits); every other plan must exist.
+    IF create_tenant.plan = 'basic' THEN
+        INSERT INTO tenancy.plans (name, description) VALUES ('basic', 'the default plan')
+            ON CONFLICT DO NOTHING;
+    ELSIF NOT EXISTS (SELECT 1 FROM tenancy.plans p WHERE p.name = create_tenant.plan) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('plan "%s" does not exist', create_tenant.plan),
+            HINT = 'Create it first with tenancy.create_plan(), or leave the plan out for "basic".';
+    END IF;
     IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('isolation mode "%s" is not supported yet', create_tenant.isolation),
@@ -75,6 +85,7 @@ BEGIN
     RETURNING tenants.id INTO new_id;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
+        PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
     RETURN new_id;

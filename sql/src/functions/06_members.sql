@@ -178,6 +178,7 @@ BEGIN
             HINT = 'Change the role with tenancy.set_member_role().';
     END IF;
     PERFORM tenancy._refuse_lookalike(target.id, subject);
+    PERFORM tenancy._require_member_room(target);
     INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (target.id, subject, add_member.role);
 END
 $$;
@@ -217,6 +218,9 @@ BEGIN
     IF removing THEN
         DELETE FROM tenancy.memberships m WHERE m.tenant_id = target.id AND m.actor = normalized;
         RETURN;
+    END IF;
+    IF new_active AND NOT current_membership.is_active THEN
+        PERFORM tenancy._require_member_room(target);
     END IF;
     UPDATE tenancy.memberships m
        SET role = coalesce(new_role, m.role), is_active = coalesce(new_active, m.is_active), updated_at = now()

@@ -13,16 +13,20 @@ CREATE TABLE tenancy.tenants (
     created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     purge_after   timestamptz,
+    limits        jsonb NOT NULL DEFAULT '{}',
     CONSTRAINT tenants_pkey PRIMARY KEY (id),
     CONSTRAINT tenants_slug_key UNIQUE (slug),
     CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
     CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
     CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
     CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+    CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object'),
     -- Compared as text: an upgrade adds the label in the same transaction.
     CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL))
 );
 COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
 

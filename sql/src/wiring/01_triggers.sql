@@ -42,6 +42,8 @@ CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLI
     USING ((SELECT tenancy.is_platform_admin()));
 CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
     USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
 
 -- A change of platform rights reaches every session at its next statement.
 CREATE TRIGGER platform_grants_changed

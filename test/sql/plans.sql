@@ -1,0 +1,166 @@
+-- Plans: the features they unlock and the limits they set, a tenant's own
+-- limits over its plan's, the members limit enforced (also against platform
+-- admins), and every bad input refused with nothing changed.
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+\set sqlstate '\\echo SQLSTATE :SQLSTATE'
+
+-- "basic" came into being with the first tenant; "pro" was made by tenants.sql.
+SELECT name, description, features, limits FROM tenancy.plans WHERE name IN ('basic', 'pro') ORDER BY name;
+
+-- Only platform admins define plans and give them to tenants.
+SET ROLE alice;
+SELECT tenancy.create_plan('team');
+:sqlstate
+SELECT tenancy.alter_plan('basic', limits => '{"members": 1}');
+:sqlstate
+SELECT tenancy.set_plan('acme', 'pro');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'members', '100');
+:sqlstate
+SELECT * FROM tenancy.plan_list();
+:sqlstate
+SELECT count(*) FROM tenancy.plans;
+RESET ROLE;
+
+-- Bad input, each refused with nothing created.
+SET ROLE ops;
+SELECT tenancy.create_plan('Team Plan');
+:sqlstate
+SELECT tenancy.create_plan(NULL);
+:sqlstate
+SELECT tenancy.create_plan('pro');
+:sqlstate
+SELECT tenancy.create_plan('team', features => ARRAY['SSO']);
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '[1]');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"seats": 5}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"members": -1}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"members": 2.5}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"members": "5"}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"rows": {"invoices": 10}}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"rows": {"app.invoices": "many"}}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"rows": 10}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"statement_timeout": "soon"}');
+:sqlstate
+SELECT tenancy.create_plan('team', limits => '{"work_mem": "64 parsecs"}');
+:sqlstate
+SELECT count(*) AS team_plans FROM tenancy.plans WHERE name = 'team';
+
+-- A plan with features and every kind of limit: stored in one form (table
+-- names quoted as identifiers, features sorted, nulls dropped).
+SELECT tenancy.create_plan('team', features => ARRAY['sso', 'export', 'sso'],
+    limits => '{"members": 3, "rows": {"app.invoices": 4, "App.Other": 9, "app.gone": null}, "storage_mb": 500,
+                "statement_timeout": " 5s ", "work_mem": "64MB", "note": null}',
+    description => 'small teams');
+SELECT name, description, features, limits FROM tenancy.plans WHERE name = 'team';
+SELECT name, features, tenants FROM tenancy.plan_list() WHERE name IN ('basic', 'pro', 'team') ORDER BY name;
+
+-- A tenant on the team plan: its owner, admin and member fill the three seats.
+SELECT tenancy.create_tenant('plan-co', 'Plan Co', owner => 'alice', plan => 'team') IS NOT NULL AS created;
+SELECT tenancy.add_member('plan-co', 'carol', 'admin');
+SELECT tenancy.add_member('plan-co', 'dave', 'member');
+RESET ROLE;
+
+-- The fourth member is refused, whoever adds it; nothing changes.
+SET ROLE alice;
+SELECT tenancy.add_member('plan-co', 'erin', 'viewer');
+:sqlstate
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.add_member('plan-co', 'erin', 'viewer');
+:sqlstate
+SELECT count(*) AS members FROM tenancy.memberships m JOIN tenancy.tenants t ON t.id = m.tenant_id
+ WHERE t.slug = 'plan-co';
+-- A deactivated member frees a seat; bringing her back needs one.
+SELECT tenancy.set_member_active('plan-co', 'dave', false);
+SELECT tenancy.add_member('plan-co', 'erin', 'viewer');
+SELECT tenancy.set_member_active('plan-co', 'dave', true);
+:sqlstate
+-- The tenant's own limit overrides the plan's.
+SELECT tenancy.set_limit('plan-co', 'members', '4');
+SELECT tenancy.set_member_active('plan-co', 'dave', true);
+SELECT key, "limit", source, usage FROM tenancy.tenant_limits('plan-co') ORDER BY key;
+
+-- Row limits merge table by table; null takes a table's back to the plan's,
+-- a null limit removes the tenant's own.
+SELECT tenancy.set_limit('plan-co', 'rows', '{"app.invoices": 40, "app.more": 7}');
+SELECT tenancy.set_limit('plan-co', 'rows', '{"app.more": null}');
+SELECT key, "limit", source, usage FROM tenancy.tenant_limits('plan-co') ORDER BY key;
+SELECT tenancy.set_limit('plan-co', 'members', NULL);
+SELECT tenancy.set_limit('plan-co', 'seats', '1');
+:sqlstate
+SELECT tenancy.set_limit('plan-co', 'rows', '{"invoices": 1}');
+:sqlstate
+SELECT tenancy.set_limit('plan-nowhere', 'members', '1');
+:sqlstate
+SELECT limits FROM tenancy.tenants WHERE slug = 'plan-co';
+RESET ROLE;
+
+-- Owners and admins read their tenant's limits; members and others do not.
+SET ROLE carol;
+SELECT key, "limit", source FROM tenancy.tenant_limits('plan-co') ORDER BY key;
+SET ROLE dave;
+SELECT key FROM tenancy.tenant_limits('plan-co');
+:sqlstate
+SET ROLE bob;
+SELECT key FROM tenancy.tenant_limits('plan-co');
+:sqlstate
+RESET ROLE;
+
+-- Features of the current tenant: true, false, and a refusal that names the
+-- plan; no tenant selected is an error.
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+SELECT tenancy.has_feature('sso') AS sso, tenancy.has_feature('audit-export') AS audit_export,
+       tenancy.has_feature(NULL) AS nothing;
+SELECT tenancy.require_feature('export');
+SELECT tenancy.require_feature('audit-export');
+:sqlstate
+SET tenancy.tenant = 'acme';
+SELECT tenancy.has_feature('sso') AS sso_in_acme;
+RESET tenancy.tenant;
+SELECT tenancy.has_feature('sso');
+:sqlstate
+RESET ROLE;
+
+-- Changing a plan reaches its tenants at once; a new plan is an event, with
+-- a notice for each limit the tenant is already over.
+SET ROLE ops;
+SELECT tenancy.alter_plan('team', features => ARRAY['export', 'sso', 'audit-export']);
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+SELECT tenancy.has_feature('audit-export') AS audit_export_now;
+RESET tenancy.tenant;
+SET ROLE ops;
+SELECT tenancy.create_plan('solo', limits => '{"members": 1}');
+SELECT tenancy.set_plan('plan-co', 'solo');
+SELECT tenancy.set_plan('plan-co', 'nowhere');
+:sqlstate
+SELECT "from", "to" FROM tenancy.tenant_event_list('plan-co') WHERE event = 'plan' ORDER BY id;
+-- A plan in use is not dropped; an unused one is.
+SELECT tenancy.drop_plan('solo');
+:sqlstate
+SELECT tenancy.set_plan('plan-co', 'team');
+SELECT tenancy.drop_plan('solo');
+SELECT tenancy.drop_plan('solo');
+:sqlstate
+-- A members limit of 0 refuses even the first owner of a new tenant.
+SELECT tenancy.create_plan('closed', limits => '{"members": 0}');
+SELECT tenancy.create_tenant('plan-closed', 'Closed', owner => 'bob', plan => 'closed');
+:sqlstate
+SELECT count(*) AS closed_tenants FROM tenancy.tenants WHERE slug = 'plan-closed';
+SELECT tenancy.drop_plan('closed');
+RESET ROLE;
+
+-- Clean up.
+SELECT tenancy.drop_tenant('plan-co');
+SELECT tenancy.drop_plan('team');
