@@ -35,7 +35,9 @@ using namespace tenancy;
 
 namespace {
 
-const char *const guarded_triggers[] = {"tenancy_audit", "tenancy_truncate_guard", "tenancy_tenant_check"};
+const char *const guarded_triggers[] = {"tenancy_audit",     "tenancy_truncate_guard", "tenancy_tenant_check",
+										 "tenancy_row_count", "tenancy_row_count_delete", "tenancy_row_move",
+										 "tenancy_row_count_reset"};
 
 // Says whether a trigger name is one that tenancy.protect() installs.
 bool is_guarded_trigger(const char *name)

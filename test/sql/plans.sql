@@ -161,6 +161,79 @@ SELECT count(*) AS closed_tenants FROM tenancy.tenants WHERE slug = 'plan-closed
 SELECT tenancy.drop_plan('closed');
 RESET ROLE;
 
+-- Row limits: counted by triggers only on the tables a limit names, from
+-- the rows already there; a statement that goes over is refused whole.
+SET ROLE app_owner;
+CREATE TABLE app.plan_items (id integer PRIMARY KEY, body text);
+GRANT SELECT, INSERT, UPDATE, DELETE ON app.plan_items TO PUBLIC;
+GRANT TRUNCATE ON app.plan_items TO ops;
+SELECT tenancy.protect('app.plan_items');
+RESET ROLE;
+SELECT count(*) AS counting_triggers FROM pg_trigger
+ WHERE tgrelid = 'app.plan_items'::regclass AND tgname LIKE 'tenancy_row_%';
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+INSERT INTO app.plan_items VALUES (1, 'one'), (2, 'two');
+RESET tenancy.tenant;
+RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.alter_plan('team', limits => '{"members": 5, "rows": {"app.plan_items": 3}}');
+RESET ROLE;
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'app.plan_items'::regclass AND tgname LIKE 'tenancy_row_%' ORDER BY 1;
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+INSERT INTO app.plan_items VALUES (3, 'three');
+INSERT INTO app.plan_items VALUES (4, 'four'), (5, 'five');
+:sqlstate
+INSERT INTO app.plan_items SELECT g, 'many' FROM generate_series(6, 9) g;
+:sqlstate
+DELETE FROM app.plan_items WHERE id = 1;
+INSERT INTO app.plan_items VALUES (4, 'four');
+SELECT id FROM app.plan_items ORDER BY id;
+RESET tenancy.tenant;
+RESET ROLE;
+SELECT t.slug, r.rows FROM tenancy.row_counts r JOIN tenancy.tenants t ON t.id = r.tenant_id
+ WHERE r.relid = 'app.plan_items'::regclass;
+SET ROLE ops;
+SELECT key, "limit", source, usage FROM tenancy.tenant_limits('plan-co') WHERE key LIKE 'rows.%';
+-- The tenant's own row limit wins over the plan's.
+SELECT tenancy.set_limit('plan-co', 'rows', '{"app.plan_items": 4}');
+RESET ROLE;
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+INSERT INTO app.plan_items VALUES (5, 'five');
+INSERT INTO app.plan_items VALUES (6, 'six');
+:sqlstate
+RESET tenancy.tenant;
+RESET ROLE;
+-- The table's owner can neither disable nor drop the counting triggers.
+SET ROLE app_owner;
+ALTER TABLE app.plan_items DISABLE TRIGGER tenancy_row_count;
+:sqlstate
+DROP TRIGGER tenancy_row_count_delete ON app.plan_items;
+:sqlstate
+RESET ROLE;
+-- A row moved to another tenant (only a role that bypasses the policies can)
+-- moves in the counts too; TRUNCATE (a platform admin's) starts them again.
+UPDATE app.plan_items SET tenant_id = (SELECT id FROM tenancy.tenants WHERE slug = 'acme') WHERE id = 5;
+SELECT t.slug, r.rows FROM tenancy.row_counts r JOIN tenancy.tenants t ON t.id = r.tenant_id
+ WHERE r.relid = 'app.plan_items'::regclass ORDER BY t.slug;
+SET ROLE ops;
+TRUNCATE app.plan_items;
+RESET ROLE;
+SELECT count(*) AS counts_after_truncate FROM tenancy.row_counts WHERE relid = 'app.plan_items'::regclass;
+-- No limit names the table any more: its triggers and counts go.
+SET ROLE ops;
+SELECT tenancy.set_limit('plan-co', 'rows', NULL);
+SELECT tenancy.alter_plan('team', limits => '{"members": 5}');
+RESET ROLE;
+SELECT count(*) AS counting_triggers FROM pg_trigger
+ WHERE tgrelid = 'app.plan_items'::regclass AND tgname LIKE 'tenancy_row_%';
+
 -- Clean up.
+SELECT tenancy.unprotect('app.plan_items');
+SET ROLE app_owner;
+DROP TABLE app.plan_items;
+RESET ROLE;
 SELECT tenancy.drop_tenant('plan-co');
 SELECT tenancy.drop_plan('team');

@@ -475,6 +475,7 @@ BEGIN
         PERFORM tenancy._audit_backfill(job);
         DELETE FROM tenancy.protect_jobs j WHERE j.relid = target;
     END IF;
+    PERFORM tenancy._sync_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy._protect_table(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean) IS
@@ -530,6 +531,7 @@ BEGIN
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_truncate_guard ON %s', target);
     EXECUTE format('ALTER TABLE %s ALTER COLUMN tenant_id DROP DEFAULT', target);
     EXECUTE format('DROP TRIGGER IF EXISTS tenancy_tenant_check ON %s', target);
+    PERFORM tenancy._drop_row_count_triggers(target);
     EXECUTE format('ALTER TABLE %s %s ROW LEVEL SECURITY, %s ROW LEVEL SECURITY', target,
                    CASE WHEN settings.rls_was_enabled THEN 'ENABLE' ELSE 'DISABLE' END,
                    CASE WHEN settings.rls_was_forced THEN 'FORCE' ELSE 'NO FORCE' END);
@@ -578,6 +580,9 @@ COMMENT ON FUNCTION tenancy._dropped_strict_table() IS
 -- (called inside the sql_drop event trigger only).
 CREATE OR REPLACE FUNCTION tenancy._forget_dropped_tables() RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    DELETE FROM tenancy.row_counts r
+     WHERE r.relid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
+                        WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0);
     DELETE FROM tenancy.protected_tables p
      WHERE p.relid::oid IN (SELECT d.objid FROM pg_event_trigger_dropped_objects() d
                              WHERE d.classid = 'pg_class'::regclass AND d.objsubid = 0)

@@ -145,6 +145,7 @@ BEGIN
     INSERT INTO tenancy.plans (name, description, features, limits)
     VALUES (create_plan.name, create_plan.description, tenancy._checked_features(create_plan.features),
             tenancy._checked_limits(coalesce(create_plan.limits, '{}')));
+    PERFORM tenancy._sync_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_plan(text, text[], jsonb, text) IS
@@ -167,6 +168,7 @@ BEGIN
            description = coalesce(alter_plan.description, p.description),
            updated_at = now()
      WHERE p.name = target.name;
+    PERFORM tenancy._sync_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy.alter_plan(text, text[], jsonb, text) IS
@@ -189,6 +191,7 @@ BEGIN
             HINT = 'Give them another plan first with tenancy.set_plan().';
     END IF;
     DELETE FROM tenancy.plans p WHERE p.name = target.name;
+    PERFORM tenancy._sync_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy.drop_plan(text) IS 'drops a plan no tenant has (platform admins only)';
@@ -248,6 +251,7 @@ BEGIN
         overrides := overrides - key || tenancy._checked_limits(jsonb_build_object(key, value));
     END IF;
     UPDATE tenancy.tenants t SET limits = overrides, updated_at = now() WHERE t.id = target.id;
+    PERFORM tenancy._sync_row_limits();
     RETURN overrides;
 END
 $$;
