@@ -168,3 +168,6 @@ PGUSER=postgres ./instructions.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./online.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./lifecycle.sh

@@ -1,13 +1,15 @@
 // SQL-callable functions on actor names, user input and memberships, for the
 // management functions in SQL: tenancy._normalize_actor(),
 // tenancy._actor_skeleton(), tenancy._shown(), tenancy._member_role(),
-// tenancy._latest_status() and tenancy._active_members().
+// tenancy._latest_status(), tenancy._active_members() and
+// tenancy._lock_member_seats().
 #include "actor_names.hpp"
 #include "boundary.hpp"
 #include "catalog.hpp"
 #include "context.hpp"
 #include "datum.hpp"
 #include "invalidation.hpp"
+#include "tenant_lock.hpp"
 #include "sql_function.hpp"
 
 extern "C" {
@@ -93,4 +95,13 @@ TENANCY_SQL_FUNCTION(tenancy_active_members)
 		return catalog::active_members(*tenant);
 	});
 	PG_RETURN_INT64(count);
+}
+
+// tenancy._lock_member_seats(tenant) makes the additions of members to a
+// tenant take turns until the transaction ends (tenant_lock.hpp).
+TENANCY_SQL_FUNCTION(tenancy_lock_member_seats)
+{
+	const pg_uuid_t tenant = *PG_GETARG_UUID_P(0);
+	guarded([&] { tenant_lock::hold_member_seats(tenant); });
+	PG_RETURN_VOID();
 }

@@ -167,12 +167,25 @@ void check_statement(Node *statement, Oid target)
 		return;
 	}
 	case T_AlterObjectDependsStmt: {
+		// ALTER TRIGGER name ON table DEPENDS ON EXTENSION: the table is in
+		// relation, the trigger's name alone in object.
 		auto *depends = reinterpret_cast<AlterObjectDependsStmt *>(statement);
 		if (depends->objectType != OBJECT_TRIGGER)
 			return;
-		Oid relid = pg_call(relation_of_qualified, castNode(List, depends->object));
-		if (is_guarded_trigger(strVal(llast(castNode(List, depends->object)))) && protected_tables::find(relid))
-			refuse("make the audit trigger depend on an extension", relid);
+		const char *name = strVal(llast(castNode(List, depends->object)));
+		Oid relid = is_guarded_trigger(name) ? pg_call(relation_of, depends->relation) : InvalidOid;
+		if (protected_tables::find(relid))
+			refuse("make trigger \"" + std::string(name) + "\" depend on an extension", relid);
+		return;
+	}
+	case T_CreateTrigStmt: {
+		// The names pg_tenancy gives its triggers are its own: no trigger of
+		// another function may take (or, with OR REPLACE, replace) them.
+		auto *create = reinterpret_cast<CreateTrigStmt *>(statement);
+		bool reserved = create->trigname != nullptr && strncmp(create->trigname, "tenancy_", 8) == 0;
+		Oid relid = reserved ? pg_call(relation_of, create->relation) : InvalidOid;
+		if (protected_tables::find(relid))
+			refuse("create trigger \"" + std::string(create->trigname) + "\"", relid);
 		return;
 	}
 	default:

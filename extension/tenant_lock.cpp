@@ -56,8 +56,11 @@ std::string key_of(const pg_uuid_t &tenant)
 	return std::string(reinterpret_cast<const char *>(tenant.data), UUID_LEN);
 }
 
+// The lock space of the tags that additions of members take turns on.
+constexpr uint16 member_seats_space = lock_space + 1;
+
 // Fills the lock tag of a tenant, or of all tenants when tenant is null.
-void set_tag(LOCKTAG *tag, const pg_uuid_t *tenant)
+void set_tag(LOCKTAG *tag, const pg_uuid_t *tenant, uint16 space = lock_space)
 {
 	uint32 high = 0, low = 0;
 	if (tenant != nullptr) {
@@ -66,7 +69,7 @@ void set_tag(LOCKTAG *tag, const pg_uuid_t *tenant)
 		high = words[0] ^ words[2];
 		low = words[1] ^ words[3];
 	}
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, high, low, lock_space);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, high, low, space);
 }
 
 // Acquires a tag in a mode for the rest of the transaction.
@@ -154,6 +157,18 @@ void hold_for_removal(const pg_uuid_t &tenant)
 {
 	pg_call(acquire, nullptr, RowExclusiveLock);
 	pg_call(acquire, &tenant, AccessExclusiveLock);
+}
+
+// Takes the tenant's member seats tag exclusively until the transaction
+// ends: additions of members to one tenant take turns, and nobody outside
+// pg_tenancy can hold the tag (pg_advisory_lock() cannot name it).
+void hold_member_seats(const pg_uuid_t &tenant)
+{
+	pg_call([&] {
+		LOCKTAG tag;
+		set_tag(&tag, &tenant, member_seats_space);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	});
 }
 
 // Records that the tenant exists, as of generation stamp.

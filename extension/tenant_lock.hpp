@@ -38,6 +38,10 @@ void known_to_exist(const pg_uuid_t &tenant, uint64 stamp);
 // Forgets that this transaction checked the tenant, which it is removing.
 void forget(const pg_uuid_t &tenant);
 
+// Takes the tenant's member seats tag until the transaction ends, so that
+// additions of members to one tenant take turns (the members limit).
+void hold_member_seats(const pg_uuid_t &tenant);
+
 // Registers the transaction callbacks; called once from _PG_init.
 void register_callbacks();
 

@@ -252,10 +252,9 @@ SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
 -- pg_tenancy: the rows each tenant has in each protected table that a row
 -- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
 -- statement triggers on those tables (tenancy_row_count*) so that a limit is
--- checked without counting. A tenant's count starts from one direct count
--- the first time it writes into the table after a limit names it. Derived
--- data: not dumped (a restore starts the counts again), removed with the
--- tenant.
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
 
 CREATE TABLE tenancy.row_counts (
     tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
@@ -269,6 +268,20 @@ COMMENT ON TABLE tenancy.row_counts IS
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -526,6 +539,10 @@ CREATE OR REPLACE FUNCTION tenancy._latest_status(tenant uuid) RETURNS text
 CREATE OR REPLACE FUNCTION tenancy._active_members(tenant uuid) RETURNS bigint
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_active_members';
 
+-- Makes additions of members to a tenant take turns until commit (C++).
+CREATE OR REPLACE FUNCTION tenancy._lock_member_seats(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_lock_member_seats';
+
 -- Raises when a new actor name looks like, but is not, a member of the tenant
 -- or a database role: "bob" and "b\u043eb" (a Cyrillic o) are not both let in.
 CREATE OR REPLACE FUNCTION tenancy._refuse_lookalike(tenant uuid, actor text) RETURNS void
@@ -558,7 +575,7 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean),
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
-    tenancy._latest_status(uuid), tenancy._active_members(uuid),
+    tenancy._latest_status(uuid), tenancy._active_members(uuid), tenancy._lock_member_seats(uuid),
     tenancy._refuse_lookalike(uuid, text)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
@@ -578,6 +595,7 @@ COMMENT ON FUNCTION tenancy._actor_skeleton(text) IS 'internal: the confusable s
 COMMENT ON FUNCTION tenancy._member_role(uuid, text) IS 'internal: latest committed active role of an actor';
 COMMENT ON FUNCTION tenancy._latest_status(uuid) IS 'internal: latest committed status of a tenant';
 COMMENT ON FUNCTION tenancy._active_members(uuid) IS 'internal: latest committed number of active members';
+COMMENT ON FUNCTION tenancy._lock_member_seats(uuid) IS 'internal: additions of members to a tenant take turns';
 COMMENT ON FUNCTION tenancy._refuse_lookalike(uuid, text) IS
     'internal: error when a name looks like another member''s or a role''s';
 -- pg_tenancy: tenant lifecycle. Platform admins only.
@@ -2131,6 +2149,245 @@ $$;
 COMMENT ON FUNCTION tenancy.wait_for_access_log(interval) IS
     'waits until queued denials and platform admin entries are written (platform admins only); returns '
     'whether they all were within the timeout';
+-- pg_tenancy: row limits. A protected table that some plan's or tenant's
+-- row limit names gets four triggers: tenancy_row_count (after each INSERT
+-- statement, with its transition table), tenancy_row_count_delete (after
+-- each DELETE statement), tenancy_row_move (a row a bypassing role moves to
+-- another tenant) and tenancy_row_count_reset (TRUNCATE). When they are
+-- installed, the table's rows are counted per tenant in full (the trigger
+-- creation's lock keeps writers out meanwhile); from then on the counts in
+-- tenancy.row_counts move with each statement, and a statement that takes a
+-- tenant over its limit is refused. Tables no limit names have none of
+-- this: their writes pay nothing.
+
+-- The canonical name of a table in row limits: schema.table, each part
+-- quoted as an identifier only when it needs to be.
+CREATE OR REPLACE FUNCTION tenancy._limit_table_name(target oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
+$$;
+COMMENT ON FUNCTION tenancy._limit_table_name(oid) IS 'internal: a table''s name as row limits write it';
+
+-- Adds rows to a tenant's count of a table and raises when the count goes
+-- over the tenant's limit for it. A tenant without a count had no rows when
+-- the table was counted in full; on a table not counted in full (restored,
+-- before tenancy.recount_rows()) the count starts from a direct count.
+-- Concurrent writers of one tenant take turns on its count (a row lock), so
+-- no two can pass the limit together; under REPEATABLE READ the second is a
+-- serialization failure.
+CREATE OR REPLACE FUNCTION tenancy._add_counted_rows(target oid, tenant uuid, added bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    counted bigint;
+    owner_tenant tenancy.tenants;
+    table_name text;
+    allowed jsonb;
+BEGIN
+    IF added <= 0 THEN
+        -- Rows that go: a tenant without a count (or being removed, whose
+        -- count has gone with it) has nothing to take them from.
+        UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
+         WHERE r.tenant_id = tenant AND r.relid = target;
+        RETURN;
+    END IF;
+    SELECT c.limit_name INTO table_name FROM tenancy.row_count_tables c WHERE c.relid = target;
+    IF NOT EXISTS (SELECT 1 FROM tenancy.row_counts r WHERE r.tenant_id = tenant AND r.relid = target) THEN
+        INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
+        VALUES (tenant, target, CASE WHEN table_name IS NULL
+                                     THEN greatest(tenancy._count_tenant_rows(target, tenant) - added, 0) ELSE 0 END)
+        ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
+    END IF;
+    UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
+     WHERE r.tenant_id = tenant AND r.relid = target
+    RETURNING r.rows INTO counted;
+    SELECT * INTO owner_tenant FROM tenancy.tenants t WHERE t.id = tenant;
+    table_name := coalesce(table_name, tenancy._limit_table_name(target));
+    allowed := tenancy._effective_limits(owner_tenant)->'rows'->table_name;
+    IF allowed IS NOT NULL AND counted > (allowed #>> '{}')::numeric THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = format('tenant "%s" has reached its limit of %s rows in table %s', owner_tenant.slug, allowed,
+                             table_name),
+            DETAIL = format('%s %s rows; the tenant has %s, and this statement adds %s.',
+                            CASE WHEN owner_tenant.limits->'rows' ? table_name
+                                 THEN format('The tenant''s own limit (over plan "%s") is', owner_tenant.plan)
+                                 ELSE format('Plan "%s" allows', owner_tenant.plan) END,
+                            allowed, counted - added, added),
+            HINT = 'Delete rows first, or a platform admin can raise the limit (tenancy.set_plan(), tenancy.set_limit()).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._add_counted_rows(oid, uuid, bigint) IS
+    'internal: adds to a tenant''s row count of a table and checks its row limit';
+
+-- The triggers' function: INSERT and DELETE statements (transition tables
+-- tenancy_new and tenancy_old), a row moved to another tenant (row level),
+-- TRUNCATE (every count of the table is 0 again).
+CREATE OR REPLACE FUNCTION tenancy.row_count_trigger() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    change record;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM tenancy.row_counts r WHERE r.relid = TG_RELID;
+    ELSIF TG_LEVEL = 'ROW' THEN
+        PERFORM tenancy._add_counted_rows(TG_RELID, OLD.tenant_id, -1) WHERE OLD.tenant_id IS NOT NULL;
+        PERFORM tenancy._add_counted_rows(TG_RELID, NEW.tenant_id, 1) WHERE NEW.tenant_id IS NOT NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        FOR change IN SELECT n.tenant_id, count(*) AS added FROM tenancy_new n
+                       WHERE n.tenant_id IS NOT NULL GROUP BY n.tenant_id ORDER BY n.tenant_id LOOP
+            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, change.added);
+        END LOOP;
+    ELSE
+        FOR change IN SELECT o.tenant_id, count(*) AS removed FROM tenancy_old o
+                       WHERE o.tenant_id IS NOT NULL GROUP BY o.tenant_id ORDER BY o.tenant_id LOOP
+            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, -change.removed);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy.row_count_trigger() IS
+    'triggers tenancy_row_count* of tables a row limit names: keep tenancy.row_counts and check the limits';
+REVOKE ALL ON FUNCTION tenancy.row_count_trigger() FROM PUBLIC;
+
+-- Says whether all four counting triggers are on a table, each calling
+-- tenancy.row_count_trigger().
+CREATE OR REPLACE FUNCTION tenancy._has_row_count_triggers(target oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) = 4 FROM pg_trigger t
+     WHERE t.tgrelid = target AND t.tgfoid = 'tenancy.row_count_trigger'::regproc
+       AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move', 'tenancy_row_count_reset')
+$$;
+COMMENT ON FUNCTION tenancy._has_row_count_triggers(oid) IS 'internal: whether a table has its counting triggers';
+
+-- Installs a table's counting triggers (replacing any trigger that took
+-- their names) and counts its rows per tenant in full: creating a trigger
+-- locks the table against writers until commit, so the counts are exact.
+CREATE OR REPLACE FUNCTION tenancy._install_row_counting(target oid, limit_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits h WHERE target IN (h.inhrelid, h.inhparent)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('cannot count the rows of table %s for its row limit', target::regclass),
+            DETAIL = 'It takes part in inheritance: its statements would count the rows of the other tables too.';
+    END IF;
+    PERFORM tenancy._drop_row_count_triggers(target);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count AFTER INSERT ON %s REFERENCING NEW TABLE AS tenancy_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS tenancy_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_move AFTER UPDATE OF tenant_id ON %s FOR EACH ROW '
+                   'WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id) '
+                   'EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count_reset AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    PERFORM tenancy._count_rows_in_full(target, limit_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy._install_row_counting(oid, text) IS
+    'internal: installs a table''s counting triggers and counts its rows per tenant';
+
+-- Counts a table's rows per tenant in full (a direct scan per tenant: no
+-- code of the table's owner runs) and records the name its limits use.
+CREATE OR REPLACE FUNCTION tenancy._count_rows_in_full(target oid, limit_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target::regclass);
+    DELETE FROM tenancy.row_counts r WHERE r.relid = target;
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
+    SELECT t.id, target, c.rows
+      FROM tenancy.tenants t CROSS JOIN LATERAL (SELECT tenancy._count_tenant_rows(target, t.id) AS rows) c
+     WHERE c.rows > 0;
+    INSERT INTO tenancy.row_count_tables (relid, limit_name) VALUES (target, limit_name)
+    ON CONFLICT ON CONSTRAINT row_count_tables_pkey DO UPDATE SET limit_name = excluded.limit_name, counted_at = now();
+END
+$$;
+COMMENT ON FUNCTION tenancy._count_rows_in_full(oid, text) IS 'internal: counts a table''s rows per tenant in full';
+
+-- Gives every protected table a row limit names its counting triggers, and
+-- takes them (and the table's counts) from the others. A table keeps the
+-- name its limits used when it was counted, so renaming it does not lift
+-- its limit. A table that cannot be counted is skipped with a warning (the
+-- health check names it). Called whenever plans, tenants' own limits or the
+-- protected tables change.
+CREATE OR REPLACE FUNCTION tenancy._sync_row_limits() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    protected record;
+    limited boolean;
+BEGIN
+    FOR protected IN
+        SELECT p.relid, coalesce(c.limit_name, tenancy._limit_table_name(p.relid)) AS name,
+               c.relid IS NOT NULL AS counted
+          FROM tenancy.protected_tables p LEFT JOIN tenancy.row_count_tables c ON c.relid = p.relid
+         ORDER BY p.relid
+    LOOP
+        limited := EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.name)
+                OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.name);
+        BEGIN
+            IF limited AND NOT (protected.counted AND tenancy._has_row_count_triggers(protected.relid)) THEN
+                PERFORM tenancy._install_row_counting(protected.relid, protected.name);
+            ELSIF NOT limited AND (protected.counted OR EXISTS (
+                      SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
+                         AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
+                                          'tenancy_row_count_reset'))) THEN
+                PERFORM tenancy._drop_row_count_triggers(protected.relid);
+            END IF;
+        EXCEPTION WHEN feature_not_supported OR lock_not_available THEN
+            RAISE WARNING '%', SQLERRM USING DETAIL = SQLSTATE, HINT = 'The health check lists the tables whose row '
+                'limits are not counted; tenancy.recount_rows() tries again.';
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy._sync_row_limits() IS
+    'internal: the counting triggers on exactly the protected tables a row limit names';
+
+-- Counts the rows of every table a row limit names again, in full (after a
+-- restore, which does not carry the counts), and installs what is missing.
+CREATE OR REPLACE FUNCTION tenancy.recount_rows() RETURNS TABLE (table_name text, tenants bigint, rows bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    counted record;
+BEGIN
+    PERFORM tenancy._require_platform_admin('count rows for the row limits');
+    PERFORM tenancy._sync_row_limits();
+    FOR counted IN SELECT c.relid, c.limit_name FROM tenancy.row_count_tables c ORDER BY c.limit_name LOOP
+        PERFORM tenancy._count_rows_in_full(counted.relid, counted.limit_name);
+        table_name := counted.limit_name;
+        SELECT count(*), coalesce(sum(r.rows), 0) INTO tenants, rows
+          FROM tenancy.row_counts r WHERE r.relid = counted.relid;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.recount_rows() IS
+    'counts the rows per tenant of every table a row limit names again (platform admins; after a restore)';
+
+-- Drops a table's counting triggers (and any trigger that took their names),
+-- its counts and its record.
+CREATE OR REPLACE FUNCTION tenancy._drop_row_count_triggers(target oid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    trigger_name name;
+BEGIN
+    FOR trigger_name IN SELECT t.tgname FROM pg_trigger t
+                         WHERE t.tgrelid = target AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete',
+                                                                   'tenancy_row_move', 'tenancy_row_count_reset')
+                         ORDER BY t.tgname LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, target::regclass);
+    END LOOP;
+    DELETE FROM tenancy.row_counts r WHERE r.relid = target;
+    DELETE FROM tenancy.row_count_tables c WHERE c.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
+
+REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._add_counted_rows(oid, uuid, bigint),
+    tenancy._has_row_count_triggers(oid), tenancy._install_row_counting(oid, text),
+    tenancy._count_rows_in_full(oid, text), tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid)
+    FROM PUBLIC;
 -- pg_tenancy: guards. A protected table's owner may not switch off what
 -- protects it: TRUNCATE (which ignores row level security and row triggers),
 -- disabling row level security or the audit trigger, dropping or altering the
@@ -2322,14 +2579,43 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     UNION ALL
     SELECT 'error', p.relid::text,
            CASE WHEN t.oid IS NULL THEN format('trigger %s is missing', name)
+                WHEN t.tgfoid <> wanted.function THEN format('trigger %s runs %s, not %s', name,
+                                                             t.tgfoid::regproc, wanted.function)
                 ELSE format('trigger %s is disabled', name) END,
-           CASE WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
+           CASE WHEN t.oid IS NOT NULL AND t.tgfoid <> wanted.function
+                    THEN format('A superuser drops it (DROP TRIGGER %I ON %s), then runs SELECT tenancy.protect(%L) '
+                                'again.', name, p.relid::text, p.relid::text)
+                WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
                 ELSE format('Run SELECT tenancy.protect(%L) again.', p.relid::text) END
       FROM protected p
-           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit), ('tenancy_truncate_guard', true),
-                                     ('tenancy_tenant_check', true)) AS wanted(name, wanted)
+           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit, 'tenancy.audit_trigger'::regproc),
+                                      ('tenancy_truncate_guard', true, 'tenancy.guard_truncate'::regproc),
+                                      ('tenancy_tenant_check', true, 'tenancy.tenant_check'::regproc))
+                AS wanted(name, wanted, function)
            LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
-     WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A'))
+     WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A') OR t.tgfoid <> wanted.function)
+    UNION ALL
+    -- Row limits: a table they name must be counted, under that name.
+    SELECT 'error', p.relid::text,
+           format('the row limits of %s are not counted: %s', limit_name.name,
+                  CASE WHEN c.relid IS NULL THEN 'its rows were never counted in full (a restore does not carry the counts)'
+                       ELSE 'its counting triggers are missing or disabled' END),
+           'Run SELECT * FROM tenancy.recount_rows().'
+      FROM protected p
+           LEFT JOIN tenancy.row_count_tables c ON c.relid = p.relid
+           CROSS JOIN LATERAL (SELECT coalesce(c.limit_name, tenancy._limit_table_name(p.relid)) AS name) limit_name
+     WHERE (EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? limit_name.name)
+            OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? limit_name.name))
+       AND (c.relid IS NULL OR NOT tenancy._has_row_count_triggers(p.relid)
+            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgfoid = 'tenancy.row_count_trigger'::regproc
+                          AND t.tgenabled NOT IN ('O', 'A')))
+    UNION ALL
+    SELECT 'warning', p.relid::text,
+           format('table %s was renamed: its row limits still name it %s', p.relid::regclass, c.limit_name),
+           format('Rename it in the plans and tenants'' own limits (tenancy.alter_plan(), tenancy.set_limit()); '
+                  'until then the limits of %s hold for it.', c.limit_name)
+      FROM protected p JOIN tenancy.row_count_tables c ON c.relid = p.relid
+     WHERE c.limit_name <> tenancy._limit_table_name(p.relid)
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_protected_tables(oid[]) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_protected_tables(oid[]) IS 'internal: health findings about protected tables';
@@ -2722,6 +3008,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
            format('Protect %s first with tenancy.protect(), or keep it apart from %s.', i.parent::regclass,
                   i.child::regclass)
       FROM inheritance i WHERE i.child_protected AND NOT i.parent_protected
+    UNION ALL
+    SELECT i.child::regclass,
+           format('table %s inherits from %s, and a row limit counts the rows of %s: its statements would count '
+                  'the other table''s rows too', i.child::regclass, i.parent::regclass,
+                  (SELECT c.relid::regclass FROM tenancy.row_count_tables c
+                    WHERE c.relid IN (i.child, i.parent) ORDER BY c.relid LIMIT 1)),
+           'Keep the tables a row limit names apart from inheritance.'
+      FROM inheritance i
+     WHERE EXISTS (SELECT 1 FROM tenancy.row_count_tables c WHERE c.relid IN (i.child, i.parent))
     UNION ALL
     SELECT r.ev_class::regclass,
            format('rule %I on protected table %s runs on every write, outside row level security and the audit '
@@ -4123,14 +4418,14 @@ BEGIN
         CONTINUE WHEN jsonb_typeof(entry.value) = 'null';
         CASE entry.key
         WHEN 'members', 'storage_mb' THEN
-            IF jsonb_typeof(entry.value) <> 'number' OR entry.value::text::numeric < 0
-               OR (entry.key = 'members' AND entry.value::text::numeric <> trunc(entry.value::text::numeric)) THEN
+            IF NOT tenancy._is_limit_number(entry.value, entry.key = 'members') THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                     MESSAGE = format('invalid limit %s: %s', entry.key, tenancy._shown(entry.value::text)),
                     DETAIL = CASE entry.key WHEN 'members' THEN 'members is a whole number, 0 or more.'
                                             ELSE 'storage_mb is a number of megabytes, 0 or more.' END;
             END IF;
-            checked := checked || jsonb_build_object(entry.key, entry.value);
+            checked := checked || jsonb_build_object(entry.key, CASE entry.key
+                WHEN 'members' THEN to_jsonb(entry.value::text::numeric::bigint) ELSE entry.value END);
         WHEN 'rows' THEN
             IF jsonb_typeof(entry.value) <> 'object' THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -4145,20 +4440,20 @@ BEGIN
                 EXCEPTION WHEN invalid_parameter_value THEN
                     parts := NULL;
                 END;
-                IF cardinality(parts) IS DISTINCT FROM 2 THEN
+                IF cardinality(parts) IS DISTINCT FROM 2 OR octet_length(parts[1]) >= 64
+                   OR octet_length(parts[2]) >= 64 THEN
                     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                         MESSAGE = format('invalid table name in limit rows: "%s"', tenancy._shown(table_entry.key)),
-                        DETAIL = 'Name each table with its schema, as in "app.invoices".';
+                        DETAIL = 'Name each table with its schema, as in "app.invoices" (each name at most 63 bytes).';
                 END IF;
-                IF jsonb_typeof(table_entry.value) <> 'number' OR table_entry.value::text::numeric < 0
-                   OR table_entry.value::text::numeric <> trunc(table_entry.value::text::numeric) THEN
+                IF NOT tenancy._is_limit_number(table_entry.value, true) THEN
                     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                         MESSAGE = format('invalid row limit for %s: %s', table_entry.key,
                                          tenancy._shown(table_entry.value::text)),
                         DETAIL = 'A row limit is a whole number, 0 or more.';
                 END IF;
                 tables := tables || jsonb_build_object(quote_ident(parts[1]) || '.' || quote_ident(parts[2]),
-                                                       table_entry.value);
+                                                       to_jsonb(table_entry.value::text::numeric::bigint));
             END LOOP;
             IF tables <> '{}' THEN
                 checked := checked || jsonb_build_object('rows', tables);
@@ -4183,6 +4478,16 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy._checked_limits(jsonb) IS 'internal: limits checked and in their stored form';
+
+-- Says whether a JSON value is a limit: a number from 0 up to the largest
+-- bigint, whole when whole is true (10.0 is whole).
+CREATE OR REPLACE FUNCTION tenancy._is_limit_number(value jsonb, whole boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_typeof(value) = 'number'
+       AND value::text::numeric BETWEEN 0 AND 9223372036854775807
+       AND (NOT whole OR value::text::numeric = trunc(value::text::numeric))
+$$;
+COMMENT ON FUNCTION tenancy._is_limit_number(jsonb, boolean) IS 'internal: whether a JSON value is a valid limit';
 
 -- Returns features after checking each name; NULL and duplicates go.
 CREATE OR REPLACE FUNCTION tenancy._checked_features(features text[]) RETURNS text[]
@@ -4414,7 +4719,7 @@ COMMENT ON FUNCTION tenancy._limited_table_rows(uuid, text) IS 'internal: a tena
 
 -- Raises unless a tenant can take one more active member: the members limit
 -- is checked against the latest committed count, with the tenant's adders
--- taking turns (a transaction-level advisory lock on the tenant), so that
+-- taking turns (a lock in pg_tenancy's own space, until commit), so that
 -- concurrent additions cannot pass it together under any isolation level.
 CREATE OR REPLACE FUNCTION tenancy._require_member_room(target tenancy.tenants) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -4425,14 +4730,16 @@ BEGIN
     IF allowed IS NULL THEN
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('tenancy.members:' || target.id::text, 0));
+    PERFORM tenancy._lock_member_seats(target.id);
     used := tenancy._active_members(target.id);
     IF used >= (allowed #>> '{}')::numeric THEN
         RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
             MESSAGE = format('tenant "%s" has reached its limit of %s active members', target.slug, allowed),
-            DETAIL = format('Plan "%s" allows %s active members%s; the tenant has %s.', target.plan, allowed,
-                            CASE WHEN target.limits ? 'members' THEN ' (a limit of the tenant''s own)' ELSE '' END,
-                            used),
+            DETAIL = CASE WHEN target.limits ? 'members'
+                          THEN format('The tenant''s own limit (over plan "%s") is %s active members; it has %s.',
+                                      target.plan, allowed, used)
+                          ELSE format('Plan "%s" allows %s active members; the tenant has %s.', target.plan, allowed,
+                                      used) END,
             HINT = 'Deactivate or remove a member, or a platform admin can raise the limit '
                    '(tenancy.set_plan(), tenancy.set_limit()).';
     END IF;
@@ -4499,159 +4806,10 @@ $$;
 COMMENT ON FUNCTION tenancy.plan_details(text) IS 'a plan, with the tenants that have it, as jsonb (platform admins)';
 
 REVOKE ALL ON FUNCTION tenancy._checked_limits(jsonb), tenancy._checked_features(text[]),
+    tenancy._is_limit_number(jsonb, boolean),
     tenancy._find_plan(text, boolean), tenancy._effective_limits(tenancy.tenants),
     tenancy._limited_table_rows(uuid, text), tenancy._require_member_room(tenancy.tenants)
     FROM PUBLIC;
--- pg_tenancy: row limits. A protected table that some plan's or tenant's
--- row limit names gets three triggers: tenancy_row_count (after each INSERT
--- or DELETE statement, with its transition table), tenancy_row_move (a row
--- a bypassing role moves to another tenant) and tenancy_row_count_reset
--- (TRUNCATE). They keep tenancy.row_counts, one row per tenant and table,
--- and refuse a statement that takes a tenant over its limit. Tables no limit
--- names have none of this: their writes pay nothing.
-
--- The canonical name of a table in row limits: schema.table, each part
--- quoted as an identifier only when it needs to be.
-CREATE OR REPLACE FUNCTION tenancy._limit_table_name(target oid) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
-      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
-$$;
-COMMENT ON FUNCTION tenancy._limit_table_name(oid) IS 'internal: a table''s name as row limits write it';
-
--- Adds rows to a tenant's count of a table, starting the count from a direct
--- count of its other rows if there is none, and raises when the count goes
--- over the tenant's limit for the table. Concurrent writers of one tenant
--- take turns on its count (a row lock), so no two can pass the limit
--- together; under REPEATABLE READ the second is a serialization failure.
-CREATE OR REPLACE FUNCTION tenancy._add_counted_rows(target oid, tenant uuid, added bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    counted bigint;
-    owner_tenant tenancy.tenants;
-    table_name text;
-    allowed jsonb;
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM tenancy.row_counts r WHERE r.tenant_id = tenant AND r.relid = target) THEN
-        -- The rows this statement added are visible here: they are not
-        -- part of the starting count.
-        INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
-        VALUES (tenant, target, tenancy._count_tenant_rows(target, tenant) - added)
-        ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
-    END IF;
-    UPDATE tenancy.row_counts r SET rows = r.rows + added
-     WHERE r.tenant_id = tenant AND r.relid = target
-    RETURNING r.rows INTO counted;
-    IF added <= 0 THEN
-        RETURN;
-    END IF;
-    SELECT * INTO owner_tenant FROM tenancy.tenants t WHERE t.id = tenant;
-    table_name := tenancy._limit_table_name(target);
-    allowed := tenancy._effective_limits(owner_tenant)->'rows'->table_name;
-    IF allowed IS NOT NULL AND counted > (allowed #>> '{}')::bigint THEN
-        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
-            MESSAGE = format('tenant "%s" has reached its limit of %s rows in table %s', owner_tenant.slug, allowed,
-                             table_name),
-            DETAIL = format('Plan "%s" allows %s rows%s; the tenant has %s, and this statement adds %s.',
-                            owner_tenant.plan, allowed,
-                            CASE WHEN owner_tenant.limits->'rows' ? table_name
-                                 THEN ' (a limit of the tenant''s own)' ELSE '' END,
-                            counted - added, added),
-            HINT = 'Delete rows first, or a platform admin can raise the limit (tenancy.set_plan(), tenancy.set_limit()).';
-    END IF;
-END
-$$;
-COMMENT ON FUNCTION tenancy._add_counted_rows(oid, uuid, bigint) IS
-    'internal: adds to a tenant''s row count of a table and checks its row limit';
-
--- The triggers' function: INSERT and DELETE statements (transition tables
--- tenancy_new and tenancy_old), a row moved to another tenant (row level),
--- TRUNCATE (every count of the table goes).
-CREATE OR REPLACE FUNCTION tenancy.row_count_trigger() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    change record;
-BEGIN
-    IF TG_OP = 'TRUNCATE' THEN
-        DELETE FROM tenancy.row_counts r WHERE r.relid = TG_RELID;
-    ELSIF TG_LEVEL = 'ROW' THEN
-        PERFORM tenancy._add_counted_rows(TG_RELID, OLD.tenant_id, -1) WHERE OLD.tenant_id IS NOT NULL;
-        PERFORM tenancy._add_counted_rows(TG_RELID, NEW.tenant_id, 1) WHERE NEW.tenant_id IS NOT NULL;
-    ELSIF TG_OP = 'INSERT' THEN
-        FOR change IN SELECT n.tenant_id, count(*) AS added FROM tenancy_new n
-                       WHERE n.tenant_id IS NOT NULL GROUP BY n.tenant_id ORDER BY n.tenant_id LOOP
-            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, change.added);
-        END LOOP;
-    ELSE
-        FOR change IN SELECT o.tenant_id, count(*) AS removed FROM tenancy_old o
-                       WHERE o.tenant_id IS NOT NULL GROUP BY o.tenant_id ORDER BY o.tenant_id LOOP
-            UPDATE tenancy.row_counts r SET rows = r.rows - change.removed
-             WHERE r.tenant_id = change.tenant_id AND r.relid = TG_RELID;
-        END LOOP;
-    END IF;
-    RETURN NULL;
-END
-$$;
-COMMENT ON FUNCTION tenancy.row_count_trigger() IS
-    'triggers tenancy_row_count* of tables a row limit names: keep tenancy.row_counts and check the limits';
-REVOKE ALL ON FUNCTION tenancy.row_count_trigger() FROM PUBLIC;
-
--- Gives every protected table a row limit names its counting triggers, and
--- takes them (and the table's counts) from the others. Called whenever
--- plans, tenants' own limits or the protected tables change.
-CREATE OR REPLACE FUNCTION tenancy._sync_row_limits() RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    protected record;
-    limited boolean;
-    present boolean;
-BEGIN
-    FOR protected IN
-        SELECT p.relid, tenancy._limit_table_name(p.relid) AS name FROM tenancy.protected_tables p ORDER BY p.relid
-    LOOP
-        limited := EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.name)
-                OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.name);
-        present := EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
-                                                        AND t.tgname = 'tenancy_row_count');
-        IF limited AND NOT present THEN
-            EXECUTE format('CREATE TRIGGER tenancy_row_count AFTER INSERT ON %s REFERENCING NEW TABLE AS tenancy_new '
-                           'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', protected.relid::regclass);
-            EXECUTE format('CREATE TRIGGER tenancy_row_count_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS '
-                           'tenancy_old FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()',
-                           protected.relid::regclass);
-            EXECUTE format('CREATE TRIGGER tenancy_row_move AFTER UPDATE OF tenant_id ON %s FOR EACH ROW '
-                           'WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id) '
-                           'EXECUTE FUNCTION tenancy.row_count_trigger()', protected.relid::regclass);
-            EXECUTE format('CREATE TRIGGER tenancy_row_count_reset AFTER TRUNCATE ON %s '
-                           'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', protected.relid::regclass);
-        ELSIF present AND NOT limited THEN
-            PERFORM tenancy._drop_row_count_triggers(protected.relid);
-        END IF;
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION tenancy._sync_row_limits() IS
-    'internal: the counting triggers on exactly the protected tables a row limit names';
-
--- Drops a table's counting triggers and its counts.
-CREATE OR REPLACE FUNCTION tenancy._drop_row_count_triggers(target oid) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    trigger_name name;
-BEGIN
-    FOR trigger_name IN SELECT t.tgname FROM pg_trigger t
-                         WHERE t.tgrelid = target AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete',
-                                                                   'tenancy_row_move', 'tenancy_row_count_reset')
-                         ORDER BY t.tgname LOOP
-        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, target::regclass);
-    END LOOP;
-    DELETE FROM tenancy.row_counts r WHERE r.relid = target;
-END
-$$;
-COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
-
-REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._add_counted_rows(oid, uuid, bigint),
-    tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid) FROM PUBLIC;
 -- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
 -- event triggers 0.3 adds or changes, and data changes that need the new
 -- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
@@ -4799,3 +4957,11 @@ BEGIN
     END LOOP;
 END
 $grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();

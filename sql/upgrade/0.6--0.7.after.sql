@@ -22,3 +22,11 @@ BEGIN
     END LOOP;
 END
 $grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();

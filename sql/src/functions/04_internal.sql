@@ -186,6 +186,10 @@ CREATE OR REPLACE FUNCTION tenancy._latest_status(tenant uuid) RETURNS text
 CREATE OR REPLACE FUNCTION tenancy._active_members(tenant uuid) RETURNS bigint
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_active_members';
 
+-- Makes additions of members to a tenant take turns until commit (C++).
+CREATE OR REPLACE FUNCTION tenancy._lock_member_seats(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_lock_member_seats';
+
 -- Raises when a new actor name looks like, but is not, a member of the tenant
 -- or a database role: "bob" and "b\u043eb" (a Cyrillic o) are not both let in.
 CREATE OR REPLACE FUNCTION tenancy._refuse_lookalike(tenant uuid, actor text) RETURNS void
@@ -218,7 +222,7 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._tenant_for_caller(text, tenancy.role, text, boolean, boolean),
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
-    tenancy._latest_status(uuid), tenancy._active_members(uuid),
+    tenancy._latest_status(uuid), tenancy._active_members(uuid), tenancy._lock_member_seats(uuid),
     tenancy._refuse_lookalike(uuid, text)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
@@ -238,5 +242,6 @@ COMMENT ON FUNCTION tenancy._actor_skeleton(text) IS 'internal: the confusable s
 COMMENT ON FUNCTION tenancy._member_role(uuid, text) IS 'internal: latest committed active role of an actor';
 COMMENT ON FUNCTION tenancy._latest_status(uuid) IS 'internal: latest committed status of a tenant';
 COMMENT ON FUNCTION tenancy._active_members(uuid) IS 'internal: latest committed number of active members';
+COMMENT ON FUNCTION tenancy._lock_member_seats(uuid) IS 'internal: additions of members to a tenant take turns';
 COMMENT ON FUNCTION tenancy._refuse_lookalike(uuid, text) IS
     'internal: error when a name looks like another member''s or a role''s';

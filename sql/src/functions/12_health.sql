@@ -80,14 +80,43 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     UNION ALL
     SELECT 'error', p.relid::text,
            CASE WHEN t.oid IS NULL THEN format('trigger %s is missing', name)
+                WHEN t.tgfoid <> wanted.function THEN format('trigger %s runs %s, not %s', name,
+                                                             t.tgfoid::regproc, wanted.function)
                 ELSE format('trigger %s is disabled', name) END,
-           CASE WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
+           CASE WHEN t.oid IS NOT NULL AND t.tgfoid <> wanted.function
+                    THEN format('A superuser drops it (DROP TRIGGER %I ON %s), then runs SELECT tenancy.protect(%L) '
+                                'again.', name, p.relid::text, p.relid::text)
+                WHEN name = 'tenancy_audit' THEN format('Run SELECT tenancy.set_audit(%L, true).', p.relid::text)
                 ELSE format('Run SELECT tenancy.protect(%L) again.', p.relid::text) END
       FROM protected p
-           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit), ('tenancy_truncate_guard', true),
-                                     ('tenancy_tenant_check', true)) AS wanted(name, wanted)
+           CROSS JOIN LATERAL (VALUES ('tenancy_audit', p.audit, 'tenancy.audit_trigger'::regproc),
+                                      ('tenancy_truncate_guard', true, 'tenancy.guard_truncate'::regproc),
+                                      ('tenancy_tenant_check', true, 'tenancy.tenant_check'::regproc))
+                AS wanted(name, wanted, function)
            LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
-     WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A'))
+     WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A') OR t.tgfoid <> wanted.function)
+    UNION ALL
+    -- Row limits: a table they name must be counted, under that name.
+    SELECT 'error', p.relid::text,
+           format('the row limits of %s are not counted: %s', limit_name.name,
+                  CASE WHEN c.relid IS NULL THEN 'its rows were never counted in full (a restore does not carry the counts)'
+                       ELSE 'its counting triggers are missing or disabled' END),
+           'Run SELECT * FROM tenancy.recount_rows().'
+      FROM protected p
+           LEFT JOIN tenancy.row_count_tables c ON c.relid = p.relid
+           CROSS JOIN LATERAL (SELECT coalesce(c.limit_name, tenancy._limit_table_name(p.relid)) AS name) limit_name
+     WHERE (EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? limit_name.name)
+            OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? limit_name.name))
+       AND (c.relid IS NULL OR NOT tenancy._has_row_count_triggers(p.relid)
+            OR EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = p.relid AND t.tgfoid = 'tenancy.row_count_trigger'::regproc
+                          AND t.tgenabled NOT IN ('O', 'A')))
+    UNION ALL
+    SELECT 'warning', p.relid::text,
+           format('table %s was renamed: its row limits still name it %s', p.relid::regclass, c.limit_name),
+           format('Rename it in the plans and tenants'' own limits (tenancy.alter_plan(), tenancy.set_limit()); '
+                  'until then the limits of %s hold for it.', c.limit_name)
+      FROM protected p JOIN tenancy.row_count_tables c ON c.relid = p.relid
+     WHERE c.limit_name <> tenancy._limit_table_name(p.relid)
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_protected_tables(oid[]) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_protected_tables(oid[]) IS 'internal: health findings about protected tables';

@@ -93,6 +93,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
                   i.child::regclass)
       FROM inheritance i WHERE i.child_protected AND NOT i.parent_protected
     UNION ALL
+    SELECT i.child::regclass,
+           format('table %s inherits from %s, and a row limit counts the rows of %s: its statements would count '
+                  'the other table''s rows too', i.child::regclass, i.parent::regclass,
+                  (SELECT c.relid::regclass FROM tenancy.row_count_tables c
+                    WHERE c.relid IN (i.child, i.parent) ORDER BY c.relid LIMIT 1)),
+           'Keep the tables a row limit names apart from inheritance.'
+      FROM inheritance i
+     WHERE EXISTS (SELECT 1 FROM tenancy.row_count_tables c WHERE c.relid IN (i.child, i.parent))
+    UNION ALL
     SELECT r.ev_class::regclass,
            format('rule %I on protected table %s runs on every write, outside row level security and the audit '
                   'trail', r.rulename, r.ev_class::regclass),

@@ -25,14 +25,14 @@ BEGIN
         CONTINUE WHEN jsonb_typeof(entry.value) = 'null';
         CASE entry.key
         WHEN 'members', 'storage_mb' THEN
-            IF jsonb_typeof(entry.value) <> 'number' OR entry.value::text::numeric < 0
-               OR (entry.key = 'members' AND entry.value::text::numeric <> trunc(entry.value::text::numeric)) THEN
+            IF NOT tenancy._is_limit_number(entry.value, entry.key = 'members') THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                     MESSAGE = format('invalid limit %s: %s', entry.key, tenancy._shown(entry.value::text)),
                     DETAIL = CASE entry.key WHEN 'members' THEN 'members is a whole number, 0 or more.'
                                             ELSE 'storage_mb is a number of megabytes, 0 or more.' END;
             END IF;
-            checked := checked || jsonb_build_object(entry.key, entry.value);
+            checked := checked || jsonb_build_object(entry.key, CASE entry.key
+                WHEN 'members' THEN to_jsonb(entry.value::text::numeric::bigint) ELSE entry.value END);
         WHEN 'rows' THEN
             IF jsonb_typeof(entry.value) <> 'object' THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -47,20 +47,20 @@ BEGIN
                 EXCEPTION WHEN invalid_parameter_value THEN
                     parts := NULL;
                 END;
-                IF cardinality(parts) IS DISTINCT FROM 2 THEN
+                IF cardinality(parts) IS DISTINCT FROM 2 OR octet_length(parts[1]) >= 64
+                   OR octet_length(parts[2]) >= 64 THEN
                     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                         MESSAGE = format('invalid table name in limit rows: "%s"', tenancy._shown(table_entry.key)),
-                        DETAIL = 'Name each table with its schema, as in "app.invoices".';
+                        DETAIL = 'Name each table with its schema, as in "app.invoices" (each name at most 63 bytes).';
                 END IF;
-                IF jsonb_typeof(table_entry.value) <> 'number' OR table_entry.value::text::numeric < 0
-                   OR table_entry.value::text::numeric <> trunc(table_entry.value::text::numeric) THEN
+                IF NOT tenancy._is_limit_number(table_entry.value, true) THEN
                     RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                         MESSAGE = format('invalid row limit for %s: %s', table_entry.key,
                                          tenancy._shown(table_entry.value::text)),
                         DETAIL = 'A row limit is a whole number, 0 or more.';
                 END IF;
                 tables := tables || jsonb_build_object(quote_ident(parts[1]) || '.' || quote_ident(parts[2]),
-                                                       table_entry.value);
+                                                       to_jsonb(table_entry.value::text::numeric::bigint));
             END LOOP;
             IF tables <> '{}' THEN
                 checked := checked || jsonb_build_object('rows', tables);
@@ -85,6 +85,16 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy._checked_limits(jsonb) IS 'internal: limits checked and in their stored form';
+
+-- Says whether a JSON value is a limit: a number from 0 up to the largest
+-- bigint, whole when whole is true (10.0 is whole).
+CREATE OR REPLACE FUNCTION tenancy._is_limit_number(value jsonb, whole boolean) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_typeof(value) = 'number'
+       AND value::text::numeric BETWEEN 0 AND 9223372036854775807
+       AND (NOT whole OR value::text::numeric = trunc(value::text::numeric))
+$$;
+COMMENT ON FUNCTION tenancy._is_limit_number(jsonb, boolean) IS 'internal: whether a JSON value is a valid limit';
 
 -- Returns features after checking each name; NULL and duplicates go.
 CREATE OR REPLACE FUNCTION tenancy._checked_features(features text[]) RETURNS text[]
@@ -316,7 +326,7 @@ COMMENT ON FUNCTION tenancy._limited_table_rows(uuid, text) IS 'internal: a tena
 
 -- Raises unless a tenant can take one more active member: the members limit
 -- is checked against the latest committed count, with the tenant's adders
--- taking turns (a transaction-level advisory lock on the tenant), so that
+-- taking turns (a lock in pg_tenancy's own space, until commit), so that
 -- concurrent additions cannot pass it together under any isolation level.
 CREATE OR REPLACE FUNCTION tenancy._require_member_room(target tenancy.tenants) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -327,14 +337,16 @@ BEGIN
     IF allowed IS NULL THEN
         RETURN;
     END IF;
-    PERFORM pg_advisory_xact_lock(hashtextextended('tenancy.members:' || target.id::text, 0));
+    PERFORM tenancy._lock_member_seats(target.id);
     used := tenancy._active_members(target.id);
     IF used >= (allowed #>> '{}')::numeric THEN
         RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
             MESSAGE = format('tenant "%s" has reached its limit of %s active members', target.slug, allowed),
-            DETAIL = format('Plan "%s" allows %s active members%s; the tenant has %s.', target.plan, allowed,
-                            CASE WHEN target.limits ? 'members' THEN ' (a limit of the tenant''s own)' ELSE '' END,
-                            used),
+            DETAIL = CASE WHEN target.limits ? 'members'
+                          THEN format('The tenant''s own limit (over plan "%s") is %s active members; it has %s.',
+                                      target.plan, allowed, used)
+                          ELSE format('Plan "%s" allows %s active members; the tenant has %s.', target.plan, allowed,
+                                      used) END,
             HINT = 'Deactivate or remove a member, or a platform admin can raise the limit '
                    '(tenancy.set_plan(), tenancy.set_limit()).';
     END IF;
@@ -401,6 +413,7 @@ $$;
 COMMENT ON FUNCTION tenancy.plan_details(text) IS 'a plan, with the tenants that have it, as jsonb (platform admins)';
 
 REVOKE ALL ON FUNCTION tenancy._checked_limits(jsonb), tenancy._checked_features(text[]),
+    tenancy._is_limit_number(jsonb, boolean),
     tenancy._find_plan(text, boolean), tenancy._effective_limits(tenancy.tenants),
     tenancy._limited_table_rows(uuid, text), tenancy._require_member_room(tenancy.tenants)
     FROM PUBLIC;

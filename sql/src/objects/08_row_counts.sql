@@ -1,10 +1,9 @@
 -- pg_tenancy: the rows each tenant has in each protected table that a row
 -- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
 -- statement triggers on those tables (tenancy_row_count*) so that a limit is
--- checked without counting. A tenant's count starts from one direct count
--- the first time it writes into the table after a limit names it. Derived
--- data: not dumped (a restore starts the counts again), removed with the
--- tenant.
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
 
 CREATE TABLE tenancy.row_counts (
     tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
@@ -18,3 +17,17 @@ COMMENT ON TABLE tenancy.row_counts IS
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;

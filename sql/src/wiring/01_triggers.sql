@@ -66,8 +66,8 @@ CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
 -- so that its object access hook checks the code new indexes, constraints
 -- and generated columns would run on every tenant's rows.
 CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
-                 'ALTER DOMAIN')
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
     EXECUTE FUNCTION tenancy.guard_ddl();
 
 -- After DDL: judges what it left, on the tables it changed, by oid.

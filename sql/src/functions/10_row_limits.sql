@@ -1,0 +1,239 @@
+-- pg_tenancy: row limits. A protected table that some plan's or tenant's
+-- row limit names gets four triggers: tenancy_row_count (after each INSERT
+-- statement, with its transition table), tenancy_row_count_delete (after
+-- each DELETE statement), tenancy_row_move (a row a bypassing role moves to
+-- another tenant) and tenancy_row_count_reset (TRUNCATE). When they are
+-- installed, the table's rows are counted per tenant in full (the trigger
+-- creation's lock keeps writers out meanwhile); from then on the counts in
+-- tenancy.row_counts move with each statement, and a statement that takes a
+-- tenant over its limit is refused. Tables no limit names have none of
+-- this: their writes pay nothing.
+
+-- The canonical name of a table in row limits: schema.table, each part
+-- quoted as an identifier only when it needs to be.
+CREATE OR REPLACE FUNCTION tenancy._limit_table_name(target oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target
+$$;
+COMMENT ON FUNCTION tenancy._limit_table_name(oid) IS 'internal: a table''s name as row limits write it';
+
+-- Adds rows to a tenant's count of a table and raises when the count goes
+-- over the tenant's limit for it. A tenant without a count had no rows when
+-- the table was counted in full; on a table not counted in full (restored,
+-- before tenancy.recount_rows()) the count starts from a direct count.
+-- Concurrent writers of one tenant take turns on its count (a row lock), so
+-- no two can pass the limit together; under REPEATABLE READ the second is a
+-- serialization failure.
+CREATE OR REPLACE FUNCTION tenancy._add_counted_rows(target oid, tenant uuid, added bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    counted bigint;
+    owner_tenant tenancy.tenants;
+    table_name text;
+    allowed jsonb;
+BEGIN
+    IF added <= 0 THEN
+        -- Rows that go: a tenant without a count (or being removed, whose
+        -- count has gone with it) has nothing to take them from.
+        UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
+         WHERE r.tenant_id = tenant AND r.relid = target;
+        RETURN;
+    END IF;
+    SELECT c.limit_name INTO table_name FROM tenancy.row_count_tables c WHERE c.relid = target;
+    IF NOT EXISTS (SELECT 1 FROM tenancy.row_counts r WHERE r.tenant_id = tenant AND r.relid = target) THEN
+        INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
+        VALUES (tenant, target, CASE WHEN table_name IS NULL
+                                     THEN greatest(tenancy._count_tenant_rows(target, tenant) - added, 0) ELSE 0 END)
+        ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
+    END IF;
+    UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
+     WHERE r.tenant_id = tenant AND r.relid = target
+    RETURNING r.rows INTO counted;
+    SELECT * INTO owner_tenant FROM tenancy.tenants t WHERE t.id = tenant;
+    table_name := coalesce(table_name, tenancy._limit_table_name(target));
+    allowed := tenancy._effective_limits(owner_tenant)->'rows'->table_name;
+    IF allowed IS NOT NULL AND counted > (allowed #>> '{}')::numeric THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = format('tenant "%s" has reached its limit of %s rows in table %s', owner_tenant.slug, allowed,
+                             table_name),
+            DETAIL = format('%s %s rows; the tenant has %s, and this statement adds %s.',
+                            CASE WHEN owner_tenant.limits->'rows' ? table_name
+                                 THEN format('The tenant''s own limit (over plan "%s") is', owner_tenant.plan)
+                                 ELSE format('Plan "%s" allows', owner_tenant.plan) END,
+                            allowed, counted - added, added),
+            HINT = 'Delete rows first, or a platform admin can raise the limit (tenancy.set_plan(), tenancy.set_limit()).';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._add_counted_rows(oid, uuid, bigint) IS
+    'internal: adds to a tenant''s row count of a table and checks its row limit';
+
+-- The triggers' function: INSERT and DELETE statements (transition tables
+-- tenancy_new and tenancy_old), a row moved to another tenant (row level),
+-- TRUNCATE (every count of the table is 0 again).
+CREATE OR REPLACE FUNCTION tenancy.row_count_trigger() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    change record;
+BEGIN
+    IF TG_OP = 'TRUNCATE' THEN
+        DELETE FROM tenancy.row_counts r WHERE r.relid = TG_RELID;
+    ELSIF TG_LEVEL = 'ROW' THEN
+        PERFORM tenancy._add_counted_rows(TG_RELID, OLD.tenant_id, -1) WHERE OLD.tenant_id IS NOT NULL;
+        PERFORM tenancy._add_counted_rows(TG_RELID, NEW.tenant_id, 1) WHERE NEW.tenant_id IS NOT NULL;
+    ELSIF TG_OP = 'INSERT' THEN
+        FOR change IN SELECT n.tenant_id, count(*) AS added FROM tenancy_new n
+                       WHERE n.tenant_id IS NOT NULL GROUP BY n.tenant_id ORDER BY n.tenant_id LOOP
+            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, change.added);
+        END LOOP;
+    ELSE
+        FOR change IN SELECT o.tenant_id, count(*) AS removed FROM tenancy_old o
+                       WHERE o.tenant_id IS NOT NULL GROUP BY o.tenant_id ORDER BY o.tenant_id LOOP
+            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, -change.removed);
+        END LOOP;
+    END IF;
+    RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION tenancy.row_count_trigger() IS
+    'triggers tenancy_row_count* of tables a row limit names: keep tenancy.row_counts and check the limits';
+REVOKE ALL ON FUNCTION tenancy.row_count_trigger() FROM PUBLIC;
+
+-- Says whether all four counting triggers are on a table, each calling
+-- tenancy.row_count_trigger().
+CREATE OR REPLACE FUNCTION tenancy._has_row_count_triggers(target oid) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT count(*) = 4 FROM pg_trigger t
+     WHERE t.tgrelid = target AND t.tgfoid = 'tenancy.row_count_trigger'::regproc
+       AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move', 'tenancy_row_count_reset')
+$$;
+COMMENT ON FUNCTION tenancy._has_row_count_triggers(oid) IS 'internal: whether a table has its counting triggers';
+
+-- Installs a table's counting triggers (replacing any trigger that took
+-- their names) and counts its rows per tenant in full: creating a trigger
+-- locks the table against writers until commit, so the counts are exact.
+CREATE OR REPLACE FUNCTION tenancy._install_row_counting(target oid, limit_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_inherits h WHERE target IN (h.inhrelid, h.inhparent)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('cannot count the rows of table %s for its row limit', target::regclass),
+            DETAIL = 'It takes part in inheritance: its statements would count the rows of the other tables too.';
+    END IF;
+    PERFORM tenancy._drop_row_count_triggers(target);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count AFTER INSERT ON %s REFERENCING NEW TABLE AS tenancy_new '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count_delete AFTER DELETE ON %s REFERENCING OLD TABLE AS tenancy_old '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_move AFTER UPDATE OF tenant_id ON %s FOR EACH ROW '
+                   'WHEN (OLD.tenant_id IS DISTINCT FROM NEW.tenant_id) '
+                   'EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    EXECUTE format('CREATE TRIGGER tenancy_row_count_reset AFTER TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION tenancy.row_count_trigger()', target::regclass);
+    PERFORM tenancy._count_rows_in_full(target, limit_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy._install_row_counting(oid, text) IS
+    'internal: installs a table''s counting triggers and counts its rows per tenant';
+
+-- Counts a table's rows per tenant in full (a direct scan per tenant: no
+-- code of the table's owner runs) and records the name its limits use.
+CREATE OR REPLACE FUNCTION tenancy._count_rows_in_full(target oid, limit_name text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target::regclass);
+    DELETE FROM tenancy.row_counts r WHERE r.relid = target;
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
+    SELECT t.id, target, c.rows
+      FROM tenancy.tenants t CROSS JOIN LATERAL (SELECT tenancy._count_tenant_rows(target, t.id) AS rows) c
+     WHERE c.rows > 0;
+    INSERT INTO tenancy.row_count_tables (relid, limit_name) VALUES (target, limit_name)
+    ON CONFLICT ON CONSTRAINT row_count_tables_pkey DO UPDATE SET limit_name = excluded.limit_name, counted_at = now();
+END
+$$;
+COMMENT ON FUNCTION tenancy._count_rows_in_full(oid, text) IS 'internal: counts a table''s rows per tenant in full';
+
+-- Gives every protected table a row limit names its counting triggers, and
+-- takes them (and the table's counts) from the others. A table keeps the
+-- name its limits used when it was counted, so renaming it does not lift
+-- its limit. A table that cannot be counted is skipped with a warning (the
+-- health check names it). Called whenever plans, tenants' own limits or the
+-- protected tables change.
+CREATE OR REPLACE FUNCTION tenancy._sync_row_limits() RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    protected record;
+    limited boolean;
+BEGIN
+    FOR protected IN
+        SELECT p.relid, coalesce(c.limit_name, tenancy._limit_table_name(p.relid)) AS name,
+               c.relid IS NOT NULL AS counted
+          FROM tenancy.protected_tables p LEFT JOIN tenancy.row_count_tables c ON c.relid = p.relid
+         ORDER BY p.relid
+    LOOP
+        limited := EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.name)
+                OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.name);
+        BEGIN
+            IF limited AND NOT (protected.counted AND tenancy._has_row_count_triggers(protected.relid)) THEN
+                PERFORM tenancy._install_row_counting(protected.relid, protected.name);
+            ELSIF NOT limited AND (protected.counted OR EXISTS (
+                      SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
+                         AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
+                                          'tenancy_row_count_reset'))) THEN
+                PERFORM tenancy._drop_row_count_triggers(protected.relid);
+            END IF;
+        EXCEPTION WHEN feature_not_supported OR lock_not_available THEN
+            RAISE WARNING '%', SQLERRM USING DETAIL = SQLSTATE, HINT = 'The health check lists the tables whose row '
+                'limits are not counted; tenancy.recount_rows() tries again.';
+        END;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy._sync_row_limits() IS
+    'internal: the counting triggers on exactly the protected tables a row limit names';
+
+-- Counts the rows of every table a row limit names again, in full (after a
+-- restore, which does not carry the counts), and installs what is missing.
+CREATE OR REPLACE FUNCTION tenancy.recount_rows() RETURNS TABLE (table_name text, tenants bigint, rows bigint)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    counted record;
+BEGIN
+    PERFORM tenancy._require_platform_admin('count rows for the row limits');
+    PERFORM tenancy._sync_row_limits();
+    FOR counted IN SELECT c.relid, c.limit_name FROM tenancy.row_count_tables c ORDER BY c.limit_name LOOP
+        PERFORM tenancy._count_rows_in_full(counted.relid, counted.limit_name);
+        table_name := counted.limit_name;
+        SELECT count(*), coalesce(sum(r.rows), 0) INTO tenants, rows
+          FROM tenancy.row_counts r WHERE r.relid = counted.relid;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.recount_rows() IS
+    'counts the rows per tenant of every table a row limit names again (platform admins; after a restore)';
+
+-- Drops a table's counting triggers (and any trigger that took their names),
+-- its counts and its record.
+CREATE OR REPLACE FUNCTION tenancy._drop_row_count_triggers(target oid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    trigger_name name;
+BEGIN
+    FOR trigger_name IN SELECT t.tgname FROM pg_trigger t
+                         WHERE t.tgrelid = target AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete',
+                                                                   'tenancy_row_move', 'tenancy_row_count_reset')
+                         ORDER BY t.tgname LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', trigger_name, target::regclass);
+    END LOOP;
+    DELETE FROM tenancy.row_counts r WHERE r.relid = target;
+    DELETE FROM tenancy.row_count_tables c WHERE c.relid = target;
+END
+$$;
+COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
+
+REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._add_counted_rows(oid, uuid, bigint),
+    tenancy._has_row_count_triggers(oid), tenancy._install_row_counting(oid, text),
+    tenancy._count_rows_in_full(oid, text), tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid)
+    FROM PUBLIC;
