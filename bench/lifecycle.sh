@@ -72,8 +72,8 @@ sql "CREATE TABLE purge_a (id bigserial PRIMARY KEY, note text); CREATE TABLE pu
       WHERE t.slug LIKE 'p%';
      INSERT INTO purge_b (tenant_id, note) SELECT t.id, 'row' FROM tenancy.tenants t, generate_series(1, $purge_rows)
       WHERE t.slug LIKE 'p%';
-     SELECT count(tenancy.terminate_tenant(slug, '0')) FROM tenancy.tenants WHERE slug LIKE 'p%';
-     VACUUM ANALYZE purge_a, purge_b" >/dev/null
+     SELECT count(tenancy.terminate_tenant(slug, '0')) FROM tenancy.tenants WHERE slug LIKE 'p%'" >/dev/null
+sql "VACUUM ANALYZE purge_a, purge_b" 
 start=$(date +%s.%N)
 purged=$(sql "SELECT count(*) FILTER (WHERE purged) FROM tenancy.purge_terminated()")
 end=$(date +%s.%N)

@@ -156,11 +156,14 @@ CREATE TABLE tenancy.row_counts (
     tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
     relid     oid NOT NULL,
     rows      bigint NOT NULL,
+    row_limit bigint,
     CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
 );
 CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
 COMMENT ON TABLE tenancy.row_counts IS
     'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), copied here whenever plans or limits change';
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
@@ -2065,81 +2068,117 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION tenancy._limit_table_name(oid) IS 'internal: a table''s name as row limits write it';
 
--- Adds rows to a tenant's count of a table and raises when the count goes
--- over the tenant's limit for it. A tenant without a count had no rows when
--- the table was counted in full; on a table not counted in full (restored,
--- before tenancy.recount_rows()) the count starts from a direct count.
--- Concurrent writers of one tenant take turns on its count (a row lock), so
--- no two can pass the limit together; under REPEATABLE READ the second is a
--- serialization failure.
-CREATE OR REPLACE FUNCTION tenancy._add_counted_rows(target oid, tenant uuid, added bigint) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    counted bigint;
-    owner_tenant tenancy.tenants;
-    table_name text;
-    allowed jsonb;
+-- The row limit of a tenant for a table, by the name its limits use (NULL:
+-- none).
+CREATE OR REPLACE FUNCTION tenancy._row_limit_of(tenant uuid, target oid) RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF added <= 0 THEN
-        -- Rows that go: a tenant without a count (or being removed, whose
-        -- count has gone with it) has nothing to take them from.
-        UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
-         WHERE r.tenant_id = tenant AND r.relid = target;
-        RETURN;
-    END IF;
-    SELECT c.limit_name INTO table_name FROM tenancy.row_count_tables c WHERE c.relid = target;
-    IF NOT EXISTS (SELECT 1 FROM tenancy.row_counts r WHERE r.tenant_id = tenant AND r.relid = target) THEN
-        INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
-        VALUES (tenant, target, CASE WHEN table_name IS NULL
-                                     THEN greatest(tenancy._count_tenant_rows(target, tenant) - added, 0) ELSE 0 END)
-        ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
-    END IF;
-    UPDATE tenancy.row_counts r SET rows = greatest(r.rows + added, 0)
-     WHERE r.tenant_id = tenant AND r.relid = target
-    RETURNING r.rows INTO counted;
-    SELECT * INTO owner_tenant FROM tenancy.tenants t WHERE t.id = tenant;
-    table_name := coalesce(table_name, tenancy._limit_table_name(target));
-    allowed := tenancy._effective_limits(owner_tenant)->'rows'->table_name;
-    IF allowed IS NOT NULL AND counted > (allowed #>> '{}')::numeric THEN
-        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
-            MESSAGE = format('tenant "%s" has reached its limit of %s rows in table %s', owner_tenant.slug, allowed,
-                             table_name),
-            DETAIL = format('%s %s rows; the tenant has %s, and this statement adds %s.',
-                            CASE WHEN owner_tenant.limits->'rows' ? table_name
-                                 THEN format('The tenant''s own limit (over plan "%s") is', owner_tenant.plan)
-                                 ELSE format('Plan "%s" allows', owner_tenant.plan) END,
-                            allowed, counted - added, added),
-            HINT = 'Delete rows first, or a platform admin can raise the limit (tenancy.set_plan(), tenancy.set_limit()).';
-    END IF;
+    RETURN (SELECT (tenancy._effective_limits(t)->'rows'->>coalesce(
+                       (SELECT c.limit_name FROM tenancy.row_count_tables c WHERE c.relid = target),
+                       tenancy._limit_table_name(target)))::bigint
+              FROM tenancy.tenants t WHERE t.id = tenant);
 END
 $$;
-COMMENT ON FUNCTION tenancy._add_counted_rows(oid, uuid, bigint) IS
-    'internal: adds to a tenant''s row count of a table and checks its row limit';
+COMMENT ON FUNCTION tenancy._row_limit_of(uuid, oid) IS 'internal: a tenant''s row limit for a table';
+
+-- Copies the row limits into the counts (each count carries its tenant's
+-- limit for its table, so that a write reads one row): after any change of
+-- plans, of a tenant's plan or of its own limits.
+CREATE OR REPLACE FUNCTION tenancy._refresh_row_limits() RETURNS void
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    UPDATE tenancy.row_counts r SET row_limit = tenancy._row_limit_of(r.tenant_id, r.relid)
+     WHERE r.row_limit IS DISTINCT FROM tenancy._row_limit_of(r.tenant_id, r.relid)
+$$;
+COMMENT ON FUNCTION tenancy._refresh_row_limits() IS 'internal: copies the row limits into the counts';
+
+-- Starts a tenant's count of a table, at the first rows it writes there. A
+-- tenant without a count had no rows when the table was counted in full; on
+-- a table not counted in full (restored, before tenancy.recount_rows()) the
+-- count starts from a direct count of its other rows.
+CREATE OR REPLACE FUNCTION tenancy._start_count(target oid, tenant uuid, added bigint) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit)
+    VALUES (tenant, target,
+            CASE WHEN EXISTS (SELECT 1 FROM tenancy.row_count_tables c WHERE c.relid = target) THEN 0
+                 ELSE greatest(tenancy._count_tenant_rows(target, tenant) - added, 0) END,
+            tenancy._row_limit_of(tenant, target))
+    ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
+END
+$$;
+COMMENT ON FUNCTION tenancy._start_count(oid, uuid, bigint) IS 'internal: starts a tenant''s count of a table';
+
+-- Raises the refusal of a statement that takes a tenant over its row limit.
+CREATE OR REPLACE FUNCTION tenancy._refuse_rows(target oid, tenant uuid, counted bigint, added bigint)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    owner_tenant tenancy.tenants;
+    table_name text;
+    allowed bigint := tenancy._row_limit_of(tenant, target);
+BEGIN
+    SELECT * INTO owner_tenant FROM tenancy.tenants t WHERE t.id = tenant;
+    SELECT c.limit_name INTO table_name FROM tenancy.row_count_tables c WHERE c.relid = target;
+    table_name := coalesce(table_name, tenancy._limit_table_name(target));
+    RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+        MESSAGE = format('tenant "%s" has reached its limit of %s rows in table %s', owner_tenant.slug, allowed,
+                         table_name),
+        DETAIL = format('%s %s rows; the tenant has %s, and this statement adds %s.',
+                        CASE WHEN owner_tenant.limits->'rows' ? table_name
+                             THEN format('The tenant''s own limit (over plan "%s") is', owner_tenant.plan)
+                             ELSE format('Plan "%s" allows', owner_tenant.plan) END,
+                        allowed, counted - added, added),
+        HINT = 'Delete rows first, or a platform admin can raise the limit (tenancy.set_plan(), tenancy.set_limit()).';
+END
+$$;
+COMMENT ON FUNCTION tenancy._refuse_rows(oid, uuid, bigint, bigint) IS 'internal: the refusal of a row limit';
 
 -- The triggers' function: INSERT and DELETE statements (transition tables
 -- tenancy_new and tenancy_old), a row moved to another tenant (row level),
--- TRUNCATE (every count of the table is 0 again).
+-- TRUNCATE (every count of the table is 0 again). A write reads and updates
+-- one count per tenant, which carries the limit; concurrent writers of one
+-- tenant take turns on it (a row lock), so no two can pass the limit
+-- together, and under REPEATABLE READ the second is a serialization failure.
 CREATE OR REPLACE FUNCTION tenancy.row_count_trigger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    change record;
+    tenants uuid[];
+    changes bigint[];
+    counted bigint;
+    allowed bigint;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM tenancy.row_counts r WHERE r.relid = TG_RELID;
+        RETURN NULL;
     ELSIF TG_LEVEL = 'ROW' THEN
-        PERFORM tenancy._add_counted_rows(TG_RELID, OLD.tenant_id, -1) WHERE OLD.tenant_id IS NOT NULL;
-        PERFORM tenancy._add_counted_rows(TG_RELID, NEW.tenant_id, 1) WHERE NEW.tenant_id IS NOT NULL;
+        tenants := ARRAY[OLD.tenant_id, NEW.tenant_id];
+        changes := ARRAY[-1, 1];
     ELSIF TG_OP = 'INSERT' THEN
-        FOR change IN SELECT n.tenant_id, count(*) AS added FROM tenancy_new n
-                       WHERE n.tenant_id IS NOT NULL GROUP BY n.tenant_id ORDER BY n.tenant_id LOOP
-            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, change.added);
-        END LOOP;
+        SELECT array_agg(n.tenant_id ORDER BY n.tenant_id), array_agg(n.added ORDER BY n.tenant_id)
+          INTO tenants, changes
+          FROM (SELECT i.tenant_id, count(*) AS added FROM tenancy_new i GROUP BY i.tenant_id) n;
     ELSE
-        FOR change IN SELECT o.tenant_id, count(*) AS removed FROM tenancy_old o
-                       WHERE o.tenant_id IS NOT NULL GROUP BY o.tenant_id ORDER BY o.tenant_id LOOP
-            PERFORM tenancy._add_counted_rows(TG_RELID, change.tenant_id, -change.removed);
-        END LOOP;
+        SELECT array_agg(o.tenant_id ORDER BY o.tenant_id), array_agg(-o.removed ORDER BY o.tenant_id)
+          INTO tenants, changes
+          FROM (SELECT d.tenant_id, count(*) AS removed FROM tenancy_old d GROUP BY d.tenant_id) o;
     END IF;
+    FOR i IN 1 .. coalesce(cardinality(tenants), 0) LOOP
+        CONTINUE WHEN tenants[i] IS NULL;
+        UPDATE tenancy.row_counts r SET rows = greatest(r.rows + changes[i], 0)
+         WHERE r.tenant_id = tenants[i] AND r.relid = TG_RELID
+        RETURNING r.rows, r.row_limit INTO counted, allowed;
+        IF NOT FOUND AND changes[i] > 0 THEN
+            -- A tenant without a count starts one (a removed tenant's rows
+            -- that go have no count to be taken from).
+            PERFORM tenancy._start_count(TG_RELID, tenants[i], changes[i]);
+            UPDATE tenancy.row_counts r SET rows = r.rows + changes[i]
+             WHERE r.tenant_id = tenants[i] AND r.relid = TG_RELID
+            RETURNING r.rows, r.row_limit INTO counted, allowed;
+        END IF;
+        IF changes[i] > 0 AND counted > allowed THEN
+            PERFORM tenancy._refuse_rows(TG_RELID, tenants[i], counted, changes[i]);
+        END IF;
+    END LOOP;
     RETURN NULL;
 END
 $$;
@@ -2191,12 +2230,12 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target::regclass);
     DELETE FROM tenancy.row_counts r WHERE r.relid = target;
-    INSERT INTO tenancy.row_counts (tenant_id, relid, rows)
-    SELECT t.id, target, c.rows
-      FROM tenancy.tenants t CROSS JOIN LATERAL (SELECT tenancy._count_tenant_rows(target, t.id) AS rows) c
-     WHERE c.rows > 0;
     INSERT INTO tenancy.row_count_tables (relid, limit_name) VALUES (target, limit_name)
     ON CONFLICT ON CONSTRAINT row_count_tables_pkey DO UPDATE SET limit_name = excluded.limit_name, counted_at = now();
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit)
+    SELECT t.id, target, c.rows, tenancy._row_limit_of(t.id, target)
+      FROM tenancy.tenants t CROSS JOIN LATERAL (SELECT tenancy._count_tenant_rows(target, t.id) AS rows) c
+     WHERE c.rows > 0;
 END
 $$;
 COMMENT ON FUNCTION tenancy._count_rows_in_full(oid, text) IS 'internal: counts a table''s rows per tenant in full';
@@ -2235,6 +2274,7 @@ BEGIN
                 'limits are not counted; tenancy.recount_rows() tries again.';
         END;
     END LOOP;
+    PERFORM tenancy._refresh_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy._sync_row_limits() IS
@@ -2280,7 +2320,8 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
 
-REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._add_counted_rows(oid, uuid, bigint),
+REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._row_limit_of(uuid, oid), tenancy._refresh_row_limits(),
+    tenancy._start_count(oid, uuid, bigint), tenancy._refuse_rows(oid, uuid, bigint, bigint),
     tenancy._has_row_count_triggers(oid), tenancy._install_row_counting(oid, text),
     tenancy._count_rows_in_full(oid, text), tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid)
     FROM PUBLIC;
@@ -4508,6 +4549,7 @@ BEGIN
     target := tenancy._find_tenant(tenant, true);
     new_plan := tenancy._find_plan(set_plan.plan);
     UPDATE tenancy.tenants t SET plan = new_plan.name, updated_at = now() WHERE t.id = target.id;
+    PERFORM tenancy._sync_row_limits();
     FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l
                  WHERE CASE WHEN l.usage IS NULL THEN false ELSE l.usage > (l."limit" #>> '{}')::numeric END LOOP
         RAISE NOTICE 'tenant "%" is over the limit % of plan "%": % (limit %)', target.slug, over.key, new_plan.name,

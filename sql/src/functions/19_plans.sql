@@ -219,6 +219,7 @@ BEGIN
     target := tenancy._find_tenant(tenant, true);
     new_plan := tenancy._find_plan(set_plan.plan);
     UPDATE tenancy.tenants t SET plan = new_plan.name, updated_at = now() WHERE t.id = target.id;
+    PERFORM tenancy._sync_row_limits();
     FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l
                  WHERE CASE WHEN l.usage IS NULL THEN false ELSE l.usage > (l."limit" #>> '{}')::numeric END LOOP
         RAISE NOTICE 'tenant "%" is over the limit % of plan "%": % (limit %)', target.slug, over.key, new_plan.name,

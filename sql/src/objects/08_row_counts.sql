@@ -9,11 +9,14 @@ CREATE TABLE tenancy.row_counts (
     tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
     relid     oid NOT NULL,
     rows      bigint NOT NULL,
+    row_limit bigint,
     CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
 );
 CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
 COMMENT ON TABLE tenancy.row_counts IS
     'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), copied here whenever plans or limits change';
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
