@@ -48,6 +48,12 @@ bool is_guarded_trigger(const char *name)
 	return false;
 }
 
+// Says whether a trigger name is one pg_tenancy keeps for its own triggers.
+bool is_reserved_trigger_name(const char *name)
+{
+	return name != nullptr && strncmp(name, "tenancy_", 8) == 0;
+}
+
 // Says whether a policy name is one that tenancy.protect() installs.
 bool is_guarded_policy(const char *name)
 {
@@ -134,8 +140,10 @@ void check_statement(Node *statement, Oid target)
 	}
 	case T_RenameStmt: {
 		auto *rename = reinterpret_cast<RenameStmt *>(statement);
+		// A trigger may neither lose a name of pg_tenancy's nor take one.
 		bool guarded = (rename->renameType == OBJECT_COLUMN && is_tenant_column(rename->subname)) ||
-					   (rename->renameType == OBJECT_TRIGGER && is_guarded_trigger(rename->subname)) ||
+					   (rename->renameType == OBJECT_TRIGGER &&
+						(is_guarded_trigger(rename->subname) || is_reserved_trigger_name(rename->newname))) ||
 					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname));
 		Oid relid = guarded ? pg_call(relation_of, rename->relation) : InvalidOid;
 		if (guarded && protected_tables::find(relid))
@@ -182,8 +190,7 @@ void check_statement(Node *statement, Oid target)
 		// The names pg_tenancy gives its triggers are its own: no trigger of
 		// another function may take (or, with OR REPLACE, replace) them.
 		auto *create = reinterpret_cast<CreateTrigStmt *>(statement);
-		bool reserved = create->trigname != nullptr && strncmp(create->trigname, "tenancy_", 8) == 0;
-		Oid relid = reserved ? pg_call(relation_of, create->relation) : InvalidOid;
+		Oid relid = is_reserved_trigger_name(create->trigname) ? pg_call(relation_of, create->relation) : InvalidOid;
 		if (protected_tables::find(relid))
 			refuse("create trigger \"" + std::string(create->trigname) + "\"", relid);
 		return;

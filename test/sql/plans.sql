@@ -254,6 +254,34 @@ RESET ROLE;
 SELECT r.rows AS counted, (SELECT count(*) FROM app.plan_items i WHERE i.tenant_id = r.tenant_id) AS actual
   FROM tenancy.row_counts r JOIN tenancy.tenants t ON t.id = r.tenant_id
  WHERE t.slug = 'plan-co' AND r.relid = 'app.plan_items'::regclass;
+-- A trigger may not be renamed to a name of pg_tenancy's either.
+SET ROLE app_owner;
+CREATE TRIGGER plan_decoy AFTER UPDATE ON app.plan_items FOR EACH STATEMENT EXECUTE FUNCTION app.plan_noop();
+ALTER TRIGGER plan_decoy ON app.plan_items RENAME TO tenancy_audit;
+:sqlstate
+DROP TRIGGER plan_decoy ON app.plan_items;
+-- A trigger with such a name made before the table is protected makes
+-- protect() refuse the table, rather than take it for its own.
+CREATE TABLE app.plan_early (id integer PRIMARY KEY);
+CREATE TRIGGER tenancy_audit AFTER INSERT ON app.plan_early FOR EACH ROW EXECUTE FUNCTION app.plan_noop();
+SELECT tenancy.protect('app.plan_early');
+:sqlstate
+DROP TABLE app.plan_early;
+RESET ROLE;
+-- A row limit is added in READ COMMITTED transactions only (the rows are
+-- counted with a snapshot taken after the table is locked).
+SET ROLE app_owner;
+CREATE TABLE app.plan_rr (id integer PRIMARY KEY);
+SELECT tenancy.protect('app.plan_rr');
+RESET ROLE;
+SET ROLE ops;
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT tenancy.set_limit('acme', 'rows', '{"app.plan_rr": 1000}');
+:sqlstate
+ROLLBACK;
+RESET ROLE;
+SELECT tenancy.unprotect('app.plan_rr');
+DROP TABLE app.plan_rr;
 -- Renamed by its owner, the table keeps its limit (the health check says to
 -- rename it in the plans).
 SET ROLE app_owner;
@@ -266,9 +294,26 @@ INSERT INTO app.plan_things VALUES (24, 'twenty-four');
 RESET tenancy.tenant;
 RESET ROLE;
 SELECT severity, object, problem FROM tenancy.health_check() WHERE object = 'app.plan_things';
+-- Renamed in the limits too, it keeps its counts and its limit.
+SET ROLE ops;
+SELECT tenancy.set_limit('plan-co', 'rows', '{"app.plan_items": null, "app.plan_things": 4}');
+RESET ROLE;
+SELECT c.limit_name, r.rows FROM tenancy.row_count_tables c JOIN tenancy.row_counts r ON r.relid = c.relid
+ WHERE c.relid = 'app.plan_things'::regclass;
+SET ROLE alice;
+SET tenancy.tenant = 'plan-co';
+INSERT INTO app.plan_things VALUES (24, 'twenty-four');
+:sqlstate
+RESET tenancy.tenant;
+RESET ROLE;
 SET ROLE app_owner;
 ALTER TABLE app.plan_things RENAME TO plan_items;
 RESET ROLE;
+SET ROLE ops;
+SELECT tenancy.set_limit('plan-co', 'rows', '{"app.plan_things": null, "app.plan_items": 4}');
+RESET ROLE;
+SELECT c.limit_name, r.rows FROM tenancy.row_count_tables c JOIN tenancy.row_counts r ON r.relid = c.relid
+ WHERE c.relid = 'app.plan_items'::regclass;
 -- A row moved to another tenant (only a role that bypasses the policies can)
 -- moves in the counts too; TRUNCATE (a platform admin's) starts them again.
 UPDATE app.plan_items SET tenant_id = (SELECT id FROM tenancy.tenants WHERE slug = 'acme') WHERE id = 4;

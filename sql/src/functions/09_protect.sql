@@ -307,12 +307,40 @@ REVOKE ALL ON FUNCTION tenancy._install_policies(regclass, tenancy.role, tenancy
 COMMENT ON FUNCTION tenancy._install_policies(regclass, tenancy.role, tenancy.role, tenancy.role) IS
     'internal: (re-)creates the row level security policies of a protected table';
 
+-- Raises when a trigger on the table carries one of the names pg_tenancy
+-- gives its own (tenancy_*) but runs another function: it was there before
+-- the table was protected, and protect() would otherwise take it for its own.
+CREATE OR REPLACE FUNCTION tenancy._refuse_foreign_triggers(target regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    foreign_trigger record;
+BEGIN
+    SELECT t.tgname, t.tgfoid::regproc AS function INTO foreign_trigger
+      FROM pg_trigger t
+     WHERE t.tgrelid = target AND t.tgname LIKE 'tenancy\_%' AND NOT t.tgisinternal
+       AND t.tgfoid NOT IN ('tenancy.audit_trigger'::regproc, 'tenancy.guard_truncate'::regproc,
+                            'tenancy.tenant_check'::regproc, 'tenancy.row_count_trigger'::regproc,
+                            'tenancy.backfill_trigger'::regproc)
+     ORDER BY t.tgname LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('trigger %s on table %s is not pg_tenancy''s', foreign_trigger.tgname, target),
+            DETAIL = format('It runs %s; the names tenancy_* are pg_tenancy''s own.', foreign_trigger.function),
+            HINT = 'Rename or drop it, then protect the table.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._refuse_foreign_triggers(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._refuse_foreign_triggers(regclass) IS
+    'internal: error when a trigger with a pg_tenancy name runs another function';
+
 -- Creates or drops the audit trigger of a table.
 CREATE OR REPLACE FUNCTION tenancy._install_audit_trigger(target regclass, enabled boolean) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     present boolean := EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = target AND t.tgname = 'tenancy_audit');
 BEGIN
+    PERFORM tenancy._refuse_foreign_triggers(target);
     IF enabled AND NOT present THEN
         EXECUTE format('CREATE TRIGGER tenancy_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
                        'FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger()', target);
@@ -436,6 +464,7 @@ BEGIN
     audit := coalesce(audit, previous.audit, true);
     strict_mode := coalesce(_protect_table.strict, false) OR coalesce(previous."strict", false);
     PERFORM tenancy._require_protect_settings(target, audit, strict_mode);
+    PERFORM tenancy._refuse_foreign_triggers(target);
     SELECT * INTO job FROM tenancy.protect_jobs j WHERE j.relid = target FOR UPDATE;
     IF FOUND AND job.online AND job.step <> 'switch' THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',

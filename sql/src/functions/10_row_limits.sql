@@ -36,8 +36,9 @@ COMMENT ON FUNCTION tenancy._row_limit_of(uuid, oid) IS 'internal: a tenant''s r
 -- plans, of a tenant's plan or of its own limits.
 CREATE OR REPLACE FUNCTION tenancy._refresh_row_limits() RETURNS void
 LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE tenancy.row_counts r SET row_limit = tenancy._row_limit_of(r.tenant_id, r.relid)
-     WHERE r.row_limit IS DISTINCT FROM tenancy._row_limit_of(r.tenant_id, r.relid)
+    UPDATE tenancy.row_counts r
+       SET row_limit = tenancy._row_limit_of(r.tenant_id, r.relid),
+           limits_version = (SELECT v.version FROM tenancy.row_limits_version v)
 $$;
 COMMENT ON FUNCTION tenancy._refresh_row_limits() IS 'internal: copies the row limits into the counts';
 
@@ -48,11 +49,11 @@ COMMENT ON FUNCTION tenancy._refresh_row_limits() IS 'internal: copies the row l
 CREATE OR REPLACE FUNCTION tenancy._start_count(target oid, tenant uuid, added bigint) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit)
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit, limits_version)
     VALUES (tenant, target,
             CASE WHEN EXISTS (SELECT 1 FROM tenancy.row_count_tables c WHERE c.relid = target) THEN 0
                  ELSE greatest(tenancy._count_tenant_rows(target, tenant) - added, 0) END,
-            tenancy._row_limit_of(tenant, target))
+            tenancy._row_limit_of(tenant, target), (SELECT v.version FROM tenancy.row_limits_version v))
     ON CONFLICT ON CONSTRAINT row_counts_pkey DO NOTHING;
 END
 $$;
@@ -96,6 +97,7 @@ DECLARE
     changes bigint[];
     counted bigint;
     allowed bigint;
+    current_version bigint;
 BEGIN
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM tenancy.row_counts r WHERE r.relid = TG_RELID;
@@ -112,9 +114,15 @@ BEGIN
           INTO tenants, changes
           FROM (SELECT d.tenant_id, count(*) AS removed FROM tenancy_old d GROUP BY d.tenant_id) o;
     END IF;
+    SELECT v.version INTO current_version FROM tenancy.row_limits_version v;
     FOR i IN 1 .. coalesce(cardinality(tenants), 0) LOOP
         CONTINUE WHEN tenants[i] IS NULL;
-        UPDATE tenancy.row_counts r SET rows = greatest(r.rows + changes[i], 0)
+        -- The copied limit is read again when the limits changed since.
+        UPDATE tenancy.row_counts r
+           SET rows = greatest(r.rows + changes[i], 0),
+               row_limit = CASE WHEN r.limits_version = current_version THEN r.row_limit
+                                ELSE tenancy._row_limit_of(r.tenant_id, r.relid) END,
+               limits_version = current_version
          WHERE r.tenant_id = tenants[i] AND r.relid = TG_RELID
         RETURNING r.rows, r.row_limit INTO counted, allowed;
         IF NOT FOUND AND changes[i] > 0 THEN
@@ -178,12 +186,22 @@ COMMENT ON FUNCTION tenancy._install_row_counting(oid, text) IS
 CREATE OR REPLACE FUNCTION tenancy._count_rows_in_full(target oid, limit_name text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
+    -- Counted with a snapshot taken after the lock: only READ COMMITTED takes
+    -- one per statement.
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
+            MESSAGE = format('cannot count the rows of table %s for its row limit in a %s transaction',
+                             target::regclass, upper(current_setting('transaction_isolation'))),
+            DETAIL = 'The rows are counted after the table is locked against writers, with a snapshot taken then.',
+            HINT = 'Make the change that adds the row limit in a READ COMMITTED transaction.';
+    END IF;
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', target::regclass);
     DELETE FROM tenancy.row_counts r WHERE r.relid = target;
     INSERT INTO tenancy.row_count_tables (relid, limit_name) VALUES (target, limit_name)
     ON CONFLICT ON CONSTRAINT row_count_tables_pkey DO UPDATE SET limit_name = excluded.limit_name, counted_at = now();
-    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit)
-    SELECT t.id, target, c.rows, tenancy._row_limit_of(t.id, target)
+    INSERT INTO tenancy.row_counts (tenant_id, relid, rows, row_limit, limits_version)
+    SELECT t.id, target, c.rows, tenancy._row_limit_of(t.id, target),
+           (SELECT v.version FROM tenancy.row_limits_version v)
       FROM tenancy.tenants t CROSS JOIN LATERAL (SELECT tenancy._count_tenant_rows(target, t.id) AS rows) c
      WHERE c.rows > 0;
 END
@@ -193,36 +211,41 @@ COMMENT ON FUNCTION tenancy._count_rows_in_full(oid, text) IS 'internal: counts 
 -- Gives every protected table a row limit names its counting triggers, and
 -- takes them (and the table's counts) from the others. A table keeps the
 -- name its limits used when it was counted, so renaming it does not lift
--- its limit. A table that cannot be counted is skipped with a warning (the
--- health check names it). Called whenever plans, tenants' own limits or the
--- protected tables change.
+-- its limit; when the limits take its new name, its counts stay. A table
+-- that cannot be counted (inheritance, a transaction that is not READ
+-- COMMITTED) makes the change fail. Called whenever plans, tenants' plans or
+-- own limits, or the protected tables change.
 CREATE OR REPLACE FUNCTION tenancy._sync_row_limits() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     protected record;
-    limited boolean;
+    named_now boolean;
+    named_before boolean;
 BEGIN
+    -- Changes of limits take turns, and the counts' copies are refreshed.
+    UPDATE tenancy.row_limits_version SET version = version + 1;
     FOR protected IN
-        SELECT p.relid, coalesce(c.limit_name, tenancy._limit_table_name(p.relid)) AS name,
-               c.relid IS NOT NULL AS counted
+        SELECT p.relid, tenancy._limit_table_name(p.relid) AS name, c.limit_name AS counted_as
           FROM tenancy.protected_tables p LEFT JOIN tenancy.row_count_tables c ON c.relid = p.relid
          ORDER BY p.relid
     LOOP
-        limited := EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.name)
-                OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.name);
-        BEGIN
-            IF limited AND NOT (protected.counted AND tenancy._has_row_count_triggers(protected.relid)) THEN
-                PERFORM tenancy._install_row_counting(protected.relid, protected.name);
-            ELSIF NOT limited AND (protected.counted OR EXISTS (
-                      SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
-                         AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
-                                          'tenancy_row_count_reset'))) THEN
-                PERFORM tenancy._drop_row_count_triggers(protected.relid);
-            END IF;
-        EXCEPTION WHEN feature_not_supported OR lock_not_available THEN
-            RAISE WARNING '%', SQLERRM USING DETAIL = SQLSTATE, HINT = 'The health check lists the tables whose row '
-                'limits are not counted; tenancy.recount_rows() tries again.';
-        END;
+        named_now := EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.name)
+                  OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.name);
+        named_before := protected.counted_as IS NOT NULL AND protected.counted_as <> protected.name
+                    AND (EXISTS (SELECT 1 FROM tenancy.plans pl WHERE pl.limits->'rows' ? protected.counted_as)
+                         OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.limits->'rows' ? protected.counted_as));
+        IF (named_now OR named_before) AND NOT (protected.counted_as IS NOT NULL
+                                                AND tenancy._has_row_count_triggers(protected.relid)) THEN
+            PERFORM tenancy._install_row_counting(protected.relid, protected.name);
+        ELSIF named_now AND protected.counted_as <> protected.name THEN
+            -- Renamed, and renamed in the limits too: the counts stay.
+            UPDATE tenancy.row_count_tables c SET limit_name = protected.name WHERE c.relid = protected.relid;
+        ELSIF NOT named_now AND NOT named_before AND (protected.counted_as IS NOT NULL OR EXISTS (
+                  SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
+                     AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
+                                      'tenancy_row_count_reset'))) THEN
+            PERFORM tenancy._drop_row_count_triggers(protected.relid);
+        END IF;
     END LOOP;
     PERFORM tenancy._refresh_row_limits();
 END

@@ -96,8 +96,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
            LEFT JOIN pg_trigger t ON t.tgrelid = p.relid AND t.tgname = wanted.name
      WHERE wanted.wanted AND (t.oid IS NULL OR t.tgenabled NOT IN ('O', 'A') OR t.tgfoid <> wanted.function)
     UNION ALL
-    -- Row limits: a table they name must be counted, under that name.
-    SELECT 'error', p.relid::text,
+    -- Row limits: a table they name must be counted, under that name (a
+    -- warning: the limit still holds, from a direct count per tenant).
+    SELECT 'warning', p.relid::text,
            format('the row limits of %s are not counted: %s', limit_name.name,
                   CASE WHEN c.relid IS NULL THEN 'its rows were never counted in full (a restore does not carry the counts)'
                        ELSE 'its counting triggers are missing or disabled' END),

@@ -10,6 +10,7 @@ CREATE TABLE tenancy.row_counts (
     relid     oid NOT NULL,
     rows      bigint NOT NULL,
     row_limit bigint,
+    limits_version bigint NOT NULL DEFAULT 0,
     CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
 );
 CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
@@ -34,3 +35,16 @@ COMMENT ON TABLE tenancy.row_count_tables IS
     'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
 REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
 ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
+
+-- The version of the limits: every change of plans, of a tenant's plan or of
+-- its own limits raises it (and holds its row until commit, so that such
+-- changes take turns); a count whose copied limit is of an older version
+-- reads the limit again at its next write.
+CREATE TABLE tenancy.row_limits_version (
+    version bigint NOT NULL
+);
+INSERT INTO tenancy.row_limits_version (version) VALUES (0);
+COMMENT ON TABLE tenancy.row_limits_version IS
+    'pg_tenancy: one row, raised by every change of limits, to refresh the limits copied into row_counts';
+REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
+ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
