@@ -26,7 +26,7 @@ INSTALL_SQL   = $(sort $(wildcard sql/src/objects/*.sql)) $(FUNCTIONS_SQL) $(sor
 NEW_OBJECTS_0.2--0.3 = sql/src/objects/04_platform_grants.sql
 NEW_OBJECTS_0.4--0.5 = sql/src/objects/05_protect_jobs.sql
 NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql sql/src/objects/07_plans.sql \
-                       sql/src/objects/08_row_counts.sql
+                       sql/src/objects/08_row_counts.sql sql/src/objects/09_setting_definitions.sql
 # The steps from each earlier version to the current one.
 STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7
 STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7

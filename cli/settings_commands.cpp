@@ -1,4 +1,5 @@
-// tenantctl settings get|set|unset: a tenant's own settings (jsonb).
+// tenantctl settings get|set|unset|define|undefine|definitions: a tenant's own
+// settings (jsonb), and the types platform admins give their keys.
 #include "commands.hpp"
 #include "output.hpp"
 
@@ -10,9 +11,32 @@ namespace {
 
 // The arguments of the settings commands.
 struct SettingsArgs {
-	std::string tenant, key, value;
+	std::string tenant, key, value, type, default_value, description;
 	bool raw = false;
 };
+
+// Says whether a setting value given on the command line is JSON for the
+// server (--raw, or a key of type integer, numeric, boolean or jsonb), rather
+// than a string.
+bool value_is_json(Session &session, const std::string &key, const std::string &type, bool raw)
+{
+	if (raw)
+		return true;
+	std::string defined =
+		type.empty() ? session.value("SELECT coalesce((SELECT d.type FROM tenancy.setting_definitions d "
+									 "WHERE d.key = $1), '')",
+									 key)
+					 : type;
+	return defined == "integer" || defined == "numeric" || defined == "boolean" || defined == "jsonb";
+}
+
+// Returns the SQL expression of parameter n as the setting value: $n::jsonb
+// or to_jsonb($n::text).
+std::string value_expression(bool json, int n)
+{
+	std::string parameter = "$" + std::to_string(n);
+	return json ? parameter + "::jsonb" : "to_jsonb(" + parameter + "::text)";
+}
 
 // Prints a tenant's settings: as JSON, or one "key value" line each.
 void print_settings(Session &session, const Invocation &invocation, const std::string &json)
@@ -49,13 +73,63 @@ void add_settings_commands(CLI::App &app, Invocation &invocation)
 	set->add_option("tenant", args->tenant, "Tenant slug or uuid")->required();
 	set->add_option("key", args->key, "Setting name")->required();
 	set->add_option("value", args->value, "Value")->required();
-	set->add_flag("--raw", args->raw, "The value is JSON (a number, true, an object...), not a string");
+	set->add_flag("--raw", args->raw,
+				  "The value is JSON (a number, true, an object...), not a string; implied for keys defined as "
+				  "integer, numeric, boolean or jsonb");
 	set->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
 			print_settings(session, invocation,
-						   session.value(args->raw ? "SELECT tenancy.set_tenant_setting($1, $2, $3::jsonb)::text"
-												   : "SELECT tenancy.set_tenant_setting($1, $2, to_jsonb($3::text))::text",
+						   session.value("SELECT tenancy.set_tenant_setting($1, $2, " +
+											 value_expression(value_is_json(session, args->key, "", args->raw), 3) +
+											 ")::text",
 										 args->tenant, args->key, args->value));
+		};
+	});
+
+	CLI::App *define = settings->add_subcommand(
+		"define", "Give a setting key a type, a default and a description (platform admins)");
+	define->add_option("key", args->key, "Setting name")->required();
+	define->add_option("type", args->type, "Its type")
+		->required()
+		->check(CLI::IsMember(
+			{"text", "integer", "numeric", "boolean", "timezone", "locale", "email", "url", "color", "jsonb"}));
+	define->add_option("--default", args->default_value, "Default value (JSON for integer, numeric, boolean, jsonb)");
+	define->add_option("--description", args->description, "What the setting is for");
+	define->callback([&invocation, args] {
+		invocation.action = [&invocation, args](Session &session) {
+			session.run("SELECT tenancy.define_setting($1, $2, " +
+							value_expression(value_is_json(session, args->key, args->type, false), 3) + ", $4)",
+						args->key, args->type, or_null(args->default_value), or_null(args->description));
+			if (invocation.json())
+				print_json(session.value("SELECT row_to_json(d)::text FROM tenancy.setting_definitions d WHERE d.key = $1",
+										 args->key));
+			else
+				print_done("defined setting " + args->key + " (" + args->type + ")");
+		};
+	});
+
+	CLI::App *undefine = settings->add_subcommand("undefine", "Remove a key's definition; values stay, untyped");
+	undefine->add_option("key", args->key, "Setting name")->required();
+	undefine->callback([&invocation, args] {
+		invocation.action = [&invocation, args](Session &session) {
+			session.run("SELECT tenancy.undefine_setting($1)", args->key);
+			if (invocation.json())
+				print_json(session.value("SELECT json_build_object('undefined', $1::text)::text", args->key));
+			else
+				print_done("undefined setting " + args->key);
+		};
+	});
+
+	CLI::App *definitions = settings->add_subcommand("definitions", "List the defined setting keys");
+	definitions->callback([&invocation] {
+		invocation.action = [&invocation](Session &session) {
+			if (invocation.json())
+				print_json(session.value("SELECT coalesce(json_agg(d ORDER BY d.key), '[]')::text "
+										 "FROM tenancy.setting_definitions d"));
+			else
+				print_result(invocation.output,
+							 session.run("SELECT key, type, default_value, description FROM tenancy.setting_definitions "
+										 "ORDER BY key"));
 		};
 	});
 

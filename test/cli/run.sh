@@ -351,6 +351,17 @@ check_json "settings get KEY" "v == {'theme': 'dark'}" -- settings get acme them
 check_json "settings unset" "v == {'max_users': 25}" -- settings unset acme theme
 check "settings set --raw refuses bad JSON" 1 "invalid input syntax for type json" -- settings set acme x "{bad" --raw
 check "settings set refuses a bad name" 1 'invalid setting name "Bad Key"' -- settings set acme "Bad Key" 1
+check "settings define" 0 "^defined setting seats \(integer\)$" -- settings define seats integer --default 5 \
+    --description "seats bought"
+check "settings define refuses a default of another type" 1 'invalid default for setting "zone"' -- \
+    settings define zone timezone --default Mars/Base
+check "settings define refuses an unknown type" 2 "wat not in" -- settings define zone wat
+check "settings definitions" 0 "^seats +integer +5 +seats bought$" -- settings definitions
+check_json "settings set takes a defined integer as a number" "v['seats'] == 12" -- settings set acme seats 12
+check "settings set refuses a value of another type" 1 'Setting "seats" is of type integer' -- \
+    settings set acme seats 2.5
+check "settings undefine" 0 "^undefined setting seats$" -- settings undefine seats
+check_json "settings unset" "'seats' not in v" -- settings unset acme seats
 
 # Health.
 check "health on a clean schema" 0 "0 error\(s\), 0 warning\(s\)" -- health

@@ -11,6 +11,7 @@ SELECT 'tenants', count(*), md5(string_agg(t::text, ',' ORDER BY t.id)) FROM ten
 SELECT 'memberships', count(*), md5(string_agg(m::text, ',' ORDER BY m.tenant_id, m.actor)) FROM tenancy.memberships m;
 SELECT 'domains', count(*), md5(string_agg(d::text, ',' ORDER BY d.host)) FROM tenancy.domains d;
 SELECT 'plans', count(*), md5(string_agg(p::text, ',' ORDER BY p.name)) FROM tenancy.plans p;
+SELECT 'setting_definitions', count(*), md5(string_agg(d::text, ',' ORDER BY d.key)) FROM tenancy.setting_definitions d;
 SELECT 'protected_tables', count(*), md5(string_agg(p::text, ',' ORDER BY p.relid::text))
   FROM tenancy.protected_tables p;
 SELECT 'audit_log', count(*), md5(string_agg(a.tableoid::regclass || ':' || a::text, ',' ORDER BY a.id))
