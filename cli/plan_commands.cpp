@@ -93,19 +93,15 @@ void show(Session &session, const Invocation &invocation, const std::string &nam
 void set(Session &session, const Invocation &invocation, const PlanArgs &args)
 {
 	session.run("SELECT tenancy.set_plan($1, $2)", args.tenant, args.name);
-	pqxx::result over = session.run(
-		"SELECT key, \"limit\", usage FROM tenancy.tenant_limits($1) "
-		"WHERE CASE WHEN usage IS NULL THEN false ELSE usage > (\"limit\" #>> '{}')::numeric END ORDER BY key",
-		args.tenant);
 	if (invocation.json()) {
 		print_json(session.value(
 			"SELECT json_build_object('tenant', $1::text, 'plan', $2::text, 'over_limits', "
-			"coalesce((SELECT json_agg(l ORDER BY l.key) FROM tenancy.tenant_limits($1) l "
-			"          WHERE CASE WHEN usage IS NULL THEN false ELSE usage > (\"limit\" #>> '{}')::numeric END), "
-			"         '[]'))::text",
+			"coalesce((SELECT json_agg(l ORDER BY l.key) FROM tenancy.tenant_limits($1) l WHERE l.over), '[]'))::text",
 			args.tenant, args.name));
 		return;
 	}
+	pqxx::result over =
+		session.run("SELECT key, \"limit\", usage FROM tenancy.tenant_limits($1) WHERE over ORDER BY key", args.tenant);
 	print_done("tenant " + args.tenant + " now has plan " + args.name);
 	for (const auto &row : over)
 		print_warning(std::string("over the limit ") + row[0].c_str() + ": " + row[2].c_str() + " (limit " +
@@ -119,7 +115,7 @@ void limits(Session &session, const Invocation &invocation, const std::string &t
 		print_json(session.value("SELECT coalesce(json_agg(l), '[]')::text FROM tenancy.tenant_limits($1) l", tenant));
 	else
 		print_result(invocation.output,
-					 session.run("SELECT key, \"limit\", source, usage FROM tenancy.tenant_limits($1)", tenant));
+					 session.run("SELECT key, \"limit\", source, usage, over FROM tenancy.tenant_limits($1)", tenant));
 }
 
 } // namespace

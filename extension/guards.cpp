@@ -35,27 +35,11 @@ using namespace tenancy;
 
 namespace {
 
-const char *const guarded_triggers[] = {"tenancy_audit",     "tenancy_truncate_guard", "tenancy_tenant_check",
-										 "tenancy_row_count", "tenancy_row_count_delete", "tenancy_row_move",
-										 "tenancy_row_count_reset"};
-
-// Says whether a trigger name is one that tenancy.protect() installs.
-bool is_guarded_trigger(const char *name)
-{
-	for (const char *guarded : guarded_triggers)
-		if (name != nullptr && strcmp(name, guarded) == 0)
-			return true;
-	return false;
-}
-
-// Says whether a trigger name is one pg_tenancy keeps for its own triggers.
-bool is_reserved_trigger_name(const char *name)
-{
-	return name != nullptr && strncmp(name, "tenancy_", 8) == 0;
-}
-
-// Says whether a policy name is one that tenancy.protect() installs.
-bool is_guarded_policy(const char *name)
+// Says whether a trigger or policy name is one pg_tenancy keeps for its own
+// (tenancy_*): on a protected table, every trigger or policy of that name is
+// pg_tenancy's, since protect() refuses a table that has another trigger of
+// that name and the guards refuse creating one.
+bool is_reserved_name(const char *name)
 {
 	return name != nullptr && strncmp(name, "tenancy_", 8) == 0;
 }
@@ -104,7 +88,7 @@ void check_alter_command(Oid relid, const AlterTableCmd *command)
 		refuse("disable the triggers", relid);
 	case AT_DisableTrig:
 	case AT_EnableReplicaTrig:
-		if (is_guarded_trigger(command->name))
+		if (is_reserved_name(command->name))
 			refuse("disable trigger \"" + std::string(command->name) + "\"", relid);
 		return;
 	case AT_AlterColumnType:
@@ -143,8 +127,8 @@ void check_statement(Node *statement, Oid target)
 		// A trigger may neither lose a name of pg_tenancy's nor take one.
 		bool guarded = (rename->renameType == OBJECT_COLUMN && is_tenant_column(rename->subname)) ||
 					   (rename->renameType == OBJECT_TRIGGER &&
-						(is_guarded_trigger(rename->subname) || is_reserved_trigger_name(rename->newname))) ||
-					   (rename->renameType == OBJECT_POLICY && is_guarded_policy(rename->subname));
+						(is_reserved_name(rename->subname) || is_reserved_name(rename->newname))) ||
+					   (rename->renameType == OBJECT_POLICY && is_reserved_name(rename->subname));
 		Oid relid = guarded ? pg_call(relation_of, rename->relation) : InvalidOid;
 		if (guarded && protected_tables::find(relid))
 			refuse("rename \"" + std::string(rename->subname) + "\"", relid);
@@ -158,7 +142,7 @@ void check_statement(Node *statement, Oid target)
 		foreach (cell, drop->objects) {
 			List *names = static_cast<List *>(lfirst(cell));
 			const char *name = strVal(llast(names));
-			bool ours = drop->removeType == OBJECT_TRIGGER ? is_guarded_trigger(name) : is_guarded_policy(name);
+			bool ours = is_reserved_name(name);
 			Oid relid = ours ? pg_call(relation_of_qualified, names) : InvalidOid;
 			if (ours && protected_tables::find(relid))
 				refuse(std::string("drop ") + (drop->removeType == OBJECT_TRIGGER ? "trigger" : "policy") +
@@ -169,7 +153,7 @@ void check_statement(Node *statement, Oid target)
 	}
 	case T_AlterPolicyStmt: {
 		auto *alter = reinterpret_cast<AlterPolicyStmt *>(statement);
-		Oid relid = is_guarded_policy(alter->policy_name) ? pg_call(relation_of, alter->table) : InvalidOid;
+		Oid relid = is_reserved_name(alter->policy_name) ? pg_call(relation_of, alter->table) : InvalidOid;
 		if (protected_tables::find(relid))
 			refuse("alter policy \"" + std::string(alter->policy_name) + "\"", relid);
 		return;
@@ -181,7 +165,7 @@ void check_statement(Node *statement, Oid target)
 		if (depends->objectType != OBJECT_TRIGGER)
 			return;
 		const char *name = strVal(llast(castNode(List, depends->object)));
-		Oid relid = is_guarded_trigger(name) ? pg_call(relation_of, depends->relation) : InvalidOid;
+		Oid relid = is_reserved_name(name) ? pg_call(relation_of, depends->relation) : InvalidOid;
 		if (protected_tables::find(relid))
 			refuse("make trigger \"" + std::string(name) + "\" depend on an extension", relid);
 		return;
@@ -190,7 +174,7 @@ void check_statement(Node *statement, Oid target)
 		// The names pg_tenancy gives its triggers are its own: no trigger of
 		// another function may take (or, with OR REPLACE, replace) them.
 		auto *create = reinterpret_cast<CreateTrigStmt *>(statement);
-		Oid relid = is_reserved_trigger_name(create->trigname) ? pg_call(relation_of, create->relation) : InvalidOid;
+		Oid relid = is_reserved_name(create->trigname) ? pg_call(relation_of, create->relation) : InvalidOid;
 		if (protected_tables::find(relid))
 			refuse("create trigger \"" + std::string(create->trigname) + "\"", relid);
 		return;

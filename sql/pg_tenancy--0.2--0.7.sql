@@ -268,7 +268,7 @@ CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
 COMMENT ON TABLE tenancy.row_counts IS
     'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
 COMMENT ON COLUMN tenancy.row_counts.row_limit IS
-    'the tenant''s row limit for the table (NULL: none), copied here whenever plans or limits change';
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
@@ -289,14 +289,14 @@ ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
 
 -- The version of the limits: every change of plans, of a tenant's plan or of
 -- its own limits raises it (and holds its row until commit, so that such
--- changes take turns); a count whose copied limit is of an older version
--- reads the limit again at its next write.
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
 CREATE TABLE tenancy.row_limits_version (
     version bigint NOT NULL
 );
 INSERT INTO tenancy.row_limits_version (version) VALUES (0);
 COMMENT ON TABLE tenancy.row_limits_version IS
-    'pg_tenancy: one row, raised by every change of limits, to refresh the limits copied into row_counts';
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
 REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
 ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
 -- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
@@ -2250,17 +2250,6 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._row_limit_of(uuid, oid) IS 'internal: a tenant''s row limit for a table';
 
--- Copies the row limits into the counts (each count carries its tenant's
--- limit for its table, so that a write reads one row): after any change of
--- plans, of a tenant's plan or of its own limits.
-CREATE OR REPLACE FUNCTION tenancy._refresh_row_limits() RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE tenancy.row_counts r
-       SET row_limit = tenancy._row_limit_of(r.tenant_id, r.relid),
-           limits_version = (SELECT v.version FROM tenancy.row_limits_version v)
-$$;
-COMMENT ON FUNCTION tenancy._refresh_row_limits() IS 'internal: copies the row limits into the counts';
-
 -- Starts a tenant's count of a table, at the first rows it writes there. A
 -- tenant without a count had no rows when the table was counted in full; on
 -- a table not counted in full (restored, before tenancy.recount_rows()) the
@@ -2441,7 +2430,8 @@ DECLARE
     named_now boolean;
     named_before boolean;
 BEGIN
-    -- Changes of limits take turns, and the counts' copies are refreshed.
+    -- Changes of limits take turns; each count reads its limit again at its
+    -- tenant's next write.
     UPDATE tenancy.row_limits_version SET version = version + 1;
     FOR protected IN
         SELECT p.relid, tenancy._limit_table_name(p.relid) AS name, c.limit_name AS counted_as
@@ -2459,14 +2449,10 @@ BEGIN
         ELSIF named_now AND protected.counted_as <> protected.name THEN
             -- Renamed, and renamed in the limits too: the counts stay.
             UPDATE tenancy.row_count_tables c SET limit_name = protected.name WHERE c.relid = protected.relid;
-        ELSIF NOT named_now AND NOT named_before AND (protected.counted_as IS NOT NULL OR EXISTS (
-                  SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
-                     AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
-                                      'tenancy_row_count_reset'))) THEN
+        ELSIF NOT named_now AND NOT named_before THEN
             PERFORM tenancy._drop_row_count_triggers(protected.relid);
         END IF;
     END LOOP;
-    PERFORM tenancy._refresh_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy._sync_row_limits() IS
@@ -2512,7 +2498,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
 
-REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._row_limit_of(uuid, oid), tenancy._refresh_row_limits(),
+REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._row_limit_of(uuid, oid),
     tenancy._start_count(oid, uuid, bigint), tenancy._refuse_rows(oid, uuid, bigint, bigint),
     tenancy._has_row_count_triggers(oid), tenancy._install_row_counting(oid, text),
     tenancy._count_rows_in_full(oid, text), tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid)
@@ -4508,10 +4494,15 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     PERFORM tenancy._require_platform_admin('purge terminated tenants');
-    IF purge_terminated.now IS NULL OR lock_wait IS NULL OR lock_wait < interval '0' THEN
+    IF purge_terminated.now IS NULL OR lock_wait IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s must not be null', CASE WHEN lock_wait IS NULL THEN 'lock_wait' ELSE 'now' END),
+            HINT = 'Leave it out to purge the tenants whose grace period has ended, waiting at most 5 seconds for each.';
+    END IF;
+    IF lock_wait < interval '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'now and lock_wait must not be null, and lock_wait not negative',
-            HINT = 'Leave them out to purge the tenants whose grace period has ended, waiting at most 5 seconds for each.';
+            MESSAGE = format('invalid lock_wait "%s"', lock_wait),
+            DETAIL = 'lock_wait is how long to wait for each tenant; it cannot be negative (0 waits without limit).';
     END IF;
     -- Local to this function (its SET clause): 0 waits without limit.
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);
@@ -4880,8 +4871,7 @@ BEGIN
     new_plan := tenancy._find_plan(set_plan.plan);
     UPDATE tenancy.tenants t SET plan = new_plan.name, updated_at = now() WHERE t.id = target.id;
     PERFORM tenancy._sync_row_limits();
-    FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l
-                 WHERE CASE WHEN l.usage IS NULL THEN false ELSE l.usage > (l."limit" #>> '{}')::numeric END LOOP
+    FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l WHERE l.over LOOP
         RAISE NOTICE 'tenant "%" is over the limit % of plan "%": % (limit %)', target.slug, over.key, new_plan.name,
             over.usage, over."limit";
     END LOOP;
@@ -4943,7 +4933,7 @@ COMMENT ON FUNCTION tenancy._effective_limits(tenancy.tenants) IS 'internal: a t
 -- Each limit of a tenant, where it comes from, and how much of it is used
 -- (members: active members; rows: rows of the table; the others: NULL).
 CREATE OR REPLACE FUNCTION tenancy.tenant_limits(tenant text)
-RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric)
+RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric, over boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'read the limits');
@@ -4955,6 +4945,10 @@ BEGIN
         "limit" := entry.value;
         source := CASE WHEN target.limits ? entry.key THEN 'tenant' ELSE 'plan' END;
         usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id) END;
+        over := NULL;
+        IF usage IS NOT NULL THEN
+            over := usage > (entry.value #>> '{}')::numeric;
+        END IF;
         RETURN NEXT;
     END LOOP;
     FOR entry IN SELECT e.key, e.value FROM jsonb_each(coalesce(effective->'rows', '{}')) e ORDER BY e.key LOOP
@@ -4962,13 +4956,14 @@ BEGIN
         "limit" := entry.value;
         source := CASE WHEN target.limits->'rows' ? entry.key THEN 'tenant' ELSE 'plan' END;
         usage := tenancy._limited_table_rows(target.id, entry.key);
+        over := usage > (entry.value #>> '{}')::numeric;  -- rows limits are numbers
         RETURN NEXT;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_limits(text) IS
-    'the limits of a tenant (from its plan, or its own), with the usage of members and rows '
-    '(its owners and admins, platform admins)';
+    'the limits of a tenant (from its plan, or its own), with the usage of members and rows and whether it is '
+    'over them (its owners and admins, platform admins)';
 
 -- The rows of a tenant in a table named in a row limit: NULL when the table
 -- does not exist or is not protected.

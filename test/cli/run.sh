@@ -236,8 +236,8 @@ check_without "plan set warns about a limit the tenant is already over" 0 \
     "warning: over the limit members: 2 \(limit 1\)" "^ERROR" -- plan set globex solo
 check "member add past the limit names plan, limit and usage" 1 \
     'tenant "globex" has reached its limit of 1 active members' -- member add globex ctl_ops
-check "tenant limits" 0 "^members +1 +plan +2$" -- tenant limits globex
-check_json "tenant limits --json" "v == [{'key': 'members', 'limit': 1, 'source': 'plan', 'usage': 2}]" -- \
+check "tenant limits: the tenant is over its members limit" 0 "^members +1 +plan +2 +t$" -- tenant limits globex
+check_json "tenant limits --json" "v == [{'key': 'members', 'limit': 1, 'source': 'plan', 'usage': 2, 'over': True}]" -- \
     tenant limits globex
 check "plan drop of a plan in use is refused" 1 'plan "solo" is in use' -- plan drop solo
 check "plan set back" 0 "tenant globex now has plan pro" -- plan set globex pro

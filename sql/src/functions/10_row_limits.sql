@@ -31,17 +31,6 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._row_limit_of(uuid, oid) IS 'internal: a tenant''s row limit for a table';
 
--- Copies the row limits into the counts (each count carries its tenant's
--- limit for its table, so that a write reads one row): after any change of
--- plans, of a tenant's plan or of its own limits.
-CREATE OR REPLACE FUNCTION tenancy._refresh_row_limits() RETURNS void
-LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    UPDATE tenancy.row_counts r
-       SET row_limit = tenancy._row_limit_of(r.tenant_id, r.relid),
-           limits_version = (SELECT v.version FROM tenancy.row_limits_version v)
-$$;
-COMMENT ON FUNCTION tenancy._refresh_row_limits() IS 'internal: copies the row limits into the counts';
-
 -- Starts a tenant's count of a table, at the first rows it writes there. A
 -- tenant without a count had no rows when the table was counted in full; on
 -- a table not counted in full (restored, before tenancy.recount_rows()) the
@@ -222,7 +211,8 @@ DECLARE
     named_now boolean;
     named_before boolean;
 BEGIN
-    -- Changes of limits take turns, and the counts' copies are refreshed.
+    -- Changes of limits take turns; each count reads its limit again at its
+    -- tenant's next write.
     UPDATE tenancy.row_limits_version SET version = version + 1;
     FOR protected IN
         SELECT p.relid, tenancy._limit_table_name(p.relid) AS name, c.limit_name AS counted_as
@@ -240,14 +230,10 @@ BEGIN
         ELSIF named_now AND protected.counted_as <> protected.name THEN
             -- Renamed, and renamed in the limits too: the counts stay.
             UPDATE tenancy.row_count_tables c SET limit_name = protected.name WHERE c.relid = protected.relid;
-        ELSIF NOT named_now AND NOT named_before AND (protected.counted_as IS NOT NULL OR EXISTS (
-                  SELECT 1 FROM pg_trigger t WHERE t.tgrelid = protected.relid
-                     AND t.tgname IN ('tenancy_row_count', 'tenancy_row_count_delete', 'tenancy_row_move',
-                                      'tenancy_row_count_reset'))) THEN
+        ELSIF NOT named_now AND NOT named_before THEN
             PERFORM tenancy._drop_row_count_triggers(protected.relid);
         END IF;
     END LOOP;
-    PERFORM tenancy._refresh_row_limits();
 END
 $$;
 COMMENT ON FUNCTION tenancy._sync_row_limits() IS
@@ -293,7 +279,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._drop_row_count_triggers(oid) IS 'internal: drops a table''s counting triggers and counts';
 
-REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._row_limit_of(uuid, oid), tenancy._refresh_row_limits(),
+REVOKE ALL ON FUNCTION tenancy._limit_table_name(oid), tenancy._row_limit_of(uuid, oid),
     tenancy._start_count(oid, uuid, bigint), tenancy._refuse_rows(oid, uuid, bigint, bigint),
     tenancy._has_row_count_triggers(oid), tenancy._install_row_counting(oid, text),
     tenancy._count_rows_in_full(oid, text), tenancy._sync_row_limits(), tenancy._drop_row_count_triggers(oid)

@@ -129,10 +129,15 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     PERFORM tenancy._require_platform_admin('purge terminated tenants');
-    IF purge_terminated.now IS NULL OR lock_wait IS NULL OR lock_wait < interval '0' THEN
+    IF purge_terminated.now IS NULL OR lock_wait IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = format('%s must not be null', CASE WHEN lock_wait IS NULL THEN 'lock_wait' ELSE 'now' END),
+            HINT = 'Leave it out to purge the tenants whose grace period has ended, waiting at most 5 seconds for each.';
+    END IF;
+    IF lock_wait < interval '0' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = 'now and lock_wait must not be null, and lock_wait not negative',
-            HINT = 'Leave them out to purge the tenants whose grace period has ended, waiting at most 5 seconds for each.';
+            MESSAGE = format('invalid lock_wait "%s"', lock_wait),
+            DETAIL = 'lock_wait is how long to wait for each tenant; it cannot be negative (0 waits without limit).';
     END IF;
     -- Local to this function (its SET clause): 0 waits without limit.
     PERFORM set_config('lock_timeout', (extract(epoch FROM lock_wait) * 1000)::bigint::text, true);

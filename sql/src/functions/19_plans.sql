@@ -220,8 +220,7 @@ BEGIN
     new_plan := tenancy._find_plan(set_plan.plan);
     UPDATE tenancy.tenants t SET plan = new_plan.name, updated_at = now() WHERE t.id = target.id;
     PERFORM tenancy._sync_row_limits();
-    FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l
-                 WHERE CASE WHEN l.usage IS NULL THEN false ELSE l.usage > (l."limit" #>> '{}')::numeric END LOOP
+    FOR over IN SELECT l.key, l."limit", l.usage FROM tenancy.tenant_limits(target.id::text) l WHERE l.over LOOP
         RAISE NOTICE 'tenant "%" is over the limit % of plan "%": % (limit %)', target.slug, over.key, new_plan.name,
             over.usage, over."limit";
     END LOOP;
@@ -283,7 +282,7 @@ COMMENT ON FUNCTION tenancy._effective_limits(tenancy.tenants) IS 'internal: a t
 -- Each limit of a tenant, where it comes from, and how much of it is used
 -- (members: active members; rows: rows of the table; the others: NULL).
 CREATE OR REPLACE FUNCTION tenancy.tenant_limits(tenant text)
-RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric)
+RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric, over boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'read the limits');
@@ -295,6 +294,10 @@ BEGIN
         "limit" := entry.value;
         source := CASE WHEN target.limits ? entry.key THEN 'tenant' ELSE 'plan' END;
         usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id) END;
+        over := NULL;
+        IF usage IS NOT NULL THEN
+            over := usage > (entry.value #>> '{}')::numeric;
+        END IF;
         RETURN NEXT;
     END LOOP;
     FOR entry IN SELECT e.key, e.value FROM jsonb_each(coalesce(effective->'rows', '{}')) e ORDER BY e.key LOOP
@@ -302,13 +305,14 @@ BEGIN
         "limit" := entry.value;
         source := CASE WHEN target.limits->'rows' ? entry.key THEN 'tenant' ELSE 'plan' END;
         usage := tenancy._limited_table_rows(target.id, entry.key);
+        over := usage > (entry.value #>> '{}')::numeric;  -- rows limits are numbers
         RETURN NEXT;
     END LOOP;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_limits(text) IS
-    'the limits of a tenant (from its plan, or its own), with the usage of members and rows '
-    '(its owners and admins, platform admins)';
+    'the limits of a tenant (from its plan, or its own), with the usage of members and rows and whether it is '
+    'over them (its owners and admins, platform admins)';
 
 -- The rows of a tenant in a table named in a row limit: NULL when the table
 -- does not exist or is not protected.

@@ -17,7 +17,7 @@ CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
 COMMENT ON TABLE tenancy.row_counts IS
     'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
 COMMENT ON COLUMN tenancy.row_counts.row_limit IS
-    'the tenant''s row limit for the table (NULL: none), copied here whenever plans or limits change';
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
 
 REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
 ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
@@ -38,13 +38,13 @@ ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
 
 -- The version of the limits: every change of plans, of a tenant's plan or of
 -- its own limits raises it (and holds its row until commit, so that such
--- changes take turns); a count whose copied limit is of an older version
--- reads the limit again at its next write.
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
 CREATE TABLE tenancy.row_limits_version (
     version bigint NOT NULL
 );
 INSERT INTO tenancy.row_limits_version (version) VALUES (0);
 COMMENT ON TABLE tenancy.row_limits_version IS
-    'pg_tenancy: one row, raised by every change of limits, to refresh the limits copied into row_counts';
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
 REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
 ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
