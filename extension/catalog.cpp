@@ -44,6 +44,7 @@ struct Oids {
 	Oid tenants, tenants_pkey, tenants_slug_key;
 	Oid memberships, memberships_pkey;
 	Oid protected_tables, audit_log, platform_grants;
+	Oid plans, setting_definitions;
 	Oid table_owner_role;
 	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
@@ -95,6 +96,8 @@ void resolve_oids()
 		found.memberships_pkey = get_relname_relid("memberships_pkey", schema);
 		found.audit_log = get_relname_relid("audit_log", schema);
 		found.platform_grants = get_relname_relid("platform_grants", schema);
+		found.plans = get_relname_relid("plans", schema);
+		found.setting_definitions = get_relname_relid("setting_definitions", schema);
 		found.tenant_id = get_attnum(found.tenants, "id");
 		found.tenant_slug = get_attnum(found.tenants, "slug");
 		found.tenant_status = get_attnum(found.tenants, "status");
@@ -448,7 +451,8 @@ Oid audit_log()
 bool is_context_table(Oid relid)
 {
 	return oids.resolved && (relid == oids.tenants || relid == oids.memberships ||
-							 relid == oids.protected_tables || relid == oids.platform_grants);
+							 relid == oids.protected_tables || relid == oids.platform_grants ||
+							 relid == oids.plans || relid == oids.setting_definitions);
 }
 
 // Says whether relid is tenants or memberships.

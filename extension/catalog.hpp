@@ -65,7 +65,8 @@ std::vector<ProtectedTable> protected_tables();
 Oid audit_log();
 
 // Says whether relid is one of the catalog tables whose changes must reach
-// every session (tenants, memberships, protected_tables, platform_grants).
+// every session (tenants, memberships, protected_tables, platform_grants,
+// plans, setting_definitions).
 bool is_context_table(Oid relid);
 
 // Says whether relid is tenancy.tenants or tenancy.memberships, whose changes

@@ -27,6 +27,7 @@ GenerationMap<Context> contexts(cache_limit);
 uint64 last_serial = 0;
 uint64 last_generation = 0;
 const Context *last = nullptr;
+bool last_entry_recorded = false; // a support entry into last's tenant was recorded
 
 // Returns the tenant named by slug or uuid text, from the cache if possible.
 catalog::Tenant tenant_named(const std::string &key)
@@ -126,8 +127,6 @@ Context resolve(const statement::Inputs &inputs)
 				 .detail(std::move(detail))
 				 .hint("A platform admin can reactivate it with tenancy.activate_tenant()."));
 	}
-	if (context.support)
-		access_log::record_support_entry(who.actor, who.db_role, tenant.id);
 	return context;
 }
 
@@ -143,13 +142,10 @@ std::string key_of(const statement::Inputs &inputs)
 	return key;
 }
 
-} // namespace
-
-// Returns the validated context, from the cache when nothing changed.
-const Context &current()
+// Returns the validated context of the statement's inputs, from the cache
+// when nothing changed, without recording a platform admin's entry.
+const Context &current_unrecorded()
 {
-	if (owner_scope::active())
-		return owner_scope::context();
 	invalidation::catch_up();
 	const statement::Inputs &inputs = statement::current();
 	if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())
@@ -158,18 +154,39 @@ const Context &current()
 	uint64 generation = invalidation::generation();
 	const Context &context = contexts.get(key_of(inputs), [&] { return resolve(inputs); });
 	last = &context;
+	last_entry_recorded = false;
 	last_serial = inputs.serial;
 	last_generation = generation;
 	return context;
 }
 
+} // namespace
+
+// Returns the validated context, from the cache when nothing changed; a
+// platform admin's entry into a tenant she is not a member of is recorded
+// at its first use (once per session, see access_log.hpp).
+const Context &current()
+{
+	if (owner_scope::active())
+		return owner_scope::context();
+	const Context &context = current_unrecorded();
+	if (context.support && !last_entry_recorded) {
+		access_log::record_support_entry(context.actor, context.db_role, context.tenant_id);
+		last_entry_recorded = true;
+	}
+	return context;
+}
+
 // Returns the validated context, or nullptr where current() would refuse,
-// without recording a denial.
+// without recording a denial or an entry: for the planner's estimates and
+// the tenant's session settings, which are not uses of the tenant's data.
 const Context *current_quietly()
 {
+	if (owner_scope::active())
+		return &owner_scope::context();
 	access_log::MutedDenials muted;
 	try {
-		return &current();
+		return &current_unrecorded();
 	} catch (const Error &) {
 		return nullptr;
 	}

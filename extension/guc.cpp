@@ -23,6 +23,8 @@ namespace {
 
 char *tenant_value = nullptr;
 char *actor_value = nullptr;
+char *default_region_value = nullptr;
+bool apply_timezone_value = true;
 config_generic *tenant_record = nullptr;
 config_generic *actor_record = nullptr;
 
@@ -39,6 +41,19 @@ bool check_tenant(char **newval, void **extra, GucSource source) noexcept
 	GUC_check_errmsg("invalid tenant \"%s\"", shown);
 	GUC_check_errdetail("A tenant is named by its slug (a lowercase letter, then lowercase letters, "
 						"digits, \"_\" or \"-\", at most 63 characters) or by its uuid.");
+	return false;
+}
+
+// Accepts "" or a well-formed region name for tenancy.default_region
+// (whether the region exists is checked when a tenant is created).
+bool check_region(char **newval, void **extra, GucSource source) noexcept
+{
+	if (*newval == nullptr || (*newval)[0] == '\0' || is_valid_slug(*newval))
+		return true;
+	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+	GUC_check_errmsg("invalid region \"%s\"", *newval);
+	GUC_check_errdetail("A region name starts with a lowercase letter and has only lowercase letters, digits, "
+						"\"_\" and \"-\", at most 63 characters.");
 	return false;
 }
 
@@ -112,7 +127,11 @@ Value tenant() { return value_of(tenant_value, tenant_record); }
 // Returns the current value of tenancy.actor.
 Value actor() { return value_of(actor_value, actor_record); }
 
-// Defines tenancy.tenant and tenancy.actor.
+// Returns tenancy.apply_timezone.
+bool apply_timezone() { return apply_timezone_value; }
+
+// Defines tenancy.tenant, tenancy.actor, tenancy.default_region and
+// tenancy.apply_timezone.
 void define()
 {
 	DefineCustomStringVariable(
@@ -128,6 +147,20 @@ void define()
 		"Honoured only for service roles of the database (tenancy.grant_service()), and only when set for "
 		"the current transaction (SET LOCAL); any other role that sets it is refused.",
 		&actor_value, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
+
+	DefineCustomStringVariable(
+		"tenancy.default_region",
+		"Region of the tenants created without one.",
+		"tenancy.create_tenant() puts a tenant in this region when none is given; \"default\" (this server) "
+		"when empty.",
+		&default_region_value, "default", PGC_USERSET, 0, check_region, nullptr, nullptr);
+
+	DefineCustomBoolVariable(
+		"tenancy.apply_timezone",
+		"Applies the selected tenant's timezone setting to the session's TimeZone.",
+		"When on, and a setting \"timezone\" of type timezone is defined, each statement runs in the "
+		"current tenant's timezone (or the setting's default).",
+		&apply_timezone_value, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("tenancy");
 	tenant_record = record_of("tenancy.tenant");

@@ -1,4 +1,5 @@
-// The settings users type: tenancy.tenant and tenancy.actor.
+// The settings users type: tenancy.tenant and tenancy.actor, and the
+// switches tenancy.default_region and tenancy.apply_timezone.
 #pragma once
 
 extern "C" {
@@ -21,7 +22,11 @@ Value tenant();
 // Current value of tenancy.actor: an asserted application user, or "".
 Value actor();
 
-// Defines both settings and reserves the "tenancy." prefix.
+// Says whether a tenant's timezone setting applies to its sessions
+// (tenancy.apply_timezone).
+bool apply_timezone();
+
+// Defines the settings and reserves the "tenancy." prefix.
 void define();
 
 } // namespace tenancy::guc

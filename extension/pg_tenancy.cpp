@@ -4,6 +4,7 @@
 #include "invalidation.hpp"
 #include "owner_code_guard.hpp"
 #include "owner_scope.hpp"
+#include "session_settings.hpp"
 #include "noforce_guard.hpp"
 #include "sql_function.hpp"
 #include "statement_check.hpp"
@@ -20,10 +21,10 @@ _Pragma("GCC visibility pop")
 
 TENANCY_EXPORTED void _PG_init(void);
 
-// Defines tenancy.tenant and tenancy.actor, registers the invalidation
-// callbacks and installs the statement check, hooks, estimates and the guard
-// against owners' code, and follows transactions for the tenant locks; runs
-// once per backend.
+// Defines pg_tenancy's settings, registers the invalidation callbacks and
+// installs the statement check, hooks, estimates and the guard against
+// owners' code, and follows transactions for the tenant locks and the
+// tenants' session settings; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
@@ -37,4 +38,5 @@ void _PG_init(void)
 	tenancy::tenant_lock::register_callbacks();
 	tenancy::owner_scope::register_callbacks();
 	tenancy::noforce_guard::install();
+	tenancy::session_settings::register_callbacks();
 }

@@ -23,6 +23,7 @@
 #include "catalog_load.hpp"
 #include "lock_guard.hpp"
 #include "query_records.hpp"
+#include "session_settings.hpp"
 #include "statement.hpp"
 #include "statement_check.hpp"
 
@@ -57,6 +58,14 @@ void before_top_level_utility(const Node *statement)
 		query_records::fetching(reinterpret_cast<const FetchStmt *>(statement));
 	else if (!IsA(statement, ClosePortalStmt))
 		query_records::check_held_cursors();
+}
+
+// Says whether a tenant's session settings may be applied now: inside a
+// transaction that has not failed. They are applied nested, since reading
+// them may run a query.
+bool may_apply_settings()
+{
+	return IsTransactionState() && !IsAbortedTransactionBlockState();
 }
 
 // Before a top-level query starts.
@@ -99,6 +108,8 @@ void on_executor_start(QueryDesc *query, int eflags) noexcept
 	nesting++;
 	PG_TRY();
 	{
+		if (top_level && may_apply_settings())
+			guarded([] { session_settings::apply(); });
 		if (previous_start)
 			previous_start(query, eflags);
 		else
@@ -177,9 +188,10 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 {
 	const Node *const parsed = statement->utilityStmt;
 	const volatile bool ours = !IsParallelWorker();
+	const volatile bool top_level = ours && nesting == 0 && context == PROCESS_UTILITY_TOPLEVEL;
 	volatile Oid loaded_before = InvalidOid;
 	if (ours) {
-		if (nesting == 0 && context == PROCESS_UTILITY_TOPLEVEL)
+		if (top_level)
 			guarded([&] { before_top_level_utility(parsed); });
 		else if (IsA(parsed, FetchStmt))
 			guarded([&] { query_records::fetching(reinterpret_cast<const FetchStmt *>(parsed)); });
@@ -193,6 +205,8 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 	nesting++;
 	PG_TRY();
 	{
+		if (top_level && !IsA(parsed, TransactionStmt) && may_apply_settings())
+			guarded([] { session_settings::apply(); });
 		if (previous_utility)
 			previous_utility(statement, query_string, read_only_tree, context, params, environment, destination,
 							 completion);

@@ -6,7 +6,8 @@ CREATE OR REPLACE FUNCTION tenancy.create_tenant(
     owner text DEFAULT NULL,
     plan text DEFAULT 'basic',
     isolation tenancy.isolation DEFAULT 'row',
-    id uuid DEFAULT NULL
+    id uuid DEFAULT NULL,
+    region text DEFAULT NULL
 ) RETURNS uuid
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -59,6 +60,7 @@ BEGIN
             MESSAGE = format('plan "%s" does not exist', create_tenant.plan),
             HINT = 'Create it first with tenancy.create_plan(), or leave the plan out for "basic".';
     END IF;
+    region := tenancy._region_for_new_tenant(create_tenant.region);
     IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = format('isolation mode "%s" is not supported yet', create_tenant.isolation),
@@ -79,9 +81,9 @@ BEGIN
             HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
     END IF;
 
-    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation)
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region)
     VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
-            create_tenant.plan, create_tenant.isolation)
+            create_tenant.plan, create_tenant.isolation, create_tenant.region)
     RETURNING tenants.id INTO new_id;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
@@ -91,9 +93,10 @@ BEGIN
     RETURN new_id;
 END
 $$;
-COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid) IS
+COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
-    '(a null plan or isolation means the default; id brings back a tenant with the id its rows still carry)';
+    '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
+    'back a tenant with the id its rows still carry)';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.

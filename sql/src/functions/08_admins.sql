@@ -23,7 +23,7 @@ COMMENT ON FUNCTION tenancy._holds_platform_right(oid, text) IS
 CREATE OR REPLACE FUNCTION tenancy._platform_admin_tables() RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT 'tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables, '
-           'tenancy.platform_grants, tenancy.access_denials, tenancy.plans'
+           'tenancy.platform_grants, tenancy.access_denials, tenancy.plans, tenancy.regions'
 $$;
 COMMENT ON FUNCTION tenancy._platform_admin_tables() IS 'internal: the tables platform admins may read';
 

@@ -3,11 +3,11 @@
 
 CREATE OR REPLACE FUNCTION tenancy.tenant_list()
 RETURNS TABLE (slug text, name text, status tenancy.tenant_status, isolation tenancy.isolation, plan text,
-               members bigint, created_at timestamptz)
+               members bigint, created_at timestamptz, region text)
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT t.slug::text, t.name, t.status, t.isolation, t.plan,
            (SELECT count(*) FROM tenancy.memberships m WHERE m.tenant_id = t.id AND m.is_active),
-           t.created_at
+           t.created_at, t.region::text
       FROM tenancy.tenants t
      WHERE tenancy.is_platform_admin()
         OR EXISTS (SELECT 1 FROM tenancy.memberships m
@@ -15,7 +15,7 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY t.slug
 $$;
 COMMENT ON FUNCTION tenancy.tenant_list() IS
-    'tenants with status, isolation, plan, active member count and creation time (all for platform admins, '
+    'tenants with status, isolation, plan, active member count, creation time and region (all for platform admins, '
     'one''s own for others)';
 
 CREATE OR REPLACE FUNCTION tenancy.member_list(tenant text)

@@ -203,8 +203,8 @@ CREATE OR REPLACE FUNCTION tenancy._catalog_loading(relid oid) RETURNS boolean
 COMMENT ON FUNCTION tenancy._catalog_loading(oid) IS
     'internal: whether a COPY FROM is restoring this catalog table';
 
--- Trigger on tenancy.tenants: records creation, changes of status, plan and
--- isolation, and deletion.
+-- Trigger on tenancy.tenants: records creation, changes of status, plan,
+-- isolation and region, and deletion.
 CREATE OR REPLACE FUNCTION tenancy._record_tenant_event() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -214,7 +214,8 @@ BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "to", details)
         VALUES (NEW.id, NEW.slug, 'created', NEW.status::text,
-                jsonb_build_object('name', NEW.name, 'plan', NEW.plan, 'isolation', NEW.isolation));
+                jsonb_build_object('name', NEW.name, 'plan', NEW.plan, 'isolation', NEW.isolation,
+                                   'region', NEW.region));
     ELSIF TG_OP = 'DELETE' THEN
         INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to", reason, details)
         VALUES (OLD.id, OLD.slug, 'deleted', OLD.status::text, 'deleted', OLD.status_reason,
@@ -234,6 +235,10 @@ BEGIN
         IF NEW.isolation IS DISTINCT FROM OLD.isolation THEN
             INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to")
             VALUES (NEW.id, NEW.slug, 'isolation', OLD.isolation::text, NEW.isolation::text);
+        END IF;
+        IF NEW.region IS DISTINCT FROM OLD.region THEN
+            INSERT INTO tenancy.tenant_events (tenant_id, tenant, event, "from", "to")
+            VALUES (NEW.id, NEW.slug, 'region', OLD.region, NEW.region);
         END IF;
     END IF;
     RETURN NULL;

@@ -14,6 +14,7 @@ CREATE TABLE tenancy.tenants (
     updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
     purge_after   timestamptz,
     limits        jsonb NOT NULL DEFAULT '{}',
+    region        text COLLATE "C" NOT NULL,
     CONSTRAINT tenants_pkey PRIMARY KEY (id),
     CONSTRAINT tenants_slug_key UNIQUE (slug),
     CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
@@ -27,6 +28,8 @@ CREATE TABLE tenancy.tenants (
 COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
 COMMENT ON COLUMN tenancy.tenants.limits IS
     'limits of this tenant that override its plan''s (tenancy.set_limit())';
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
 

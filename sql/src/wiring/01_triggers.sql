@@ -96,3 +96,16 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Regions: platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- A change of plans or of setting definitions reaches every session's
+-- statement_timeout, work_mem and TimeZone at its next statement.
+CREATE TRIGGER plans_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER setting_definitions_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
