@@ -41,6 +41,10 @@ void add_settings_commands(CLI::App &app, Invocation &invocation);
 void add_plan_commands(CLI::App &app, Invocation &invocation);
 // tenant limits, registered on the tenant group
 void add_tenant_limits_command(CLI::App &tenant, Invocation &invocation);
+// region define|list|drop
+void add_region_commands(CLI::App &app, Invocation &invocation);
+// tenant set-region, registered on the tenant group
+void add_tenant_region_command(CLI::App &tenant, Invocation &invocation);
 // health
 void add_health_command(CLI::App &app, Invocation &invocation);
 // psql
@@ -50,7 +54,7 @@ void add_completion_command(CLI::App &app, Invocation &invocation);
 
 // The step-by-step creation of a tenant on a terminal; fills what is missing.
 struct TenantDraft {
-	std::string slug, name, owner, plan, isolation;
+	std::string slug, name, owner, plan, isolation, region;
 };
 void complete_with_wizard(Session &session, TenantDraft &draft);
 

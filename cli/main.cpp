@@ -42,6 +42,7 @@ void build(CLI::App &app, Invocation &invocation, GlobalOptions &options)
 	add_domain_commands(app, invocation);
 	add_settings_commands(app, invocation);
 	add_plan_commands(app, invocation);
+	add_region_commands(app, invocation);
 	add_health_command(app, invocation);
 	add_psql_command(app, invocation);
 	add_completion_command(app, invocation);

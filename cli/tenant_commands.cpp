@@ -29,8 +29,9 @@ void create(Session &session, const Invocation &invocation, TenantDraft draft)
 	}
 	pqxx::result created = session.run(
 		"SELECT id, json_build_object('id', id, 'slug', $1::text)::text FROM "
-		"tenancy.create_tenant($1, $2, $3, $4, $5::tenancy.isolation) AS id",
-		draft.slug, draft.name, or_null(draft.owner), or_null(draft.plan), or_null(draft.isolation));
+		"tenancy.create_tenant($1, $2, $3, $4, $5::tenancy.isolation, region => $6) AS id",
+		draft.slug, draft.name, or_null(draft.owner), or_null(draft.plan), or_null(draft.isolation),
+		or_null(draft.region));
 	if (invocation.json())
 		print_json(created[0][1].c_str());
 	else
@@ -69,7 +70,7 @@ void show(Session &session, const Invocation &invocation, const std::string &slu
 	print_fields(invocation.output,
 				 session.run("SELECT d.* FROM jsonb_to_record(tenancy.tenant_details($1)) AS d(slug text, name text, "
 							 "id uuid, status text, status_reason text, purge_after timestamptz, isolation text, plan text, "
-							 "settings jsonb, created_at timestamptz, updated_at timestamptz)",
+							 "region text, settings jsonb, limits jsonb, created_at timestamptz, updated_at timestamptz)",
 							 slug));
 	print_section(invocation, "members",
 				  session.run("SELECT m.* FROM jsonb_to_recordset(tenancy.tenant_details($1)->'members') "
@@ -133,11 +134,13 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 	create_command->add_option("--plan", args->draft.plan, "Plan of the tenant (default: the server's, basic)");
 	create_command->add_option("--isolation", args->draft.isolation, "row (default), schema or database")
 		->check(CLI::IsMember({"row", "schema", "database"}));
+	create_command->add_option("--region", args->draft.region,
+							   "Region the tenant's data lives in (default: tenancy.default_region)");
 	create_command->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) { create(session, invocation, args->draft); };
 	});
 
-	CLI::App *list_command = tenant->add_subcommand("list", "List tenants: status, isolation, plan, members, created");
+	CLI::App *list_command = tenant->add_subcommand("list", "List tenants: status, isolation, plan, members, created, region");
 	list_command->callback([&invocation] {
 		invocation.action = [&invocation](Session &session) { list(session, invocation); };
 	});
@@ -183,6 +186,7 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 
 	add_tenant_lifecycle_commands(*tenant, invocation);
 	add_tenant_limits_command(*tenant, invocation);
+	add_tenant_region_command(*tenant, invocation);
 }
 
 } // namespace tenantctl

@@ -377,19 +377,43 @@ check "health after the fix" 0 "0 error\(s\)" -- health
 check "psql starts with tenancy.tenant set" 0 "^acme$" -- psql acme -- -X -A -t -c "SELECT tenancy.current_tenant()"
 check "psql refuses an unknown tenant before starting" 1 'tenant "nope" does not exist' -- psql nope
 
+# Regions: defined, listed, given to new tenants, changed (an event),
+# dropped once empty.
+check "region define" 0 "^defined region eu-west$" -- region define eu-west --description "Dublin, Ireland"
+check "region define refuses a bad name" 1 'invalid region name "EU West"' -- region define "EU West"
+check_json "region list --json" "[(r['name'], r['description']) for r in v if r['name'] == 'eu-west'] == [('eu-west', 'Dublin, Ireland')]" -- \
+    region list
+check "tenant create --region" 0 "^created tenant regional" -- tenant create regional --name Regional --region eu-west
+check "tenant create refuses an unknown region" 1 'region "mars" does not exist' -- \
+    tenant create lost --name Lost --region mars
+check_json "tenant show --json has the region" "v['region'] == 'eu-west'" -- tenant show regional
+check "tenant show has the region" 0 "^region +eu-west$" -- tenant show regional
+check "region drop refuses a region with tenants" 1 'region "eu-west" still has tenants' -- region drop eu-west
+check "tenant set-region" 0 "^tenant regional now lives in region default$" -- tenant set-region regional default
+check_json "a change of region is an event" "[(e['event'], e['from'], e['to']) for e in v if e['event'] == 'region'] == [('region', 'eu-west', 'default')]" -- \
+    tenant events regional
+check "tenant set-region refuses an unknown region" 1 'region "mars" does not exist' -- tenant set-region regional mars
+check "tenant drop regional" 0 "dropped tenant regional" -- tenant drop regional --yes
+
 # The wizard, through a pseudo-terminal: welcome, name, a slug refused on the
 # spot and then the suggestion, a plan refused on the spot (with the plans
-# there are) and then an existing one, owner, confirmation.
+# there are) and then an existing one, a region and an isolation mode
+# refused on the spot and then accepted ones, owner, confirmation.
 out=$(python3 pty_session.py "Tenant name=>Umbrella Corp" "Slug=>Bad Slug" "Slug=>" "Plan=>gold" "Plan=>pro" \
+      "Region=>mars" "Region=>eu-west" "Isolation=>schema" "Isolation=>" \
       "First owner=>ctl_alice" "Create it?=>y" -- "$tenantctl" -d "dbname=$database" tenant create 2>&1); code=$?
 if [ "$code" = 0 ] && grep -q "Welcome" <<<"$out" && grep -q "a slug starts with a lowercase letter" <<<"$out" \
    && grep -q "\[umbrella-corp\]" <<<"$out" && grep -q 'plan "gold" does not exist; the plans are: basic, pro' <<<"$out" \
+   && grep -q 'region "mars" does not exist; the regions are: default, eu-west' <<<"$out" \
+   && grep -q 'isolation mode "schema" is not supported yet' <<<"$out" \
+   && grep -q "region eu-west, isolation row" <<<"$out" \
    && grep -q "created tenant umbrella-corp" <<<"$out"; then
-    result ok "the wizard creates a tenant, checking the slug and the plan on the spot"
-else result failed "the wizard creates a tenant, checking the slug and the plan on the spot" "exit $code: $out"; fi
-check_json "the wizard's answers were used" "[(t['slug'], t['plan'], t['members']) for t in v if t['slug'] == 'umbrella-corp'] == [('umbrella-corp', 'pro', 1)]" -- \
+    result ok "the wizard creates a tenant, checking the slug, plan, region and isolation on the spot"
+else result failed "the wizard creates a tenant, checking the slug, plan, region and isolation on the spot" "exit $code: $out"; fi
+check_json "the wizard's answers were used" "[(t['slug'], t['plan'], t['members'], t['region'], t['isolation']) for t in v if t['slug'] == 'umbrella-corp'] == [('umbrella-corp', 'pro', 1, 'eu-west', 'row')]" -- \
     tenant list
-out=$(python3 pty_session.py "Tenant name=>Taken" "Slug=>acme" "Slug=>taken" "Plan=>" "First owner=>" "Create it?=>n" \
+out=$(python3 pty_session.py "Tenant name=>Taken" "Slug=>acme" "Slug=>taken" "Plan=>" "Region=>" "Isolation=>" \
+      "First owner=>" "Create it?=>n" \
       -- "$tenantctl" -d "dbname=$database" tenant create 2>&1); code=$?
 if [ "$code" = 2 ] && grep -q 'tenant "acme" already exists' <<<"$out" && grep -q "nothing was created" <<<"$out"; then
     result ok "the wizard refuses a taken slug and can be cancelled"
@@ -399,6 +423,8 @@ out=$(python3 pty_session.py "Type the slug again=>umbrella-corp" -- "$tenantctl
 if [ "$code" = 0 ] && grep -q "dropped tenant umbrella-corp" <<<"$out"; then
     result ok "tenant drop on a terminal asks for the slug again"
 else result failed "tenant drop on a terminal asks for the slug again" "exit $code: $out"; fi
+check "region drop once no tenant lives there" 0 "^dropped region eu-west$" -- region drop eu-west
+check "region drop of an unknown region" 1 'region "eu-west" does not exist' -- region drop eu-west
 out=$(python3 pty_session.py "Type the slug again=>wrong" -- "$tenantctl" -d "dbname=$database" tenant drop acme 2>&1); code=$?
 if [ "$code" = 2 ] && grep -q "nothing was dropped" <<<"$out"; then
     result ok "a mistyped slug drops nothing"
@@ -419,7 +445,7 @@ check_all "a transposition is a near miss too" 2 'unknown command "member lsit"'
     member lsit acme
 check "a prefix suggests every command it starts" 2 '^did you mean "protect" or "protected"\?$' -- protec shop.items
 check_all "a word near no command lists the commands of its group" 2 'unknown command "tenant frobnicate"' \
-    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events, limits$' -- tenant frobnicate
+    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events, limits, set-region$' -- tenant frobnicate
 check_all "a group without a command lists its commands" 2 '^tenantctl: "tenant" needs a command' \
     '^  list +List tenants' '^  drop +Drop a tenant' 'Run "tenantctl tenant COMMAND --help"' -- tenant
 check_without "a missing command is not CLI11's bare message" 2 '"member" needs a command' "A subcommand is required" -- \
@@ -435,7 +461,7 @@ check "tenant create with a comma and a double quote in the name" 0 "created ten
 check "csv quotes a field with a comma and doubles its quotes (RFC 4180)" 0 \
     '^quoted,"Comma, ""Quote"" Inc",active,row,basic,0,' -- tenant list --output csv
 check_csv "csv has a header line, and parses back to the same values" \
-    "rows[0] == ['slug', 'name', 'status', 'isolation', 'plan', 'members', 'created_at'] and [r[:6] for r in rows if r[0] == 'quoted'] == [['quoted', 'Comma, \"Quote\" Inc', 'active', 'row', 'basic', '0']]" -- \
+    "rows[0] == ['slug', 'name', 'status', 'isolation', 'plan', 'members', 'created_at', 'region'] and [r[:6] for r in rows if r[0] == 'quoted'] == [['quoted', 'Comma, \"Quote\" Inc', 'active', 'row', 'basic', '0']]" -- \
     tenant list -o csv
 check_csv "--no-headers drops the csv header" "[r[0] for r in rows] == ['acme', 'initech', 'quoted']" -- \
     tenant list --output=csv --no-headers
@@ -469,7 +495,7 @@ check "a bad --output is a usage error" 2 "output" -- -o yaml tenant list
 
 # Timestamps in tables and CSV are shown to the second; JSON keeps them whole.
 second='[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}[+-][0-9]{2}'
-check_without "tenant list shows created_at to the second" 0 "^acme .* ${second}\$" ":[0-9]{2}\.[0-9]" -- tenant list
+check_without "tenant list shows created_at to the second" 0 "^acme .* ${second} +default\$" ":[0-9]{2}\.[0-9]" -- tenant list
 check_without "member list shows created_at to the second" 0 "^ctl_alice +owner +t +${second}\$" ":[0-9]{2}\.[0-9]" -- \
     member list acme
 check_without "tenant show shows its timestamps to the second" 0 "^updated_at +${second}\$" ":[0-9]{2}\.[0-9]" -- \
@@ -538,7 +564,7 @@ if command -v zsh >/dev/null; then
         words=(tenantctl tenant create x --isolation ""); CURRENT=6; PREFIX=; _tenantctl
         words=(tenantctl member add acme bob --r); CURRENT=6; PREFIX=--r; _tenantctl' zsh "$tenantctl" 2>&1)
     if [ "$out" = "compdef _tenantctl tenantctl
-describe create list show suspend activate archive drop terminate restore purge events limits
+describe create list show suspend activate archive drop terminate restore purge events limits set-region
 compadd row schema database
 describe -h --help --role --version -d --dbname -o --output --json --no-headers" ]; then
         result ok "zsh: commands, option values and options from the command tree"

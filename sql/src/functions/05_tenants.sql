@@ -61,10 +61,10 @@ BEGIN
             HINT = 'Create it first with tenancy.create_plan(), or leave the plan out for "basic".';
     END IF;
     region := tenancy._region_for_new_tenant(create_tenant.region);
-    IF create_tenant.isolation IS DISTINCT FROM 'row' THEN
+    IF tenancy.isolation_problem(create_tenant.isolation::text) IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('isolation mode "%s" is not supported yet', create_tenant.isolation),
-            DETAIL = 'pg_tenancy 0.1 implements row-level isolation only.',
+            MESSAGE = tenancy.isolation_problem(create_tenant.isolation::text),
+            DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
             HINT = 'Create the tenant with isolation => ''row''.';
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
@@ -97,6 +97,20 @@ COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolat
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
+
+-- Says what is wrong with an isolation mode for a new tenant, or null when
+-- this version supports it.
+CREATE OR REPLACE FUNCTION tenancy.isolation_problem(isolation text) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
+        THEN format('unknown isolation mode "%s": the modes are row, schema and database',
+                    tenancy._shown(coalesce(isolation, 'null')))
+        WHEN isolation <> 'row' THEN format('isolation mode "%s" is not supported yet', isolation)
+    END
+$$;
+COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
+    'what is wrong with an isolation mode for a new tenant, or null when it is supported';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.
