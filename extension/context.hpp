@@ -4,6 +4,7 @@
 
 #include "catalog.hpp"
 #include "identity.hpp"
+#include "statement.hpp"
 
 namespace tenancy::context {
 
@@ -28,6 +29,11 @@ const Context &current();
 // current() would refuse; records no denial. For the planner's estimates,
 // which must neither fail nor log anything.
 const Context *current_quietly();
+
+// Returns the validated context of other inputs than the statement's (see
+// statement::peek()), or nullptr where it would be refused; records
+// nothing.
+const Context *quietly_for(const statement::Inputs &inputs);
 
 // Returns the active role of actor in tenant (Role::none if not an active
 // member), from the same cache as the context.

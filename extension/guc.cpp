@@ -53,7 +53,7 @@ bool check_region(char **newval, void **extra, GucSource source) noexcept
 	GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
 	GUC_check_errmsg("invalid region \"%s\"", *newval);
 	GUC_check_errdetail("A region name starts with a lowercase letter and has only lowercase letters, digits, "
-						"\"_\" and \"-\", at most 63 characters.");
+						"\"_\" and \"-\", at most 63 characters, and does not look like a uuid.");
 	return false;
 }
 

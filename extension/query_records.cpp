@@ -140,13 +140,6 @@ void enter(const QueryRecord &record, bool check)
 	}
 }
 
-// Says whether the active portal is a cursor WITH HOLD being stored at the
-// end of its transaction (PersistHoldablePortal).
-bool persisting(const QueryDesc *query, bool done)
-{
-	return ActivePortal != nullptr && ActivePortal->holdStore != nullptr &&
-		   (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) && ActivePortal->queryDesc == (done ? nullptr : query);
-}
 
 // Returns the held cursor that portal is, or nullptr.
 HeldCursor *held_cursor(Portal portal)
@@ -184,6 +177,14 @@ void close_cursor(Portal portal, const char *name, const char *reason)
 }
 
 } // namespace
+
+// Says whether the active portal is a cursor WITH HOLD being stored at the
+// end of its transaction (PersistHoldablePortal).
+bool persisting(const QueryDesc *query, bool done)
+{
+	return ActivePortal != nullptr && ActivePortal->holdStore != nullptr &&
+		   (ActivePortal->cursorOptions & CURSOR_OPT_HOLD) && ActivePortal->queryDesc == (done ? nullptr : query);
+}
 
 // Remembers what a query started with.
 void started(QueryDesc *query, bool top_level)

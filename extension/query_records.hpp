@@ -23,6 +23,10 @@ void started(QueryDesc *query, bool top_level);
 // whether a context was pushed (pop it with finished()).
 bool running(QueryDesc *query);
 
+// Says whether query is a cursor WITH HOLD whose rows are being stored at the
+// end of its transaction (done: once the query was run to completion).
+bool persisting(const QueryDesc *query, bool done);
+
 // After a query ran (or failed): pops what running() pushed.
 void finished(QueryDesc *query, bool pushed) noexcept;
 

@@ -71,9 +71,11 @@ GenerationMap<TenantSettings> cache(cache_limit);
 Applied applied[setting_count];
 bool any_applied = false;
 
-// Calls tenancy._session_settings(tenant) (under a snapshot of its own when
-// the statement has none yet, as SET and SHOW do not); leaves out all false
-// when the function does not exist (an older version of the extension).
+// Calls tenancy._session_settings(tenant) under a catalog snapshot (the
+// latest committed state, like every catalog read of pg_tenancy): never the
+// transaction's snapshot, which a statement such as SET TRANSACTION or LOCK
+// must not have taken yet. Leaves out all false when the function does not
+// exist (an older version of the extension).
 void read_raw(const pg_uuid_t *tenant, RawSettings *out)
 {
 	Oid argument_types[1] = {UUIDOID};
@@ -81,12 +83,10 @@ void read_raw(const pg_uuid_t *tenant, RawSettings *out)
 	Oid function = LookupFuncName(name, 1, argument_types, true);
 	if (!OidIsValid(function))
 		return;
-	bool pushed = !ActiveSnapshotSet();
-	if (pushed)
-		PushActiveSnapshot(GetTransactionSnapshot());
+	InvalidateCatalogSnapshot();
+	PushActiveSnapshot(GetCatalogSnapshot(InvalidOid));
 	ArrayType *values = DatumGetArrayTypeP(OidFunctionCall1(function, UUIDPGetDatum(tenant)));
-	if (pushed)
-		PopActiveSnapshot();
+	PopActiveSnapshot();
 	Datum *elements;
 	bool *nulls;
 	int count;
@@ -206,17 +206,10 @@ void on_transaction_end(XactEvent event, void *arg) noexcept
 	any_applied = false;
 }
 
-} // namespace
-
-// Applies the current tenant's settings to the statement about to start.
-void apply()
+// Applies the settings of the tenant of context (none: nullptr).
+void apply_for(const context::Context *context)
 {
-	const TenantSettings *settings = nullptr;
-	if (statement::current().tenant[0] != '\0') {
-		const context::Context *context = context::current_quietly();
-		if (context != nullptr)
-			settings = &settings_of(context->tenant_id);
-	}
+	const TenantSettings *settings = context != nullptr ? &settings_of(context->tenant_id) : nullptr;
 	if (settings == nullptr && !any_applied)
 		return;
 	for (int i = 0; i < setting_count; i++) {
@@ -225,6 +218,44 @@ void apply()
 			wanted = nullptr;
 		apply_setting(static_cast<Setting>(i), wanted);
 	}
+}
+
+} // namespace
+
+// Applies the settings of the current statement's tenant.
+void apply()
+{
+	apply_for(statement::current().tenant[0] != '\0' ? context::current_quietly() : nullptr);
+}
+
+// Applies the settings of the tenant the settings select now.
+void apply_before_planning()
+{
+	statement::Inputs inputs = statement::peek();
+	apply_for(inputs.tenant[0] != '\0' ? context::quietly_for(inputs) : nullptr);
+}
+
+// Says what is wrong with a value of a statement_timeout or work_mem limit.
+std::string limit_problem(const std::string &key, const std::string &value)
+{
+	bool timeout = key == "statement_timeout";
+	double number = 0;
+	int unit = timeout ? GUC_UNIT_MS : GUC_UNIT_KB;
+	bool parsed = pg_call([&] { return parse_real(value.c_str(), &number, unit, nullptr); });
+	if (timeout) {
+		if (!parsed || number < 0)
+			return "statement_timeout is a duration, as in \"5s\" or \"250ms\".";
+		if (number > 0 && number < 1)
+			return "statement_timeout is 0 (no timeout) or at least 1ms.";
+		if (number > INT_MAX)
+			return "statement_timeout is at most 2147483647ms (about 24 days).";
+		return "";
+	}
+	if (!parsed || number < 0)
+		return "work_mem is an amount of memory, as in \"64MB\".";
+	if (number < 64 || number > MAX_KILOBYTES)
+		return "work_mem is between 64kB and " + std::to_string(MAX_KILOBYTES) + "kB.";
+	return "";
 }
 
 // Registers the transaction callback.

@@ -9,13 +9,23 @@
 // timer is armed at once, since PostgreSQL arms it before our hooks run.
 #pragma once
 
+#include <string>
+
 namespace tenancy::session_settings {
 
-// Applies the current tenant's settings to the statement about to start (or
-// gives back those applied earlier in the transaction when it has none).
-// Called at the start of each top-level statement, nested (see
-// statement_hooks.cpp); a no-op where no tenant is selected.
+// Applies the settings of the current statement's tenant (or gives back
+// those applied earlier in the transaction when it has none). Called, nested
+// (see statement_hooks.cpp), at the start of each top-level statement and
+// when a cursor runs in a later statement with its own tenant.
 void apply();
+
+// The same for a top-level statement about to be planned, whose inputs are
+// not frozen yet: planning can run a member's code (constant folding).
+void apply_before_planning();
+
+// Says what is wrong with a value of a statement_timeout or work_mem limit,
+// judged by PostgreSQL's own reading of the setting; "" when it is fine.
+std::string limit_problem(const std::string &key, const std::string &value);
 
 // Registers the transaction callback that forgets what was applied.
 void register_callbacks();

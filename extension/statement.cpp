@@ -33,23 +33,31 @@ void put(char *field, size_t size, const char *text) noexcept
 	field[length] = '\0';
 }
 
-// Makes the settings as they are now the frozen inputs; their serial changes
-// only when they differ from the inputs frozen before.
-void freeze() noexcept
+// Copies the settings as they are now into inputs; returns whether they
+// differ from what inputs held (the serial is left to the caller).
+bool capture(Inputs &inputs) noexcept
 {
 	guc::Value tenant = guc::tenant();
 	guc::Value actor = guc::actor();
 	Oid role = GetOuterUserId();
-	if (frozen.serial == 0 || frozen.outer_role != role || frozen.tenant_local != tenant.local ||
-		frozen.actor_local != actor.local || strcmp(frozen.tenant, tenant.text) != 0 ||
-		strcmp(frozen.actor, actor.text) != 0) {
-		frozen.outer_role = role;
-		frozen.tenant_local = tenant.local;
-		frozen.actor_local = actor.local;
-		put(frozen.tenant, sizeof(frozen.tenant), tenant.text);
-		put(frozen.actor, sizeof(frozen.actor), actor.text);
+	if (inputs.serial != 0 && inputs.outer_role == role && inputs.tenant_local == tenant.local &&
+		inputs.actor_local == actor.local && strcmp(inputs.tenant, tenant.text) == 0 &&
+		strcmp(inputs.actor, actor.text) == 0)
+		return false;
+	inputs.outer_role = role;
+	inputs.tenant_local = tenant.local;
+	inputs.actor_local = actor.local;
+	put(inputs.tenant, sizeof(inputs.tenant), tenant.text);
+	put(inputs.actor, sizeof(inputs.actor), actor.text);
+	return true;
+}
+
+// Makes the settings as they are now the frozen inputs; their serial changes
+// only when they differ from the inputs frozen before.
+void freeze() noexcept
+{
+	if (capture(frozen))
 		frozen.serial = ++serials;
-	}
 	frozen_at = GetCurrentStatementStartTimestamp();
 	boundaries++;
 }
@@ -70,6 +78,16 @@ const Inputs &current()
 void begin_top_level() noexcept
 {
 	freeze();
+}
+
+// Returns the inputs the settings make now: the frozen ones when they are
+// the same, else a copy with a serial of its own.
+Inputs peek() noexcept
+{
+	Inputs inputs = frozen;
+	if (capture(inputs))
+		inputs.serial = ++serials;
+	return inputs;
 }
 
 // Returns the number of top-level statements begun so far.

@@ -37,6 +37,10 @@ const Inputs &current();
 // Captures the settings as the inputs of a new top-level statement.
 void begin_top_level() noexcept;
 
+// Returns the inputs the settings make now, without making them the
+// statement's (for what runs before a top-level statement begins: planning).
+Inputs peek() noexcept;
+
 // Counts top-level statements: a cursor opened in an earlier statement is
 // checked again before it runs in a later one.
 uint64 boundary() noexcept;

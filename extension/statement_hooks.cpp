@@ -75,14 +75,18 @@ void before_top_level_query()
 	query_records::check_held_cursors();
 }
 
-// The planner hook: planning counts as nested. Drops the read policy's
-// clauses that a write policy's implies (implied_reads.hpp) first.
+// The planner hook: planning counts as nested. A top-level statement's
+// planning runs with its tenant's session settings already. Drops the read
+// policy's clauses that a write policy's implies (implied_reads.hpp) first.
 PlannedStmt *on_planner(Query *parse, const char *query_string, int options, ParamListInfo params) noexcept
 {
 	PlannedStmt *volatile planned = nullptr;
+	const volatile bool top_level = nesting == 0 && !IsParallelWorker();
 	nesting++;
 	PG_TRY();
 	{
+		if (top_level && may_apply_settings())
+			guarded([] { session_settings::apply_before_planning(); });
 		implied_reads::drop(parse);
 		planned = previous_planner ? previous_planner(parse, query_string, options, params)
 								   : standard_planner(parse, query_string, options, params);
@@ -125,7 +129,8 @@ void on_executor_start(QueryDesc *query, int eflags) noexcept
 }
 
 // The ExecutorRun hook: a query started in an earlier statement runs with its
-// own inputs, checked again first.
+// own inputs, checked again first, and its tenant's session settings (not
+// while a cursor WITH HOLD is stored at commit, when no statement timer runs).
 void on_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once) noexcept
 {
 	const volatile bool ours = !IsParallelWorker();
@@ -133,6 +138,8 @@ void on_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bo
 	nesting++;
 	PG_TRY();
 	{
+		if (pushed && !query_records::persisting(query, false) && may_apply_settings())
+			guarded([] { session_settings::apply(); });
 		if (previous_run)
 			previous_run(query, direction, count, execute_once);
 		else

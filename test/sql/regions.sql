@@ -32,6 +32,12 @@ SELECT tenancy.define_region('eu-west', 'Ireland', E'host=a\nport=1');
 :sqlstate
 SELECT tenancy.define_region('eu-west', E'Ire\tland');
 :sqlstate
+SELECT tenancy.define_region('abcdef01-2345-6789-abcd-ef0123456789');
+:sqlstate
+SELECT tenancy.define_region('eu-west', repeat('x', 501));
+:sqlstate
+SELECT tenancy.define_region('eu-west', 'Ireland', E'host=a \u009b b');
+:sqlstate
 SELECT name FROM tenancy.regions ORDER BY name;
 
 -- Defining again changes the description and the server.

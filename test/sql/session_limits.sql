@@ -71,6 +71,63 @@ COMMIT;
 RESET tenancy.tenant;
 RESET ROLE;
 
+-- A cursor runs with its own tenant's settings, whatever the session
+-- selects when it fetches; the statement after gets the session's back.
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+BEGIN;
+DECLARE settings_seen CURSOR FOR
+    SELECT current_setting('statement_timeout') AS timeout, current_setting('work_mem') AS memory;
+DECLARE slow_rows CURSOR FOR SELECT pg_sleep(0.3) FROM generate_series(1, 3);
+SET LOCAL tenancy.tenant = '';
+FETCH ALL settings_seen;
+SHOW work_mem;
+FETCH ALL slow_rows;
+:sqlstate
+ROLLBACK;
+RESET tenancy.tenant;
+-- Planning runs with them too (constant folding can run a member's code).
+CREATE FUNCTION pg_temp.slow_constant(seconds float8) RETURNS int LANGUAGE plpgsql IMMUTABLE
+    AS $$BEGIN PERFORM pg_sleep(seconds); RETURN 1; END$$;
+SET tenancy.tenant = 'acme';
+SELECT pg_temp.slow_constant(1);
+:sqlstate
+RESET tenancy.tenant;
+RESET ROLE;
+
+-- Reading the settings takes no snapshot of the transaction: SET TRANSACTION
+-- still works after the tenant is selected, also when the settings are read
+-- anew (a change of limits just before).
+SET ROLE ops;
+SELECT tenancy.set_limit('acme', 'work_mem', '"5MB"');
+RESET ROLE;
+SET ROLE alice;
+BEGIN;
+SET LOCAL tenancy.tenant = 'acme';
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+SHOW transaction_isolation;
+SHOW work_mem;
+COMMIT;
+RESET ROLE;
+
+-- Limits are read as PostgreSQL reads the settings: a timeout that would
+-- round to none, and values out of range, are refused.
+SET ROLE ops;
+SELECT tenancy.set_limit('acme', 'statement_timeout', '"400us"');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'statement_timeout', '"99999999999"');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'statement_timeout', '"-5s"');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'work_mem', '"3000000GB"');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'work_mem', '"12"');
+:sqlstate
+SELECT tenancy.set_limit('acme', 'statement_timeout', '"1.5s"');
+SELECT tenancy.set_limit('acme', 'statement_timeout', NULL);
+SELECT tenancy.set_limit('acme', 'work_mem', NULL);
+RESET ROLE;
+
 -- A session that may not use the tenant gets none of its settings: whether
 -- a tenant exists, or what its plan allows, shows nowhere.
 SET ROLE mallory;

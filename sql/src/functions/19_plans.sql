@@ -2,6 +2,13 @@
 -- the limits of one tenant that override its plan's. Platform admins define
 -- plans and give them to tenants; the database enforces them.
 
+-- Says what is wrong with a value of the statement_timeout or work_mem limit
+-- (read as PostgreSQL reads the setting: units, range), or null.
+CREATE OR REPLACE FUNCTION tenancy._setting_limit_problem(key text, value text) RETURNS text
+    LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'tenancy_setting_limit_problem';
+COMMENT ON FUNCTION tenancy._setting_limit_problem(text, text) IS
+    'internal: what is wrong with a statement_timeout or work_mem limit, or null';
+
 -- Returns limits in their stored form after checking every entry: members
 -- (a whole number), rows (an object of schema-qualified table names and
 -- whole numbers), storage_mb (a number), statement_timeout and work_mem (a
@@ -67,12 +74,12 @@ BEGIN
             END IF;
         WHEN 'statement_timeout', 'work_mem' THEN
             IF jsonb_typeof(entry.value) NOT IN ('string', 'number')
-               OR (entry.key = 'statement_timeout' AND entry.value #>> '{}' !~ '^\s*[0-9]+\s*(us|ms|s|min|h|d)?\s*$')
-               OR (entry.key = 'work_mem' AND entry.value #>> '{}' !~ '^\s*[0-9]+\s*(kB|MB|GB|TB)?\s*$') THEN
+               OR tenancy._setting_limit_problem(entry.key, entry.value #>> '{}') IS NOT NULL THEN
                 RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                     MESSAGE = format('invalid limit %s: %s', entry.key, tenancy._shown(entry.value::text)),
-                    DETAIL = CASE entry.key WHEN 'statement_timeout' THEN 'statement_timeout is a duration, as in "5s" or "250ms".'
-                                            ELSE 'work_mem is an amount of memory, as in "64MB".' END;
+                    DETAIL = coalesce(tenancy._setting_limit_problem(entry.key, entry.value #>> '{}'),
+                                      CASE entry.key WHEN 'statement_timeout' THEN 'statement_timeout is a duration, as in "5s" or "250ms".'
+                                                     ELSE 'work_mem is an amount of memory, as in "64MB".' END);
             END IF;
             checked := checked || jsonb_build_object(entry.key, btrim(entry.value #>> '{}'));
         ELSE

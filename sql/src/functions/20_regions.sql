@@ -7,8 +7,9 @@ CREATE OR REPLACE FUNCTION tenancy._region_name_problem(name text) RETURNS text
 LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN name IS NULL THEN 'A region name must not be null.'
                 WHEN name !~ '^[a-z][a-z0-9_-]{0,62}$'
+                     OR name ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
                 THEN 'A region name starts with a lowercase letter and has only lowercase letters, digits, "_" and "-", '
-                     'at most 63 characters.' END
+                     'at most 63 characters, and does not look like a uuid.' END
 $$;
 COMMENT ON FUNCTION tenancy._region_name_problem(text) IS 'internal: what is wrong with a region name, or null';
 
@@ -69,18 +70,23 @@ BEGIN
             MESSAGE = format('invalid region name "%s"', tenancy._shown(coalesce(define_region.name, 'null'))),
             DETAIL = tenancy._region_name_problem(define_region.name);
     END IF;
-    IF define_region.server IS NOT NULL AND (btrim(define_region.server) = ''
-       OR define_region.server ~ ('[' || chr(1) || '-' || chr(31) || chr(127) || ']')) THEN
+    IF define_region.server IS NOT NULL AND (btrim(define_region.server) = '' OR length(define_region.server) > 1000
+       OR define_region.server ~ ('[' || chr(1) || '-' || chr(31) || chr(127) || '-' || chr(159) || ']')) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid server for region "%s"', define_region.name),
             DETAIL = 'The server is a libpq connection string, such as ''host=db-eu.internal port=5432'', '
-                     'without line breaks or control characters.',
+                     'of at most 1000 characters, without line breaks or control characters.',
             HINT = 'Leave the server out (null) for a region whose tenants live on this server.';
     END IF;
     IF define_region.description ~ ('[' || chr(1) || '-' || chr(31) || chr(127) || '-' || chr(159) || ']') THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'region description must not contain control characters',
             HINT = 'Remove line breaks, tabs and terminal escape sequences from the description.';
+    END IF;
+    IF length(define_region.description) > 500 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'region description must have at most 500 characters',
+            DETAIL = format('The description given has %s.', length(define_region.description));
     END IF;
     INSERT INTO tenancy.regions AS r (name, description, server)
     VALUES (define_region.name, define_region.description, define_region.server)
