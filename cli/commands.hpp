@@ -43,6 +43,8 @@ void add_plan_commands(CLI::App &app, Invocation &invocation);
 void add_tenant_limits_command(CLI::App &tenant, Invocation &invocation);
 // region define|list|drop
 void add_region_commands(CLI::App &app, Invocation &invocation);
+// alerts
+void add_alert_commands(CLI::App &app, Invocation &invocation);
 // tenant set-region, registered on the tenant group
 void add_tenant_region_command(CLI::App &tenant, Invocation &invocation);
 // health

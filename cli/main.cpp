@@ -43,6 +43,7 @@ void build(CLI::App &app, Invocation &invocation, GlobalOptions &options)
 	add_settings_commands(app, invocation);
 	add_plan_commands(app, invocation);
 	add_region_commands(app, invocation);
+	add_alert_commands(app, invocation);
 	add_health_command(app, invocation);
 	add_psql_command(app, invocation);
 	add_completion_command(app, invocation);

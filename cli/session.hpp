@@ -5,6 +5,7 @@
 
 #include <pqxx/pqxx>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,11 @@ public:
 		pqxx::nontransaction statement(connection());
 		statement.exec(sql);
 	}
+
+	// Listens on a channel and calls on_notify with each payload, until the
+	// process is stopped; ready is called once listening has begun.
+	void listen(const std::string &channel, const std::function<void()> &ready,
+				const std::function<void(const std::string &)> &on_notify);
 
 	// Returns the connection string given with -d (may be empty).
 	const std::string &conninfo() const { return conninfo_; }

@@ -22,3 +22,8 @@ CREATE TRIGGER plans_changed
 CREATE TRIGGER setting_definitions_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- Usage alerts: platform admins, and the owners and admins of the current
+-- tenant for that tenant, read them (like the audit log); nobody edits them.
+CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));

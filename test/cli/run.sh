@@ -245,6 +245,39 @@ check "plan drop" 0 "dropped plan solo" -- plan drop solo
 check "member remove" 0 "removed ctl_app from globex" -- member remove globex ctl_app
 check "member remove, again" 0 "removed ctl_alice from globex" -- member remove globex ctl_alice
 
+# Alerts: a tenant crossing 80 % and 100 % of a limit, listed, and followed
+# as they come (LISTEN tenancy_alerts; the notification names the alert).
+check "plan create pair" 0 "created plan pair" -- plan create pair --limit members=2
+check "tenant create on plan pair" 0 "created tenant alerted" -- \
+    tenant create alerted --name Alerted --owner ctl_alice --plan pair
+follow_out=$(mktemp)
+"$tenantctl" -d "dbname=$database" --json alerts --follow >"$follow_out" 2>&1 & follower=$!
+for _ in $(seq 50); do
+    [ "$(psql -X -At -d "$database" -c "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN%'")" != 0 ] && break
+    sleep 0.1
+done
+check "member add crossing 80 % and 100 % at once" 0 "added ctl_app to alerted" -- \
+    member add alerted ctl_app --role viewer
+for _ in $(seq 50); do [ "$(wc -l <"$follow_out")" -ge 2 ] && break; sleep 0.1; done
+kill "$follower"; wait "$follower" 2>/dev/null
+if python3 -c '
+import json, sys
+alerts = [json.loads(line) for line in open(sys.argv[1])]
+assert [(a["tenant"], a["limit_key"], a["threshold"], a["usage"], a["limit"]) for a in alerts] == \
+    [("alerted", "members", 80, 2, 2), ("alerted", "members", 100, 2, 2)], alerts
+' "$follow_out" 2>/dev/null; then result ok "alerts --follow prints each new alert as it comes"
+else result failed "alerts --follow prints each new alert as it comes" "$(cat "$follow_out")"; fi
+rm -f "$follow_out"
+check "alerts SLUG" 0 "alerted +members +100 +2 +2 +pair$" -- alerts alerted
+check_json "alerts --json" "[a['threshold'] for a in v if a['tenant'] == 'alerted'] == [80, 100]" -- alerts
+check "alerts --since in the future" 0 "^\(none\)$" -- alerts alerted --since tomorrow
+out=$("$tenantctl" -d "dbname=$database user=ctl_app password=ctl" alerts alerted 2>&1); code=$?
+if [ "$code" = 1 ] && grep -q 'permission denied to read the alerts of tenant "alerted"' <<<"$out"; then
+    result ok "alerts of a tenant are refused to a viewer"
+else result failed "alerts of a tenant are refused to a viewer" "exit $code: $out"; fi
+check "tenant drop alerted" 0 "dropped tenant alerted" -- tenant drop alerted --yes
+check "plan drop pair" 0 "dropped plan pair" -- plan drop pair
+
 check "tenant suspend --reason" 0 "suspended tenant globex" -- tenant suspend globex --reason "unpaid"
 check_json "tenant activate --json shows the new status" "v['status'] == 'active'" -- tenant activate globex
 check_json "tenant archive --json" "v['status'] == 'archived'" -- tenant archive globex --reason "closed"

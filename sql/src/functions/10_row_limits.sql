@@ -79,6 +79,7 @@ COMMENT ON FUNCTION tenancy._refuse_rows(oid, uuid, bigint, bigint) IS 'internal
 -- one count per tenant, which carries the limit; concurrent writers of one
 -- tenant take turns on it (a row lock), so no two can pass the limit
 -- together, and under REPEATABLE READ the second is a serialization failure.
+-- A count that crosses 80 % or 100 % of its limit raises an alert.
 CREATE OR REPLACE FUNCTION tenancy.row_count_trigger() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -124,6 +125,14 @@ BEGIN
         END IF;
         IF changes[i] > 0 AND counted > allowed THEN
             PERFORM tenancy._refuse_rows(TG_RELID, tenants[i], counted, changes[i]);
+        END IF;
+        -- Usage alerts at 80 % and 100 % of the limit, when this crosses one.
+        IF changes[i] > 0 AND allowed > 0
+           AND ((counted - changes[i]) * 100 < allowed * 80 AND counted * 100 >= allowed * 80
+                OR counted - changes[i] < allowed AND counted >= allowed) THEN
+            PERFORM tenancy._raise_alerts(tenants[i], 'rows.' || coalesce(
+                        (SELECT c.limit_name FROM tenancy.row_count_tables c WHERE c.relid = TG_RELID),
+                        tenancy._limit_table_name(TG_RELID)), counted - changes[i], counted, allowed);
         END IF;
     END LOOP;
     RETURN NULL;

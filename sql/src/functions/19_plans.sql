@@ -362,10 +362,12 @@ BEGIN
             HINT = 'Deactivate or remove a member, or a platform admin can raise the limit '
                    '(tenancy.set_plan(), tenancy.set_limit()).';
     END IF;
+    -- The member comes next: an alert when that crosses 80 % or 100 %.
+    PERFORM tenancy._raise_alerts(target.id, 'members', used, used + 1, (allowed #>> '{}')::numeric);
 END
 $$;
 COMMENT ON FUNCTION tenancy._require_member_room(tenancy.tenants) IS
-    'internal: error when a tenant is at its members limit';
+    'internal: error when a tenant is at its members limit, alert when the member to come crosses 80 % or 100 %';
 
 -- Says whether the current tenant's plan unlocks a feature.
 CREATE OR REPLACE FUNCTION tenancy.has_feature(feature text) RETURNS boolean
