@@ -33,6 +33,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "optimizer/planner.h"
 #include "tcop/pquery.h"
+#include "tcop/tcopprot.h"
 #include "tcop/utility.h"
 }
 
@@ -48,6 +49,7 @@ ExecutorEnd_hook_type previous_end = nullptr;
 ProcessUtility_hook_type previous_utility = nullptr;
 
 int nesting = 0;
+bool top_level_fetch = false; // a FETCH or MOVE sent by the client is running
 
 // Before a top-level utility statement runs: the statement's inputs, and the
 // cursors WITH HOLD (a FETCH checks the cursor it reads; CLOSE may close any).
@@ -61,11 +63,21 @@ void before_top_level_utility(const Node *statement)
 }
 
 // Says whether a tenant's session settings may be applied now: inside a
-// transaction that has not failed. They are applied nested, since reading
-// them may run a query.
+// transaction that has not failed, outside parallel mode. They are applied
+// nested, since reading them may run a query.
 bool may_apply_settings()
 {
-	return IsTransactionState() && !IsAbortedTransactionBlockState();
+	return IsTransactionState() && !IsAbortedTransactionBlockState() && !IsInParallelMode();
+}
+
+// Says whether a plan being made at nesting level zero is that of a
+// statement the client sent (simple query, or Bind of the extended
+// protocol), whose text the traffic cop passes on as debug_query_string
+// itself: not one that code run outside any statement prepares, such as a
+// deferred trigger's or a foreign key check's at COMMIT.
+bool planning_client_statement(const char *query_string)
+{
+	return query_string != nullptr && query_string == debug_query_string;
 }
 
 // Before a top-level query starts.
@@ -81,7 +93,7 @@ void before_top_level_query()
 PlannedStmt *on_planner(Query *parse, const char *query_string, int options, ParamListInfo params) noexcept
 {
 	PlannedStmt *volatile planned = nullptr;
-	const volatile bool top_level = nesting == 0 && !IsParallelWorker();
+	const volatile bool top_level = nesting == 0 && !IsParallelWorker() && planning_client_statement(query_string);
 	nesting++;
 	PG_TRY();
 	{
@@ -129,16 +141,20 @@ void on_executor_start(QueryDesc *query, int eflags) noexcept
 }
 
 // The ExecutorRun hook: a query started in an earlier statement runs with its
-// own inputs, checked again first, and its tenant's session settings (not
-// while a cursor WITH HOLD is stored at commit, when no statement timer runs).
+// own inputs, checked again first. When the client itself runs it (a FETCH
+// or MOVE it sent, an Execute message), the statement gets the tenant's
+// session settings too; a cursor read by code inside another statement
+// leaves that statement's alone, and so does a cursor WITH HOLD stored at
+// commit, when no statement timer runs.
 void on_executor_run(QueryDesc *query, ScanDirection direction, uint64 count, bool execute_once) noexcept
 {
 	const volatile bool ours = !IsParallelWorker();
 	const volatile bool pushed = ours && guarded([&] { return query_records::running(query); });
+	const volatile bool run_by_client = nesting == 0 || (top_level_fetch && nesting == 1);
 	nesting++;
 	PG_TRY();
 	{
-		if (pushed && !query_records::persisting(query, false) && may_apply_settings())
+		if (pushed && run_by_client && !query_records::persisting(query, false) && may_apply_settings())
 			guarded([] { session_settings::apply(); });
 		if (previous_run)
 			previous_run(query, direction, count, execute_once);
@@ -209,9 +225,11 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 			!IsA(parsed, ExecuteStmt))
 			audit::release_writer();
 	}
+	const volatile bool fetch_before = top_level_fetch;
 	nesting++;
 	PG_TRY();
 	{
+		top_level_fetch = top_level && IsA(parsed, FetchStmt);
 		if (top_level && !IsA(parsed, TransactionStmt) && may_apply_settings())
 			guarded([] { session_settings::apply(); });
 		if (previous_utility)
@@ -224,6 +242,7 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 	PG_FINALLY();
 	{
 		nesting--;
+		top_level_fetch = fetch_before;
 		if (ours)
 			catalog_load::end(loaded_before);
 	}

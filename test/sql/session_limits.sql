@@ -86,6 +86,23 @@ FETCH ALL slow_rows;
 :sqlstate
 ROLLBACK;
 RESET tenancy.tenant;
+-- A cursor read by code inside another statement leaves that statement's
+-- settings alone: the statement stays timed.
+CREATE FUNCTION pg_temp.fetch_one(c refcursor) RETURNS int LANGUAGE plpgsql
+    AS $$DECLARE x int; BEGIN FETCH c INTO x; RETURN x; END$$;
+BEGIN;
+DECLARE untenanted CURSOR FOR SELECT 1;
+SET LOCAL tenancy.tenant = 'acme';
+SELECT pg_temp.fetch_one('untenanted') AS fetched, current_setting('statement_timeout') AS timeout, pg_sleep(1);
+:sqlstate
+ROLLBACK;
+-- What runs at COMMIT (a deferred foreign key check) arms no timer for the
+-- statements after it.
+CREATE TEMP TABLE parents (id int PRIMARY KEY);
+CREATE TEMP TABLE children (parent int REFERENCES parents DEFERRABLE INITIALLY DEFERRED);
+INSERT INTO parents VALUES (1);
+BEGIN \; INSERT INTO children VALUES (1) \; SET LOCAL tenancy.tenant = 'acme' \; COMMIT \; SELECT pg_sleep(0.4) AS not_cancelled;
+DROP TABLE children, parents;
 -- Planning runs with them too (constant folding can run a member's code).
 CREATE FUNCTION pg_temp.slow_constant(seconds float8) RETURNS int LANGUAGE plpgsql IMMUTABLE
     AS $$BEGIN PERFORM pg_sleep(seconds); RETURN 1; END$$;
