@@ -22,6 +22,9 @@ BEGIN
         CONTINUE WHEN NOT (before * 100 < allowed * threshold AND after * 100 >= allowed * threshold);
         IF target.id IS NULL THEN
             SELECT * INTO target FROM tenancy.tenants t WHERE t.id = _raise_alerts.tenant;
+            IF target.id IS NULL THEN
+                RETURN;  -- no such tenant: nothing to alert about
+            END IF;
         END IF;
         INSERT INTO tenancy.alerts AS a (tenant_id, tenant, limit_key, threshold, period, usage, "limit", plan)
         VALUES (target.id, target.slug, _raise_alerts.limit_key, threshold,
