@@ -1,7 +1,8 @@
 // tenantctl alerts: usage crossing 80 % and 100 % of a tenant's limits, as
 // recorded in tenancy.alerts, and (--follow) as they come (LISTEN
-// tenancy_alerts; the notification names the alert, which is read under the
-// table's row security).
+// tenancy_alerts). Any role can send a notification on that channel, so one
+// is only a prompt: the alerts are read with tenancy.alert_list(), under its
+// rights, and each is printed once, in the order of their ids.
 #include "commands.hpp"
 #include "output.hpp"
 
@@ -35,24 +36,29 @@ void list(Session &session, const Invocation &invocation, const AlertArgs &args)
 }
 
 // Prints each new alert as it comes, until stopped: one JSON object per
-// line with --json, else one line of text.
+// line with --json, else one line of text. Starts after the newest alert the
+// caller may read (which also checks the caller's rights at once); each
+// notification then prints the alerts newer than the last one printed, so
+// that a notification sent again, or by anyone, prints nothing twice.
 void follow(Session &session, const Invocation &invocation, const AlertArgs &args)
 {
-	auto on_notify = [&](const std::string &payload) {
-		pqxx::result alert = session.run(
-			"SELECT row_to_json(a)::text, a.at::timestamptz(0)::text, a.tenant, a.limit_key, a.threshold, a.usage, "
-			"a.\"limit\", a.plan FROM tenancy.alerts a "
-			"WHERE a.id = ($1::jsonb->>'id')::bigint AND (nullif($2, '') IS NULL OR a.tenant = $2)",
-			payload, args.tenant);
-		if (alert.empty())
-			return; // another tenant's, or not readable by this role
-		const pqxx::row &row = alert[0];
-		if (invocation.json())
-			std::cout << row[0].c_str() << std::endl;
-		else
-			std::cout << row[1].c_str() << "  " << row[2].c_str() << "  " << row[3].c_str() << " at " << row[4].c_str()
-					  << " %: " << row[5].c_str() << " of " << row[6].c_str() << " (plan " << row[7].c_str() << ")"
-					  << std::endl;
+	const char *source = " FROM tenancy.alert_list(nullif($1, ''), NULL) a ";
+	std::string last = session.value(std::string("SELECT coalesce(max(a.id), 0)::text") + source, args.tenant);
+	auto on_notify = [&](const std::string &) {
+		pqxx::result alerts = session.run(
+			std::string("SELECT a.id::text, row_to_json(a)::text, a.at::timestamptz(0)::text, a.tenant, a.limit_key, "
+						"a.threshold, a.usage, a.\"limit\", a.plan") +
+				source + "WHERE a.id > $2::bigint ORDER BY a.id",
+			args.tenant, last);
+		for (const auto &row : alerts) {
+			if (invocation.json())
+				std::cout << row[1].c_str() << std::endl;
+			else
+				std::cout << row[2].c_str() << "  " << row[3].c_str() << "  " << row[4].c_str() << " at "
+						  << row[5].c_str() << " %: " << row[6].c_str() << " of " << row[7].c_str() << " (plan "
+						  << row[8].c_str() << ")" << std::endl;
+			last = row[0].c_str();
+		}
 	};
 	auto ready = [&] {
 		if (!invocation.json())

@@ -1,6 +1,9 @@
 // The database session of one tenantctl command.
 #include "session.hpp"
 
+#include <exception>
+#include <utility>
+
 namespace tenantctl {
 
 // Returns the connection, connecting if needed.
@@ -25,11 +28,27 @@ public:
 			 const std::function<void(const std::string &)> &on_notify)
 		: pqxx::notification_receiver(connection, channel), on_notify_(on_notify) {}
 
-	// Called by libpqxx for each notification.
-	void operator()(const std::string &payload, int backend_pid) override { on_notify_(payload); }
+	// Called by libpqxx for each notification; keeps what the callback
+	// threw (libpqxx would drop it) for listen() to throw on.
+	void operator()(const std::string &payload, int backend_pid) override
+	{
+		try {
+			on_notify_(payload);
+		} catch (...) {
+			failure_ = std::current_exception();
+		}
+	}
+
+	// Throws what the callback threw, if anything.
+	void rethrow()
+	{
+		if (failure_)
+			std::rethrow_exception(std::exchange(failure_, nullptr));
+	}
 
 private:
 	const std::function<void(const std::string &)> &on_notify_;
+	std::exception_ptr failure_;
 };
 
 } // namespace
@@ -41,8 +60,10 @@ void Session::listen(const std::string &channel, const std::function<void()> &re
 	Receiver receiver(connection(), channel, on_notify);
 	connection().get_notifs(); // sends the LISTEN now
 	ready();
-	for (;;)
+	for (;;) {
 		connection().await_notification();
+		receiver.rethrow();
+	}
 }
 
 } // namespace tenantctl

@@ -290,7 +290,7 @@ COMMENT ON TABLE tenancy.alerts IS
     'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
     'read by platform admins and by the owners and admins of the current tenant';
 COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
-COMMENT ON COLUMN tenancy.alerts.period IS 'the month the alert belongs to (its first day)';
+COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
 COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
 
 REVOKE ALL ON tenancy.alerts FROM PUBLIC;
@@ -5306,11 +5306,19 @@ BEGIN
                 RETURN;  -- no such tenant: nothing to alert about
             END IF;
         END IF;
-        INSERT INTO tenancy.alerts AS a (tenant_id, tenant, limit_key, threshold, period, usage, "limit", plan)
-        VALUES (target.id, target.slug, _raise_alerts.limit_key, threshold,
-                date_trunc('month', now())::date, after, allowed, target.plan)
-        ON CONFLICT ON CONSTRAINT alerts_once DO NOTHING
-        RETURNING a.* INTO alert;
+        -- The month is UTC's, whatever the session's TimeZone. Under
+        -- REPEATABLE READ, an alert committed after this transaction's
+        -- snapshot makes the insert a serialization failure: it exists, and
+        -- the change that crossed again goes on without one.
+        BEGIN
+            INSERT INTO tenancy.alerts AS a (tenant_id, tenant, limit_key, threshold, period, usage, "limit", plan)
+            VALUES (target.id, target.slug, _raise_alerts.limit_key, threshold,
+                    date_trunc('month', now() AT TIME ZONE 'UTC')::date, after, allowed, target.plan)
+            ON CONFLICT ON CONSTRAINT alerts_once DO NOTHING
+            RETURNING a.* INTO alert;
+        EXCEPTION WHEN serialization_failure THEN
+            alert := NULL;
+        END;
         IF alert.id IS NOT NULL THEN
             PERFORM pg_notify('tenancy_alerts', jsonb_build_object('id', alert.id)::text);
             alert := NULL;

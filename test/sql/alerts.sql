@@ -27,7 +27,7 @@ SELECT tenancy.add_member('alert-co', 'dave', 'viewer');
 SELECT tenancy.add_member('alert-co', 'erin', 'viewer');
 SELECT tenancy.add_member('alert-co', 'mallory', 'viewer');
 :sqlstate
-SELECT limit_key, threshold, usage, "limit", plan, period = date_trunc('month', now())::date AS this_month
+SELECT limit_key, threshold, usage, "limit", plan, period = date_trunc('month', now() AT TIME ZONE 'UTC')::date AS this_month
   FROM tenancy.alert_list('alert-co');
 -- Below the threshold and over it again in the same month: no new alert.
 SELECT tenancy.set_member_active('alert-co', 'erin', false);

@@ -24,7 +24,7 @@ COMMENT ON TABLE tenancy.alerts IS
     'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
     'read by platform admins and by the owners and admins of the current tenant';
 COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
-COMMENT ON COLUMN tenancy.alerts.period IS 'the month the alert belongs to (its first day)';
+COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
 COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
 
 REVOKE ALL ON tenancy.alerts FROM PUBLIC;
