@@ -27,7 +27,7 @@ NEW_OBJECTS_0.2--0.3 = sql/src/objects/04_platform_grants.sql
 NEW_OBJECTS_0.4--0.5 = sql/src/objects/05_protect_jobs.sql
 NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql sql/src/objects/07_plans.sql \
                        sql/src/objects/08_row_counts.sql sql/src/objects/09_setting_definitions.sql
-NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.sql
+NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.sql sql/src/objects/12_usage.sql
 # The steps from each earlier version to the current one.
 STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8
 STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8

@@ -171,3 +171,6 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./online.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./lifecycle.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./metering.sh

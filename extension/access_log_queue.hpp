@@ -18,8 +18,11 @@ extern "C" {
 
 namespace tenancy::access_log::queue {
 
-// What happened.
-enum class Kind : uint8 { denial = 1, support_entry = 2 };
+// What happened. Usage records (usage_meter.hpp) use the fields so:
+// usage_writes: tenant, at (the UTC day's midnight), requested (the table's
+// oid, in decimal) and message ("inserted updated deleted"); usage_actor:
+// tenant, at (likewise) and actor.
+enum class Kind : uint8 { denial = 1, support_entry = 2, usage_writes = 3, usage_actor = 4 };
 
 // One event, as stored in the queue (fixed size, written with one write()).
 struct Record {

@@ -5,6 +5,7 @@
 // statement on, without a catalog lookup per row or per statement.
 #include "context.hpp"
 #include "owner_scope.hpp"
+#include "usage_meter.hpp"
 #include "access_log.hpp"
 #include "actor_names.hpp"
 #include "boundary.hpp"
@@ -28,6 +29,7 @@ uint64 last_serial = 0;
 uint64 last_generation = 0;
 const Context *last = nullptr;
 bool last_entry_recorded = false; // a support entry into last's tenant was recorded
+bool last_use_noted = false;      // last's use of its tenant today was metered
 
 // Returns the tenant named by slug or uuid text, from the cache if possible.
 catalog::Tenant tenant_named(const std::string &key)
@@ -155,6 +157,7 @@ const Context &current_unrecorded()
 	const Context &context = contexts.get(key_of(inputs), [&] { return resolve(inputs); });
 	last = &context;
 	last_entry_recorded = false;
+	last_use_noted = false;
 	last_serial = inputs.serial;
 	last_generation = generation;
 	return context;
@@ -173,6 +176,10 @@ const Context &current()
 	if (context.support && !last_entry_recorded) {
 		access_log::record_support_entry(context.actor, context.db_role, context.tenant_id);
 		last_entry_recorded = true;
+	}
+	if (!last_use_noted) {
+		usage_meter::note_actor(context.tenant_id, context.actor);
+		last_use_noted = true;
 	}
 	return context;
 }

@@ -19,6 +19,9 @@
 #include "access_log_queue.hpp"
 #include "sql_function.hpp"
 
+#include <cstdio>
+#include <cstdlib>
+
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
@@ -189,12 +192,100 @@ void store_entries(const Record *batch, int count)
 		elog(ERROR, "tenancy._record_entries() failed: %s", SPI_result_code_string(result));
 }
 
+// Writes the usage counts of a batch (usage_meter.hpp) with
+// tenancy._record_usage().
+void store_usage(const Record *batch, int count)
+{
+	constexpr int width = 6;
+	int n = 0;
+	Datum *columns[width];
+	bool *nulls[width];
+	for (int c = 0; c < width; c++) {
+		columns[c] = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+		nulls[c] = static_cast<bool *>(palloc0(sizeof(bool) * count));
+	}
+	for (int i = 0; i < count; i++) {
+		const Record &r = batch[i];
+		long long inserted, updated, deleted;
+		if (r.kind != Kind::usage_writes ||
+			sscanf(r.message, "%lld %lld %lld", &inserted, &updated, &deleted) != 3)
+			continue;
+		columns[0][n] = TimestampTzGetDatum(r.at);
+		columns[1][n] = UUIDPGetDatum(&r.tenant);
+		columns[2][n] = ObjectIdGetDatum(static_cast<Oid>(strtoul(r.requested, nullptr, 10)));
+		columns[3][n] = Int64GetDatum(inserted);
+		columns[4][n] = Int64GetDatum(updated);
+		columns[5][n] = Int64GetDatum(deleted);
+		n++;
+	}
+	if (n == 0)
+		return;
+	Oid element_types[width] = {TIMESTAMPTZOID, UUIDOID, OIDOID, INT8OID, INT8OID, INT8OID};
+	Oid array_types[width] = {TIMESTAMPTZARRAYOID, UUIDARRAYOID, OIDARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+							  INT8ARRAYOID};
+	Datum arguments[width];
+	for (int c = 0; c < width; c++)
+		arguments[c] = array_of(columns[c], nulls[c], n, element_types[c]);
+	int result = SPI_execute_with_args("SELECT tenancy._record_usage($1, $2, $3, $4, $5, $6)", width, array_types,
+									   arguments, nullptr, false, 0);
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "tenancy._record_usage() failed: %s", SPI_result_code_string(result));
+}
+
+// Writes the active actors of a batch with tenancy._record_actors().
+void store_actors(const Record *batch, int count)
+{
+	constexpr int width = 3;
+	int n = 0;
+	Datum *columns[width];
+	bool *nulls[width];
+	for (int c = 0; c < width; c++) {
+		columns[c] = static_cast<Datum *>(palloc(sizeof(Datum) * count));
+		nulls[c] = static_cast<bool *>(palloc0(sizeof(bool) * count));
+	}
+	for (int i = 0; i < count; i++) {
+		const Record &r = batch[i];
+		if (r.kind != Kind::usage_actor)
+			continue;
+		columns[0][n] = TimestampTzGetDatum(r.at);
+		columns[1][n] = UUIDPGetDatum(&r.tenant);
+		columns[2][n] = CStringGetTextDatum(r.actor);
+		n++;
+	}
+	if (n == 0)
+		return;
+	Oid element_types[width] = {TIMESTAMPTZOID, UUIDOID, TEXTOID};
+	Oid array_types[width] = {TIMESTAMPTZARRAYOID, UUIDARRAYOID, TEXTARRAYOID};
+	Datum arguments[width];
+	for (int c = 0; c < width; c++)
+		arguments[c] = array_of(columns[c], nulls[c], n, element_types[c]);
+	int result = SPI_execute_with_args("SELECT tenancy._record_actors($1, $2, $3)", width, array_types, arguments,
+									   nullptr, false, 0);
+	if (result != SPI_OK_SELECT)
+		elog(ERROR, "tenancy._record_actors() failed: %s", SPI_result_code_string(result));
+}
+
+// Names the kind of a record, for the server log.
+const char *kind_name(Kind kind)
+{
+	switch (kind) {
+	case Kind::denial:
+		return "access denial";
+	case Kind::support_entry:
+		return "platform admin entry";
+	case Kind::usage_writes:
+		return "usage count";
+	case Kind::usage_actor:
+		return "active actor";
+	}
+	return "event";
+}
+
 // Logs every record of a batch that could not be written.
 void log_batch(const Record *batch, int count)
 {
 	for (int i = 0; i < count; i++)
-		ereport(LOG, (errmsg("pg_tenancy %s recorded in the server log only",
-							 batch[i].kind == Kind::denial ? "access denial" : "platform admin entry"),
+		ereport(LOG, (errmsg("pg_tenancy %s recorded in the server log only", kind_name(batch[i].kind)),
 					  errdetail("actor=\"%s\" db_role=\"%s\" requested_tenant=\"%s\" reason=%s message=\"%s\"",
 								batch[i].actor, batch[i].db_role, batch[i].requested, batch[i].reason,
 								batch[i].message)));
@@ -219,6 +310,8 @@ void store(Record *batch, int count)
 		pgstat_report_activity(STATE_RUNNING, "recording pg_tenancy access events");
 		store_denials(batch, intact);
 		store_entries(batch, intact);
+		store_usage(batch, intact);
+		store_actors(batch, intact);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

@@ -25,6 +25,7 @@ char *tenant_value = nullptr;
 char *actor_value = nullptr;
 char *default_region_value = nullptr;
 bool apply_timezone_value = true;
+bool usage_metering_value = true;
 config_generic *tenant_record = nullptr;
 config_generic *actor_record = nullptr;
 
@@ -130,6 +131,9 @@ Value actor() { return value_of(actor_value, actor_record); }
 // Returns tenancy.apply_timezone.
 bool apply_timezone() { return apply_timezone_value; }
 
+// Returns tenancy.usage_metering.
+bool usage_metering() { return usage_metering_value; }
+
 // Defines tenancy.tenant, tenancy.actor, tenancy.default_region and
 // tenancy.apply_timezone.
 void define()
@@ -161,6 +165,12 @@ void define()
 		"When on, and a setting \"timezone\" of type timezone is defined, each statement runs in the "
 		"current tenant's timezone (or the setting's default).",
 		&apply_timezone_value, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+
+	DefineCustomBoolVariable(
+		"tenancy.usage_metering",
+		"Meters the rows written into protected tables per tenant and day.",
+		"Only superusers change it (tenants are billed by it); off is for measuring what metering costs.",
+		&usage_metering_value, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
 
 	MarkGUCPrefixReserved("tenancy");
 	tenant_record = record_of("tenancy.tenant");

@@ -26,6 +26,10 @@ Value actor();
 // (tenancy.apply_timezone).
 bool apply_timezone();
 
+// Says whether writes into protected tables are metered
+// (tenancy.usage_metering, superusers only).
+bool usage_metering();
+
 // Defines the settings and reserves the "tenancy." prefix.
 void define();
 

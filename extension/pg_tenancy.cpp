@@ -11,6 +11,7 @@
 #include "statement_hooks.hpp"
 #include "tenant_estimates.hpp"
 #include "tenant_lock.hpp"
+#include "usage_meter.hpp"
 #include "withheld_errors.hpp"
 
 extern "C" {
@@ -39,4 +40,5 @@ void _PG_init(void)
 	tenancy::owner_scope::register_callbacks();
 	tenancy::noforce_guard::install();
 	tenancy::session_settings::register_callbacks();
+	tenancy::usage_meter::register_callbacks();
 }

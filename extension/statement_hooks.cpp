@@ -26,10 +26,12 @@
 #include "session_settings.hpp"
 #include "statement.hpp"
 #include "statement_check.hpp"
+#include "usage_meter.hpp"
 
 extern "C" {
 #include "access/parallel.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "optimizer/planner.h"
 #include "tcop/pquery.h"
@@ -78,6 +80,16 @@ bool may_apply_settings()
 bool planning_client_statement(const char *query_string)
 {
 	return query_string != nullptr && query_string == debug_query_string;
+}
+
+// Meters the rows a COPY FROM wrote into a table.
+void meter_copy(const CopyStmt *copy, uint64 rows)
+{
+	if (!copy->is_from || copy->relation == nullptr || rows == 0)
+		return;
+	Oid relid = pg_call([&] { return RangeVarGetRelid(copy->relation, NoLock, true); });
+	if (OidIsValid(relid))
+		usage_meter::count_copy(relid, rows);
 }
 
 // Before a top-level query starts.
@@ -188,11 +200,14 @@ void on_executor_finish(QueryDesc *query) noexcept
 	PG_END_TRY();
 }
 
-// The ExecutorEnd hook: a cursor WITH HOLD keeps its query's record.
+// The ExecutorEnd hook: a cursor WITH HOLD keeps its query's record, and the
+// rows a statement wrote are metered.
 void on_executor_end(QueryDesc *query) noexcept
 {
-	if (!IsParallelWorker())
+	if (!IsParallelWorker()) {
 		guarded([&] { query_records::ending(query); });
+		guarded([&] { usage_meter::count_statement(query); });
+	}
 	if (previous_end)
 		previous_end(query);
 	else
@@ -250,6 +265,8 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 	if (ours) {
 		withheld_errors::end_maintenance(parsed);
 		guarded([&] { lock_guard::after(parsed); });
+		if (IsA(parsed, CopyStmt) && completion != nullptr)
+			guarded([&] { meter_copy(reinterpret_cast<const CopyStmt *>(parsed), completion->nprocessed); });
 	}
 }
 

@@ -114,3 +114,10 @@ CREATE TRIGGER setting_definitions_changed
 -- tenant for that tenant, read them (like the audit log); nobody edits them.
 CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
+
+-- Usage: read like the audit log; written only by the collector and
+-- tenancy.collect_usage().
+CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
