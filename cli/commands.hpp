@@ -45,6 +45,10 @@ void add_tenant_limits_command(CLI::App &tenant, Invocation &invocation);
 void add_region_commands(CLI::App &app, Invocation &invocation);
 // alerts
 void add_alert_commands(CLI::App &app, Invocation &invocation);
+// usage
+void add_usage_commands(CLI::App &app, Invocation &invocation);
+// report --html
+void add_report_command(CLI::App &app, Invocation &invocation);
 // tenant set-region, registered on the tenant group
 void add_tenant_region_command(CLI::App &tenant, Invocation &invocation);
 // health

@@ -4986,7 +4986,8 @@ $$;
 COMMENT ON FUNCTION tenancy._effective_limits(tenancy.tenants) IS 'internal: a tenant''s limits, plan and own';
 
 -- Each limit of a tenant, where it comes from, and how much of it is used
--- (members: active members; rows: rows of the table; the others: NULL).
+-- (members: active members; rows: rows of the table; storage_mb: the latest
+-- collected estimate; the others: NULL).
 CREATE OR REPLACE FUNCTION tenancy.tenant_limits(tenant text)
 RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric, over boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -4999,7 +5000,8 @@ BEGIN
         key := entry.key;
         "limit" := entry.value;
         source := CASE WHEN target.limits ? entry.key THEN 'tenant' ELSE 'plan' END;
-        usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id) END;
+        usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id)
+                                WHEN 'storage_mb' THEN tenancy._storage_mb(target.id) END;
         over := NULL;
         IF usage IS NOT NULL THEN
             over := usage > (entry.value #>> '{}')::numeric;
@@ -5456,6 +5458,18 @@ END
 $$;
 COMMENT ON FUNCTION tenancy._settle_usage(interval) IS
     'internal: queues this session''s usage counts and waits for the collector to write the queue';
+
+-- A tenant's storage estimate in MB at its latest collection (NULL: never
+-- collected).
+CREATE OR REPLACE FUNCTION tenancy._storage_mb(tenant uuid) RETURNS numeric
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT round(sum(u.bytes) / 1048576.0, 3) FROM tenancy.usage_daily u
+     WHERE u.tenant_id = _storage_mb.tenant
+       AND u.day = (SELECT max(l.day) FROM tenancy.usage_daily l WHERE l.tenant_id = _storage_mb.tenant
+                                                                  AND l.bytes IS NOT NULL)
+$$;
+COMMENT ON FUNCTION tenancy._storage_mb(uuid) IS 'internal: a tenant''s storage estimate at its latest collection';
+REVOKE ALL ON FUNCTION tenancy._storage_mb(uuid) FROM PUBLIC;
 
 -- Counts, for one UTC day, each protected table's rows per tenant (direct
 -- scans that run no code of the tables' owners) and estimates the bytes

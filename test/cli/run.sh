@@ -361,6 +361,58 @@ check "a bad role is a usage error" 2 "read-role" -- protect shop.items --read-r
 check "unprotect" 0 "unprotected shop.items" -- unprotect shop.items
 check "protected lists nothing" 0 "\(none\)" -- protected
 check "protect again" 0 "protected shop.items" -- protect shop.items
+
+# Usage: writes metered, rows and storage collected, sparklines of the trend
+# on a terminal only, and the HTML report with its charts.
+sql "SET tenancy.tenant = 'acme'; INSERT INTO shop.items (id) SELECT g FROM generate_series(1, 40) g;
+     DELETE FROM shop.items WHERE id > 30; RESET tenancy.tenant; SELECT tenancy.collect_usage()"
+check_json "usage SLUG --json: 30 days, today's writes, rows and storage last" \
+    "len(v) == 30 and (v[-1]['inserted'], v[-1]['deleted'], v[-1]['rows']) == (40, 10, 30) and v[-1]['storage_mb'] > 0" -- \
+    usage acme
+check_without "usage SLUG --from --to, no sparklines in a pipe" 0 "^[0-9-]{10} +40 +0 +10 +30 +[0-9.]+ +1$" "▁|█" -- \
+    usage acme --from today --to today
+check_json "usage --json: every tenant over the period" "[(t['writes'], t['rows']) for t in v if t['tenant'] == 'acme'] == [(50, 30)]" -- \
+    usage
+out=$(python3 pty_session.py -- "$tenantctl" -d "dbname=$database" usage acme --from today --to today 2>&1); code=$?
+if [ "$code" = 0 ] && grep -q "^writes   █" <<<"$out" && grep -q "50 in all" <<<"$out"; then
+    result ok "usage on a terminal draws sparklines of the daily trend"
+else result failed "usage on a terminal draws sparklines of the daily trend" "exit $code: $out"; fi
+report=$(mktemp --suffix=.html)
+check "report --html" 0 "^wrote $report$" -- report --html "$report" --to today
+if python3 - "$report" <<'PY'
+import html.parser, sys
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.svgs, self.titles, self.external, self.sections, self.text = [], 0, [], [], []
+        self.in_title = False
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "svg":
+            self.svgs.append(attrs.get("class", ""))
+        if tag in ("script", "link", "img", "iframe") or "src" in attrs or \
+                any(v and v.startswith(("http:", "https:", "//")) for v in attrs.values()):
+            self.external.append(tag)
+        if tag == "section":
+            self.sections.append(attrs.get("id"))
+    def handle_data(self, data):
+        self.text.append(data)
+page = Page()
+page.feed(open(sys.argv[1], encoding="utf-8").read())
+text = " ".join(page.text)
+assert page.sections == ["limits", "top", "trends"], page.sections
+assert page.svgs.count("chart top") == 2, page.svgs
+assert page.svgs.count("chart trend") >= 2, page.svgs
+assert not page.external, page.external
+assert "Writes and rows per day of acme" in text and "Top tenants by storage" in text, text[:500]
+PY
+then result ok "report --html: one self-contained page, its sections and inline SVG charts"
+else result failed "report --html: one self-contained page, its sections and inline SVG charts" "$(head -c 2000 "$report")"; fi
+rm -f "$report"
+out=$("$tenantctl" -d "dbname=$database user=ctl_app password=ctl" report --html /dev/null 2>&1); code=$?
+if [ "$code" = 1 ] && grep -q "permission denied to read the usage of every tenant" <<<"$out"; then
+    result ok "report is for platform admins"
+else result failed "report is for platform admins" "exit $code: $out"; fi
 # A table owner chooses table names: one holding terminal escape sequences
 # (cursor up, erase line, set the window title) is printed escaped, in tables
 # and in error messages, never raw to the operator's terminal.

@@ -287,7 +287,8 @@ $$;
 COMMENT ON FUNCTION tenancy._effective_limits(tenancy.tenants) IS 'internal: a tenant''s limits, plan and own';
 
 -- Each limit of a tenant, where it comes from, and how much of it is used
--- (members: active members; rows: rows of the table; the others: NULL).
+-- (members: active members; rows: rows of the table; storage_mb: the latest
+-- collected estimate; the others: NULL).
 CREATE OR REPLACE FUNCTION tenancy.tenant_limits(tenant text)
 RETURNS TABLE (key text, "limit" jsonb, source text, usage numeric, over boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -300,7 +301,8 @@ BEGIN
         key := entry.key;
         "limit" := entry.value;
         source := CASE WHEN target.limits ? entry.key THEN 'tenant' ELSE 'plan' END;
-        usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id) END;
+        usage := CASE entry.key WHEN 'members' THEN tenancy._active_members(target.id)
+                                WHEN 'storage_mb' THEN tenancy._storage_mb(target.id) END;
         over := NULL;
         IF usage IS NOT NULL THEN
             over := usage > (entry.value #>> '{}')::numeric;

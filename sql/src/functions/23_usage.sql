@@ -65,6 +65,18 @@ $$;
 COMMENT ON FUNCTION tenancy._settle_usage(interval) IS
     'internal: queues this session''s usage counts and waits for the collector to write the queue';
 
+-- A tenant's storage estimate in MB at its latest collection (NULL: never
+-- collected).
+CREATE OR REPLACE FUNCTION tenancy._storage_mb(tenant uuid) RETURNS numeric
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT round(sum(u.bytes) / 1048576.0, 3) FROM tenancy.usage_daily u
+     WHERE u.tenant_id = _storage_mb.tenant
+       AND u.day = (SELECT max(l.day) FROM tenancy.usage_daily l WHERE l.tenant_id = _storage_mb.tenant
+                                                                  AND l.bytes IS NOT NULL)
+$$;
+COMMENT ON FUNCTION tenancy._storage_mb(uuid) IS 'internal: a tenant''s storage estimate at its latest collection';
+REVOKE ALL ON FUNCTION tenancy._storage_mb(uuid) FROM PUBLIC;
+
 -- Counts, for one UTC day, each protected table's rows per tenant (direct
 -- scans that run no code of the tables' owners) and estimates the bytes
 -- they take; raises storage_mb alerts. For cron, once a day or more often.
