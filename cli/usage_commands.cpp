@@ -62,14 +62,17 @@ void one(Session &session, const Invocation &invocation, const UsageArgs &args)
 			  << "actors   " << trend[0][3].c_str() << "  at most " << trend[0][5].c_str() << " a day\n";
 }
 
-// Prints every tenant's usage over the period: writes in all, the latest
+// Prints the usage over the period of every tenant whose usage the caller
+// may read (as a platform admin, or its owner or admin): writes in all, the latest
 // rows and storage, the most active actors in a day, and on a terminal the
 // trend of writes.
 void all(Session &session, const Invocation &invocation, const UsageArgs &args)
 {
 	std::string per_tenant =
 		"WITH d AS (SELECT t.slug AS tenant, t.plan, u.* FROM tenancy.tenant_list() t "
-		"           CROSS JOIN LATERAL tenancy.usage(t.slug, nullif($1, '')::date, nullif($2, '')::date) u) "
+		"           CROSS JOIN LATERAL tenancy.usage(t.slug, nullif($1, '')::date, nullif($2, '')::date) u "
+		"           WHERE tenancy.is_platform_admin() OR EXISTS (SELECT 1 FROM tenancy.my_tenants() m "
+		"                                                        WHERE m.slug = t.slug AND m.role >= 'admin')) "
 		"SELECT s.tenant, s.plan, sum(s.inserted + s.updated + s.deleted) AS writes, "
 		"       (array_agg(s.rows ORDER BY s.day DESC) FILTER (WHERE s.rows IS NOT NULL))[1] AS rows, "
 		"       (array_agg(s.storage_mb ORDER BY s.day DESC) FILTER (WHERE s.storage_mb IS NOT NULL))[1] AS storage_mb, "

@@ -178,7 +178,9 @@ const Context &current()
 		last_entry_recorded = true;
 	}
 	if (!last_use_noted) {
-		usage_meter::note_actor(context.tenant_id, context.actor);
+		// A platform admin's support work is no use of the tenant's own.
+		if (!context.support)
+			usage_meter::note_actor(context.tenant_id, context.actor);
 		last_use_noted = true;
 	}
 	return context;

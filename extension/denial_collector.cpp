@@ -40,6 +40,8 @@ extern "C" {
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
 #include "utils/snapmgr.h"
 #include "utils/wait_event.h"
 #include "utils/xid8.h"
@@ -281,14 +283,61 @@ const char *kind_name(Kind kind)
 	return "event";
 }
 
-// Logs every record of a batch that could not be written.
-void log_batch(const Record *batch, int count)
+// Says whether a record is usage (usage_meter.hpp), not an access event.
+bool is_usage(const Record &record)
 {
-	for (int i = 0; i < count; i++)
+	return record.kind == Kind::usage_writes || record.kind == Kind::usage_actor;
+}
+
+// Logs every record of a batch that could not be written (only the usage
+// records when usage_only).
+void log_batch(const Record *batch, int count, bool usage_only)
+{
+	for (int i = 0; i < count; i++) {
+		if (usage_only && !is_usage(batch[i]))
+			continue;
+		if (is_usage(batch[i])) {
+			char tenant[2 * UUID_LEN + 1];
+			for (int b = 0; b < UUID_LEN; b++)
+				snprintf(tenant + 2 * b, 3, "%02x", batch[i].tenant.data[b]);
+			ereport(LOG, (errmsg("pg_tenancy %s recorded in the server log only", kind_name(batch[i].kind)),
+						  errdetail("tenant=%s day=%s table_oid=%s actor=\"%s\" inserted_updated_deleted=\"%s\"",
+									tenant, timestamptz_to_str(batch[i].at), batch[i].requested, batch[i].actor,
+									batch[i].message)));
+			continue;
+		}
 		ereport(LOG, (errmsg("pg_tenancy %s recorded in the server log only", kind_name(batch[i].kind)),
 					  errdetail("actor=\"%s\" db_role=\"%s\" requested_tenant=\"%s\" reason=%s message=\"%s\"",
 								batch[i].actor, batch[i].db_role, batch[i].requested, batch[i].reason,
 								batch[i].message)));
+	}
+}
+
+// Writes the usage of a batch in a subtransaction of its own: usage that
+// cannot be written (a lock held too long) goes to the server log and never
+// takes the batch's access events with it.
+void store_usage_apart(const Record *batch, int count)
+{
+	MemoryContext batch_context = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	BeginInternalSubTransaction(nullptr);
+	PG_TRY();
+	{
+		store_usage(batch, count);
+		store_actors(batch, count);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(batch_context);
+		EmitErrorReport();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		log_batch(batch, count, true);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(batch_context);
+	CurrentResourceOwner = owner;
 }
 
 // Writes a batch in one transaction; logs it when that fails.
@@ -310,8 +359,7 @@ void store(Record *batch, int count)
 		pgstat_report_activity(STATE_RUNNING, "recording pg_tenancy access events");
 		store_denials(batch, intact);
 		store_entries(batch, intact);
-		store_usage(batch, intact);
-		store_actors(batch, intact);
+		store_usage_apart(batch, intact);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -322,7 +370,7 @@ void store(Record *batch, int count)
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		log_batch(batch, intact);
+		log_batch(batch, intact, false);
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(batch_context);

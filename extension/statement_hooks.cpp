@@ -148,8 +148,10 @@ void on_executor_start(QueryDesc *query, int eflags) noexcept
 		nesting--;
 	}
 	PG_END_TRY();
-	if (ours)
+	if (ours) {
 		guarded([&] { query_records::started(query, top_level); });
+		guarded([&] { usage_meter::start_statement(query); });
+	}
 }
 
 // The ExecutorRun hook: a query started in an earlier statement runs with its
@@ -206,7 +208,7 @@ void on_executor_end(QueryDesc *query) noexcept
 {
 	if (!IsParallelWorker()) {
 		guarded([&] { query_records::ending(query); });
-		guarded([&] { usage_meter::count_statement(query); });
+		guarded([&] { usage_meter::end_statement(query); });
 	}
 	if (previous_end)
 		previous_end(query);

@@ -6,11 +6,9 @@
 using namespace tenancy;
 
 // tenancy._flush_usage() queues this session's committed usage counts now
-// and starts the collector.
+// and starts the collector, once per transaction; false when this
+// transaction did so already.
 TENANCY_SQL_FUNCTION(tenancy_flush_usage)
 {
-	return guarded([&] {
-		usage_meter::flush();
-		return PointerGetDatum(nullptr);
-	});
+	return guarded([&] { return BoolGetDatum(usage_meter::flush()); });
 }

@@ -12,8 +12,9 @@ extern "C" {
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/execnodes.h"
-#include "parser/parsetree.h"
+#include "pgstat.h"
 #include "storage/ipc.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 }
 
@@ -58,6 +59,17 @@ struct Counts {
 		updated += other.updated;
 		deleted += other.deleted;
 	}
+
+	// Says whether any row is counted.
+	bool any() const { return inserted != 0 || updated != 0 || deleted != 0; }
+};
+
+// A table a running statement measures: its counters when it started.
+struct Measure {
+	const QueryDesc *owner;
+	Relation relation;
+	int level;
+	Counts start;
 };
 
 // Counts of the running transaction, at the subtransaction level that made them.
@@ -71,10 +83,12 @@ struct Delta {
 using ActorKey = std::tuple<std::string, int32, std::string>; // tenant bytes, day, actor
 
 std::vector<Delta> in_transaction;
+std::vector<Measure> measures;
 std::map<Key, Counts> pending;
 std::set<ActorKey> actors_noted;
 std::vector<ActorKey> actors_pending;
 TimestampTz last_flush = 0;
+bool flushed_in_transaction = false;
 
 // Returns today's UTC day number.
 int32 today()
@@ -82,35 +96,59 @@ int32 today()
 	return static_cast<int32>(GetCurrentTimestamp() / USECS_PER_DAY);
 }
 
-// Adds rows written by a statement of the running (sub)transaction.
-void add(const pg_uuid_t &tenant, Oid relid, CmdType operation, uint64 rows)
+// Says whether two keys are equal.
+bool same(const Key &a, const Key &b)
 {
-	Counts counts;
-	int64 n = static_cast<int64>(rows);
-	if (operation == CMD_INSERT)
-		counts.inserted = n;
-	else if (operation == CMD_DELETE)
-		counts.deleted = n;
-	else
-		counts.updated = n; // UPDATE, and MERGE, whose rows are not told apart
-	Key key{tenant, relid, today()};
-	int level = GetCurrentTransactionNestLevel();
+	return !(a < b) && !(b < a);
+}
+
+// Adds rows written at a level of the running transaction to its list.
+void add_at(int level, const Key &key, const Counts &counts)
+{
 	for (Delta &delta : in_transaction)
-		if (delta.level == level && !(delta.key < key) && !(key < delta.key)) {
+		if (delta.level == level && same(delta.key, key)) {
 			delta.counts.add(counts);
 			return;
 		}
 	in_transaction.push_back({level, key, counts});
 }
 
-// Counts rows of a protected table for the current statement's tenant.
-void count(Oid relid, CmdType operation, uint64 rows)
+// Counts rows of a table for the current statement's tenant.
+void count(Oid relid, const Counts &counts)
 {
-	if (rows == 0 || !guc::usage_metering() || IsParallelWorker() || protected_tables::find(relid) == nullptr)
+	if (!counts.any())
 		return;
 	const context::Context *context = context::current_quietly();
 	if (context != nullptr)
-		add(context->tenant_id, relid, operation, rows);
+		add_at(GetCurrentTransactionNestLevel(), Key{context->tenant_id, relid, today()}, counts);
+}
+
+// Says whether metering runs in this process.
+bool metering()
+{
+	return guc::usage_metering() && !IsParallelWorker();
+}
+
+// Returns pgstat's counters of a table for one level of the transaction.
+Counts counters_of(Relation relation, int level)
+{
+	Counts counts;
+	const PgStat_TableStatus *status = relation->pgstat_info;
+	if (status != nullptr && status->trans != nullptr && status->trans->nest_level == level) {
+		counts.inserted = status->trans->tuples_inserted;
+		counts.updated = status->trans->tuples_updated;
+		counts.deleted = status->trans->tuples_deleted;
+	}
+	return counts;
+}
+
+// Says whether a statement measures a table already.
+bool measured(Oid relid)
+{
+	for (const Measure &measure : measures)
+		if (RelationGetRelid(measure.relation) == relid)
+			return true;
+	return false;
 }
 
 // Fills a queue record's common fields.
@@ -167,12 +205,10 @@ try {
 } catch (...) {
 }
 
-// At the end of each subtransaction: an abort takes its counts away, a
-// commit hands them to its parent.
+// At the end of each subtransaction: an abort takes its counts (and the
+// measures of its statements) away, a commit merges them into its parent's.
 void on_subtransaction(SubXactEvent event, SubTransactionId subxact, SubTransactionId parent, void *arg) noexcept
-{
-	if (in_transaction.empty())
-		return;
+try {
 	int level = GetCurrentTransactionNestLevel();
 	if (event == SUBXACT_EVENT_ABORT_SUB) {
 		std::vector<Delta> kept;
@@ -180,23 +216,37 @@ void on_subtransaction(SubXactEvent event, SubTransactionId subxact, SubTransact
 			if (delta.level < level)
 				kept.push_back(delta);
 		in_transaction.swap(kept);
-	} else if (event == SUBXACT_EVENT_COMMIT_SUB) {
-		for (Delta &delta : in_transaction)
-			if (delta.level >= level)
-				delta.level = level - 1;
+		std::vector<Measure> running;
+		for (const Measure &measure : measures)
+			if (measure.level < level)
+				running.push_back(measure);
+		measures.swap(running);
+	} else if (event == SUBXACT_EVENT_COMMIT_SUB && !in_transaction.empty()) {
+		std::vector<Delta> merged;
+		merged.swap(in_transaction);
+		for (const Delta &delta : merged)
+			add_at(delta.level >= level ? level - 1 : delta.level, delta.key, delta.counts);
 	}
+} catch (...) {
+	in_transaction.clear();
 }
 
 // At the end of each transaction: a commit makes its counts pending, and
 // flushes them when the last flush is a second old; an abort drops them.
 void on_transaction(XactEvent event, void *arg) noexcept
 try {
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PREPARE) {
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PREPARE)
+		flushed_in_transaction = false;
+	if (event == XACT_EVENT_ABORT) {
 		in_transaction.clear();
+		measures.clear();
 		return;
 	}
-	if (event != XACT_EVENT_COMMIT)
+	// A prepared transaction counts when it is prepared: its COMMIT PREPARED
+	// may come from any session, or never (ROLLBACK PREPARED).
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_PREPARE)
 		return;
+	measures.clear();
 	for (const Delta &delta : in_transaction)
 		pending[delta.key].add(delta.counts);
 	in_transaction.clear();
@@ -207,6 +257,7 @@ try {
 	start_collector();
 } catch (...) {
 	in_transaction.clear();
+	measures.clear();
 }
 
 // At the session's end: what is pending goes to the queue.
@@ -217,41 +268,72 @@ void on_exit(int code, Datum arg) noexcept
 
 } // namespace
 
-// Counts the rows a finished statement wrote into a protected table.
-void count_statement(const QueryDesc *query)
+// Starts measuring the protected tables a statement writes.
+void start_statement(const QueryDesc *query)
 {
-	CmdType operation = query->operation;
-	if (operation != CMD_INSERT && operation != CMD_UPDATE && operation != CMD_DELETE && operation != CMD_MERGE)
+	if (query->estate == nullptr || query->estate->es_opened_result_relations == NIL || !metering())
 		return;
-	const PlannedStmt *plan = query->plannedstmt;
-	if (query->estate == nullptr || plan == nullptr || plan->resultRelations == NIL)
-		return;
-	Index first = linitial_int(plan->resultRelations);
-	count(rt_fetch(first, plan->rtable)->relid, operation, query->estate->es_processed);
+	int level = GetCurrentTransactionNestLevel();
+	ListCell *cell;
+	foreach (cell, query->estate->es_opened_result_relations) {
+		Relation relation = static_cast<ResultRelInfo *>(lfirst(cell))->ri_RelationDesc;
+		Oid relid = RelationGetRelid(relation);
+		if (!measured(relid) && protected_tables::find(relid) != nullptr)
+			measures.push_back({query, relation, level, counters_of(relation, level)});
+	}
+}
+
+// Counts what a statement wrote into the tables it measured.
+void end_statement(const QueryDesc *query)
+{
+	for (size_t i = measures.size(); i-- > 0;) {
+		if (measures[i].owner != query)
+			continue;
+		Measure measure = measures[i];
+		measures.erase(measures.begin() + static_cast<std::ptrdiff_t>(i));
+		if (measure.level != GetCurrentTransactionNestLevel())
+			continue;
+		Counts now = counters_of(measure.relation, measure.level), written;
+		written.inserted = now.inserted - measure.start.inserted;
+		written.updated = now.updated - measure.start.updated;
+		written.deleted = now.deleted - measure.start.deleted;
+		count(RelationGetRelid(measure.relation), written);
+	}
 }
 
 // Counts the rows a COPY FROM wrote.
 void count_copy(Oid relid, uint64 rows)
 {
-	count(relid, CMD_INSERT, rows);
+	if (!metering() || protected_tables::find(relid) == nullptr)
+		return;
+	Counts counts;
+	counts.inserted = static_cast<int64>(rows);
+	count(relid, counts);
 }
 
 // Notes an actor's use of a tenant today.
 void note_actor(const pg_uuid_t &tenant, const std::string &actor)
 {
-	if (IsParallelWorker())
+	if (!metering())
 		return;
-	ActorKey key{std::string(reinterpret_cast<const char *>(tenant.data), UUID_LEN), today(), actor};
+	int32 day = today();
+	if (!actors_noted.empty() && std::get<1>(*actors_noted.begin()) != day)
+		actors_noted.clear(); // a new day: yesterday's actors were noted then
+	ActorKey key{std::string(reinterpret_cast<const char *>(tenant.data), UUID_LEN), day, actor};
 	if (actors_noted.insert(key).second)
 		actors_pending.push_back(std::move(key));
 }
 
 // Appends every committed count to the queue now, and starts the collector.
-void flush()
+bool flush()
 {
+	if (flushed_in_transaction)
+		return false;
+	flushed_in_transaction = true;
 	last_flush = GetCurrentTimestamp();
 	append_pending();
 	pg_call(denial_collector::ensure_running);
+	return true;
 }
 
 // Registers the callbacks.

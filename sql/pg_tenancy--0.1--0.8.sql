@@ -5539,10 +5539,11 @@ COMMENT ON FUNCTION tenancy.alert_list(text, timestamptz) IS
 -- pg_tenancy: usage metering. tenancy.usage() and tenancy.usage_summary()
 -- read it; tenancy.collect_usage() adds rows per table and storage.
 
-CREATE OR REPLACE FUNCTION tenancy._flush_usage() RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._flush_usage() RETURNS boolean
     LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_flush_usage';
 COMMENT ON FUNCTION tenancy._flush_usage() IS
-    'internal: queues this session''s committed usage counts now and starts the collector';
+    'internal: queues this session''s committed usage counts now and starts the collector, once per transaction '
+    '(false when done already)';
 
 -- The name usage keeps a table by (schema.table as row limits write it; the
 -- oid of a table dropped since).
@@ -5583,13 +5584,16 @@ COMMENT ON FUNCTION tenancy._record_actors(timestamptz[], uuid[], text[]) IS
     'internal: the collector records the actors who used tenants';
 
 -- Makes the usage metered so far readable: this session's counts are queued
--- and the queue written, waiting at most timeout for the collector.
+-- and the queue written, waiting at most timeout for the collector; once per
+-- transaction (a report reading every tenant waits once).
 CREATE OR REPLACE FUNCTION tenancy._settle_usage(timeout interval DEFAULT '2 seconds') RETURNS boolean
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     deadline timestamptz := clock_timestamp() + timeout;
 BEGIN
-    PERFORM tenancy._flush_usage();
+    IF NOT tenancy._flush_usage() THEN
+        RETURN true;
+    END IF;
     LOOP
         IF tenancy._access_log_pending() = 0 THEN
             RETURN true;
@@ -5686,6 +5690,11 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('the usage period ends (%s) before it starts (%s)', to_char(last_day, 'YYYY-MM-DD'),
                              to_char(first_day, 'YYYY-MM-DD'));
+    END IF;
+    IF last_day - first_day >= 366 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('a usage period has at most 366 days, not %s', last_day - first_day + 1),
+            HINT = 'Ask for one year at a time.';
     END IF;
     PERFORM tenancy._settle_usage();
     RETURN QUERY

@@ -369,10 +369,16 @@ sql "SET tenancy.tenant = 'acme'; INSERT INTO shop.items (id) SELECT g FROM gene
 check_json "usage SLUG --json: 30 days, today's writes, rows and storage last" \
     "len(v) == 30 and (v[-1]['inserted'], v[-1]['deleted'], v[-1]['rows']) == (40, 10, 30) and v[-1]['storage_mb'] > 0" -- \
     usage acme
-check_without "usage SLUG --from --to, no sparklines in a pipe" 0 "^[0-9-]{10} +40 +0 +10 +30 +[0-9.]+ +1$" "▁|█" -- \
+check_without "usage SLUG --from --to, no sparklines in a pipe" 0 "^[0-9-]{10} +40 +0 +10 +30 +[0-9.]+ +0$" "▁|█" -- \
     usage acme --from today --to today
 check_json "usage --json: every tenant over the period" "[(t['writes'], t['rows']) for t in v if t['tenant'] == 'acme'] == [(50, 30)]" -- \
     usage
+sql "SELECT tenancy.create_tenant('viewed', 'Viewed'); SELECT tenancy.add_member('viewed', 'ctl_alice', 'viewer')"
+out=$("$tenantctl" -d "dbname=$database user=ctl_alice password=ctl" --json usage 2>&1); code=$?
+if [ "$code" = 0 ] && python3 -c 'import json, sys; v = json.loads(sys.argv[1]); assert "acme" in [t["tenant"] for t in v] and "viewed" not in [t["tenant"] for t in v]' "$out"; then
+    result ok "usage without a slug lists the tenants the caller may read, and only those"
+else result failed "usage without a slug lists the tenants the caller may read, and only those" "exit $code: $out"; fi
+sql "SELECT tenancy.drop_tenant('viewed')"
 out=$(python3 pty_session.py -- "$tenantctl" -d "dbname=$database" usage acme --from today --to today 2>&1); code=$?
 if [ "$code" = 0 ] && grep -q "^writes   █" <<<"$out" && grep -q "50 in all" <<<"$out"; then
     result ok "usage on a terminal draws sparklines of the daily trend"

@@ -19,7 +19,8 @@ SELECT tenancy.add_member('usage-co', 'dave', 'member');
 RESET ROLE;
 
 -- Writes: 100 inserted, 10 updated, 5 deleted; a rolled-back transaction
--- and a rolled-back savepoint count nothing; COPY counts; three actors.
+-- and a rolled-back savepoint count nothing; COPY counts; two actors (a
+-- platform admin's support work is none of the tenant's own use).
 SET ROLE alice;
 SET tenancy.tenant = 'usage-co';
 INSERT INTO app.usage_rows SELECT g, repeat('x', 100) FROM generate_series(1, 100) g;
@@ -34,6 +35,18 @@ SAVEPOINT before_more;
 INSERT INTO app.usage_rows VALUES (102, 'undone'), (103, 'undone');
 ROLLBACK TO SAVEPOINT before_more;
 COMMIT;
+-- What a statement writes counts as what it is, wherever it is written:
+-- writable CTEs (3 inserted, 2 updated, 1 deleted), an upsert (1 inserted,
+-- 1 updated), MERGE (1 updated, 1 inserted).
+WITH added AS (INSERT INTO app.usage_rows VALUES (301, 'cte'), (302, 'cte'), (303, 'cte') RETURNING id)
+SELECT count(*) AS added FROM added;
+WITH changed AS (UPDATE app.usage_rows SET note = 'cte again' WHERE id IN (301, 302) RETURNING id),
+     removed AS (DELETE FROM app.usage_rows WHERE id = 303 RETURNING id)
+SELECT (SELECT count(*) FROM changed) AS changed, (SELECT count(*) FROM removed) AS removed;
+INSERT INTO app.usage_rows VALUES (301, 'upsert'), (304, 'upsert')
+    ON CONFLICT (id) DO UPDATE SET note = excluded.note;
+MERGE INTO app.usage_rows r USING (VALUES (304, 'merged'), (305, 'merged')) v(id, note) ON r.id = v.id
+ WHEN MATCHED THEN UPDATE SET note = v.note WHEN NOT MATCHED THEN INSERT (id, note) VALUES (v.id, v.note);
 RESET tenancy.tenant;
 RESET ROLE;
 -- COPY FROM (a superuser's: PostgreSQL refuses it under row level security).
@@ -57,6 +70,8 @@ SELECT inserted, updated, deleted, rows, active_actors, tables
 SELECT count(*) AS days, min(day) = (now() AT TIME ZONE 'UTC')::date - 29 AS from_30_days_ago
   FROM tenancy.usage('usage-co');
 SELECT count(*) FROM tenancy.usage('usage-co', '2026-02-01', '2026-01-01');
+:sqlstate
+SELECT count(*) FROM tenancy.usage('usage-co', '2020-01-01', '2026-01-01');
 :sqlstate
 -- The owner reads the table too, for the current tenant only.
 SET tenancy.tenant = 'usage-co';
