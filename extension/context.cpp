@@ -209,6 +209,10 @@ const Context *quietly_for(const statement::Inputs &inputs)
 	access_log::MutedDenials muted;
 	try {
 		invalidation::catch_up();
+		// Inputs unchanged since the statement's (statement::peek() keeps
+		// their serial): the statement's context.
+		if (last != nullptr && last_serial == inputs.serial && last_generation == invalidation::generation())
+			return last;
 		last = nullptr; // the map may forget every entry to make room
 		return &contexts.get(key_of(inputs), [&] { return resolve(inputs); });
 	} catch (const Error &) {

@@ -304,7 +304,8 @@ void end_statement(const QueryDesc *query)
 // Counts the rows a COPY FROM wrote.
 void count_copy(Oid relid, uint64 rows)
 {
-	if (!metering() || protected_tables::find(relid) == nullptr)
+	// A COPY run by a statement that measures the table is in its count.
+	if (!metering() || measured(relid) || protected_tables::find(relid) == nullptr)
 		return;
 	Counts counts;
 	counts.inserted = static_cast<int64>(rows);

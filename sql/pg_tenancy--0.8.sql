@@ -847,6 +847,7 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     new_id uuid;
     suggestion text;
+    isolation_refused text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -895,9 +896,10 @@ BEGIN
             HINT = 'Create it first with tenancy.create_plan(), or leave the plan out for "basic".';
     END IF;
     region := tenancy._region_for_new_tenant(create_tenant.region);
-    IF tenancy.isolation_problem(create_tenant.isolation::text) IS NOT NULL THEN
+    isolation_refused := tenancy.isolation_problem(create_tenant.isolation::text);
+    IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = tenancy.isolation_problem(create_tenant.isolation::text),
+            MESSAGE = isolation_refused,
             DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
             HINT = 'Create the tenant with isolation => ''row''.';
     END IF;
