@@ -44,6 +44,7 @@ void build(CLI::App &app, Invocation &invocation, GlobalOptions &options)
 	add_plan_commands(app, invocation);
 	add_region_commands(app, invocation);
 	add_alert_commands(app, invocation);
+	add_pii_commands(app, invocation);
 	add_usage_commands(app, invocation);
 	add_report_command(app, invocation);
 	add_health_command(app, invocation);

@@ -35,6 +35,26 @@ public:
 		return result.empty() || result[0][0].is_null() ? std::string() : result[0][0].c_str();
 	}
 
+	// Runs a query in one transaction through a cursor and calls on_rows with
+	// each batch of at most batch rows, so that a large answer never sits
+	// whole in memory; the transaction commits after the last batch.
+	template <typename... Args>
+	void each_batch(const std::string &sql, long batch, const std::function<void(const pqxx::result &)> &on_rows,
+					Args &&...args)
+	{
+		pqxx::work transaction(connection());
+		transaction.exec_params("DECLARE tenantctl_rows NO SCROLL CURSOR FOR " + sql, std::forward<Args>(args)...);
+		const std::string fetch = "FETCH FORWARD " + std::to_string(batch) + " FROM tenantctl_rows";
+		for (;;) {
+			pqxx::result rows = transaction.exec(fetch);
+			if (rows.empty())
+				break;
+			on_rows(rows);
+		}
+		transaction.exec("CLOSE tenantctl_rows");
+		transaction.commit();
+	}
+
 	// Runs one statement outside any transaction block (CREATE INDEX
 	// CONCURRENTLY and the like).
 	void run_outside_transaction(const std::string &sql)

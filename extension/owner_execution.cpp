@@ -17,6 +17,11 @@
 //    index expressions, which may call the owner's IMMUTABLE functions: as
 //    the extension's owner, that would run the table owner's code as a
 //    superuser.
+//  * tenancy._rows_as_owner() runs the statements of personal data requests
+//    (pii.sql): finding a subject's rows, redacting or deleting them. The
+//    owner's code may run (triggers, equality operators of the owner's
+//    types), so protected tables show that one tenant only, whatever the
+//    caller's tenancy.tenant says.
 //  * tenancy._count_tenant_rows() counts one tenant's rows of a protected
 //    table for tenant_details() by a direct scan, so that no code of the
 //    owner runs at all.
@@ -39,6 +44,7 @@ extern "C" {
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -95,7 +101,53 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 	return answer;
 }
 
+// Runs a statement with parameters ($1 uuid: the tenant, $2 jsonb) as the
+// owner of relid, with protected tables open for that tenant only, and puts
+// the first column of each row it returns (jsonb) into the function's result
+// set (plain C: runs inside pg_call).
+void rows_as_owner(Oid relid, const pg_uuid_t *tenant, const char *query, Datum argument, bool argument_null,
+				   ReturnSetInfo *result)
+{
+	owner_scope::OwnerSession session = owner_scope::enter_as_owner(relid, "pg_catalog, pg_temp", tenant);
+	Oid types[2] = {UUIDOID, JSONBOID};
+	Datum values[2] = {UUIDPGetDatum(tenant), argument};
+	char nulls[2] = {' ', argument_null ? 'n' : ' '};
+	int status = SPI_execute_with_args(query, 2, types, values, nulls, false, 0);
+	if (status < 0)
+		elog(ERROR, "statement on the rows of %s failed: %s", get_rel_name(relid), SPI_result_code_string(status));
+	if (SPI_tuptable != nullptr && SPI_tuptable->tupdesc->natts >= 1 &&
+		SPI_gettypeid(SPI_tuptable->tupdesc, 1) == JSONBOID) {
+		for (uint64 i = 0; i < SPI_processed; ++i) {
+			bool isnull;
+			Datum value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+			tuplestore_putvalues(result->setResult, result->setDesc, &value, &isnull);
+		}
+	}
+	owner_scope::leave_as_owner(session);
+}
+
 } // namespace
+
+// tenancy._rows_as_owner(target, tenant, query, argument): the jsonb values a
+// statement on the table's rows returns, run as its owner with protected
+// tables open for the tenant ($1: tenant, $2: argument).
+TENANCY_SQL_FUNCTION(tenancy_rows_as_owner)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table, tenant and query must not be null")));
+	Oid relid = PG_GETARG_OID(0);
+	pg_uuid_t tenant = *PG_GETARG_UUID_P(1);
+	std::string query = text_of(PG_GETARG_TEXT_PP(2));
+	Datum argument = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
+	bool argument_null = PG_ARGISNULL(3);
+	guarded([&] {
+		pg_call(InitMaterializedSRF, fcinfo, static_cast<bits32>(MAT_SRF_USE_EXPECTED_DESC));
+		auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
+		pg_call(rows_as_owner, relid, static_cast<const pg_uuid_t *>(&tenant), query.c_str(), argument,
+				argument_null, result);
+	});
+	return (Datum) 0;
+}
 
 // tenancy._count_tenant_rows(target, tenant): the tenant's rows in a
 // protected table, counted by a direct scan.

@@ -4,6 +4,7 @@
 #include "invalidation.hpp"
 #include "owner_code_guard.hpp"
 #include "owner_scope.hpp"
+#include "pii_labels.hpp"
 #include "session_settings.hpp"
 #include "noforce_guard.hpp"
 #include "sql_function.hpp"
@@ -25,7 +26,8 @@ TENANCY_EXPORTED void _PG_init(void);
 // Defines pg_tenancy's settings, registers the invalidation callbacks and
 // installs the statement check, hooks, estimates and the guard against
 // owners' code, and follows transactions for the tenant locks and the
-// tenants' session settings; runs once per backend.
+// tenants' session settings, and registers the PII registry's label
+// provider; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
@@ -41,4 +43,5 @@ void _PG_init(void)
 	tenancy::noforce_guard::install();
 	tenancy::session_settings::register_callbacks();
 	tenancy::usage_meter::register_callbacks();
+	tenancy::pii_labels::register_provider();
 }

@@ -670,6 +670,46 @@ describe -h --help --role --version -d --dbname -o --output --json --no-headers"
     else result failed "zsh: commands, option values and options from the command tree" "$out"; fi
 fi
 
+# Personal data: mark and list, a request per tenant, its export written
+# to a file (valid JSON, the subject's rows of that tenant only), and its
+# erasure (confirmed by --yes without a terminal).
+sql "CREATE TABLE shop.clients (id int PRIMARY KEY, email text NOT NULL, name text); SELECT tenancy.protect('shop.clients')"
+check "pii mark --subject" 0 "^marked shop.clients.email as email \(subject\)$" -- pii mark shop.clients email email --subject
+check "pii mark" 0 "^marked shop.clients.name as name$" -- pii mark shop.clients name name
+check "pii mark of an unknown column is refused by the server" 1 'column "nope" of table shop.clients does not exist' -- \
+    pii mark shop.clients nope name
+check "pii policy takes only redact, null or delete" 2 "shred" -- pii policy shop.clients shred
+check "pii list" 0 "^shop.clients +email +email +t +redact +t$" -- pii list
+sql "SET tenancy.tenant = 'acme'; INSERT INTO shop.clients VALUES (1, 'ann@example.com', 'Ann'), (2, 'ben@example.com', 'Ben')"
+sql "SELECT tenancy.create_tenant('pii-other', 'Other'); SET tenancy.tenant = 'pii-other'; INSERT INTO shop.clients VALUES (3, 'ann@example.com', 'Ann of Globex')"
+dsn="dbname=$database user=ctl_app password=ctl" check "pii request without a tenant's rights is refused" 1 \
+    "permission denied to request the export of a person's data of tenant \"acme\"" -- pii request acme ann@example.com
+ctl --json pii request acme ann@example.com
+request=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["request"])' "$stdout" 2>/dev/null)
+export_file=$(mktemp -d)/ann.json
+check "pii export --out writes the subject's rows" 0 "^wrote 1 rows of 1 tables about the subject of request $request to " -- \
+    pii export "$request" --out "$export_file"
+if python3 -c '
+import json, sys
+v = json.load(open(sys.argv[1]))
+assert v["subject"] == "ann@example.com" and v["tenant"] == "acme", v
+assert v["tables"] == {"shop.clients": [{"id": 1, "email": "ann@example.com", "name": "Ann"}]}, v
+' "$export_file" 2>/dev/null && [ ! -e "$export_file.partial" ]; then result ok "the export file is the tenant's rows of the subject, as JSON"
+else result failed "the export file is the tenant's rows of the subject, as JSON" "$(cat "$export_file" 2>&1)"; fi
+check "pii export of a request that does not exist" 1 "permission denied to read the data of request 999999" -- \
+    pii export 999999 --out "$export_file.none"
+[ ! -e "$export_file.none" ] && [ ! -e "$export_file.none.partial" ] && result ok "a refused export leaves no file" \
+    || result failed "a refused export leaves no file" "$(ls "$export_file"*)"
+check "pii requests" 0 "^$request +acme +export +ann@example.com +completed" -- pii requests acme
+ctl --json pii request acme ann@example.com --erasure
+request=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])["request"])' "$stdout" 2>/dev/null)
+check "pii erase without a terminal needs --yes" 2 "pass --yes" -- pii erase "$request"
+check "pii erase --yes prints what it did" 0 "^shop.clients +redact +1 +1$" -- pii erase "$request" --yes
+left=$(psql -X -A -t -d "$database" -c "SELECT string_agg(name, ',' ORDER BY id) FROM shop.clients WHERE email = 'ann@example.com'")
+[ "$left" = "Ann of Globex" ] && result ok "the erasure touched no other tenant's row with the same subject" \
+    || result failed "the erasure touched no other tenant's row with the same subject" "left: $left"
+check "pii requests shows no subject after the erasure" 0 "^$request +acme +erasure +completed" -- pii requests acme
+
 # The man page: installed by make install where man finds it, renders
 # without warnings, and documents every command and option of the tree.
 if command -v man >/dev/null; then

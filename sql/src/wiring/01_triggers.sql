@@ -121,3 +121,8 @@ CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
+
+-- Requests about persons: read like the audit log; written only by the
+-- functions of personal data.
+CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));

@@ -1,138 +1,3 @@
--- pg_tenancy 0.1 -> 0.2, before the functions. The upgrade script is this
--- file, then every file of sql/src/functions/ (all CREATE OR REPLACE), then
--- 0.1--0.2.after.sql; test/upgrade/run.sh checks that an updated database
--- has exactly the objects of a fresh install. Here: changes to roles, types
--- and tables, and functions that 0.2 drops or whose signature changes.
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.2'" to load this file. \quit
-
--- tenancy.user is renamed tenancy.actor; the denial reasons follow.
-DO $roles$
-BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_service') THEN
-        COMMENT ON ROLE tenancy_service IS
-            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
-    END IF;
-END
-$roles$;
-
--- Denials are recorded asynchronously and aggregated: first and last time,
--- number of attempts.
-ALTER TABLE tenancy.access_denials ADD COLUMN last_at timestamptz, ADD COLUMN attempts bigint NOT NULL DEFAULT 1;
-UPDATE tenancy.access_denials SET last_at = at;
-UPDATE tenancy.access_denials SET reason = 'spoofed_actor' WHERE reason = 'spoofed_user';
-ALTER TABLE tenancy.access_denials
-    ALTER COLUMN last_at SET NOT NULL,
-    DROP CONSTRAINT access_denials_reason_check,
-    ADD CONSTRAINT access_denials_reason_check CHECK (reason IN
-        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
-    ADD CONSTRAINT access_denials_attempts_check CHECK (attempts > 0);
-CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
-COMMENT ON TABLE tenancy.access_denials IS
-    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
-    'they survive its rollback), repeated attempts aggregated per hour';
-COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
-COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
-COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
-COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
-
--- Replaced by tenancy._normalize_actor(); _caller_role gains an argument.
-DROP FUNCTION tenancy._check_actor(text);
-DROP FUNCTION tenancy._caller_role(uuid);
-DROP FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text);
-DROP FUNCTION tenancy._authorize_member_change(tenancy.tenants, text, tenancy.role, tenancy.role);
--- slug_problem and platform_roles change language; protected_list its rows.
--- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
--- assembled by the Makefile: the before parts of every step from the
--- version being updated (0.1--0.2, then this), the objects 0.3 adds,
--- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
--- parts; test/upgrade/run.sh checks that a database updated from each earlier
--- version has exactly the objects of a fresh install. Written so that it
--- also takes the development snapshots of 0.2 that main carried for a while
--- (IF EXISTS, IF NOT EXISTS).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
-
--- Strict mode: protected tables owned by tenancy_table_owner, which no role
--- is a member of; platform admins act as it through tenancy.as_table_owner().
-DO $strict$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
-        CREATE ROLE tenancy_table_owner NOLOGIN;
-        COMMENT ON ROLE tenancy_table_owner IS
-            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
-            'of their database';
-    END IF;
-    -- A development snapshot of 0.2 made platform admins members of it.
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
-       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
-        REVOKE tenancy_table_owner FROM tenancy_admin;
-    END IF;
-END
-$strict$;
-
--- Platform rights become per database (objects/04_platform_grants.sql,
--- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
--- and 0.2, which stay: other databases of the cluster may still use them).
--- The catalog is read by this database's platform admins only.
-DO $catalog$
-BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
-        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
-            tenancy.access_denials FROM tenancy_admin;
-    END IF;
-END
-$catalog$;
-ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
-DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
-ALTER TABLE tenancy.protected_tables
-    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
-    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
--- protect() gains strict => ...
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
-
--- Takes the id of a tenant to bring back.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
--- Now takes the tables to look at (the DDL guard asks about the ones it changed).
-DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
-
--- Dump and restore: the audit log's parent index goes (pg_restore attaches
--- the monthly partitions after CREATE EXTENSION made it, which would give
--- each partition an index whose name the dump then creates again); every
--- partition gets its own. The denial ids' sequence is dumped with its table.
-DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
-DO $partitions$
-DECLARE
-    part regclass;
-BEGIN
-    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
-                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
-        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
-            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
-    END LOOP;
-END
-$partitions$;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
--- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
--- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
-
--- tenancy.protect() takes backfill and backfill_from, and is SECURITY
--- INVOKER now (tenancy._protect_table() does the privileged work): the
--- six-argument version goes, or calls with defaults would be ambiguous.
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
--- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
-
--- tenancy._known_tenants() takes the tenants the caller may fill, judged
--- before the backfill statement runs as the table's owner.
-DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
 -- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
@@ -167,73 +32,12 @@ COMMENT ON COLUMN tenancy.tenants.region IS
 -- create_tenant() takes a region, and tenant_list() shows it.
 DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
 DROP FUNCTION IF EXISTS tenancy.tenant_list();
--- pg_tenancy: platform rights of this database. Roles are shared by every
--- database of the cluster; these rights are not. A role is a platform admin
--- or a trusted service of the databases whose tenancy.platform_grants name
--- it (or name a role it has the privileges of); superusers are platform
--- admins everywhere. The table travels with pg_dump; the role column is a
--- regrole, so a dump names the role and a restore finds it by name.
-CREATE TABLE tenancy.platform_grants (
-    role       regrole NOT NULL,
-    kind       text NOT NULL,
-    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    granted_by text NOT NULL,
-    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
-    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
-);
-COMMENT ON TABLE tenancy.platform_grants IS
-    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
-    'tenancy.grant_service())';
-COMMENT ON COLUMN tenancy.platform_grants.kind IS
-    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
+-- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
 
--- Changed only through the grant and revoke functions, which also grant each
--- holder privileges in this database: USAGE on schema tenancy (which keeps
--- the role from being dropped while it holds a right) and, to platform
--- admins, SELECT on the catalog, this table and the denials.
-REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
-ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
--- pg_tenancy: the state of each backfill and online protection
--- (tenancy.protect_online()), one row per table, so that a run killed at any
--- step resumes where it stopped. Every step records its progress in the
--- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
--- write it: the backfill rule stored here is what they run, as the table's
--- owner, and the BACKFILL audit row is made from it.
-CREATE TABLE tenancy.protect_jobs (
-    relid          regclass NOT NULL,
-    read_role      tenancy.role,
-    write_role     tenancy.role,
-    delete_role    tenancy.role,
-    audit          boolean,
-    strict         boolean,
-    backfill_tenant uuid,
-    backfill_from  text,
-    search_path    text NOT NULL,
-    unassigned     text NOT NULL,
-    batch_rows     integer NOT NULL,
-    online         boolean NOT NULL,
-    foreign_key    oid,
-    step           text NOT NULL DEFAULT 'prepare',
-    pass           integer NOT NULL DEFAULT 1,
-    next_block     bigint NOT NULL DEFAULT 0,
-    total_blocks   bigint NOT NULL DEFAULT 0,
-    rows_total     bigint NOT NULL DEFAULT 0,
-    rows_done      bigint NOT NULL DEFAULT 0,
-    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    started_by     text NOT NULL,
-    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
-    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
-    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
-    CONSTRAINT protect_jobs_step_check
-        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
-);
-COMMENT ON TABLE tenancy.protect_jobs IS
-    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
-REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
-ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- Nothing to change before the functions: 0.9 adds the requests about
+-- persons (objects/13_pii.sql) and the functions of the PII registry.
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it
@@ -482,6 +286,47 @@ ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
+-- pg_tenancy: requests about a person's data (subject access and erasure).
+-- The PII registry itself is kept as security labels of provider
+-- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
+-- to one tenant; its owners and admins create and read the requests of the
+-- current tenant, platform admins all of them. The subject is kept until
+-- the erasure it asks for is done, never after.
+
+CREATE TABLE tenancy.subject_requests (
+    id           bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id    uuid NOT NULL,
+    tenant       text NOT NULL,
+    kind         text NOT NULL,
+    subject      text,
+    status       text NOT NULL DEFAULT 'pending',
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    completed_by text,
+    completed_at timestamptz,
+    result       jsonb,
+    CONSTRAINT subject_requests_pkey PRIMARY KEY (id),
+    CONSTRAINT subject_requests_kind_check CHECK (kind IN ('export', 'erasure')),
+    CONSTRAINT subject_requests_status_check CHECK (status IN ('pending', 'completed')),
+    CONSTRAINT subject_requests_subject_check CHECK (
+        subject IS NULL OR (pg_catalog.length(subject) BETWEEN 1 AND 1000)),
+    CONSTRAINT subject_requests_completed_check CHECK ((status = 'completed') = (completed_at IS NOT NULL))
+);
+CREATE INDEX subject_requests_tenant_idx ON tenancy.subject_requests (tenant_id, requested_at);
+COMMENT ON TABLE tenancy.subject_requests IS
+    'pg_tenancy: requests to export or erase what a tenant holds about a person; read by platform admins and '
+    'by the owners and admins of the current tenant for that tenant';
+COMMENT ON COLUMN tenancy.subject_requests.tenant IS 'the tenant''s slug when the request was made';
+COMMENT ON COLUMN tenancy.subject_requests.subject IS
+    'the value that identifies the person in the subject columns; null once an erasure of it is done';
+COMMENT ON COLUMN tenancy.subject_requests.result IS
+    'what was done: rows per table, audit rows redacted (never the values themselves)';
+
+REVOKE ALL ON tenancy.subject_requests FROM PUBLIC;
+GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
+ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -5745,153 +5590,852 @@ COMMENT ON FUNCTION tenancy.usage_summary(date) IS
 
 REVOKE ALL ON FUNCTION tenancy._flush_usage(), tenancy._record_usage(timestamptz[], uuid[], oid[], bigint[], bigint[], bigint[]),
     tenancy._record_actors(timestamptz[], uuid[], text[]), tenancy._settle_usage(interval) FROM PUBLIC;
--- pg_tenancy 0.1 -> 0.2, after the functions: the triggers, policies and
--- event triggers 0.2 adds or changes, and data changes that need the new
--- functions.
+-- pg_tenancy: personal data. The registry marks the columns of protected
+-- tables that hold personal data (security labels of provider "pg_tenancy",
+-- extension/pii_labels.cpp); requests (tenancy.subject_requests) ask for
+-- everything a tenant holds about a person, or for its erasure.
+--
+-- A person's rows: the rows of the tenant whose subject column equals the
+-- subject, then, following foreign keys, every row of a protected table
+-- without a subject column that refers to a row found (orders of a
+-- customer, items of those orders ...). Tables with a subject column hold
+-- other people: no foreign key leads into them. Every statement on a table
+-- runs as the table's owner with protected tables open for the request's
+-- tenant only (tenancy._rows_as_owner()), so that no other tenant's row is
+-- read or touched, and the owner's code never runs with the caller's rights.
 
-CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
-    WHEN TAG IN ('GRANT')
-    EXECUTE FUNCTION tenancy.guard_grants();
+-- Runs a statement on a table's rows as its owner, with protected tables
+-- open for one tenant ($1: the tenant, $2: argument), and returns the jsonb
+-- its rows return; see owner_execution.cpp.
+CREATE OR REPLACE FUNCTION tenancy._rows_as_owner(target regclass, tenant uuid, query text, argument jsonb)
+RETURNS SETOF jsonb
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_rows_as_owner';
+REVOKE ALL ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) IS
+    'internal: the jsonb rows of a statement on a table''s rows, run as its owner for one tenant';
 
--- Finds actors whose names look alike (tenancy._refuse_lookalike).
-CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+-- The pg_tenancy label of a column or table (objsubid 0), or NULL.
+CREATE OR REPLACE FUNCTION tenancy._pii_label(target oid, column_number integer) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.label FROM pg_seclabel s
+     WHERE s.classoid = 'pg_class'::regclass AND s.objoid = target AND s.objsubid = column_number
+       AND s.provider = 'pg_tenancy'
+$$;
 
--- Tables protected in 0.1 may have granted TRIGGER or REFERENCES to others.
-DO $revoke$
+-- The marked columns of a table: number, name, kind, whether it names the
+-- subject.
+CREATE OR REPLACE FUNCTION tenancy._pii_marks(target oid)
+RETURNS TABLE (column_number smallint, column_name name, kind text, subject boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attnum, a.attname, split_part(s.label, ':', 2), s.label LIKE '%:subject'
+      FROM pg_seclabel s
+      JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid AND NOT a.attisdropped
+     WHERE s.classoid = 'pg_class'::regclass AND s.objoid = target AND s.objsubid > 0
+       AND s.provider = 'pg_tenancy' AND s.label LIKE 'pii:%'
+     ORDER BY a.attnum
+$$;
+
+-- A table's erasure policy: redact (the default), null or delete.
+CREATE OR REPLACE FUNCTION tenancy._erasure_policy(target oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(substr(tenancy._pii_label(target, 0), 9), 'redact')
+$$;
+
+-- The expression that replaces a column's value in an erasure (the table's
+-- alias is t): the marker '[erased]' in text columns (where a unique index
+-- holds the column: NULL, or for a NOT NULL column the marker with the
+-- request and the row's place appended, so that two erased rows never
+-- collide), the JSON string "[erased]" in json and jsonb columns, NULL
+-- elsewhere or when the policy says null; raises when a column can take
+-- neither. request NULL: only checks.
+CREATE OR REPLACE FUNCTION tenancy._erasure_expression(target regclass, column_number smallint, policy text,
+                                                       request bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    protected regclass;
+    col record;
 BEGIN
-    FOR protected IN SELECT p.relid FROM tenancy.protected_tables p LOOP
-        PERFORM tenancy._revoke_trigger_grants(protected);
-    END LOOP;
-END
-$revoke$;
-
--- New sessions load pg_tenancy at start, for its guards.
-SELECT tenancy._preload_in_database();
--- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
--- event triggers 0.3 adds or changes, and data changes that need the new
--- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
-
--- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
--- DOMAIN (its object access hook checks the code they would run); after DDL,
--- the outcome is judged by oid.
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
-                 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
-CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-
--- The permissive policy is now tenancy.installed() (protected tables fail
--- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
-DO $policies$
-DECLARE
-    p tenancy.protected_tables;
-BEGIN
-    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
-        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
-    END LOOP;
-END
-$policies$;
-
--- The catalog, the denials and the platform grants: platform admins of this
--- database read them (with the SELECT grant_platform_admin() gives them);
--- these policies keep out pg_read_all_data.
-CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-
--- Platform rights per database: whoever was a member of the group roles of
--- 0.1 and 0.2 keeps the right in this database; superusers need none.
-CREATE TRIGGER platform_grants_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-DO $convert$
-DECLARE
-    holder record;
-BEGIN
-    FOR holder IN
-        SELECT m.member::regrole AS role, g.kind
-          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
-          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
-          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
-          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
-         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
-    LOOP
-        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
-    END LOOP;
-END
-$convert$;
-CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
-    WHEN TAG IN ('DROP OWNED')
-    EXECUTE FUNCTION tenancy.forget_dropped_grants();
--- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
--- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
--- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
--- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
-
-CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
-CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-
--- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
--- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
-DO $tenant_check$
-DECLARE
-    target record;
-BEGIN
-    FOR target IN
-        SELECT p.relid, con.conname
-          FROM tenancy.protected_tables p
-          LEFT JOIN pg_catalog.pg_attribute a
-                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-          LEFT JOIN pg_catalog.pg_constraint con
-                 ON con.conrelid = p.relid AND con.contype = 'f'
-                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
-                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
-    LOOP
-        IF target.conname IS NOT NULL THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
+    SELECT a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS type_name, ty.typcategory,
+           CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END AS base_type
+      INTO col
+      FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+     WHERE a.attrelid = target AND a.attnum = column_number AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column number %s of table %s does not exist', column_number, target);
+    END IF;
+    IF policy = 'redact' AND col.base_type IN ('json'::regtype, 'jsonb'::regtype) THEN
+        RETURN format('%L::%s', '"[erased]"', col.type_name);
+    ELSIF policy = 'redact' AND col.typcategory = 'S' THEN
+        IF EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = target AND i.indisunique AND column_number = ANY (i.indkey::int2[])) THEN
+            IF NOT col.attnotnull THEN
+                RETURN 'NULL';  -- NULLs never collide in a unique index
+            END IF;
+            RETURN format('(%L || t.tableoid::pg_catalog.oid::pg_catalog.text || %L || t.ctid::pg_catalog.text '
+                          '|| %L)::%s', format('[erased %s ', coalesce(request, 0)), ' ', ']', col.type_name);
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
-            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
-                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
+        RETURN format('%L::%s', '[erased]', col.type_name);
+    ELSIF NOT col.attnotnull THEN
+        RETURN 'NULL';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+        MESSAGE = format('column %I of table %s cannot be erased', col.attname, target),
+        DETAIL = format('It is NOT NULL and of type %s, so under the table''s erasure policy "%s" it can '
+                        'take neither the marker [erased] nor NULL.', col.type_name, policy),
+        HINT = format('Make the column nullable, or have the rows deleted: '
+                      'SELECT tenancy.set_erasure_policy(%L, ''delete'').', target::text);
+END
+$$;
+
+-- Raises unless a table is protected (the registry marks protected tables).
+CREATE OR REPLACE FUNCTION tenancy._require_protected_for_pii(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s is not protected', target),
+            DETAIL = 'Personal data is marked in protected tables only: requests find a person''s rows per tenant.',
+            HINT = format('Protect it first: SELECT tenancy.protect(%L).', target::text);
+    END IF;
+END
+$$;
+
+-- Marks a column of a protected table as personal data of a kind; subject
+-- marks the column that identifies the person (customers.email). Run again
+-- to change the kind or the subject flag.
+CREATE OR REPLACE FUNCTION tenancy.mark_pii(target regclass, column_name name, kind text,
+                                            subject boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    column_number smallint;
+BEGIN
+    IF target IS NULL OR column_name IS NULL OR kind IS NULL OR subject IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'table, column, kind and subject must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'mark personal data in');
+    PERFORM tenancy._require_protected_for_pii(target);
+    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid kind of personal data "%s"', tenancy._shown(kind)),
+            DETAIL = 'A kind is a lowercase letter, then at most 62 lowercase letters, digits or underscores.',
+            HINT = 'Use a kind such as email, name, phone, address, birth_date or free_text.';
+    END IF;
+    SELECT a.attnum INTO column_number FROM pg_attribute a
+     WHERE a.attrelid = target AND a.attname = mark_pii.column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_number IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of table %s does not exist', tenancy._shown(column_name), target);
+    END IF;
+    IF mark_pii.column_name = 'tenant_id' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'column "tenant_id" cannot be marked as personal data',
+            DETAIL = 'It names the tenant, which pg_tenancy keeps in every protected row.';
+    END IF;
+    IF tenancy._erasure_policy(target) <> 'delete' THEN
+        PERFORM tenancy._erasure_expression(target, column_number, tenancy._erasure_policy(target), NULL);
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS %L', target, mark_pii.column_name,
+                   'pii:' || kind || CASE WHEN subject THEN ':subject' ELSE '' END);
+END
+$$;
+COMMENT ON FUNCTION tenancy.mark_pii(regclass, name, text, boolean) IS
+    'marks a column of a protected table as personal data of a kind; subject => true for the column that '
+    'identifies the person (the table''s owner or platform admins)';
+
+-- Removes a column's mark.
+CREATE OR REPLACE FUNCTION tenancy.unmark_pii(target regclass, column_name name) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    column_number smallint;
+BEGIN
+    IF target IS NULL OR column_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table and column must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'unmark personal data in');
+    SELECT a.attnum INTO column_number FROM pg_attribute a
+     WHERE a.attrelid = target AND a.attname = unmark_pii.column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_number IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of table %s does not exist', tenancy._shown(column_name), target);
+    END IF;
+    IF tenancy._pii_label(target, column_number) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('column %I of table %s is not marked as personal data', unmark_pii.column_name, target);
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS NULL', target, unmark_pii.column_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.unmark_pii(regclass, name) IS
+    'removes the personal data mark of a column (the table''s owner or platform admins)';
+
+-- Sets what an erasure does to a table's rows: redact (the marker [erased]
+-- in text and JSON columns, NULL elsewhere), null (NULL in every marked
+-- column) or delete (the rows go).
+CREATE OR REPLACE FUNCTION tenancy.set_erasure_policy(target regclass, policy text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    marked record;
+BEGIN
+    IF target IS NULL OR policy IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table and policy must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'set the erasure policy of');
+    PERFORM tenancy._require_protected_for_pii(target);
+    IF policy NOT IN ('redact', 'null', 'delete') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid erasure policy "%s"', tenancy._shown(policy)),
+            HINT = 'Use redact, null or delete.';
+    END IF;
+    IF policy <> 'delete' THEN
+        FOR marked IN SELECT * FROM tenancy._pii_marks(target) LOOP
+            PERFORM tenancy._erasure_expression(target, marked.column_number, policy, NULL);
+        END LOOP;
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON TABLE %s IS %L', target,
+                   CASE WHEN policy = 'redact' THEN NULL ELSE 'erasure:' || policy END);
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_erasure_policy(regclass, text) IS
+    'what erasing a person does to a table''s rows: redact (default), null or delete (the table''s owner or '
+    'platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.pii_columns()
+RETURNS TABLE (table_name regclass, column_name name, kind text, subject boolean, erasure text,
+               protected boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, m.column_name, m.kind, m.subject, tenancy._erasure_policy(c.oid),
+           EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = c.oid)
+      FROM pg_class c CROSS JOIN LATERAL tenancy._pii_marks(c.oid) m
+     WHERE c.oid IN (SELECT s.objoid FROM pg_seclabel s
+                      WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'pg_tenancy')
+     ORDER BY c.oid::regclass::text, m.column_number
+$$;
+COMMENT ON FUNCTION tenancy.pii_columns() IS
+    'the columns marked as personal data: table, column, kind, whether it identifies the subject, the table''s '
+    'erasure policy, and whether the table is protected';
+
+-- The tenant of a new request: the named one, or the current tenant; the
+-- caller must be one of its owners or admins, or a platform admin.
+CREATE OR REPLACE FUNCTION tenancy._request_tenant(tenant text, action text) RETURNS tenancy.tenants
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ref text := coalesce(tenant, tenancy.current_tenant());
+BEGIN
+    IF ref IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('cannot %s without a tenant', action),
+            DETAIL = 'A request about a person belongs to one tenant.',
+            HINT = 'Select the tenant first: SET tenancy.tenant = ''acme''.';
+    END IF;
+    RETURN tenancy._tenant_for_caller(ref, 'admin', action);
+END
+$$;
+
+-- Records a request about a person in a tenant (the current one unless
+-- named): kind export or erasure.
+CREATE OR REPLACE FUNCTION tenancy._request_subject(kind text, subject text, tenant text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    request_id bigint;
+BEGIN
+    target := tenancy._request_tenant(tenant, CASE kind WHEN 'export' THEN 'request the export of a person''s data'
+                                                        ELSE 'request the erasure of a person''s data' END);
+    IF subject IS NULL OR btrim(subject) = '' OR length(subject) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'subject must be a value of 1 to 1000 characters',
+            DETAIL = 'The subject is the value of the person''s subject columns, such as an email address.';
+    END IF;
+    INSERT INTO tenancy.subject_requests (tenant_id, tenant, kind, subject, requested_by)
+    VALUES (target.id, target.slug, kind, subject, tenancy.actor())
+    RETURNING id INTO request_id;
+    RETURN request_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.request_subject_export(subject text, tenant text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._request_subject('export', subject, tenant)
+$$;
+COMMENT ON FUNCTION tenancy.request_subject_export(text, text) IS
+    'records a request for everything the tenant (the current one unless named) holds about a person; returns '
+    'its id (owners and admins of the tenant, platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.request_erasure(subject text, tenant text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._request_subject('erasure', subject, tenant)
+$$;
+COMMENT ON FUNCTION tenancy.request_erasure(text, text) IS
+    'records a request to erase what the tenant (the current one unless named) holds about a person; returns '
+    'its id (owners and admins of the tenant, platform admins)';
+
+-- A request the caller may act on, locked for the rest of the transaction.
+CREATE OR REPLACE FUNCTION tenancy._subject_request(request bigint, action text, for_change boolean)
+RETURNS tenancy.subject_requests
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found tenancy.subject_requests;
+BEGIN
+    IF request IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'request must not be null';
+    END IF;
+    SELECT * INTO found FROM tenancy.subject_requests r WHERE r.id = request;
+    -- The same refusal whether the request does not exist or belongs to a
+    -- tenant the caller has no rights in.
+    IF found.id IS NULL OR (NOT tenancy.is_platform_admin()
+                            AND coalesce(tenancy._caller_role(found.tenant_id, for_change) < 'admin', true)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to %s of request %s', action, request),
+            DETAIL = 'Only owners and admins of the request''s tenant and platform admins act on its requests.';
+    END IF;
+    PERFORM tenancy._tenant_for_caller(found.tenant_id::text, 'admin', action, for_change);
+    SELECT * INTO found FROM tenancy.subject_requests r WHERE r.id = request FOR UPDATE;
+    RETURN found;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.subject_request(request bigint) RETURNS tenancy.subject_requests
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM tenancy._subject_request(request, 'read the data', false)
+$$;
+COMMENT ON FUNCTION tenancy.subject_request(bigint) IS
+    'one request about a person (owners and admins of its tenant, platform admins)';
+
+-- Runs a statement on a table's rows as its owner with protected tables
+-- open for one tenant, and adds the rows it returns ({"id", "row"}) that were
+-- not seen yet to seen; returns those.
+CREATE OR REPLACE FUNCTION tenancy._subject_step(target regclass, tenant uuid, query text, argument jsonb,
+                                                 INOUT seen jsonb, OUT fresh jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT coalesce(jsonb_agg(r.found ORDER BY r.found->>'id'), '[]') INTO fresh
+      FROM (SELECT DISTINCT ON (f->>'id') f AS found
+              FROM tenancy._rows_as_owner(target, tenant, query, argument) f
+             WHERE NOT seen ? (f->>'id')) r;
+    seen := seen || coalesce((SELECT jsonb_object_agg(f->>'id', true) FROM jsonb_array_elements(fresh) f), '{}');
+END
+$$;
+
+-- The statement that finds rows of a table: {"id", "row"} for every row of
+-- the tenant ($1) that meets a condition, locked when for_update.
+CREATE OR REPLACE FUNCTION tenancy._subject_query(target regclass, condition text, for_update boolean)
+RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('SELECT pg_catalog.jsonb_build_object(''id'', t.tableoid::pg_catalog.oid::pg_catalog.text '
+                  '|| ''/'' || t.ctid::pg_catalog.text, ''row'', pg_catalog.to_jsonb(t)) FROM %s %s t '
+                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)%s',
+                  CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END, target, condition,
+                  CASE WHEN for_update THEN ' FOR UPDATE OF t' ELSE '' END)
+      FROM pg_class c WHERE c.oid = target
+$$;
+
+-- The equality operator of a type for a condition: its own "=", or
+-- PostgreSQL's.
+CREATE OR REPLACE FUNCTION tenancy._equality_operator(type_oid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT format('OPERATOR(%I.=)', n.nspname) FROM pg_operator o
+                       JOIN pg_namespace n ON n.oid = o.oprnamespace
+                      WHERE o.oprname = '=' AND o.oprleft = type_oid AND o.oprright = type_oid
+                      ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1),
+                    'OPERATOR(pg_catalog.=)')
+$$;
+
+-- Every row of the request's tenant that refers to its subject: table, row
+-- id (table oid/ctid) and the row as jsonb, in the order found (the
+-- subject's rows, then the rows that refer to them, step by step). Locks
+-- them when for_update.
+CREATE OR REPLACE FUNCTION tenancy._subject_rows(request tenancy.subject_requests, for_update boolean)
+RETURNS TABLE (relid oid, row_id text, row_data jsonb, step integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    seen jsonb := '{}';
+    frontier jsonb := '{}';
+    next_frontier jsonb;
+    fresh jsonb;
+    subject_column record;
+    reference record;
+    parent text;
+    steps integer := 0;
+BEGIN
+    -- The subject's own rows, one subject column at a time: a subject that
+    -- is no value of a column's type is not in that column.
+    FOR subject_column IN
+        SELECT p.relid, m.column_name, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type_name
+          FROM tenancy.protected_tables p CROSS JOIN LATERAL tenancy._pii_marks(p.relid) m
+          JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum = m.column_number
+         WHERE m.subject ORDER BY p.relid::text, m.column_number
+    LOOP
+        BEGIN
+            SELECT s.seen, s.fresh INTO seen, fresh
+              FROM tenancy._subject_step(subject_column.relid, request.tenant_id,
+                       tenancy._subject_query(subject_column.relid,
+                           format('t.%I %s ($2 OPERATOR(pg_catalog.->>) 0)::%s', subject_column.column_name,
+                                  tenancy._equality_operator(subject_column.atttypid), subject_column.type_name),
+                           for_update),
+                       jsonb_build_array(request.subject), seen) s;
+        EXCEPTION WHEN data_exception THEN
+            fresh := '[]';
+        END;
+        IF jsonb_array_length(fresh) > 0 THEN
+            frontier := jsonb_set(frontier, ARRAY[subject_column.relid::oid::text],
+                                  coalesce(frontier -> subject_column.relid::oid::text, '[]') || fresh);
+            RETURN QUERY SELECT subject_column.relid::oid, f->>'id', f->'row', 0 FROM jsonb_array_elements(fresh) f;
         END IF;
     END LOOP;
+    -- Then the rows of protected tables without a subject column that refer
+    -- to rows found, through their foreign keys, until no new row turns up.
+    WHILE frontier <> '{}' LOOP
+        steps := steps + 1;
+        next_frontier := '{}';
+        FOR parent IN SELECT jsonb_object_keys(frontier) LOOP
+            FOR reference IN
+                SELECT c.conrelid::regclass AS child,
+                       string_agg(format('((x OPERATOR(pg_catalog.->) ''row'' OPERATOR(pg_catalog.->>) %L)::%s) '
+                                         'OPERATOR(%I.%s) t.%I', pa.attname, format_type(pa.atttypid, pa.atttypmod),
+                                         opn.nspname, op.oprname, ca.attname), ' AND ') AS matches
+                  FROM pg_constraint c
+                  CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) AS k(child_column, parent_column, eq)
+                  JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child_column
+                  JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.parent_column
+                  JOIN pg_operator op ON op.oid = k.eq
+                  JOIN pg_namespace opn ON opn.oid = op.oprnamespace
+                 WHERE c.contype = 'f' AND c.confrelid = parent::oid
+                   AND c.conrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
+                   AND NOT EXISTS (SELECT 1 FROM tenancy._pii_marks(c.conrelid) m WHERE m.subject)
+                 GROUP BY c.oid, c.conrelid ORDER BY c.conrelid::regclass::text, c.oid
+            LOOP
+                SELECT s.seen, s.fresh INTO seen, fresh
+                  FROM tenancy._subject_step(reference.child, request.tenant_id,
+                           tenancy._subject_query(reference.child,
+                               format('EXISTS (SELECT FROM pg_catalog.jsonb_array_elements($2) x WHERE %s)',
+                                      reference.matches), for_update),
+                           frontier -> parent, seen) s;
+                IF jsonb_array_length(fresh) > 0 THEN
+                    next_frontier := jsonb_set(next_frontier, ARRAY[reference.child::oid::text],
+                                               coalesce(next_frontier -> reference.child::oid::text, '[]') || fresh);
+                    RETURN QUERY SELECT reference.child::oid, f->>'id', f->'row', steps
+                                   FROM jsonb_array_elements(fresh) f;
+                END IF;
+            END LOOP;
+        END LOOP;
+        frontier := next_frontier;
+    END LOOP;
 END
-$tenant_check$;
+$$;
 
--- The write policies call tenancy.tenant_for() directly (09_protect.sql).
-SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
-  FROM tenancy.protected_tables p;
--- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
--- BACKFILL row per backfilled table.
-ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
-ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
-    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
--- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- Raises when an erasure has taken the request's subject away.
+CREATE OR REPLACE FUNCTION tenancy._require_subject(request tenancy.subject_requests) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF request.subject IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the subject of request %s has been erased', request.id),
+            DETAIL = 'An erasure in this tenant removed the value it names, and this request with it.',
+            HINT = 'Nothing about the person is left to export.';
+    END IF;
+END
+$$;
+
+-- Every row of the tenant that refers to the request's subject, table by
+-- table, without the tenant_id column; a client reads them through a cursor
+-- (tenantctl pii export). Completes an export request (its result: the rows
+-- per table).
+CREATE OR REPLACE FUNCTION tenancy.subject_rows(request bigint)
+RETURNS TABLE (table_name text, row_data jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    found record;
+    counts jsonb := '{}';
+BEGIN
+    target := tenancy._subject_request(request, 'export the data', false);
+    PERFORM tenancy._require_subject(target);
+    FOR found IN SELECT r.relid::regclass::text AS table_name, r.row_data FROM tenancy._subject_rows(target, false) r
+    LOOP
+        table_name := found.table_name;
+        row_data := found.row_data - 'tenant_id';
+        counts := jsonb_set(counts, ARRAY[found.table_name],
+                            to_jsonb(coalesce((counts ->> found.table_name)::bigint, 0) + 1));
+        RETURN NEXT;
+    END LOOP;
+    IF target.kind = 'export' THEN
+        UPDATE tenancy.subject_requests r
+           SET status = 'completed', completed_by = tenancy.actor(), completed_at = now(),
+               result = jsonb_build_object('tables', counts)
+         WHERE r.id = target.id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.subject_rows(bigint) IS
+    'every row of the request''s tenant that refers to its subject, as (table, row), for a cursor; completes an '
+    'export request (owners and admins of the tenant, platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.export_subject(request bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    tables jsonb;
+BEGIN
+    target := tenancy._subject_request(request, 'export the data', false);
+    SELECT coalesce(jsonb_object_agg(t.table_name, t.rows), '{}') INTO tables
+      FROM (SELECT f.table_name, jsonb_agg(f.row_data ORDER BY f.n) AS rows
+              FROM (SELECT s.table_name, s.row_data, row_number() OVER () AS n
+                      FROM tenancy.subject_rows(request) s) f
+             GROUP BY f.table_name) t;
+    RETURN jsonb_build_object('request', target.id, 'tenant', target.tenant, 'subject', target.subject,
+                              'exported_at', now(), 'tables', tables);
+END
+$$;
+COMMENT ON FUNCTION tenancy.export_subject(bigint) IS
+    'everything the request''s tenant holds about its subject: the rows of every protected table that refer to '
+    'it, grouped by table (owners and admins of the tenant, platform admins)';
+
+-- Says whether a row of the audit log (jsonb) holds one of the values: a
+-- column equal to it, or, for values of 4 characters or more, containing it.
+CREATE OR REPLACE FUNCTION tenancy._holds_values(row_data jsonb, erased text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT row_data IS NOT NULL
+       -- A quick look at the row's text first (values JSON escapes are
+       -- always looked at column by column).
+       AND EXISTS (SELECT FROM (SELECT row_data::text AS whole) w, unnest(erased) v
+                    WHERE strpos(w.whole, v) > 0 OR v ~ '["\\[:cntrl:]]')
+       AND EXISTS (SELECT FROM jsonb_each(row_data) e, unnest(erased) v
+                    WHERE e.value #>> '{}' = v OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
+$$;
+
+-- A row of the audit log with every column that holds one of the values
+-- (as _holds_values() judges) replaced by "[erased]".
+CREATE OR REPLACE FUNCTION tenancy._redact_values(row_data jsonb, erased text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
+                ELSE coalesce((SELECT jsonb_object_agg(e.key,
+                                   CASE WHEN EXISTS (SELECT FROM unnest(erased) v
+                                                      WHERE e.value #>> '{}' = v
+                                                         OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
+                                        THEN '"[erased]"'::jsonb ELSE e.value END)
+                                 FROM jsonb_each(row_data) e), '{}') END
+$$;
+
+-- A row of the audit log with the named columns replaced by "[erased]".
+CREATE OR REPLACE FUNCTION tenancy._redact_keys(row_data jsonb, keys text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
+                ELSE coalesce((SELECT jsonb_object_agg(e.key, CASE WHEN e.key = ANY (keys) AND e.value <> 'null'
+                                                                    THEN '"[erased]"'::jsonb ELSE e.value END)
+                                 FROM jsonb_each(row_data) e), '{}') END
+$$;
+
+-- Erases the rows found of one table as its owner (policy delete: deletes
+-- them; otherwise sets each marked column to its erasure expression and
+-- any other text column equal to the subject to the marker); returns how
+-- many. Raises when a trigger or rule of the owner kept a row or a value.
+CREATE OR REPLACE FUNCTION tenancy._erase_table_rows(target regclass, request tenancy.subject_requests,
+                                                     rows_found jsonb, erased text[])
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    policy text := tenancy._erasure_policy(target);
+    marked text[];
+    holding_subject text[];
+    assignments text;
+    which_rows text;
+    changed jsonb;
+BEGIN
+    which_rows := format(
+        'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 '
+        'AND t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.split_part(i, ''/'', 2)::pg_catalog.tid '
+        'FROM pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids'') i)) '
+        'AND (t.tableoid::pg_catalog.oid::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' '
+        'OPERATOR(pg_catalog.||) t.ctid::pg_catalog.text) IN '
+        '(SELECT pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids''))');
+    IF policy = 'delete' THEN
+        SELECT coalesce(jsonb_agg(r), '[]') INTO changed
+          FROM tenancy._rows_as_owner(target, request.tenant_id,
+                   format('DELETE FROM %s %s t %s RETURNING pg_catalog.to_jsonb(t)',
+                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
+                            WHERE c.oid = target), target, which_rows),
+                   jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f))) r;
+    ELSE
+        SELECT array_agg(m.column_name::text),
+               string_agg(format('%I = %s', m.column_name,
+                                 tenancy._erasure_expression(target, m.column_number, policy, request.id)), ', ')
+          INTO marked, assignments
+          FROM tenancy._pii_marks(target) m;
+        -- The subject's value itself goes wherever it is in these rows:
+        -- the text columns that hold it in one of them.
+        SELECT array_agg(a.attname::text),
+               concat_ws(', ', assignments,
+                         string_agg(format('%I = CASE WHEN t.%I::pg_catalog.text OPERATOR(pg_catalog.=) '
+                                           '($2 OPERATOR(pg_catalog.->>) ''subject'') THEN %s ELSE t.%I END',
+                                           a.attname, a.attname,
+                                           tenancy._erasure_expression(target, a.attnum, 'redact', request.id),
+                                           a.attname), ', ' ORDER BY a.attnum))
+          INTO holding_subject, assignments
+          FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+         WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+           AND ty.typcategory = 'S' AND a.attname <> ALL (coalesce(marked, '{}'))
+           AND EXISTS (SELECT FROM jsonb_array_elements(rows_found) f
+                        WHERE f -> 'row' ->> a.attname::text = request.subject);
+        IF marked IS NULL THEN
+            IF holding_subject IS NULL THEN
+                RETURN 0;  -- nothing personal in this table's rows
+            END IF;
+            -- Only the rows that hold the subject change.
+            SELECT coalesce(jsonb_agg(f), '[]') INTO rows_found FROM jsonb_array_elements(rows_found) f
+             WHERE EXISTS (SELECT FROM unnest(holding_subject) k WHERE f -> 'row' ->> k = request.subject);
+        END IF;
+        SELECT coalesce(jsonb_agg(r), '[]') INTO changed
+          FROM tenancy._rows_as_owner(target, request.tenant_id,
+                   format('UPDATE %s %s t SET %s %s RETURNING pg_catalog.to_jsonb(t)',
+                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
+                            WHERE c.oid = target), target, assignments, which_rows),
+                   jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f),
+                                      'subject', request.subject)) r;
+        -- A trigger of the owner may have put a value back.
+        IF EXISTS (SELECT FROM jsonb_array_elements(changed) c,
+                               unnest(coalesce(marked, '{}') || coalesce(holding_subject, '{}')) k
+                    WHERE c ->> k = ANY (erased)) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('the erasure of request %s left personal data in table %s', request.id, target),
+                DETAIL = 'A trigger or rule of the table wrote the erased values back.',
+                HINT = 'Change what writes them back (the table''s owner can), then erase again.';
+        END IF;
+    END IF;
+    IF jsonb_array_length(changed) < jsonb_array_length(rows_found) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the erasure of request %s left %s of %s rows of table %s', request.id,
+                             jsonb_array_length(rows_found) - jsonb_array_length(changed),
+                             jsonb_array_length(rows_found), target),
+            DETAIL = 'A trigger or rule of the table kept them from being changed; an erasure is all or nothing.',
+            HINT = 'Change what keeps them (the table''s owner can), then erase again.';
+    END IF;
+    RETURN jsonb_array_length(changed);
+END
+$$;
+
+-- Redacts the request's subject and the erased values in the tenant's audit
+-- rows: the marked columns of every audit row of a row erased (found by its
+-- primary key; for tables whose rows are deleted, every column but the
+-- key), then every column holding an erased value, and the actor where the
+-- subject acted. Returns how many audit rows changed.
+CREATE OR REPLACE FUNCTION tenancy._erase_from_audit(request tenancy.subject_requests, rows_found jsonb, erased text[])
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    table_key text;
+    key_columns text[];
+    redacted_columns text[];
+    identities jsonb[];
+    changed bigint := 0;
+    n bigint;
+BEGIN
+    FOR table_key IN SELECT jsonb_object_keys(rows_found) LOOP
+        SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO key_columns
+          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+         WHERE i.indrelid = table_key::oid AND i.indisprimary;
+        CONTINUE WHEN key_columns IS NULL;
+        IF tenancy._erasure_policy(table_key::oid) = 'delete' THEN
+            SELECT array_agg(a.attname::text) INTO redacted_columns FROM pg_attribute a
+             WHERE a.attrelid = table_key::oid AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.attname <> ALL (key_columns || ARRAY['tenant_id']);
+        ELSE
+            SELECT array_agg(m.column_name::text) INTO redacted_columns FROM tenancy._pii_marks(table_key::oid) m;
+        END IF;
+        CONTINUE WHEN redacted_columns IS NULL;
+        SELECT array_agg((SELECT jsonb_object_agg(k, f->'row'->k) FROM unnest(key_columns) k))
+          INTO identities FROM jsonb_array_elements(rows_found -> table_key) f;
+        UPDATE tenancy.audit_log a
+           SET old_row = tenancy._redact_keys(a.old_row, redacted_columns),
+               new_row = tenancy._redact_keys(a.new_row, redacted_columns)
+         WHERE a.tenant_id = request.tenant_id AND a.relid = table_key::oid
+           AND (a.old_row @> ANY (identities) OR a.new_row @> ANY (identities))
+           AND (a.old_row ?| redacted_columns OR a.new_row ?| redacted_columns);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        changed := changed + n;
+    END LOOP;
+    UPDATE tenancy.audit_log a
+       SET old_row = tenancy._redact_values(a.old_row, erased),
+           new_row = tenancy._redact_values(a.new_row, erased),
+           actor = CASE WHEN a.actor = request.subject THEN '[erased]' ELSE a.actor END
+     WHERE a.tenant_id = request.tenant_id
+       AND (a.actor = request.subject OR tenancy._holds_values(a.old_row, erased)
+            OR tenancy._holds_values(a.new_row, erased));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN changed + n;
+END
+$$;
+
+-- Replaces the subject where pg_tenancy's own records of the tenant name it
+-- as an actor (denials, usage, events), and forgets it in the tenant's
+-- requests; returns how many records changed.
+CREATE OR REPLACE FUNCTION tenancy._erase_from_records(request tenancy.subject_requests) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    changed bigint := 0;
+    n bigint;
+BEGIN
+    UPDATE tenancy.access_denials d SET actor = '[erased]'
+     WHERE d.tenant_id = request.tenant_id AND d.actor = request.subject;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.usage_actors u SET actor = format('[erased %s]', request.id)
+     WHERE u.tenant_id = request.tenant_id AND u.actor = request.subject;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.tenant_events e
+       SET actor = CASE WHEN e.actor = request.subject THEN '[erased]' ELSE e.actor END,
+           "from" = CASE WHEN e."from" = request.subject THEN '[erased]' ELSE e."from" END,
+           "to" = CASE WHEN e."to" = request.subject THEN '[erased]' ELSE e."to" END
+     WHERE e.tenant_id = request.tenant_id
+       AND request.subject IN (e.actor, e."from", e."to");
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.subject_requests r SET subject = NULL
+     WHERE r.tenant_id = request.tenant_id AND r.subject = request.subject AND r.id <> request.id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN changed + n;
+END
+$$;
+
+-- Erases what the request's tenant holds about its subject, in one
+-- transaction: the marked columns of its rows (or the rows, per table
+-- policy), the same values in the tenant's audit log, and the subject in
+-- pg_tenancy's own records, this request's included. Records who erased,
+-- when and how many rows, never the values. Run again, it returns what it
+-- did the first time.
+CREATE OR REPLACE FUNCTION tenancy.erase_subject(request bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    rows_found jsonb;
+    tables_found oid[];
+    table_oid oid;
+    erased text[];
+    tables jsonb := '{}';
+    audit_rows bigint;
+    records bigint;
+    outcome jsonb;
+BEGIN
+    target := tenancy._subject_request(request, 'erase the data', true);
+    IF target.kind <> 'erasure' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('request %s asks for an export, not an erasure', target.id),
+            HINT = 'Record an erasure request with tenancy.request_erasure().';
+    END IF;
+    IF target.status = 'completed' THEN
+        RETURN target.result;
+    END IF;
+    PERFORM tenancy._require_subject(target);
+    IF EXISTS (SELECT FROM tenancy.memberships m WHERE m.tenant_id = target.tenant_id AND m.actor = target.subject) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the subject of request %s is a member of tenant "%s"', target.id, target.tenant),
+            DETAIL = 'An erasure leaves no trace of the value, and the membership needs it.',
+            HINT = 'Remove the member first with tenancy.remove_member(), then erase.';
+    END IF;
+    -- The rows, locked, grouped by table in the order found.
+    SELECT jsonb_object_agg(g.relid::text, g.found_rows), array_agg(g.relid ORDER BY g.first_found)
+      INTO rows_found, tables_found
+      FROM (SELECT r.relid, min(r.n) AS first_found,
+                   jsonb_agg(jsonb_build_object('id', r.row_id, 'row', r.row_data) ORDER BY r.n) AS found_rows
+              FROM (SELECT s.*, row_number() OVER () AS n FROM tenancy._subject_rows(target, true) s) r
+             GROUP BY r.relid) g;
+    rows_found := coalesce(rows_found, '{}');
+    -- The values erased: the subject, and what the marked columns held.
+    SELECT array_agg(DISTINCT v) INTO erased
+      FROM (SELECT target.subject AS v
+            UNION ALL
+            SELECT f->'row'->>m.column_name::text
+              FROM jsonb_each(rows_found) t CROSS JOIN LATERAL tenancy._pii_marks(t.key::oid) m
+              CROSS JOIN LATERAL jsonb_array_elements(t.value) f) values_found
+     WHERE v IS NOT NULL AND v <> '' AND (v = target.subject OR length(v) >= 4);
+    -- Tables that refer to others first, so that deleted rows go before the
+    -- rows they refer to.
+    FOR i IN REVERSE coalesce(array_length(tables_found, 1), 0) .. 1 LOOP
+        table_oid := tables_found[i];
+        tables := tables || jsonb_build_object(table_oid::regclass::text, jsonb_build_object(
+            'action', tenancy._erasure_policy(table_oid),
+            'found', jsonb_array_length(rows_found -> table_oid::text),
+            'changed', tenancy._erase_table_rows(table_oid::regclass, target, rows_found -> table_oid::text, erased)));
+    END LOOP;
+    audit_rows := tenancy._erase_from_audit(target, rows_found, erased);
+    records := tenancy._erase_from_records(target);
+    outcome := jsonb_build_object('tables', tables, 'audit_rows', audit_rows, 'records', records);
+    UPDATE tenancy.subject_requests r
+       SET status = 'completed', subject = NULL, completed_by = tenancy.actor(), completed_at = now(),
+           result = outcome
+     WHERE r.id = target.id;
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION tenancy.erase_subject(bigint) IS
+    'erases what the request''s tenant holds about its subject (marked columns redacted or rows deleted, per '
+    'table policy) and the same values in its audit log, in one transaction; returns what it did (owners and '
+    'admins of the tenant, platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.subject_request_list(tenant text DEFAULT NULL)
+RETURNS SETOF tenancy.subject_requests
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    IF subject_request_list.tenant IS NULL THEN
+        PERFORM tenancy._require_platform_admin('list the requests of every tenant');
+        RETURN QUERY SELECT r.* FROM tenancy.subject_requests r ORDER BY r.id;
+        RETURN;
+    END IF;
+    target := tenancy._tenant_for_caller(subject_request_list.tenant, 'admin', 'read the requests about persons');
+    RETURN QUERY SELECT r.* FROM tenancy.subject_requests r WHERE r.tenant_id = target.id ORDER BY r.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.subject_request_list(text) IS
+    'requests about persons, oldest first: of every tenant (platform admins), or of one (its owners and admins '
+    'too)';
+
+-- Only the public functions are PUBLIC's; the internal ones are called by
+-- them.
+REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid), tenancy._erasure_policy(oid),
+    tenancy._erasure_expression(regclass, smallint, text, bigint), tenancy._require_protected_for_pii(regclass),
+    tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
+    tenancy._subject_request(bigint, text, boolean),
+    tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text, boolean),
+    tenancy._equality_operator(oid), tenancy._subject_rows(tenancy.subject_requests, boolean),
+    tenancy._require_subject(tenancy.subject_requests), tenancy._holds_values(jsonb, text[]),
+    tenancy._redact_values(jsonb, text[]), tenancy._redact_keys(jsonb, text[]),
+    tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_from_records(tenancy.subject_requests)
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._pii_label(oid, integer) IS 'internal: the pg_tenancy label of a table or column';
+COMMENT ON FUNCTION tenancy._pii_marks(oid) IS 'internal: the columns of a table marked as personal data';
+COMMENT ON FUNCTION tenancy._erasure_policy(oid) IS 'internal: a table''s erasure policy';
+COMMENT ON FUNCTION tenancy._erasure_expression(regclass, smallint, text, bigint) IS
+    'internal: what an erasure puts in a column, or an error when it can put nothing';
+COMMENT ON FUNCTION tenancy._require_protected_for_pii(regclass) IS 'internal: error unless the table is protected';
+COMMENT ON FUNCTION tenancy._request_tenant(text, text) IS 'internal: the tenant a new request belongs to';
+COMMENT ON FUNCTION tenancy._request_subject(text, text, text) IS 'internal: records a request about a person';
+COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
+    'internal: a request the caller may act on, locked';
+COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
+    'internal: runs one search for a person''s rows and keeps the new ones';
+COMMENT ON FUNCTION tenancy._subject_query(regclass, text, boolean) IS
+    'internal: the statement that finds rows of a table for a request';
+COMMENT ON FUNCTION tenancy._equality_operator(oid) IS 'internal: the equality operator of a type';
+COMMENT ON FUNCTION tenancy._subject_rows(tenancy.subject_requests, boolean) IS
+    'internal: every row of the request''s tenant that refers to its subject';
+COMMENT ON FUNCTION tenancy._require_subject(tenancy.subject_requests) IS
+    'internal: error when the request''s subject has been erased';
+COMMENT ON FUNCTION tenancy._holds_values(jsonb, text[]) IS 'internal: whether an audit row holds erased values';
+COMMENT ON FUNCTION tenancy._redact_values(jsonb, text[]) IS 'internal: an audit row without the erased values';
+COMMENT ON FUNCTION tenancy._redact_keys(jsonb, text[]) IS 'internal: an audit row without the named columns';
+COMMENT ON FUNCTION tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]) IS
+    'internal: erases the rows found of one table as its owner';
+COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]) IS
+    'internal: redacts an erased person in the tenant''s audit rows';
+COMMENT ON FUNCTION tenancy._erase_from_records(tenancy.subject_requests) IS
+    'internal: forgets an erased person in pg_tenancy''s own records of the tenant';
 -- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
 -- tenancy.tenant_events (new in 0.7) and who reads it.
 CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
@@ -5959,4 +6503,10 @@ CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
 CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.8 -> 0.9, after the functions.
+
+-- Requests about persons (new in 0.9): read like the audit log; written only
+-- by the functions of personal data.
+CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));

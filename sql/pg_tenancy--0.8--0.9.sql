@@ -1,285 +1,50 @@
--- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
 
--- Tenants can be terminating: read-only until their grace period ends. The
--- new label cannot be used before this transaction commits, so the
--- functions and the constraint below compare it as text.
-ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
-COMMENT ON TYPE tenancy.tenant_status IS
-    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
-    'deleted by tenancy.purge_terminated() once its grace period ends)';
-ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
-    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
-COMMENT ON COLUMN tenancy.tenants.purge_after IS
-    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
-ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
-    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
-COMMENT ON COLUMN tenancy.tenants.limits IS
-    'limits of this tenant that override its plan''s (tenancy.set_limit())';
--- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
+-- Nothing to change before the functions: 0.9 adds the requests about
+-- persons (objects/13_pii.sql) and the functions of the PII registry.
+-- pg_tenancy: requests about a person's data (subject access and erasure).
+-- The PII registry itself is kept as security labels of provider
+-- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
+-- to one tenant; its owners and admins create and read the requests of the
+-- current tenant, platform admins all of them. The subject is kept until
+-- the erasure it asks for is done, never after.
 
--- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
--- creates it and the foreign key). The default fills the existing rows
--- without firing the triggers of tenancy.tenants, and is dropped at once:
--- tenancy.create_tenant() names the region of each new tenant.
-ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
-ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
-COMMENT ON COLUMN tenancy.tenants.region IS
-    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
--- create_tenant() takes a region, and tenant_list() shows it.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
-DROP FUNCTION IF EXISTS tenancy.tenant_list();
--- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
--- tenancy.memberships (wiring/01_triggers.sql) record every creation,
--- change of status, plan, isolation or owner, and deletion, whoever made it
--- and however (management functions, tenantctl, a superuser's UPDATE).
--- Events outlive their tenant: no foreign key, and the slug is kept.
-
-CREATE TABLE tenancy.tenant_events (
-    id        bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id uuid NOT NULL,
-    tenant    text NOT NULL,
-    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    actor     text NOT NULL,
-    db_role   text NOT NULL,
-    event     text NOT NULL,
-    "from"    text,
-    "to"      text,
-    reason    text,
-    details   jsonb NOT NULL DEFAULT '{}',
-    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
-    CONSTRAINT tenant_events_event_check
-        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+CREATE TABLE tenancy.subject_requests (
+    id           bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id    uuid NOT NULL,
+    tenant       text NOT NULL,
+    kind         text NOT NULL,
+    subject      text,
+    status       text NOT NULL DEFAULT 'pending',
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    completed_by text,
+    completed_at timestamptz,
+    result       jsonb,
+    CONSTRAINT subject_requests_pkey PRIMARY KEY (id),
+    CONSTRAINT subject_requests_kind_check CHECK (kind IN ('export', 'erasure')),
+    CONSTRAINT subject_requests_status_check CHECK (status IN ('pending', 'completed')),
+    CONSTRAINT subject_requests_subject_check CHECK (
+        subject IS NULL OR (pg_catalog.length(subject) BETWEEN 1 AND 1000)),
+    CONSTRAINT subject_requests_completed_check CHECK ((status = 'completed') = (completed_at IS NOT NULL))
 );
-CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
-COMMENT ON TABLE tenancy.tenant_events IS
-    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
-    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
-COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
-COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
-COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
-COMMENT ON COLUMN tenancy.tenant_events.event IS
-    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
-COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
-COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
-COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+CREATE INDEX subject_requests_tenant_idx ON tenancy.subject_requests (tenant_id, requested_at);
+COMMENT ON TABLE tenancy.subject_requests IS
+    'pg_tenancy: requests to export or erase what a tenant holds about a person; read by platform admins and '
+    'by the owners and admins of the current tenant for that tenant';
+COMMENT ON COLUMN tenancy.subject_requests.tenant IS 'the tenant''s slug when the request was made';
+COMMENT ON COLUMN tenancy.subject_requests.subject IS
+    'the value that identifies the person in the subject columns; null once an erasure of it is done';
+COMMENT ON COLUMN tenancy.subject_requests.result IS
+    'what was done: rows per table, audit rows redacted (never the values themselves)';
 
-REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
-GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
-ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
-
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
--- pg_tenancy: plans. A plan names the features it unlocks and the limits it
--- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
--- its own that override the plan's (tenancy.tenants.limits). The install
--- creates no plan, so that a dump of this table restores into a fresh
--- install: tenancy.create_tenant() creates the plan "basic" (no features, no
--- limits) the first time a tenant takes it, unless it exists already.
-
-CREATE TABLE tenancy.plans (
-    name        text COLLATE "C" NOT NULL,
-    description text,
-    features    text[] NOT NULL DEFAULT '{}',
-    limits      jsonb NOT NULL DEFAULT '{}',
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT plans_pkey PRIMARY KEY (name),
-    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
-);
-COMMENT ON TABLE tenancy.plans IS
-    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
-COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
-COMMENT ON COLUMN tenancy.plans.limits IS
-    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
-
--- Every tenant's plan exists (an update from 0.6 brings in the plans its
--- tenants named; a fresh install has no tenant).
-INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
-
-REVOKE ALL ON tenancy.plans FROM PUBLIC;
-ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
--- pg_tenancy: the rows each tenant has in each protected table that a row
--- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
--- statement triggers on those tables (tenancy_row_count*) so that a limit is
--- checked without counting. The counts of a table are taken in full when its
--- triggers are installed; derived data, not dumped (after a restore,
--- tenancy.recount_rows() counts again), removed with the tenant.
-
-CREATE TABLE tenancy.row_counts (
-    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    relid     oid NOT NULL,
-    rows      bigint NOT NULL,
-    row_limit bigint,
-    limits_version bigint NOT NULL DEFAULT 0,
-    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
-);
-CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
-COMMENT ON TABLE tenancy.row_counts IS
-    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
-COMMENT ON COLUMN tenancy.row_counts.row_limit IS
-    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
-
-REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
-ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
-
--- The protected tables whose counts are complete: counted when their
--- triggers were installed (or by tenancy.recount_rows()), under the name the
--- row limit gives them, which they keep when the table is renamed.
-CREATE TABLE tenancy.row_count_tables (
-    relid      oid NOT NULL,
-    limit_name text NOT NULL,
-    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
-);
-COMMENT ON TABLE tenancy.row_count_tables IS
-    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
-REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
-ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
-
--- The version of the limits: every change of plans, of a tenant's plan or of
--- its own limits raises it (and holds its row until commit, so that such
--- changes take turns); a count whose copied limit is of another version
--- reads the limit again at its tenant's next write.
-CREATE TABLE tenancy.row_limits_version (
-    version bigint NOT NULL
-);
-INSERT INTO tenancy.row_limits_version (version) VALUES (0);
-COMMENT ON TABLE tenancy.row_limits_version IS
-    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
-REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
-ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
--- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
--- type and a default; tenancy.set_tenant_setting() then refuses values of
--- another type, and tenancy.setting() answers the current tenant's value or
--- the default. Keys without a definition stay free-form.
-
-CREATE TABLE tenancy.setting_definitions (
-    key           text COLLATE "C" NOT NULL,
-    type          text NOT NULL,
-    default_value jsonb,
-    description   text,
-    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
-    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
-    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
-                                                              'locale', 'email', 'url', 'color', 'jsonb'))
-);
-COMMENT ON TABLE tenancy.setting_definitions IS
-    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
-
-REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
-GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
--- pg_tenancy: regions, for data residency. Every tenant lives in one
--- (tenancy.tenants.region); a region says, for database-mode tenants, which
--- server their databases live on. The install creates no region, so that a
--- dump of this table restores into a fresh install: tenancy.create_tenant()
--- creates the region "default" (this server) the first time a tenant takes
--- it, unless it exists already.
-
-CREATE TABLE tenancy.regions (
-    name        text COLLATE "C" NOT NULL,
-    description text,
-    server      text,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT regions_pkey PRIMARY KEY (name),
-    CONSTRAINT regions_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT regions_server_check CHECK (pg_catalog.length(pg_catalog.btrim(server)) > 0)
-);
-COMMENT ON TABLE tenancy.regions IS
-    'pg_tenancy: the regions tenants'' data may live in (tenancy.define_region())';
-COMMENT ON COLUMN tenancy.regions.server IS
-    'the server that database-mode tenants of the region live on (a libpq connection string); '
-    'null: this server';
-
--- Every tenant's region exists (an update from 0.7 puts its tenants in
--- "default"; a fresh install has no tenant).
-INSERT INTO tenancy.regions (name, description)
-SELECT 'default', 'this server' WHERE EXISTS (SELECT 1 FROM tenancy.tenants);
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_region_fkey FOREIGN KEY (region) REFERENCES tenancy.regions (name);
-
-REVOKE ALL ON tenancy.regions FROM PUBLIC;
-ALTER TABLE tenancy.regions ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.regions', '');
--- pg_tenancy: usage alerts. When a tenant's usage crosses 80 % and 100 % of
--- one of its limits (members, rows of a table), a row is written here, once
--- per limit, threshold and month, and a NOTIFY tenancy_alerts carries it as
--- JSON to whoever listens (at commit: an addition that rolls back alerts
--- nobody).
-
-CREATE TABLE tenancy.alerts (
-    id          bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id   uuid NOT NULL,
-    tenant      text NOT NULL,
-    limit_key   text NOT NULL,
-    threshold   integer NOT NULL,
-    period      date NOT NULL,
-    usage       numeric NOT NULL,
-    "limit"     numeric NOT NULL,
-    plan        text NOT NULL,
-    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    CONSTRAINT alerts_pkey PRIMARY KEY (id),
-    CONSTRAINT alerts_once UNIQUE (tenant_id, limit_key, threshold, period),
-    CONSTRAINT alerts_threshold_check CHECK (threshold IN (80, 100))
-);
-CREATE INDEX alerts_at_idx ON tenancy.alerts (at);
-COMMENT ON TABLE tenancy.alerts IS
-    'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
-    'read by platform admins and by the owners and admins of the current tenant';
-COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
-COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
-COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
-
-REVOKE ALL ON tenancy.alerts FROM PUBLIC;
-GRANT SELECT ON tenancy.alerts TO PUBLIC;
-ALTER TABLE tenancy.alerts ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts_id_seq', '');
--- pg_tenancy: usage per tenant and day. The writes into protected tables are
--- metered in every session (extension/usage_meter.cpp) and folded in here
--- by the collector; rows per table and the storage estimate come from
--- tenancy.collect_usage(), run from cron. Read by platform admins, and by the
--- owners and admins of the current tenant for that tenant.
-
-CREATE TABLE tenancy.usage_daily (
-    tenant_id  uuid NOT NULL,
-    day        date NOT NULL,
-    table_name text NOT NULL,
-    inserted   bigint NOT NULL DEFAULT 0,
-    updated    bigint NOT NULL DEFAULT 0,
-    deleted    bigint NOT NULL DEFAULT 0,
-    rows       bigint,
-    bytes      bigint,
-    CONSTRAINT usage_daily_pkey PRIMARY KEY (tenant_id, day, table_name)
-);
-COMMENT ON TABLE tenancy.usage_daily IS
-    'pg_tenancy: per tenant, UTC day and protected table: rows inserted, updated and deleted, and (from '
-    'tenancy.collect_usage()) the rows the table held and an estimate of the bytes they take';
-COMMENT ON COLUMN tenancy.usage_daily.bytes IS
-    'the table''s total size (with indexes and TOAST) times the tenant''s share of its rows';
-
-CREATE TABLE tenancy.usage_actors (
-    tenant_id uuid NOT NULL,
-    day       date NOT NULL,
-    actor     text COLLATE "C" NOT NULL,
-    CONSTRAINT usage_actors_pkey PRIMARY KEY (tenant_id, day, actor)
-);
-COMMENT ON TABLE tenancy.usage_actors IS 'pg_tenancy: the actors who used each tenant, per UTC day';
-
-REVOKE ALL ON tenancy.usage_daily, tenancy.usage_actors FROM PUBLIC;
-GRANT SELECT ON tenancy.usage_daily, tenancy.usage_actors TO PUBLIC;
-ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
+REVOKE ALL ON tenancy.subject_requests FROM PUBLIC;
+GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
+ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -5543,71 +5308,855 @@ COMMENT ON FUNCTION tenancy.usage_summary(date) IS
 
 REVOKE ALL ON FUNCTION tenancy._flush_usage(), tenancy._record_usage(timestamptz[], uuid[], oid[], bigint[], bigint[], bigint[]),
     tenancy._record_actors(timestamptz[], uuid[], text[]), tenancy._settle_usage(interval) FROM PUBLIC;
--- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
--- tenancy.tenant_events (new in 0.7) and who reads it.
-CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
-CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
-CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
-    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+-- pg_tenancy: personal data. The registry marks the columns of protected
+-- tables that hold personal data (security labels of provider "pg_tenancy",
+-- extension/pii_labels.cpp); requests (tenancy.subject_requests) ask for
+-- everything a tenant holds about a person, or for its erasure.
+--
+-- A person's rows: the rows of the tenant whose subject column equals the
+-- subject, then, following foreign keys, every row of a protected table
+-- without a subject column that refers to a row found (orders of a
+-- customer, items of those orders ...). Tables with a subject column hold
+-- other people: no foreign key leads into them. Every statement on a table
+-- runs as the table's owner with protected tables open for the request's
+-- tenant only (tenancy._rows_as_owner()), so that no other tenant's row is
+-- read or touched, and the owner's code never runs with the caller's rights.
 
--- Plans (new in 0.7): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
+-- Runs a statement on a table's rows as its owner, with protected tables
+-- open for one tenant ($1: the tenant, $2: argument), and returns the jsonb
+-- its rows return; see owner_execution.cpp.
+CREATE OR REPLACE FUNCTION tenancy._rows_as_owner(target regclass, tenant uuid, query text, argument jsonb)
+RETURNS SETOF jsonb
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_rows_as_owner';
+REVOKE ALL ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) IS
+    'internal: the jsonb rows of a statement on a table''s rows, run as its owner for one tenant';
+
+-- The pg_tenancy label of a column or table (objsubid 0), or NULL.
+CREATE OR REPLACE FUNCTION tenancy._pii_label(target oid, column_number integer) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.label FROM pg_seclabel s
+     WHERE s.classoid = 'pg_class'::regclass AND s.objoid = target AND s.objsubid = column_number
+       AND s.provider = 'pg_tenancy'
+$$;
+
+-- The marked columns of a table: number, name, kind, whether it names the
+-- subject.
+CREATE OR REPLACE FUNCTION tenancy._pii_marks(target oid)
+RETURNS TABLE (column_number smallint, column_name name, kind text, subject boolean)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attnum, a.attname, split_part(s.label, ':', 2), s.label LIKE '%:subject'
+      FROM pg_seclabel s
+      JOIN pg_attribute a ON a.attrelid = s.objoid AND a.attnum = s.objsubid AND NOT a.attisdropped
+     WHERE s.classoid = 'pg_class'::regclass AND s.objoid = target AND s.objsubid > 0
+       AND s.provider = 'pg_tenancy' AND s.label LIKE 'pii:%'
+     ORDER BY a.attnum
+$$;
+
+-- A table's erasure policy: redact (the default), null or delete.
+CREATE OR REPLACE FUNCTION tenancy._erasure_policy(target oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(substr(tenancy._pii_label(target, 0), 9), 'redact')
+$$;
+
+-- The expression that replaces a column's value in an erasure (the table's
+-- alias is t): the marker '[erased]' in text columns (where a unique index
+-- holds the column: NULL, or for a NOT NULL column the marker with the
+-- request and the row's place appended, so that two erased rows never
+-- collide), the JSON string "[erased]" in json and jsonb columns, NULL
+-- elsewhere or when the policy says null; raises when a column can take
+-- neither. request NULL: only checks.
+CREATE OR REPLACE FUNCTION tenancy._erasure_expression(target regclass, column_number smallint, policy text,
+                                                       request bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    admin regrole;
+    col record;
 BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    SELECT a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS type_name, ty.typcategory,
+           CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END AS base_type
+      INTO col
+      FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+     WHERE a.attrelid = target AND a.attnum = column_number AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column number %s of table %s does not exist', column_number, target);
+    END IF;
+    IF policy = 'redact' AND col.base_type IN ('json'::regtype, 'jsonb'::regtype) THEN
+        RETURN format('%L::%s', '"[erased]"', col.type_name);
+    ELSIF policy = 'redact' AND col.typcategory = 'S' THEN
+        IF EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = target AND i.indisunique AND column_number = ANY (i.indkey::int2[])) THEN
+            IF NOT col.attnotnull THEN
+                RETURN 'NULL';  -- NULLs never collide in a unique index
+            END IF;
+            RETURN format('(%L || t.tableoid::pg_catalog.oid::pg_catalog.text || %L || t.ctid::pg_catalog.text '
+                          '|| %L)::%s', format('[erased %s ', coalesce(request, 0)), ' ', ']', col.type_name);
+        END IF;
+        RETURN format('%L::%s', '[erased]', col.type_name);
+    ELSIF NOT col.attnotnull THEN
+        RETURN 'NULL';
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+        MESSAGE = format('column %I of table %s cannot be erased', col.attname, target),
+        DETAIL = format('It is NOT NULL and of type %s, so under the table''s erasure policy "%s" it can '
+                        'take neither the marker [erased] nor NULL.', col.type_name, policy),
+        HINT = format('Make the column nullable, or have the rows deleted: '
+                      'SELECT tenancy.set_erasure_policy(%L, ''delete'').', target::text);
+END
+$$;
+
+-- Raises unless a table is protected (the registry marks protected tables).
+CREATE OR REPLACE FUNCTION tenancy._require_protected_for_pii(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s is not protected', target),
+            DETAIL = 'Personal data is marked in protected tables only: requests find a person''s rows per tenant.',
+            HINT = format('Protect it first: SELECT tenancy.protect(%L).', target::text);
+    END IF;
+END
+$$;
+
+-- Marks a column of a protected table as personal data of a kind; subject
+-- marks the column that identifies the person (customers.email). Run again
+-- to change the kind or the subject flag.
+CREATE OR REPLACE FUNCTION tenancy.mark_pii(target regclass, column_name name, kind text,
+                                            subject boolean DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    column_number smallint;
+BEGIN
+    IF target IS NULL OR column_name IS NULL OR kind IS NULL OR subject IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'table, column, kind and subject must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'mark personal data in');
+    PERFORM tenancy._require_protected_for_pii(target);
+    IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid kind of personal data "%s"', tenancy._shown(kind)),
+            DETAIL = 'A kind is a lowercase letter, then at most 62 lowercase letters, digits or underscores.',
+            HINT = 'Use a kind such as email, name, phone, address, birth_date or free_text.';
+    END IF;
+    SELECT a.attnum INTO column_number FROM pg_attribute a
+     WHERE a.attrelid = target AND a.attname = mark_pii.column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_number IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of table %s does not exist', tenancy._shown(column_name), target);
+    END IF;
+    IF mark_pii.column_name = 'tenant_id' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'column "tenant_id" cannot be marked as personal data',
+            DETAIL = 'It names the tenant, which pg_tenancy keeps in every protected row.';
+    END IF;
+    IF tenancy._erasure_policy(target) <> 'delete' THEN
+        PERFORM tenancy._erasure_expression(target, column_number, tenancy._erasure_policy(target), NULL);
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS %L', target, mark_pii.column_name,
+                   'pii:' || kind || CASE WHEN subject THEN ':subject' ELSE '' END);
+END
+$$;
+COMMENT ON FUNCTION tenancy.mark_pii(regclass, name, text, boolean) IS
+    'marks a column of a protected table as personal data of a kind; subject => true for the column that '
+    'identifies the person (the table''s owner or platform admins)';
+
+-- Removes a column's mark.
+CREATE OR REPLACE FUNCTION tenancy.unmark_pii(target regclass, column_name name) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    column_number smallint;
+BEGIN
+    IF target IS NULL OR column_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table and column must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'unmark personal data in');
+    SELECT a.attnum INTO column_number FROM pg_attribute a
+     WHERE a.attrelid = target AND a.attname = unmark_pii.column_name AND a.attnum > 0 AND NOT a.attisdropped;
+    IF column_number IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of table %s does not exist', tenancy._shown(column_name), target);
+    END IF;
+    IF tenancy._pii_label(target, column_number) IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('column %I of table %s is not marked as personal data', unmark_pii.column_name, target);
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS NULL', target, unmark_pii.column_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.unmark_pii(regclass, name) IS
+    'removes the personal data mark of a column (the table''s owner or platform admins)';
+
+-- Sets what an erasure does to a table's rows: redact (the marker [erased]
+-- in text and JSON columns, NULL elsewhere), null (NULL in every marked
+-- column) or delete (the rows go).
+CREATE OR REPLACE FUNCTION tenancy.set_erasure_policy(target regclass, policy text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    marked record;
+BEGIN
+    IF target IS NULL OR policy IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'table and policy must not be null';
+    END IF;
+    PERFORM tenancy._require_table_owner(target, 'set the erasure policy of');
+    PERFORM tenancy._require_protected_for_pii(target);
+    IF policy NOT IN ('redact', 'null', 'delete') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid erasure policy "%s"', tenancy._shown(policy)),
+            HINT = 'Use redact, null or delete.';
+    END IF;
+    IF policy <> 'delete' THEN
+        FOR marked IN SELECT * FROM tenancy._pii_marks(target) LOOP
+            PERFORM tenancy._erasure_expression(target, marked.column_number, policy, NULL);
+        END LOOP;
+    END IF;
+    EXECUTE format('SECURITY LABEL FOR pg_tenancy ON TABLE %s IS %L', target,
+                   CASE WHEN policy = 'redact' THEN NULL ELSE 'erasure:' || policy END);
+END
+$$;
+COMMENT ON FUNCTION tenancy.set_erasure_policy(regclass, text) IS
+    'what erasing a person does to a table''s rows: redact (default), null or delete (the table''s owner or '
+    'platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.pii_columns()
+RETURNS TABLE (table_name regclass, column_name name, kind text, subject boolean, erasure text,
+               protected boolean)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, m.column_name, m.kind, m.subject, tenancy._erasure_policy(c.oid),
+           EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = c.oid)
+      FROM pg_class c CROSS JOIN LATERAL tenancy._pii_marks(c.oid) m
+     WHERE c.oid IN (SELECT s.objoid FROM pg_seclabel s
+                      WHERE s.classoid = 'pg_class'::regclass AND s.provider = 'pg_tenancy')
+     ORDER BY c.oid::regclass::text, m.column_number
+$$;
+COMMENT ON FUNCTION tenancy.pii_columns() IS
+    'the columns marked as personal data: table, column, kind, whether it identifies the subject, the table''s '
+    'erasure policy, and whether the table is protected';
+
+-- The tenant of a new request: the named one, or the current tenant; the
+-- caller must be one of its owners or admins, or a platform admin.
+CREATE OR REPLACE FUNCTION tenancy._request_tenant(tenant text, action text) RETURNS tenancy.tenants
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    ref text := coalesce(tenant, tenancy.current_tenant());
+BEGIN
+    IF ref IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('cannot %s without a tenant', action),
+            DETAIL = 'A request about a person belongs to one tenant.',
+            HINT = 'Select the tenant first: SET tenancy.tenant = ''acme''.';
+    END IF;
+    RETURN tenancy._tenant_for_caller(ref, 'admin', action);
+END
+$$;
+
+-- Records a request about a person in a tenant (the current one unless
+-- named): kind export or erasure.
+CREATE OR REPLACE FUNCTION tenancy._request_subject(kind text, subject text, tenant text) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    request_id bigint;
+BEGIN
+    target := tenancy._request_tenant(tenant, CASE kind WHEN 'export' THEN 'request the export of a person''s data'
+                                                        ELSE 'request the erasure of a person''s data' END);
+    IF subject IS NULL OR btrim(subject) = '' OR length(subject) > 1000 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'subject must be a value of 1 to 1000 characters',
+            DETAIL = 'The subject is the value of the person''s subject columns, such as an email address.';
+    END IF;
+    INSERT INTO tenancy.subject_requests (tenant_id, tenant, kind, subject, requested_by)
+    VALUES (target.id, target.slug, kind, subject, tenancy.actor())
+    RETURNING id INTO request_id;
+    RETURN request_id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.request_subject_export(subject text, tenant text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._request_subject('export', subject, tenant)
+$$;
+COMMENT ON FUNCTION tenancy.request_subject_export(text, text) IS
+    'records a request for everything the tenant (the current one unless named) holds about a person; returns '
+    'its id (owners and admins of the tenant, platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.request_erasure(subject text, tenant text DEFAULT NULL) RETURNS bigint
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._request_subject('erasure', subject, tenant)
+$$;
+COMMENT ON FUNCTION tenancy.request_erasure(text, text) IS
+    'records a request to erase what the tenant (the current one unless named) holds about a person; returns '
+    'its id (owners and admins of the tenant, platform admins)';
+
+-- A request the caller may act on, locked for the rest of the transaction.
+CREATE OR REPLACE FUNCTION tenancy._subject_request(request bigint, action text, for_change boolean)
+RETURNS tenancy.subject_requests
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    found tenancy.subject_requests;
+BEGIN
+    IF request IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'request must not be null';
+    END IF;
+    SELECT * INTO found FROM tenancy.subject_requests r WHERE r.id = request;
+    -- The same refusal whether the request does not exist or belongs to a
+    -- tenant the caller has no rights in.
+    IF found.id IS NULL OR (NOT tenancy.is_platform_admin()
+                            AND coalesce(tenancy._caller_role(found.tenant_id, for_change) < 'admin', true)) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied to %s of request %s', action, request),
+            DETAIL = 'Only owners and admins of the request''s tenant and platform admins act on its requests.';
+    END IF;
+    PERFORM tenancy._tenant_for_caller(found.tenant_id::text, 'admin', action, for_change);
+    SELECT * INTO found FROM tenancy.subject_requests r WHERE r.id = request FOR UPDATE;
+    RETURN found;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.subject_request(request bigint) RETURNS tenancy.subject_requests
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT * FROM tenancy._subject_request(request, 'read the data', false)
+$$;
+COMMENT ON FUNCTION tenancy.subject_request(bigint) IS
+    'one request about a person (owners and admins of its tenant, platform admins)';
+
+-- Runs a statement on a table's rows as its owner with protected tables
+-- open for one tenant, and adds the rows it returns ({"id", "row"}) that were
+-- not seen yet to seen; returns those.
+CREATE OR REPLACE FUNCTION tenancy._subject_step(target regclass, tenant uuid, query text, argument jsonb,
+                                                 INOUT seen jsonb, OUT fresh jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT coalesce(jsonb_agg(r.found ORDER BY r.found->>'id'), '[]') INTO fresh
+      FROM (SELECT DISTINCT ON (f->>'id') f AS found
+              FROM tenancy._rows_as_owner(target, tenant, query, argument) f
+             WHERE NOT seen ? (f->>'id')) r;
+    seen := seen || coalesce((SELECT jsonb_object_agg(f->>'id', true) FROM jsonb_array_elements(fresh) f), '{}');
+END
+$$;
+
+-- The statement that finds rows of a table: {"id", "row"} for every row of
+-- the tenant ($1) that meets a condition, locked when for_update.
+CREATE OR REPLACE FUNCTION tenancy._subject_query(target regclass, condition text, for_update boolean)
+RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('SELECT pg_catalog.jsonb_build_object(''id'', t.tableoid::pg_catalog.oid::pg_catalog.text '
+                  '|| ''/'' || t.ctid::pg_catalog.text, ''row'', pg_catalog.to_jsonb(t)) FROM %s %s t '
+                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)%s',
+                  CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END, target, condition,
+                  CASE WHEN for_update THEN ' FOR UPDATE OF t' ELSE '' END)
+      FROM pg_class c WHERE c.oid = target
+$$;
+
+-- The equality operator of a type for a condition: its own "=", or
+-- PostgreSQL's.
+CREATE OR REPLACE FUNCTION tenancy._equality_operator(type_oid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce((SELECT format('OPERATOR(%I.=)', n.nspname) FROM pg_operator o
+                       JOIN pg_namespace n ON n.oid = o.oprnamespace
+                      WHERE o.oprname = '=' AND o.oprleft = type_oid AND o.oprright = type_oid
+                      ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1),
+                    'OPERATOR(pg_catalog.=)')
+$$;
+
+-- Every row of the request's tenant that refers to its subject: table, row
+-- id (table oid/ctid) and the row as jsonb, in the order found (the
+-- subject's rows, then the rows that refer to them, step by step). Locks
+-- them when for_update.
+CREATE OR REPLACE FUNCTION tenancy._subject_rows(request tenancy.subject_requests, for_update boolean)
+RETURNS TABLE (relid oid, row_id text, row_data jsonb, step integer)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    seen jsonb := '{}';
+    frontier jsonb := '{}';
+    next_frontier jsonb;
+    fresh jsonb;
+    subject_column record;
+    reference record;
+    parent text;
+    steps integer := 0;
+BEGIN
+    -- The subject's own rows, one subject column at a time: a subject that
+    -- is no value of a column's type is not in that column.
+    FOR subject_column IN
+        SELECT p.relid, m.column_name, a.atttypid, format_type(a.atttypid, a.atttypmod) AS type_name
+          FROM tenancy.protected_tables p CROSS JOIN LATERAL tenancy._pii_marks(p.relid) m
+          JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum = m.column_number
+         WHERE m.subject ORDER BY p.relid::text, m.column_number
+    LOOP
+        BEGIN
+            SELECT s.seen, s.fresh INTO seen, fresh
+              FROM tenancy._subject_step(subject_column.relid, request.tenant_id,
+                       tenancy._subject_query(subject_column.relid,
+                           format('t.%I %s ($2 OPERATOR(pg_catalog.->>) 0)::%s', subject_column.column_name,
+                                  tenancy._equality_operator(subject_column.atttypid), subject_column.type_name),
+                           for_update),
+                       jsonb_build_array(request.subject), seen) s;
+        EXCEPTION WHEN data_exception THEN
+            fresh := '[]';
+        END;
+        IF jsonb_array_length(fresh) > 0 THEN
+            frontier := jsonb_set(frontier, ARRAY[subject_column.relid::oid::text],
+                                  coalesce(frontier -> subject_column.relid::oid::text, '[]') || fresh);
+            RETURN QUERY SELECT subject_column.relid::oid, f->>'id', f->'row', 0 FROM jsonb_array_elements(fresh) f;
+        END IF;
+    END LOOP;
+    -- Then the rows of protected tables without a subject column that refer
+    -- to rows found, through their foreign keys, until no new row turns up.
+    WHILE frontier <> '{}' LOOP
+        steps := steps + 1;
+        next_frontier := '{}';
+        FOR parent IN SELECT jsonb_object_keys(frontier) LOOP
+            FOR reference IN
+                SELECT c.conrelid::regclass AS child,
+                       string_agg(format('((x OPERATOR(pg_catalog.->) ''row'' OPERATOR(pg_catalog.->>) %L)::%s) '
+                                         'OPERATOR(%I.%s) t.%I', pa.attname, format_type(pa.atttypid, pa.atttypmod),
+                                         opn.nspname, op.oprname, ca.attname), ' AND ') AS matches
+                  FROM pg_constraint c
+                  CROSS JOIN LATERAL unnest(c.conkey, c.confkey, c.conpfeqop) AS k(child_column, parent_column, eq)
+                  JOIN pg_attribute ca ON ca.attrelid = c.conrelid AND ca.attnum = k.child_column
+                  JOIN pg_attribute pa ON pa.attrelid = c.confrelid AND pa.attnum = k.parent_column
+                  JOIN pg_operator op ON op.oid = k.eq
+                  JOIN pg_namespace opn ON opn.oid = op.oprnamespace
+                 WHERE c.contype = 'f' AND c.confrelid = parent::oid
+                   AND c.conrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
+                   AND NOT EXISTS (SELECT 1 FROM tenancy._pii_marks(c.conrelid) m WHERE m.subject)
+                 GROUP BY c.oid, c.conrelid ORDER BY c.conrelid::regclass::text, c.oid
+            LOOP
+                SELECT s.seen, s.fresh INTO seen, fresh
+                  FROM tenancy._subject_step(reference.child, request.tenant_id,
+                           tenancy._subject_query(reference.child,
+                               format('EXISTS (SELECT FROM pg_catalog.jsonb_array_elements($2) x WHERE %s)',
+                                      reference.matches), for_update),
+                           frontier -> parent, seen) s;
+                IF jsonb_array_length(fresh) > 0 THEN
+                    next_frontier := jsonb_set(next_frontier, ARRAY[reference.child::oid::text],
+                                               coalesce(next_frontier -> reference.child::oid::text, '[]') || fresh);
+                    RETURN QUERY SELECT reference.child::oid, f->>'id', f->'row', steps
+                                   FROM jsonb_array_elements(fresh) f;
+                END IF;
+            END LOOP;
+        END LOOP;
+        frontier := next_frontier;
     END LOOP;
 END
-$grants$;
+$$;
 
--- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
--- (tenancy_*) are refused to other triggers on protected tables.
-DROP EVENT TRIGGER tenancy_guard_ddl;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
-                 'CREATE INDEX', 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
--- pg_tenancy 0.7 -> 0.8, after the functions.
-
--- Regions (new in 0.8): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
+-- Raises when an erasure has taken the request's subject away.
+CREATE OR REPLACE FUNCTION tenancy._require_subject(request tenancy.subject_requests) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
-    END LOOP;
+    IF request.subject IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the subject of request %s has been erased', request.id),
+            DETAIL = 'An erasure in this tenant removed the value it names, and this request with it.',
+            HINT = 'Nothing about the person is left to export.';
+    END IF;
 END
-$grants$;
+$$;
 
--- A change of plans or of setting definitions reaches every session's
--- statement_timeout, work_mem and TimeZone at its next statement.
-CREATE TRIGGER plans_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-CREATE TRIGGER setting_definitions_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+-- Every row of the tenant that refers to the request's subject, table by
+-- table, without the tenant_id column; a client reads them through a cursor
+-- (tenantctl pii export). Completes an export request (its result: the rows
+-- per table).
+CREATE OR REPLACE FUNCTION tenancy.subject_rows(request bigint)
+RETURNS TABLE (table_name text, row_data jsonb)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    found record;
+    counts jsonb := '{}';
+BEGIN
+    target := tenancy._subject_request(request, 'export the data', false);
+    PERFORM tenancy._require_subject(target);
+    FOR found IN SELECT r.relid::regclass::text AS table_name, r.row_data FROM tenancy._subject_rows(target, false) r
+    LOOP
+        table_name := found.table_name;
+        row_data := found.row_data - 'tenant_id';
+        counts := jsonb_set(counts, ARRAY[found.table_name],
+                            to_jsonb(coalesce((counts ->> found.table_name)::bigint, 0) + 1));
+        RETURN NEXT;
+    END LOOP;
+    IF target.kind = 'export' THEN
+        UPDATE tenancy.subject_requests r
+           SET status = 'completed', completed_by = tenancy.actor(), completed_at = now(),
+               result = jsonb_build_object('tables', counts)
+         WHERE r.id = target.id;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy.subject_rows(bigint) IS
+    'every row of the request''s tenant that refers to its subject, as (table, row), for a cursor; completes an '
+    'export request (owners and admins of the tenant, platform admins)';
 
--- Usage alerts: platform admins, and the owners and admins of the current
--- tenant for that tenant, read them (like the audit log); nobody edits them.
-CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
+CREATE OR REPLACE FUNCTION tenancy.export_subject(request bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    tables jsonb;
+BEGIN
+    target := tenancy._subject_request(request, 'export the data', false);
+    SELECT coalesce(jsonb_object_agg(t.table_name, t.rows), '{}') INTO tables
+      FROM (SELECT f.table_name, jsonb_agg(f.row_data ORDER BY f.n) AS rows
+              FROM (SELECT s.table_name, s.row_data, row_number() OVER () AS n
+                      FROM tenancy.subject_rows(request) s) f
+             GROUP BY f.table_name) t;
+    RETURN jsonb_build_object('request', target.id, 'tenant', target.tenant, 'subject', target.subject,
+                              'exported_at', now(), 'tables', tables);
+END
+$$;
+COMMENT ON FUNCTION tenancy.export_subject(bigint) IS
+    'everything the request''s tenant holds about its subject: the rows of every protected table that refer to '
+    'it, grouped by table (owners and admins of the tenant, platform admins)';
 
--- Usage: read like the audit log; written only by the collector and
--- tenancy.collect_usage().
-CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+-- Says whether a row of the audit log (jsonb) holds one of the values: a
+-- column equal to it, or, for values of 4 characters or more, containing it.
+CREATE OR REPLACE FUNCTION tenancy._holds_values(row_data jsonb, erased text[]) RETURNS boolean
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT row_data IS NOT NULL
+       -- A quick look at the row's text first (values JSON escapes are
+       -- always looked at column by column).
+       AND EXISTS (SELECT FROM (SELECT row_data::text AS whole) w, unnest(erased) v
+                    WHERE strpos(w.whole, v) > 0 OR v ~ '["\\[:cntrl:]]')
+       AND EXISTS (SELECT FROM jsonb_each(row_data) e, unnest(erased) v
+                    WHERE e.value #>> '{}' = v OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
+$$;
+
+-- A row of the audit log with every column that holds one of the values
+-- (as _holds_values() judges) replaced by "[erased]".
+CREATE OR REPLACE FUNCTION tenancy._redact_values(row_data jsonb, erased text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
+                ELSE coalesce((SELECT jsonb_object_agg(e.key,
+                                   CASE WHEN EXISTS (SELECT FROM unnest(erased) v
+                                                      WHERE e.value #>> '{}' = v
+                                                         OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
+                                        THEN '"[erased]"'::jsonb ELSE e.value END)
+                                 FROM jsonb_each(row_data) e), '{}') END
+$$;
+
+-- A row of the audit log with the named columns replaced by "[erased]".
+CREATE OR REPLACE FUNCTION tenancy._redact_keys(row_data jsonb, keys text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
+                ELSE coalesce((SELECT jsonb_object_agg(e.key, CASE WHEN e.key = ANY (keys) AND e.value <> 'null'
+                                                                    THEN '"[erased]"'::jsonb ELSE e.value END)
+                                 FROM jsonb_each(row_data) e), '{}') END
+$$;
+
+-- Erases the rows found of one table as its owner (policy delete: deletes
+-- them; otherwise sets each marked column to its erasure expression and
+-- any other text column equal to the subject to the marker); returns how
+-- many. Raises when a trigger or rule of the owner kept a row or a value.
+CREATE OR REPLACE FUNCTION tenancy._erase_table_rows(target regclass, request tenancy.subject_requests,
+                                                     rows_found jsonb, erased text[])
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    policy text := tenancy._erasure_policy(target);
+    marked text[];
+    holding_subject text[];
+    assignments text;
+    which_rows text;
+    changed jsonb;
+BEGIN
+    which_rows := format(
+        'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 '
+        'AND t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.split_part(i, ''/'', 2)::pg_catalog.tid '
+        'FROM pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids'') i)) '
+        'AND (t.tableoid::pg_catalog.oid::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' '
+        'OPERATOR(pg_catalog.||) t.ctid::pg_catalog.text) IN '
+        '(SELECT pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids''))');
+    IF policy = 'delete' THEN
+        SELECT coalesce(jsonb_agg(r), '[]') INTO changed
+          FROM tenancy._rows_as_owner(target, request.tenant_id,
+                   format('DELETE FROM %s %s t %s RETURNING pg_catalog.to_jsonb(t)',
+                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
+                            WHERE c.oid = target), target, which_rows),
+                   jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f))) r;
+    ELSE
+        SELECT array_agg(m.column_name::text),
+               string_agg(format('%I = %s', m.column_name,
+                                 tenancy._erasure_expression(target, m.column_number, policy, request.id)), ', ')
+          INTO marked, assignments
+          FROM tenancy._pii_marks(target) m;
+        -- The subject's value itself goes wherever it is in these rows:
+        -- the text columns that hold it in one of them.
+        SELECT array_agg(a.attname::text),
+               concat_ws(', ', assignments,
+                         string_agg(format('%I = CASE WHEN t.%I::pg_catalog.text OPERATOR(pg_catalog.=) '
+                                           '($2 OPERATOR(pg_catalog.->>) ''subject'') THEN %s ELSE t.%I END',
+                                           a.attname, a.attname,
+                                           tenancy._erasure_expression(target, a.attnum, 'redact', request.id),
+                                           a.attname), ', ' ORDER BY a.attnum))
+          INTO holding_subject, assignments
+          FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
+         WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+           AND ty.typcategory = 'S' AND a.attname <> ALL (coalesce(marked, '{}'))
+           AND EXISTS (SELECT FROM jsonb_array_elements(rows_found) f
+                        WHERE f -> 'row' ->> a.attname::text = request.subject);
+        IF marked IS NULL THEN
+            IF holding_subject IS NULL THEN
+                RETURN 0;  -- nothing personal in this table's rows
+            END IF;
+            -- Only the rows that hold the subject change.
+            SELECT coalesce(jsonb_agg(f), '[]') INTO rows_found FROM jsonb_array_elements(rows_found) f
+             WHERE EXISTS (SELECT FROM unnest(holding_subject) k WHERE f -> 'row' ->> k = request.subject);
+        END IF;
+        SELECT coalesce(jsonb_agg(r), '[]') INTO changed
+          FROM tenancy._rows_as_owner(target, request.tenant_id,
+                   format('UPDATE %s %s t SET %s %s RETURNING pg_catalog.to_jsonb(t)',
+                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
+                            WHERE c.oid = target), target, assignments, which_rows),
+                   jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f),
+                                      'subject', request.subject)) r;
+        -- A trigger of the owner may have put a value back.
+        IF EXISTS (SELECT FROM jsonb_array_elements(changed) c,
+                               unnest(coalesce(marked, '{}') || coalesce(holding_subject, '{}')) k
+                    WHERE c ->> k = ANY (erased)) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('the erasure of request %s left personal data in table %s', request.id, target),
+                DETAIL = 'A trigger or rule of the table wrote the erased values back.',
+                HINT = 'Change what writes them back (the table''s owner can), then erase again.';
+        END IF;
+    END IF;
+    IF jsonb_array_length(changed) < jsonb_array_length(rows_found) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the erasure of request %s left %s of %s rows of table %s', request.id,
+                             jsonb_array_length(rows_found) - jsonb_array_length(changed),
+                             jsonb_array_length(rows_found), target),
+            DETAIL = 'A trigger or rule of the table kept them from being changed; an erasure is all or nothing.',
+            HINT = 'Change what keeps them (the table''s owner can), then erase again.';
+    END IF;
+    RETURN jsonb_array_length(changed);
+END
+$$;
+
+-- Redacts the request's subject and the erased values in the tenant's audit
+-- rows: the marked columns of every audit row of a row erased (found by its
+-- primary key; for tables whose rows are deleted, every column but the
+-- key), then every column holding an erased value, and the actor where the
+-- subject acted. Returns how many audit rows changed.
+CREATE OR REPLACE FUNCTION tenancy._erase_from_audit(request tenancy.subject_requests, rows_found jsonb, erased text[])
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    table_key text;
+    key_columns text[];
+    redacted_columns text[];
+    identities jsonb[];
+    changed bigint := 0;
+    n bigint;
+BEGIN
+    FOR table_key IN SELECT jsonb_object_keys(rows_found) LOOP
+        SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO key_columns
+          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey::int2[])
+         WHERE i.indrelid = table_key::oid AND i.indisprimary;
+        CONTINUE WHEN key_columns IS NULL;
+        IF tenancy._erasure_policy(table_key::oid) = 'delete' THEN
+            SELECT array_agg(a.attname::text) INTO redacted_columns FROM pg_attribute a
+             WHERE a.attrelid = table_key::oid AND a.attnum > 0 AND NOT a.attisdropped
+               AND a.attname <> ALL (key_columns || ARRAY['tenant_id']);
+        ELSE
+            SELECT array_agg(m.column_name::text) INTO redacted_columns FROM tenancy._pii_marks(table_key::oid) m;
+        END IF;
+        CONTINUE WHEN redacted_columns IS NULL;
+        SELECT array_agg((SELECT jsonb_object_agg(k, f->'row'->k) FROM unnest(key_columns) k))
+          INTO identities FROM jsonb_array_elements(rows_found -> table_key) f;
+        UPDATE tenancy.audit_log a
+           SET old_row = tenancy._redact_keys(a.old_row, redacted_columns),
+               new_row = tenancy._redact_keys(a.new_row, redacted_columns)
+         WHERE a.tenant_id = request.tenant_id AND a.relid = table_key::oid
+           AND (a.old_row @> ANY (identities) OR a.new_row @> ANY (identities))
+           AND (a.old_row ?| redacted_columns OR a.new_row ?| redacted_columns);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        changed := changed + n;
+    END LOOP;
+    UPDATE tenancy.audit_log a
+       SET old_row = tenancy._redact_values(a.old_row, erased),
+           new_row = tenancy._redact_values(a.new_row, erased),
+           actor = CASE WHEN a.actor = request.subject THEN '[erased]' ELSE a.actor END
+     WHERE a.tenant_id = request.tenant_id
+       AND (a.actor = request.subject OR tenancy._holds_values(a.old_row, erased)
+            OR tenancy._holds_values(a.new_row, erased));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN changed + n;
+END
+$$;
+
+-- Replaces the subject where pg_tenancy's own records of the tenant name it
+-- as an actor (denials, usage, events), and forgets it in the tenant's
+-- requests; returns how many records changed.
+CREATE OR REPLACE FUNCTION tenancy._erase_from_records(request tenancy.subject_requests) RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    changed bigint := 0;
+    n bigint;
+BEGIN
+    UPDATE tenancy.access_denials d SET actor = '[erased]'
+     WHERE d.tenant_id = request.tenant_id AND d.actor = request.subject;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.usage_actors u SET actor = format('[erased %s]', request.id)
+     WHERE u.tenant_id = request.tenant_id AND u.actor = request.subject;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.tenant_events e
+       SET actor = CASE WHEN e.actor = request.subject THEN '[erased]' ELSE e.actor END,
+           "from" = CASE WHEN e."from" = request.subject THEN '[erased]' ELSE e."from" END,
+           "to" = CASE WHEN e."to" = request.subject THEN '[erased]' ELSE e."to" END
+     WHERE e.tenant_id = request.tenant_id
+       AND request.subject IN (e.actor, e."from", e."to");
+    GET DIAGNOSTICS n = ROW_COUNT;
+    changed := changed + n;
+    UPDATE tenancy.subject_requests r SET subject = NULL
+     WHERE r.tenant_id = request.tenant_id AND r.subject = request.subject AND r.id <> request.id;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN changed + n;
+END
+$$;
+
+-- Erases what the request's tenant holds about its subject, in one
+-- transaction: the marked columns of its rows (or the rows, per table
+-- policy), the same values in the tenant's audit log, and the subject in
+-- pg_tenancy's own records, this request's included. Records who erased,
+-- when and how many rows, never the values. Run again, it returns what it
+-- did the first time.
+CREATE OR REPLACE FUNCTION tenancy.erase_subject(request bigint) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.subject_requests;
+    rows_found jsonb;
+    tables_found oid[];
+    table_oid oid;
+    erased text[];
+    tables jsonb := '{}';
+    audit_rows bigint;
+    records bigint;
+    outcome jsonb;
+BEGIN
+    target := tenancy._subject_request(request, 'erase the data', true);
+    IF target.kind <> 'erasure' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('request %s asks for an export, not an erasure', target.id),
+            HINT = 'Record an erasure request with tenancy.request_erasure().';
+    END IF;
+    IF target.status = 'completed' THEN
+        RETURN target.result;
+    END IF;
+    PERFORM tenancy._require_subject(target);
+    IF EXISTS (SELECT FROM tenancy.memberships m WHERE m.tenant_id = target.tenant_id AND m.actor = target.subject) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the subject of request %s is a member of tenant "%s"', target.id, target.tenant),
+            DETAIL = 'An erasure leaves no trace of the value, and the membership needs it.',
+            HINT = 'Remove the member first with tenancy.remove_member(), then erase.';
+    END IF;
+    -- The rows, locked, grouped by table in the order found.
+    SELECT jsonb_object_agg(g.relid::text, g.found_rows), array_agg(g.relid ORDER BY g.first_found)
+      INTO rows_found, tables_found
+      FROM (SELECT r.relid, min(r.n) AS first_found,
+                   jsonb_agg(jsonb_build_object('id', r.row_id, 'row', r.row_data) ORDER BY r.n) AS found_rows
+              FROM (SELECT s.*, row_number() OVER () AS n FROM tenancy._subject_rows(target, true) s) r
+             GROUP BY r.relid) g;
+    rows_found := coalesce(rows_found, '{}');
+    -- The values erased: the subject, and what the marked columns held.
+    SELECT array_agg(DISTINCT v) INTO erased
+      FROM (SELECT target.subject AS v
+            UNION ALL
+            SELECT f->'row'->>m.column_name::text
+              FROM jsonb_each(rows_found) t CROSS JOIN LATERAL tenancy._pii_marks(t.key::oid) m
+              CROSS JOIN LATERAL jsonb_array_elements(t.value) f) values_found
+     WHERE v IS NOT NULL AND v <> '' AND (v = target.subject OR length(v) >= 4);
+    -- Tables that refer to others first, so that deleted rows go before the
+    -- rows they refer to.
+    FOR i IN REVERSE coalesce(array_length(tables_found, 1), 0) .. 1 LOOP
+        table_oid := tables_found[i];
+        tables := tables || jsonb_build_object(table_oid::regclass::text, jsonb_build_object(
+            'action', tenancy._erasure_policy(table_oid),
+            'found', jsonb_array_length(rows_found -> table_oid::text),
+            'changed', tenancy._erase_table_rows(table_oid::regclass, target, rows_found -> table_oid::text, erased)));
+    END LOOP;
+    audit_rows := tenancy._erase_from_audit(target, rows_found, erased);
+    records := tenancy._erase_from_records(target);
+    outcome := jsonb_build_object('tables', tables, 'audit_rows', audit_rows, 'records', records);
+    UPDATE tenancy.subject_requests r
+       SET status = 'completed', subject = NULL, completed_by = tenancy.actor(), completed_at = now(),
+           result = outcome
+     WHERE r.id = target.id;
+    RETURN outcome;
+END
+$$;
+COMMENT ON FUNCTION tenancy.erase_subject(bigint) IS
+    'erases what the request''s tenant holds about its subject (marked columns redacted or rows deleted, per '
+    'table policy) and the same values in its audit log, in one transaction; returns what it did (owners and '
+    'admins of the tenant, platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.subject_request_list(tenant text DEFAULT NULL)
+RETURNS SETOF tenancy.subject_requests
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    IF subject_request_list.tenant IS NULL THEN
+        PERFORM tenancy._require_platform_admin('list the requests of every tenant');
+        RETURN QUERY SELECT r.* FROM tenancy.subject_requests r ORDER BY r.id;
+        RETURN;
+    END IF;
+    target := tenancy._tenant_for_caller(subject_request_list.tenant, 'admin', 'read the requests about persons');
+    RETURN QUERY SELECT r.* FROM tenancy.subject_requests r WHERE r.tenant_id = target.id ORDER BY r.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.subject_request_list(text) IS
+    'requests about persons, oldest first: of every tenant (platform admins), or of one (its owners and admins '
+    'too)';
+
+-- Only the public functions are PUBLIC's; the internal ones are called by
+-- them.
+REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid), tenancy._erasure_policy(oid),
+    tenancy._erasure_expression(regclass, smallint, text, bigint), tenancy._require_protected_for_pii(regclass),
+    tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
+    tenancy._subject_request(bigint, text, boolean),
+    tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text, boolean),
+    tenancy._equality_operator(oid), tenancy._subject_rows(tenancy.subject_requests, boolean),
+    tenancy._require_subject(tenancy.subject_requests), tenancy._holds_values(jsonb, text[]),
+    tenancy._redact_values(jsonb, text[]), tenancy._redact_keys(jsonb, text[]),
+    tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_from_records(tenancy.subject_requests)
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._pii_label(oid, integer) IS 'internal: the pg_tenancy label of a table or column';
+COMMENT ON FUNCTION tenancy._pii_marks(oid) IS 'internal: the columns of a table marked as personal data';
+COMMENT ON FUNCTION tenancy._erasure_policy(oid) IS 'internal: a table''s erasure policy';
+COMMENT ON FUNCTION tenancy._erasure_expression(regclass, smallint, text, bigint) IS
+    'internal: what an erasure puts in a column, or an error when it can put nothing';
+COMMENT ON FUNCTION tenancy._require_protected_for_pii(regclass) IS 'internal: error unless the table is protected';
+COMMENT ON FUNCTION tenancy._request_tenant(text, text) IS 'internal: the tenant a new request belongs to';
+COMMENT ON FUNCTION tenancy._request_subject(text, text, text) IS 'internal: records a request about a person';
+COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
+    'internal: a request the caller may act on, locked';
+COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
+    'internal: runs one search for a person''s rows and keeps the new ones';
+COMMENT ON FUNCTION tenancy._subject_query(regclass, text, boolean) IS
+    'internal: the statement that finds rows of a table for a request';
+COMMENT ON FUNCTION tenancy._equality_operator(oid) IS 'internal: the equality operator of a type';
+COMMENT ON FUNCTION tenancy._subject_rows(tenancy.subject_requests, boolean) IS
+    'internal: every row of the request''s tenant that refers to its subject';
+COMMENT ON FUNCTION tenancy._require_subject(tenancy.subject_requests) IS
+    'internal: error when the request''s subject has been erased';
+COMMENT ON FUNCTION tenancy._holds_values(jsonb, text[]) IS 'internal: whether an audit row holds erased values';
+COMMENT ON FUNCTION tenancy._redact_values(jsonb, text[]) IS 'internal: an audit row without the erased values';
+COMMENT ON FUNCTION tenancy._redact_keys(jsonb, text[]) IS 'internal: an audit row without the named columns';
+COMMENT ON FUNCTION tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]) IS
+    'internal: erases the rows found of one table as its owner';
+COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]) IS
+    'internal: redacts an erased person in the tenant''s audit rows';
+COMMENT ON FUNCTION tenancy._erase_from_records(tenancy.subject_requests) IS
+    'internal: forgets an erased person in pg_tenancy''s own records of the tenant';
+-- pg_tenancy 0.8 -> 0.9, after the functions.
+
+-- Requests about persons (new in 0.9): read like the audit log; written only
+-- by the functions of personal data.
+CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
