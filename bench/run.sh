@@ -174,3 +174,6 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./lifecycle.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./metering.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./pii.sh

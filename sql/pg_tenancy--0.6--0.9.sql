@@ -5701,6 +5701,21 @@ BEGIN
 END
 $$;
 
+-- Raises unless a table has a primary key: an erasure finds the audit rows
+-- of a person's rows by it.
+CREATE OR REPLACE FUNCTION tenancy._require_primary_key_for_pii(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = target AND i.indisprimary) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s has no primary key', target),
+            DETAIL = 'An erasure finds the audit rows of a person''s rows by their primary key, so that no earlier '
+                     'value of them stays in the audit log.',
+            HINT = format('Add one: ALTER TABLE %s ADD PRIMARY KEY (...).', target);
+    END IF;
+END
+$$;
+
 -- Marks a column of a protected table as personal data of a kind; subject
 -- marks the column that identifies the person (customers.email). Run again
 -- to change the kind or the subject flag.
@@ -5717,6 +5732,7 @@ BEGIN
     END IF;
     PERFORM tenancy._require_table_owner(target, 'mark personal data in');
     PERFORM tenancy._require_protected_for_pii(target);
+    PERFORM tenancy._require_primary_key_for_pii(target);
     IF kind !~ '^[a-z][a-z0-9_]{0,62}$' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('invalid kind of personal data "%s"', tenancy._shown(kind)),
@@ -5789,7 +5805,9 @@ BEGIN
             MESSAGE = format('invalid erasure policy "%s"', tenancy._shown(policy)),
             HINT = 'Use redact, null or delete.';
     END IF;
-    IF policy <> 'delete' THEN
+    IF policy = 'delete' THEN
+        PERFORM tenancy._require_primary_key_for_pii(target);
+    ELSE
         FOR marked IN SELECT * FROM tenancy._pii_marks(target) LOOP
             PERFORM tenancy._erasure_expression(target, marked.column_number, policy, NULL);
         END LOOP;
@@ -5932,15 +5950,23 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM pg_class c WHERE c.oid = target
 $$;
 
--- The equality operator of a type for a condition: its own "=", or
--- PostgreSQL's.
-CREATE OR REPLACE FUNCTION tenancy._equality_operator(type_oid oid) RETURNS text
+-- The condition that a subject column (alias t) equals the subject ($2->>0):
+-- with the equality of the default btree operator class of its type (only
+-- superusers make operator classes, so no operator anyone made under the
+-- name "=" is ever called), else compared as text.
+CREATE OR REPLACE FUNCTION tenancy._subject_condition(column_name name, type_oid oid, type_name text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce((SELECT format('OPERATOR(%I.=)', n.nspname) FROM pg_operator o
-                       JOIN pg_namespace n ON n.oid = o.oprnamespace
-                      WHERE o.oprname = '=' AND o.oprleft = type_oid AND o.oprright = type_oid
-                      ORDER BY n.nspname = 'pg_catalog' DESC LIMIT 1),
-                    'OPERATOR(pg_catalog.=)')
+    SELECT coalesce(
+        (SELECT format('t.%I OPERATOR(%I.%s) ($2 OPERATOR(pg_catalog.->>) 0)::%s', column_name, n.nspname, o.oprname,
+                       type_name)
+           FROM pg_opclass oc
+           JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+           JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                          AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3
+           JOIN pg_operator o ON o.oid = ao.amopopr
+           JOIN pg_namespace n ON n.oid = o.oprnamespace
+          WHERE oc.opcdefault AND oc.opcintype = type_oid),
+        format('t.%I::pg_catalog.text OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 0)', column_name))
 $$;
 
 -- Every row of the request's tenant that refers to its subject: table, row
@@ -5972,8 +5998,8 @@ BEGIN
             SELECT s.seen, s.fresh INTO seen, fresh
               FROM tenancy._subject_step(subject_column.relid, request.tenant_id,
                        tenancy._subject_query(subject_column.relid,
-                           format('t.%I %s ($2 OPERATOR(pg_catalog.->>) 0)::%s', subject_column.column_name,
-                                  tenancy._equality_operator(subject_column.atttypid), subject_column.type_name),
+                           tenancy._subject_condition(subject_column.column_name, subject_column.atttypid,
+                                                      subject_column.type_name),
                            for_update),
                        jsonb_build_array(request.subject), seen) s;
         EXCEPTION WHEN data_exception THEN
@@ -6093,39 +6119,26 @@ COMMENT ON FUNCTION tenancy.export_subject(bigint) IS
     'everything the request''s tenant holds about its subject: the rows of every protected table that refer to '
     'it, grouped by table (owners and admins of the tenant, platform admins)';
 
--- Says whether a row of the audit log (jsonb) holds one of the values: a
--- column equal to it, or, for values of 4 characters or more, containing it.
-CREATE OR REPLACE FUNCTION tenancy._holds_values(row_data jsonb, erased text[]) RETURNS boolean
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT row_data IS NOT NULL
-       -- A quick look at the row's text first (values JSON escapes are
-       -- always looked at column by column).
-       AND EXISTS (SELECT FROM (SELECT row_data::text AS whole) w, unnest(erased) v
-                    WHERE strpos(w.whole, v) > 0 OR v ~ '["\\[:cntrl:]]')
-       AND EXISTS (SELECT FROM jsonb_each(row_data) e, unnest(erased) v
-                    WHERE e.value #>> '{}' = v OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
-$$;
-
--- A row of the audit log with every column that holds one of the values
--- (as _holds_values() judges) replaced by "[erased]".
-CREATE OR REPLACE FUNCTION tenancy._redact_values(row_data jsonb, erased text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
-                ELSE coalesce((SELECT jsonb_object_agg(e.key,
-                                   CASE WHEN EXISTS (SELECT FROM unnest(erased) v
-                                                      WHERE e.value #>> '{}' = v
-                                                         OR (length(v) >= 4 AND strpos(e.value #>> '{}', v) > 0))
+-- A row of the audit log with the named columns that hold exactly the
+-- subject replaced by "[erased]". (No SET clause, so that it is inlined:
+-- its callers set search_path.)
+CREATE OR REPLACE FUNCTION tenancy._redact_subject(row_data jsonb, keys text[], subject text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN row_data IS NULL OR pg_catalog.jsonb_typeof(row_data) <> 'object'
+                     OR NOT row_data ?| keys THEN row_data
+                ELSE coalesce((SELECT pg_catalog.jsonb_object_agg(e.key,
+                                   CASE WHEN e.key = ANY (keys) AND e.value #>> '{}' = subject
                                         THEN '"[erased]"'::jsonb ELSE e.value END)
-                                 FROM jsonb_each(row_data) e), '{}') END
+                                 FROM pg_catalog.jsonb_each(row_data) e), '{}') END
 $$;
 
 -- A row of the audit log with the named columns replaced by "[erased]".
 CREATE OR REPLACE FUNCTION tenancy._redact_keys(row_data jsonb, keys text[]) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN row_data IS NULL OR jsonb_typeof(row_data) <> 'object' THEN row_data
-                ELSE coalesce((SELECT jsonb_object_agg(e.key, CASE WHEN e.key = ANY (keys) AND e.value <> 'null'
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN row_data IS NULL OR pg_catalog.jsonb_typeof(row_data) <> 'object' THEN row_data
+                ELSE coalesce((SELECT pg_catalog.jsonb_object_agg(e.key, CASE WHEN e.key = ANY (keys) AND e.value <> 'null'
                                                                     THEN '"[erased]"'::jsonb ELSE e.value END)
-                                 FROM jsonb_each(row_data) e), '{}') END
+                                 FROM pg_catalog.jsonb_each(row_data) e), '{}') END
 $$;
 
 -- Erases the rows found of one table as its owner (policy delete: deletes
@@ -6216,19 +6229,30 @@ BEGIN
 END
 $$;
 
--- Redacts the request's subject and the erased values in the tenant's audit
--- rows: the marked columns of every audit row of a row erased (found by its
--- primary key; for tables whose rows are deleted, every column but the
--- key), then every column holding an erased value, and the actor where the
--- subject acted. Returns how many audit rows changed.
-CREATE OR REPLACE FUNCTION tenancy._erase_from_audit(request tenancy.subject_requests, rows_found jsonb, erased text[])
+-- Redacts the person in the tenant's audit rows, in three passes over them:
+-- the audit rows of the rows found (by primary key, following changes of
+-- the key back) lose their marked columns and those that held the subject
+-- (for tables whose rows are deleted, every column but the key); then, in
+-- every audit row of the tenant, a marked column (or a membership's actor)
+-- that holds exactly the subject, and the actor where the subject acted.
+-- Values are never looked for elsewhere: an admin cannot erase a tenant's
+-- history by asking for a common word. Each pass is one scan of the
+-- tenant's audit rows with constant conditions (jsonb containment) per
+-- table. Returns how many audit rows changed.
+CREATE OR REPLACE FUNCTION tenancy._erase_from_audit(request tenancy.subject_requests, rows_found jsonb)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     table_key text;
     key_columns text[];
     redacted_columns text[];
-    identities jsonb[];
+    targets jsonb := '[]';
+    target jsonb;
+    earlier record;
+    conditions text;
+    old_cases text;
+    new_cases text;
+    probes jsonb[];
     changed bigint := 0;
     n bigint;
 BEGIN
@@ -6242,27 +6266,84 @@ BEGIN
              WHERE a.attrelid = table_key::oid AND a.attnum > 0 AND NOT a.attisdropped
                AND a.attname <> ALL (key_columns || ARRAY['tenant_id']);
         ELSE
-            SELECT array_agg(m.column_name::text) INTO redacted_columns FROM tenancy._pii_marks(table_key::oid) m;
+            -- The marked columns, and those that held the subject itself.
+            SELECT array_agg(DISTINCT c) INTO redacted_columns
+              FROM (SELECT m.column_name::text AS c FROM tenancy._pii_marks(table_key::oid) m
+                    UNION ALL
+                    SELECT e.key FROM jsonb_array_elements(rows_found -> table_key) f,
+                                      jsonb_each_text(f -> 'row') e
+                     WHERE e.value = request.subject) columns;
         END IF;
         CONTINUE WHEN redacted_columns IS NULL;
-        SELECT array_agg((SELECT jsonb_object_agg(k, f->'row'->k) FROM unnest(key_columns) k))
-          INTO identities FROM jsonb_array_elements(rows_found -> table_key) f;
-        UPDATE tenancy.audit_log a
-           SET old_row = tenancy._redact_keys(a.old_row, redacted_columns),
-               new_row = tenancy._redact_keys(a.new_row, redacted_columns)
-         WHERE a.tenant_id = request.tenant_id AND a.relid = table_key::oid
-           AND (a.old_row @> ANY (identities) OR a.new_row @> ANY (identities))
-           AND (a.old_row ?| redacted_columns OR a.new_row ?| redacted_columns);
+        targets := targets || jsonb_build_object(
+            'relid', table_key::oid, 'columns', to_jsonb(redacted_columns), 'keys', to_jsonb(key_columns),
+            'identities', (SELECT jsonb_agg((SELECT jsonb_object_agg(k, f->'row'->k) FROM unnest(key_columns) k))
+                             FROM jsonb_array_elements(rows_found -> table_key) f));
+    END LOOP;
+    IF jsonb_array_length(targets) > 0 THEN
+        -- A row whose key changed had another key before: its older audit
+        -- rows name that one.
+        LOOP
+            SELECT string_agg(format('(a.relid = %s AND a.new_row ?| %L::text[] AND a.new_row @> ANY (%L::jsonb[]) '
+                                     'AND NOT a.old_row @> ANY (%L::jsonb[]))',
+                                     x->>'relid', ARRAY(SELECT jsonb_array_elements_text(x->'keys')),
+                                     ARRAY(SELECT jsonb_array_elements(x->'identities')),
+                                     ARRAY(SELECT jsonb_array_elements(x->'identities'))), ' OR ')
+              INTO conditions FROM jsonb_array_elements(targets) x;
+            n := 0;
+            FOR earlier IN EXECUTE format('SELECT a.relid, a.old_row FROM tenancy.audit_log a '
+                                          'WHERE a.tenant_id = $1 AND a.operation = ''UPDATE'' AND (%s)', conditions)
+                           USING request.tenant_id LOOP
+                SELECT jsonb_agg(CASE WHEN (x->>'relid')::oid = earlier.relid
+                                      THEN jsonb_set(x, '{identities}', (x->'identities') || jsonb_build_array(
+                                               (SELECT jsonb_object_agg(k, earlier.old_row -> k)
+                                                  FROM jsonb_array_elements_text(x->'keys') k)))
+                                      ELSE x END)
+                  INTO targets FROM jsonb_array_elements(targets) x;
+                n := n + 1;
+            END LOOP;
+            EXIT WHEN n = 0;
+        END LOOP;
+        SELECT string_agg(format('(a.relid = %s AND (a.old_row @> ANY (%L::jsonb[]) OR a.new_row @> ANY (%L::jsonb[])))',
+                                 x->>'relid', ARRAY(SELECT jsonb_array_elements(x->'identities')),
+                                 ARRAY(SELECT jsonb_array_elements(x->'identities'))), ' OR '),
+               string_agg(format('WHEN %s THEN tenancy._redact_keys(a.old_row, %L::text[])', x->>'relid',
+                                 ARRAY(SELECT jsonb_array_elements_text(x->'columns'))), ' '),
+               string_agg(format('WHEN %s THEN tenancy._redact_keys(a.new_row, %L::text[])', x->>'relid',
+                                 ARRAY(SELECT jsonb_array_elements_text(x->'columns'))), ' ')
+          INTO conditions, old_cases, new_cases FROM jsonb_array_elements(targets) x;
+        EXECUTE format('UPDATE tenancy.audit_log a SET old_row = CASE a.relid %s ELSE a.old_row END, '
+                       'new_row = CASE a.relid %s ELSE a.new_row END WHERE a.tenant_id = $1 AND (%s)',
+                       old_cases, new_cases, conditions)
+          USING request.tenant_id;
         GET DIAGNOSTICS n = ROW_COUNT;
         changed := changed + n;
-    END LOOP;
-    UPDATE tenancy.audit_log a
-       SET old_row = tenancy._redact_values(a.old_row, erased),
-           new_row = tenancy._redact_values(a.new_row, erased),
-           actor = CASE WHEN a.actor = request.subject THEN '[erased]' ELSE a.actor END
-     WHERE a.tenant_id = request.tenant_id
-       AND (a.actor = request.subject OR tenancy._holds_values(a.old_row, erased)
-            OR tenancy._holds_values(a.new_row, erased));
+    END IF;
+    -- The subject itself, in the marked columns of every protected table
+    -- and in memberships, wherever the tenant's audit rows hold it (as text,
+    -- or as a number when it is one).
+    SELECT string_agg(format('(a.relid = %s AND (a.old_row @> ANY (%L::jsonb[]) OR a.new_row @> ANY (%L::jsonb[])))',
+                             m.relid, m.probes, m.probes), ' OR '),
+           string_agg(format('WHEN %s THEN tenancy._redact_subject(a.old_row, %L::text[], $2)', m.relid, m.columns), ' '),
+           string_agg(format('WHEN %s THEN tenancy._redact_subject(a.new_row, %L::text[], $2)', m.relid, m.columns), ' ')
+      INTO conditions, old_cases, new_cases
+      FROM (SELECT c.relid, array_agg(DISTINCT c.column_name) AS columns,
+                   array_agg(jsonb_build_object(c.column_name, v.value)) AS probes
+              FROM (SELECT p.relid::oid AS relid, mk.column_name::text AS column_name
+                      FROM tenancy.protected_tables p CROSS JOIN LATERAL tenancy._pii_marks(p.relid) mk
+                    UNION ALL
+                    SELECT 'tenancy.memberships'::regclass::oid, 'actor') c
+              CROSS JOIN LATERAL (SELECT to_jsonb(request.subject) AS value
+                                  UNION ALL
+                                  SELECT to_jsonb(CASE WHEN request.subject ~ '^-?[0-9]{1,30}(\.[0-9]{1,30})?$'
+                                                       THEN request.subject::numeric END)
+                                   WHERE request.subject ~ '^-?[0-9]{1,30}(\.[0-9]{1,30})?$') v
+             GROUP BY c.relid) m;
+    EXECUTE format('UPDATE tenancy.audit_log a SET old_row = CASE a.relid %s ELSE a.old_row END, '
+                   'new_row = CASE a.relid %s ELSE a.new_row END, '
+                   'actor = CASE WHEN a.actor = $2 THEN ''[erased]'' ELSE a.actor END '
+                   'WHERE a.tenant_id = $1 AND (a.actor = $2 OR %s)', old_cases, new_cases, conditions)
+      USING request.tenant_id, request.subject;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN changed + n;
 END
@@ -6285,12 +6366,8 @@ BEGIN
      WHERE u.tenant_id = request.tenant_id AND u.actor = request.subject;
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;
-    UPDATE tenancy.tenant_events e
-       SET actor = CASE WHEN e.actor = request.subject THEN '[erased]' ELSE e.actor END,
-           "from" = CASE WHEN e."from" = request.subject THEN '[erased]' ELSE e."from" END,
-           "to" = CASE WHEN e."to" = request.subject THEN '[erased]' ELSE e."to" END
-     WHERE e.tenant_id = request.tenant_id
-       AND request.subject IN (e.actor, e."from", e."to");
+    UPDATE tenancy.tenant_events e SET actor = '[erased]'
+     WHERE e.tenant_id = request.tenant_id AND e.actor = request.subject;
     GET DIAGNOSTICS n = ROW_COUNT;
     changed := changed + n;
     UPDATE tenancy.subject_requests r SET subject = NULL
@@ -6315,8 +6392,8 @@ DECLARE
     table_oid oid;
     erased text[];
     tables jsonb := '{}';
-    audit_rows bigint;
-    records bigint;
+    audit_rows bigint := 0;
+    records bigint := 0;
     outcome jsonb;
 BEGIN
     target := tenancy._subject_request(request, 'erase the data', true);
@@ -6343,14 +6420,15 @@ BEGIN
               FROM (SELECT s.*, row_number() OVER () AS n FROM tenancy._subject_rows(target, true) s) r
              GROUP BY r.relid) g;
     rows_found := coalesce(rows_found, '{}');
-    -- The values erased: the subject, and what the marked columns held.
+    -- The values erased, to check that no trigger of an owner wrote one back:
+    -- the subject, and what the marked columns held.
     SELECT array_agg(DISTINCT v) INTO erased
       FROM (SELECT target.subject AS v
             UNION ALL
             SELECT f->'row'->>m.column_name::text
               FROM jsonb_each(rows_found) t CROSS JOIN LATERAL tenancy._pii_marks(t.key::oid) m
               CROSS JOIN LATERAL jsonb_array_elements(t.value) f) values_found
-     WHERE v IS NOT NULL AND v <> '' AND (v = target.subject OR length(v) >= 4);
+     WHERE v IS NOT NULL;
     -- Tables that refer to others first, so that deleted rows go before the
     -- rows they refer to.
     FOR i IN REVERSE coalesce(array_length(tables_found, 1), 0) .. 1 LOOP
@@ -6360,8 +6438,12 @@ BEGIN
             'found', jsonb_array_length(rows_found -> table_oid::text),
             'changed', tenancy._erase_table_rows(table_oid::regclass, target, rows_found -> table_oid::text, erased)));
     END LOOP;
-    audit_rows := tenancy._erase_from_audit(target, rows_found, erased);
-    records := tenancy._erase_from_records(target);
+    -- A subject found in no row is no person of this tenant: its audit
+    -- rows and records stay as they are.
+    IF rows_found <> '{}' THEN
+        audit_rows := tenancy._erase_from_audit(target, rows_found);
+        records := tenancy._erase_from_records(target);
+    END IF;
     outcome := jsonb_build_object('tables', tables, 'audit_rows', audit_rows, 'records', records);
     UPDATE tenancy.subject_requests r
        SET status = 'completed', subject = NULL, completed_by = tenancy.actor(), completed_at = now(),
@@ -6398,14 +6480,15 @@ COMMENT ON FUNCTION tenancy.subject_request_list(text) IS
 -- them.
 REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid), tenancy._erasure_policy(oid),
     tenancy._erasure_expression(regclass, smallint, text, bigint), tenancy._require_protected_for_pii(regclass),
+    tenancy._require_primary_key_for_pii(regclass),
     tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
     tenancy._subject_request(bigint, text, boolean),
     tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text, boolean),
-    tenancy._equality_operator(oid), tenancy._subject_rows(tenancy.subject_requests, boolean),
-    tenancy._require_subject(tenancy.subject_requests), tenancy._holds_values(jsonb, text[]),
-    tenancy._redact_values(jsonb, text[]), tenancy._redact_keys(jsonb, text[]),
+    tenancy._subject_condition(name, oid, text), tenancy._subject_rows(tenancy.subject_requests, boolean),
+    tenancy._require_subject(tenancy.subject_requests), tenancy._redact_subject(jsonb, text[], text),
+    tenancy._redact_keys(jsonb, text[]),
     tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]),
-    tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_from_audit(tenancy.subject_requests, jsonb),
     tenancy._erase_from_records(tenancy.subject_requests)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._pii_label(oid, integer) IS 'internal: the pg_tenancy label of a table or column';
@@ -6414,6 +6497,7 @@ COMMENT ON FUNCTION tenancy._erasure_policy(oid) IS 'internal: a table''s erasur
 COMMENT ON FUNCTION tenancy._erasure_expression(regclass, smallint, text, bigint) IS
     'internal: what an erasure puts in a column, or an error when it can put nothing';
 COMMENT ON FUNCTION tenancy._require_protected_for_pii(regclass) IS 'internal: error unless the table is protected';
+COMMENT ON FUNCTION tenancy._require_primary_key_for_pii(regclass) IS 'internal: error unless the table has a primary key';
 COMMENT ON FUNCTION tenancy._request_tenant(text, text) IS 'internal: the tenant a new request belongs to';
 COMMENT ON FUNCTION tenancy._request_subject(text, text, text) IS 'internal: records a request about a person';
 COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
@@ -6422,17 +6506,18 @@ COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
     'internal: runs one search for a person''s rows and keeps the new ones';
 COMMENT ON FUNCTION tenancy._subject_query(regclass, text, boolean) IS
     'internal: the statement that finds rows of a table for a request';
-COMMENT ON FUNCTION tenancy._equality_operator(oid) IS 'internal: the equality operator of a type';
+COMMENT ON FUNCTION tenancy._subject_condition(name, oid, text) IS
+    'internal: the condition that a subject column equals the subject';
 COMMENT ON FUNCTION tenancy._subject_rows(tenancy.subject_requests, boolean) IS
     'internal: every row of the request''s tenant that refers to its subject';
 COMMENT ON FUNCTION tenancy._require_subject(tenancy.subject_requests) IS
     'internal: error when the request''s subject has been erased';
-COMMENT ON FUNCTION tenancy._holds_values(jsonb, text[]) IS 'internal: whether an audit row holds erased values';
-COMMENT ON FUNCTION tenancy._redact_values(jsonb, text[]) IS 'internal: an audit row without the erased values';
+COMMENT ON FUNCTION tenancy._redact_subject(jsonb, text[], text) IS
+    'internal: an audit row without the subject in the named columns';
 COMMENT ON FUNCTION tenancy._redact_keys(jsonb, text[]) IS 'internal: an audit row without the named columns';
 COMMENT ON FUNCTION tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]) IS
     'internal: erases the rows found of one table as its owner';
-COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb, text[]) IS
+COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb) IS
     'internal: redacts an erased person in the tenant''s audit rows';
 COMMENT ON FUNCTION tenancy._erase_from_records(tenancy.subject_requests) IS
     'internal: forgets an erased person in pg_tenancy''s own records of the tenant';

@@ -20,3 +20,12 @@ SET tenancy.tenant = 'globex';
 INSERT INTO shop.invoices VALUES (1, 99.50), (2, 12.00);
 RESET tenancy.tenant;
 RESET ROLE;
+-- Personal data: marks on a table with a dropped column (its columns'
+-- numbers differ after a restore; the marks follow the names), a table's
+-- erasure policy, and a request.
+ALTER TABLE shop.invoices ADD COLUMN junk int;
+ALTER TABLE shop.invoices DROP COLUMN junk;
+ALTER TABLE shop.invoices ADD COLUMN buyer text;
+SELECT tenancy.mark_pii('shop.invoices', 'buyer', 'email', subject => true);
+SELECT tenancy.set_erasure_policy('shop.invoices', 'null');
+SELECT tenancy.request_subject_export('zoe@example.com', 'globex') > 0 AS requested;

@@ -26,3 +26,7 @@ SELECT 'tenant_events_id_seq', last_value, is_called FROM tenancy.tenant_events_
 SELECT 'shop.orders', count(*), md5(string_agg(o::text, ',' ORDER BY o.id)) FROM shop.orders o;
 SELECT 'shop.invoices', count(*), md5(string_agg(i::text, ',' ORDER BY i.id)) FROM shop.invoices i;
 SELECT 'shop.invoices owner', pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'shop.invoices'::regclass;
+SELECT 'pii_columns', count(*), string_agg(format('%s.%s %s %s %s', p.table_name, p.column_name, p.kind, p.subject, p.erasure), ',')
+  FROM tenancy.pii_columns() p;
+SELECT 'subject_requests', count(*), md5(string_agg(r::text, ',' ORDER BY r.id)) FROM tenancy.subject_requests r;
+SELECT 'subject_requests_id_seq', last_value, is_called FROM tenancy.subject_requests_id_seq;
