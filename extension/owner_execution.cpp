@@ -102,13 +102,14 @@ text *scan_as_owner(Oid relid, const char *query, Datum ids, bool ids_null)
 }
 
 // Runs a statement with parameters ($1 uuid: the tenant, $2 jsonb) as the
-// owner of relid, with protected tables open for that tenant only, and puts
+// owner of relid, with protected tables open for that tenant only (with
+// role), and puts
 // the first column of each row it returns (jsonb) into the function's result
 // set (plain C: runs inside pg_call).
-void rows_as_owner(Oid relid, const pg_uuid_t *tenant, const char *query, Datum argument, bool argument_null,
-				   ReturnSetInfo *result)
+void rows_as_owner(Oid relid, const pg_uuid_t *tenant, catalog::Role role, const char *query, Datum argument,
+				   bool argument_null, ReturnSetInfo *result)
 {
-	owner_scope::OwnerSession session = owner_scope::enter_as_owner(relid, "pg_catalog, pg_temp", tenant);
+	owner_scope::OwnerSession session = owner_scope::enter_as_owner(relid, "pg_catalog, pg_temp", tenant, role);
 	Oid types[2] = {UUIDOID, JSONBOID};
 	Datum values[2] = {UUIDPGetDatum(tenant), argument};
 	char nulls[2] = {' ', argument_null ? 'n' : ' '};
@@ -128,22 +129,26 @@ void rows_as_owner(Oid relid, const pg_uuid_t *tenant, const char *query, Datum 
 
 } // namespace
 
-// tenancy._rows_as_owner(target, tenant, query, argument): the jsonb values a
-// statement on the table's rows returns, run as its owner with protected
-// tables open for the tenant ($1: tenant, $2: argument).
+// tenancy._rows_as_owner(target, tenant, role, query, argument): the jsonb
+// values a statement on the table's rows returns, run as its owner with
+// protected tables open for the tenant with that role ($1: tenant, $2:
+// argument).
 TENANCY_SQL_FUNCTION(tenancy_rows_as_owner)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
-		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table, tenant and query must not be null")));
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table, tenant, role and query must not be null")));
 	Oid relid = PG_GETARG_OID(0);
 	pg_uuid_t tenant = *PG_GETARG_UUID_P(1);
-	std::string query = text_of(PG_GETARG_TEXT_PP(2));
-	Datum argument = PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3);
-	bool argument_null = PG_ARGISNULL(3);
+	Datum role_datum = PG_GETARG_DATUM(2);
+	std::string query = text_of(PG_GETARG_TEXT_PP(3));
+	Datum argument = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+	bool argument_null = PG_ARGISNULL(4);
 	guarded([&] {
+		catalog::Role role = catalog::role_from_datum(role_datum);
 		pg_call(InitMaterializedSRF, fcinfo, static_cast<bits32>(MAT_SRF_USE_EXPECTED_DESC));
 		auto *result = reinterpret_cast<ReturnSetInfo *>(fcinfo->resultinfo);
-		pg_call(rows_as_owner, relid, static_cast<const pg_uuid_t *>(&tenant), query.c_str(), argument,
+		pg_call(rows_as_owner, relid, static_cast<const pg_uuid_t *>(&tenant), role, query.c_str(), argument,
 				argument_null, result);
 	});
 	return (Datum) 0;

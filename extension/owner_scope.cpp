@@ -126,7 +126,7 @@ Oid relation_owner(Oid relid)
 } // namespace
 
 // Becomes the owner of relid for a statement, in a scope.
-OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for)
+OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for, catalog::Role open_role)
 {
 	OwnerSession session;
 	Oid owner = relation_owner(relid);
@@ -138,7 +138,7 @@ OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t 
 	(void) set_config_option("max_parallel_workers_per_gather", "0", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
 	if (open_for != nullptr)
-		begin_open(owner, relid, *open_for, catalog::Role::owner);
+		begin_open(owner, relid, *open_for, open_role);
 	else
 		begin_closed(owner, relid);
 	SetUserIdAndSecContext(owner, session.saved_context | SECURITY_LOCAL_USERID_CHANGE |

@@ -37,10 +37,11 @@ struct OwnerSession {
 // SECURITY_RESTRICTED_OPERATION, never exempt from forced row level security,
 // with search_path set (NULL keeps the caller's), no parallel workers (they
 // would not know the scope), in a scope where protected tables are closed or,
-// with open_for, show that tenant to an owner; connected to SPI, and refusing
+// with open_for, show that tenant with open_role; connected to SPI, and refusing
 // while a cursor holds rows (plain C: runs inside pg_call; an error on the
 // way is cleaned up by the abort, which restores the user and the settings).
-OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for);
+OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for,
+							catalog::Role open_role = catalog::Role::owner);
 
 // Becomes the caller again, dropping every setting changed meanwhile.
 void leave_as_owner(const OwnerSession &session);

@@ -3390,20 +3390,25 @@ REVOKE ALL ON FUNCTION tenancy._trusted_function(oid), tenancy.guard_ddl_outcome
 -- that code on every tenant's rows; they predate tenancy.protect() or were
 -- made by a platform admin), and triggers that run an owner's code with the
 -- writing user's rights.
-CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
-RETURNS TABLE (severity text, object text, problem text, hint text)
+-- The code of table owners that planning a statement on a protected table
+-- (of one table, or of every one) runs: indexes, CHECK constraints and
+-- generated columns that call untrusted or non-immutable functions.
+CREATE OR REPLACE FUNCTION tenancy._planned_owner_code(only_table regclass DEFAULT NULL)
+RETURNS TABLE (relid regclass, problem text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH code AS (
+    WITH protected AS (
+        SELECT p.relid FROM tenancy.protected_tables p WHERE only_table IS NULL OR p.relid = only_table
+    ), code AS (
         SELECT i.indrelid AS relid, 'index ' || i.indexrelid::regclass::text AS what,
                'pg_class'::regclass AS classid, i.indexrelid AS objid
-          FROM pg_index i JOIN tenancy.protected_tables p ON p.relid = i.indrelid
+          FROM pg_index i JOIN protected p ON p.relid = i.indrelid
         UNION ALL
         SELECT con.conrelid, format('check constraint %I', con.conname), 'pg_constraint'::regclass, con.oid
-          FROM pg_constraint con JOIN tenancy.protected_tables p ON p.relid = con.conrelid
+          FROM pg_constraint con JOIN protected p ON p.relid = con.conrelid
          WHERE con.contype = 'c'
         UNION ALL
         SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
-          FROM pg_attrdef d JOIN tenancy.protected_tables p ON p.relid = d.adrelid
+          FROM pg_attrdef d JOIN protected p ON p.relid = d.adrelid
                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
     ), code_and_domains AS (
         -- A domain an expression casts to runs its constraints too.
@@ -3420,12 +3425,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
           FROM code_and_domains c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
          WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
     )
-    SELECT DISTINCT 'error', c.relid::regclass::text,
+    SELECT DISTINCT c.relid::regclass,
            format('%s calls %s, owned by %s: rebuilding or validating it runs that code on every tenant''s rows',
-                  c.what, c.function::regprocedure, pg_get_userbyid(f.proowner)),
-           'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
+                  c.what, c.function::regprocedure, pg_get_userbyid(f.proowner))
       FROM calls c JOIN pg_proc f ON f.oid = c.function
      WHERE NOT tenancy._trusted_function(c.function) OR f.provolatile <> 'i'
+$$;
+REVOKE ALL ON FUNCTION tenancy._planned_owner_code(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._planned_owner_code(regclass) IS
+    'internal: indexes, CHECK constraints and generated columns of protected tables that call owners'' code';
+
+CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT 'error', c.relid::text, c.problem,
+           'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
+      FROM tenancy._planned_owner_code() c
     UNION ALL
     SELECT 'warning', t.tgrelid::regclass::text,
            format('trigger %I runs %s, owned by %s, on every write (with the rights of the writing user)',
@@ -5612,13 +5627,14 @@ REVOKE ALL ON FUNCTION tenancy._flush_usage(), tenancy._record_usage(timestamptz
 -- read or touched, and the owner's code never runs with the caller's rights.
 
 -- Runs a statement on a table's rows as its owner, with protected tables
--- open for one tenant ($1: the tenant, $2: argument), and returns the jsonb
--- its rows return; see owner_execution.cpp.
-CREATE OR REPLACE FUNCTION tenancy._rows_as_owner(target regclass, tenant uuid, query text, argument jsonb)
+-- open for one tenant with a role ($1: the tenant, $2: argument), and
+-- returns the jsonb its rows return; see owner_execution.cpp.
+CREATE OR REPLACE FUNCTION tenancy._rows_as_owner(target regclass, tenant uuid, role tenancy.role, query text,
+                                                  argument jsonb)
 RETURNS SETOF jsonb
     LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_rows_as_owner';
-REVOKE ALL ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._rows_as_owner(regclass, uuid, text, jsonb) IS
+REVOKE ALL ON FUNCTION tenancy._rows_as_owner(regclass, uuid, tenancy.role, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._rows_as_owner(regclass, uuid, tenancy.role, text, jsonb) IS
     'internal: the jsonb rows of a statement on a table''s rows, run as its owner for one tenant';
 
 -- The pg_tenancy label of a column or table (objsubid 0), or NULL.
@@ -5649,21 +5665,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- The expression that replaces a column's value in an erasure (the table's
--- alias is t): the marker '[erased]' in text columns (where a unique index
--- holds the column: NULL, or for a NOT NULL column the marker with the
--- request and the row's place appended, so that two erased rows never
--- collide), the JSON string "[erased]" in json and jsonb columns, NULL
--- elsewhere or when the policy says null; raises when a column can take
--- neither. request NULL: only checks.
-CREATE OR REPLACE FUNCTION tenancy._erasure_expression(target regclass, column_number smallint, policy text,
-                                                       request bigint)
+-- alias is t): NULL where the column takes it and the policy says null, or
+-- the column is of a domain (whose checks the marker may fail) or under a
+-- unique index (NULLs never collide); else the marker '[erased]' in text
+-- columns (with a random uuid appended under a unique index, so that no two
+-- erased rows, and no value anyone wrote before, collide), the JSON string
+-- "[erased]" in json and jsonb columns. Raises when a column can take
+-- neither.
+CREATE OR REPLACE FUNCTION tenancy._erasure_expression(target regclass, column_number smallint, policy text)
 RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     col record;
+    is_unique boolean;
 BEGIN
     SELECT a.attname, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS type_name, ty.typcategory,
-           CASE WHEN ty.typtype = 'd' THEN ty.typbasetype ELSE ty.oid END AS base_type
+           ty.typtype = 'd' AS is_domain, a.atttypid, a.atttypmod
       INTO col
       FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
      WHERE a.attrelid = target AND a.attnum = column_number AND NOT a.attisdropped;
@@ -5671,27 +5688,40 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'undefined_column',
             MESSAGE = format('column number %s of table %s does not exist', column_number, target);
     END IF;
-    IF policy = 'redact' AND col.base_type IN ('json'::regtype, 'jsonb'::regtype) THEN
+    is_unique := EXISTS (SELECT 1 FROM pg_index i
+                          WHERE i.indrelid = target AND i.indisunique AND column_number = ANY (i.indkey::int2[]));
+    IF NOT col.attnotnull AND (policy = 'null' OR col.is_domain OR is_unique) THEN
+        RETURN 'NULL';
+    ELSIF policy = 'redact' AND NOT col.is_domain AND col.atttypid IN ('json'::regtype, 'jsonb'::regtype) THEN
         RETURN format('%L::%s', '"[erased]"', col.type_name);
-    ELSIF policy = 'redact' AND col.typcategory = 'S' THEN
-        IF EXISTS (SELECT 1 FROM pg_index i
-                    WHERE i.indrelid = target AND i.indisunique AND column_number = ANY (i.indkey::int2[])) THEN
-            IF NOT col.attnotnull THEN
-                RETURN 'NULL';  -- NULLs never collide in a unique index
-            END IF;
-            RETURN format('(%L || t.tableoid::pg_catalog.oid::pg_catalog.text || %L || t.ctid::pg_catalog.text '
-                          '|| %L)::%s', format('[erased %s ', coalesce(request, 0)), ' ', ']', col.type_name);
-        END IF;
+    ELSIF policy = 'redact' AND NOT col.is_domain AND col.typcategory = 'S' AND NOT is_unique THEN
         RETURN format('%L::%s', '[erased]', col.type_name);
+    ELSIF policy = 'redact' AND NOT col.is_domain AND col.atttypid IN ('text'::regtype, 'varchar'::regtype)
+          AND (col.atttypmod < 0 OR col.atttypmod - 4 >= 45) THEN
+        RETURN format('(%L || pg_catalog.gen_random_uuid()::pg_catalog.text || %L)::%s', '[erased ', ']',
+                      col.type_name);
     ELSIF NOT col.attnotnull THEN
         RETURN 'NULL';
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
         MESSAGE = format('column %I of table %s cannot be erased', col.attname, target),
-        DETAIL = format('It is NOT NULL and of type %s, so under the table''s erasure policy "%s" it can '
-                        'take neither the marker [erased] nor NULL.', col.type_name, policy),
+        DETAIL = format('It is NOT NULL and of type %s%s, so under the table''s erasure policy "%s" it can take '
+                        'neither a marker nor NULL.', col.type_name,
+                        CASE WHEN is_unique THEN ' under a unique index' ELSE '' END, policy),
         HINT = format('Make the column nullable, or have the rows deleted: '
                       'SELECT tenancy.set_erasure_policy(%L, ''delete'').', target::text);
+END
+$$;
+
+-- The expression that takes the subject out of an unmarked text column, or
+-- NULL when the column can take no marker (it is then left as it is).
+CREATE OR REPLACE FUNCTION tenancy._erasure_expression_or_null(target regclass, column_number smallint)
+RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN tenancy._erasure_expression(target, column_number, 'redact');
+EXCEPTION WHEN feature_not_supported THEN
+    RETURN NULL;
 END
 $$;
 
@@ -5758,7 +5788,7 @@ BEGIN
             DETAIL = 'It names the tenant, which pg_tenancy keeps in every protected row.';
     END IF;
     IF tenancy._erasure_policy(target) <> 'delete' THEN
-        PERFORM tenancy._erasure_expression(target, column_number, tenancy._erasure_policy(target), NULL);
+        PERFORM tenancy._erasure_expression(target, column_number, tenancy._erasure_policy(target));
     END IF;
     EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS %L', target, mark_pii.column_name,
                    'pii:' || kind || CASE WHEN subject THEN ':subject' ELSE '' END);
@@ -5816,7 +5846,7 @@ BEGIN
         PERFORM tenancy._require_primary_key_for_pii(target);
     ELSE
         FOR marked IN SELECT * FROM tenancy._pii_marks(target) LOOP
-            PERFORM tenancy._erasure_expression(target, marked.column_number, policy, NULL);
+            PERFORM tenancy._erasure_expression(target, marked.column_number, policy);
         END LOOP;
     END IF;
     EXECUTE format('SECURITY LABEL FOR pg_tenancy ON TABLE %s IS %L', target,
@@ -5929,32 +5959,52 @@ $$;
 COMMENT ON FUNCTION tenancy.subject_request(bigint) IS
     'one request about a person (owners and admins of its tenant, platform admins)';
 
--- Runs a statement on a table's rows as its owner with protected tables
--- open for one tenant, and adds the rows it returns ({"id", "row"}) that were
--- not seen yet to seen; returns those.
+-- Runs a statement that finds rows of a table as its owner, with protected
+-- tables open for one tenant to read only (viewer), and adds the rows it
+-- returns ({"id", "row"}) that were not seen yet to seen; returns those.
 CREATE OR REPLACE FUNCTION tenancy._subject_step(target regclass, tenant uuid, query text, argument jsonb,
                                                  INOUT seen jsonb, OUT fresh jsonb)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     SELECT coalesce(jsonb_agg(r.found ORDER BY r.found->>'id'), '[]') INTO fresh
       FROM (SELECT DISTINCT ON (f->>'id') f AS found
-              FROM tenancy._rows_as_owner(target, tenant, query, argument) f
+              FROM tenancy._rows_as_owner(target, tenant, 'viewer', query, argument) f
              WHERE NOT seen ? (f->>'id')) r;
     seen := seen || coalesce((SELECT jsonb_object_agg(f->>'id', true) FROM jsonb_array_elements(fresh) f), '{}');
 END
 $$;
 
+-- Raises when a table has code of its owner that planning a statement on
+-- it would run (an index, a CHECK constraint or a generated column calling
+-- the owner's functions, which the health check reports as an error): a
+-- request about a person queries the table for one tenant, and that code
+-- would run then.
+CREATE OR REPLACE FUNCTION tenancy._refuse_owner_code(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    problem text;
+BEGIN
+    SELECT c.problem INTO problem FROM tenancy._planned_owner_code(target) c LIMIT 1;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('table %s runs code of its owner when a statement on it is planned', target),
+            DETAIL = format('The health check says: %s. A request about a person queries the table for one '
+                            'tenant, and that code would run then.', problem),
+            HINT = 'Replace it with one that calls only trusted functions (built in, or owned by a superuser), '
+                   'then make the request again.';
+    END IF;
+END
+$$;
+
 -- The statement that finds rows of a table: {"id", "row"} for every row of
--- the tenant ($1) that meets a condition, locked when for_update.
-CREATE OR REPLACE FUNCTION tenancy._subject_query(target regclass, condition text, for_update boolean)
-RETURNS text
+-- the tenant ($1) that meets a condition.
+CREATE OR REPLACE FUNCTION tenancy._subject_query(target regclass, condition text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('SELECT pg_catalog.jsonb_build_object(''id'', t.tableoid::pg_catalog.oid::pg_catalog.text '
                   '|| ''/'' || t.ctid::pg_catalog.text, ''row'', pg_catalog.to_jsonb(t)) FROM %s %s t '
-                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)%s',
-                  CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END, target, condition,
-                  CASE WHEN for_update THEN ' FOR UPDATE OF t' ELSE '' END)
-      FROM pg_class c WHERE c.oid = target
+                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)',
+                  (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c WHERE c.oid = target),
+                  target, condition)
 $$;
 
 -- The condition that a subject column (alias t) equals the subject ($2->>0):
@@ -5978,9 +6028,8 @@ $$;
 
 -- Every row of the request's tenant that refers to its subject: table, row
 -- id (table oid/ctid) and the row as jsonb, in the order found (the
--- subject's rows, then the rows that refer to them, step by step). Locks
--- them when for_update.
-CREATE OR REPLACE FUNCTION tenancy._subject_rows(request tenancy.subject_requests, for_update boolean)
+-- subject's rows, then the rows that refer to them, step by step).
+CREATE OR REPLACE FUNCTION tenancy._subject_rows(request tenancy.subject_requests)
 RETURNS TABLE (relid oid, row_id text, row_data jsonb, step integer)
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -6001,13 +6050,13 @@ BEGIN
           JOIN pg_attribute a ON a.attrelid = p.relid AND a.attnum = m.column_number
          WHERE m.subject ORDER BY p.relid::text, m.column_number
     LOOP
+        PERFORM tenancy._refuse_owner_code(subject_column.relid);
         BEGIN
             SELECT s.seen, s.fresh INTO seen, fresh
               FROM tenancy._subject_step(subject_column.relid, request.tenant_id,
                        tenancy._subject_query(subject_column.relid,
                            tenancy._subject_condition(subject_column.column_name, subject_column.atttypid,
-                                                      subject_column.type_name),
-                           for_update),
+                                                      subject_column.type_name)),
                        jsonb_build_array(request.subject), seen) s;
         EXCEPTION WHEN data_exception THEN
             fresh := '[]';
@@ -6040,11 +6089,12 @@ BEGIN
                    AND NOT EXISTS (SELECT 1 FROM tenancy._pii_marks(c.conrelid) m WHERE m.subject)
                  GROUP BY c.oid, c.conrelid ORDER BY c.conrelid::regclass::text, c.oid
             LOOP
+                PERFORM tenancy._refuse_owner_code(reference.child);
                 SELECT s.seen, s.fresh INTO seen, fresh
                   FROM tenancy._subject_step(reference.child, request.tenant_id,
                            tenancy._subject_query(reference.child,
                                format('EXISTS (SELECT FROM pg_catalog.jsonb_array_elements($2) x WHERE %s)',
-                                      reference.matches), for_update),
+                                      reference.matches)),
                            frontier -> parent, seen) s;
                 IF jsonb_array_length(fresh) > 0 THEN
                     next_frontier := jsonb_set(next_frontier, ARRAY[reference.child::oid::text],
@@ -6086,7 +6136,7 @@ DECLARE
 BEGIN
     target := tenancy._subject_request(request, 'export the data', false);
     PERFORM tenancy._require_subject(target);
-    FOR found IN SELECT r.relid::regclass::text AS table_name, r.row_data FROM tenancy._subject_rows(target, false) r
+    FOR found IN SELECT r.relid::regclass::text AS table_name, r.row_data FROM tenancy._subject_rows(target) r
     LOOP
         table_name := found.table_name;
         row_data := found.row_data - 'tenant_id';
@@ -6153,7 +6203,7 @@ $$;
 -- any other text column equal to the subject to the marker); returns how
 -- many. Raises when a trigger or rule of the owner kept a row or a value.
 CREATE OR REPLACE FUNCTION tenancy._erase_table_rows(target regclass, request tenancy.subject_requests,
-                                                     rows_found jsonb, erased text[])
+                                                     role tenancy.role, rows_found jsonb)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -6173,7 +6223,7 @@ BEGIN
         '(SELECT pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids''))');
     IF policy = 'delete' THEN
         SELECT coalesce(jsonb_agg(r), '[]') INTO changed
-          FROM tenancy._rows_as_owner(target, request.tenant_id,
+          FROM tenancy._rows_as_owner(target, request.tenant_id, role,
                    format('DELETE FROM %s %s t %s RETURNING pg_catalog.to_jsonb(t)',
                           (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
                             WHERE c.oid = target), target, which_rows),
@@ -6181,7 +6231,7 @@ BEGIN
     ELSE
         SELECT array_agg(m.column_name::text),
                string_agg(format('%I = %s', m.column_name,
-                                 tenancy._erasure_expression(target, m.column_number, policy, request.id)), ', ')
+                                 tenancy._erasure_expression(target, m.column_number, policy)), ', ')
           INTO marked, assignments
           FROM tenancy._pii_marks(target) m;
         -- The subject's value itself goes wherever it is in these rows:
@@ -6191,12 +6241,13 @@ BEGIN
                          string_agg(format('%I = CASE WHEN t.%I::pg_catalog.text OPERATOR(pg_catalog.=) '
                                            '($2 OPERATOR(pg_catalog.->>) ''subject'') THEN %s ELSE t.%I END',
                                            a.attname, a.attname,
-                                           tenancy._erasure_expression(target, a.attnum, 'redact', request.id),
+                                           tenancy._erasure_expression_or_null(target, a.attnum),
                                            a.attname), ', ' ORDER BY a.attnum))
           INTO holding_subject, assignments
           FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid
          WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
            AND ty.typcategory = 'S' AND a.attname <> ALL (coalesce(marked, '{}'))
+           AND tenancy._erasure_expression_or_null(target, a.attnum) IS NOT NULL
            AND EXISTS (SELECT FROM jsonb_array_elements(rows_found) f
                         WHERE f -> 'row' ->> a.attname::text = request.subject);
         IF marked IS NULL THEN
@@ -6208,16 +6259,19 @@ BEGIN
              WHERE EXISTS (SELECT FROM unnest(holding_subject) k WHERE f -> 'row' ->> k = request.subject);
         END IF;
         SELECT coalesce(jsonb_agg(r), '[]') INTO changed
-          FROM tenancy._rows_as_owner(target, request.tenant_id,
+          FROM tenancy._rows_as_owner(target, request.tenant_id, role,
                    format('UPDATE %s %s t SET %s %s RETURNING pg_catalog.to_jsonb(t)',
                           (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
                             WHERE c.oid = target), target, assignments, which_rows),
                    jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f),
                                       'subject', request.subject)) r;
-        -- A trigger of the owner may have put a value back.
+        -- A trigger of the owner may have put a value back: the subject, or
+        -- what a marked column held (not a marker of an earlier erasure).
         IF EXISTS (SELECT FROM jsonb_array_elements(changed) c,
                                unnest(coalesce(marked, '{}') || coalesce(holding_subject, '{}')) k
-                    WHERE c ->> k = ANY (erased)) THEN
+                    WHERE c ->> k = request.subject
+                       OR c ->> k IN (SELECT f -> 'row' ->> m FROM jsonb_array_elements(rows_found) f, unnest(marked) m
+                                       WHERE f -> 'row' ->> m !~ '^"?\[erased( [^]]*)?\]"?$')) THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('the erasure of request %s left personal data in table %s', request.id, target),
                 DETAIL = 'A trigger or rule of the table wrote the erased values back.',
@@ -6229,23 +6283,33 @@ BEGIN
             MESSAGE = format('the erasure of request %s left %s of %s rows of table %s', request.id,
                              jsonb_array_length(rows_found) - jsonb_array_length(changed),
                              jsonb_array_length(rows_found), target),
-            DETAIL = 'A trigger or rule of the table kept them from being changed; an erasure is all or nothing.',
-            HINT = 'Change what keeps them (the table''s owner can), then erase again.';
+            DETAIL = 'A trigger or rule of the table kept them from being changed, or they changed meanwhile; an '
+                     'erasure is all or nothing.',
+            HINT = 'Erase again; if it fails again, change what keeps them (the table''s owner can).';
     END IF;
     RETURN jsonb_array_length(changed);
 END
 $$;
 
--- Redacts the person in the tenant's audit rows, in three passes over them:
--- the audit rows of the rows found (by primary key, following changes of
--- the key back) lose their marked columns and those that held the subject
--- (for tables whose rows are deleted, every column but the key); then, in
--- every audit row of the tenant, a marked column (or a membership's actor)
--- that holds exactly the subject, and the actor where the subject acted.
--- Values are never looked for elsewhere: an admin cannot erase a tenant's
--- history by asking for a common word. Each pass is one scan of the
--- tenant's audit rows with constant conditions (jsonb containment) per
--- table. Returns how many audit rows changed.
+-- The key columns of a row of the audit log, as an object.
+CREATE OR REPLACE FUNCTION tenancy._row_key(row_data jsonb, keys text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT (SELECT pg_catalog.jsonb_object_agg(k, row_data -> k) FROM pg_catalog.unnest(keys) k)
+$$;
+
+-- Redacts the person in the tenant's audit rows:
+--  * the history of each row found: the audit rows of its key since the key
+--    was last inserted (so that an earlier row that had the same key keeps
+--    its history), following changes of the key back, lose the marked
+--    columns and those that held the subject (every column but the key for
+--    tables whose rows are deleted);
+--  * every audit row where a subject column holds exactly the subject (the
+--    same person), and, unless the subject names a database role, the
+--    subject as the actor of an audit row or the member of a membership.
+-- Values are never looked for elsewhere: an admin cannot erase other
+-- people's history by asking to erase a word they share. Each step is one
+-- scan of the tenant's audit rows with constant conditions per row found.
+-- Returns how many audit rows changed.
 CREATE OR REPLACE FUNCTION tenancy._erase_from_audit(request tenancy.subject_requests, rows_found jsonb)
 RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -6253,13 +6317,16 @@ DECLARE
     table_key text;
     key_columns text[];
     redacted_columns text[];
-    targets jsonb := '[]';
-    target jsonb;
-    earlier record;
+    lifelines jsonb := '[]';  -- {relid, keys, columns, identity, until}
+    pending jsonb;            -- lifelines whose audit rows are not read yet
+    candidates jsonb := '[]'; -- audit rows whose first key column matches a lifeline's
+    old_keys text;
+    new_keys text;
+    selected jsonb;
     conditions text;
     old_cases text;
     new_cases text;
-    probes jsonb[];
+    role_name boolean := EXISTS (SELECT FROM pg_roles r WHERE r.rolname = request.subject);
     changed bigint := 0;
     n bigint;
 BEGIN
@@ -6282,53 +6349,83 @@ BEGIN
                      WHERE e.value = request.subject) columns;
         END IF;
         CONTINUE WHEN redacted_columns IS NULL;
-        targets := targets || jsonb_build_object(
-            'relid', table_key::oid, 'columns', to_jsonb(redacted_columns), 'keys', to_jsonb(key_columns),
-            'identities', (SELECT jsonb_agg((SELECT jsonb_object_agg(k, f->'row'->k) FROM unnest(key_columns) k))
-                             FROM jsonb_array_elements(rows_found -> table_key) f));
+        SELECT lifelines || coalesce(jsonb_agg(jsonb_build_object(
+                   'relid', table_key::oid, 'keys', key_columns, 'columns', redacted_columns,
+                   'identity', tenancy._row_key(f -> 'row', key_columns), 'until', 9223372036854775807)), '[]')
+          INTO lifelines FROM jsonb_array_elements(rows_found -> table_key) f;
     END LOOP;
-    IF jsonb_array_length(targets) > 0 THEN
-        -- A row whose key changed had another key before: its older audit
-        -- rows name that one.
-        LOOP
-            SELECT string_agg(format('(a.relid = %s AND a.new_row ?| %L::text[] AND a.new_row @> ANY (%L::jsonb[]) '
-                                     'AND NOT a.old_row @> ANY (%L::jsonb[]))',
-                                     x->>'relid', ARRAY(SELECT jsonb_array_elements_text(x->'keys')),
-                                     ARRAY(SELECT jsonb_array_elements(x->'identities')),
-                                     ARRAY(SELECT jsonb_array_elements(x->'identities'))), ' OR ')
-              INTO conditions FROM jsonb_array_elements(targets) x;
-            n := 0;
-            FOR earlier IN EXECUTE format('SELECT a.relid, a.old_row FROM tenancy.audit_log a '
-                                          'WHERE a.tenant_id = $1 AND a.operation = ''UPDATE'' AND (%s)', conditions)
-                           USING request.tenant_id LOOP
-                SELECT jsonb_agg(CASE WHEN (x->>'relid')::oid = earlier.relid
-                                      THEN jsonb_set(x, '{identities}', (x->'identities') || jsonb_build_array(
-                                               (SELECT jsonb_object_agg(k, earlier.old_row -> k)
-                                                  FROM jsonb_array_elements_text(x->'keys') k)))
-                                      ELSE x END)
-                  INTO targets FROM jsonb_array_elements(targets) x;
-                n := n + 1;
-            END LOOP;
-            EXIT WHEN n = 0;
-        END LOOP;
-        SELECT string_agg(format('(a.relid = %s AND (a.old_row @> ANY (%L::jsonb[]) OR a.new_row @> ANY (%L::jsonb[])))',
-                                 x->>'relid', ARRAY(SELECT jsonb_array_elements(x->'identities')),
-                                 ARRAY(SELECT jsonb_array_elements(x->'identities'))), ' OR '),
-               string_agg(format('WHEN %s THEN tenancy._redact_keys(a.old_row, %L::text[])', x->>'relid',
-                                 ARRAY(SELECT jsonb_array_elements_text(x->'columns'))), ' '),
-               string_agg(format('WHEN %s THEN tenancy._redact_keys(a.new_row, %L::text[])', x->>'relid',
-                                 ARRAY(SELECT jsonb_array_elements_text(x->'columns'))), ' ')
-          INTO conditions, old_cases, new_cases FROM jsonb_array_elements(targets) x;
+    pending := lifelines;
+    -- The audit rows of the lifelines' keys: one scan per round, joining each
+    -- audit row by its first key column (before and after the change it
+    -- records) to the lifelines, a hash join; a key that an UPDATE changed
+    -- into a lifeline's key adds a lifeline for the key before, up to that
+    -- UPDATE, read in the next round.
+    WHILE jsonb_array_length(pending) > 0 LOOP
+        SELECT string_agg(DISTINCT format('WHEN %s THEN a.old_row ->> %L', l->>'relid', l->'keys'->>0), ' '),
+               string_agg(DISTINCT format('WHEN %s THEN a.new_row ->> %L', l->>'relid', l->'keys'->>0), ' ')
+          INTO old_keys, new_keys FROM jsonb_array_elements(pending) l;
+        EXECUTE format(
+            'SELECT coalesce(jsonb_agg(DISTINCT jsonb_build_object(''id'', a.id, ''tid'', '
+            'a.tableoid::pg_catalog.oid::pg_catalog.text || ''/'' || a.ctid::pg_catalog.text, ''relid'', a.relid, '
+            '''operation'', a.operation, ''old'', a.old_row, ''new'', a.new_row)), ''[]'') '
+            'FROM tenancy.audit_log a '
+            'CROSS JOIN LATERAL (VALUES (CASE a.relid %s END), (CASE a.relid %s END)) k(value) '
+            'JOIN (SELECT DISTINCT (l->>''relid'')::pg_catalog.oid AS relid, '
+            '             l->''identity''->>(l->''keys''->>0) AS value '
+            '        FROM pg_catalog.jsonb_array_elements($2) l) l ON l.relid = a.relid AND l.value = k.value '
+            'WHERE a.tenant_id = $1 AND a.relid = ANY ($3)', old_keys, new_keys)
+          INTO selected
+          USING request.tenant_id, pending,
+                ARRAY(SELECT DISTINCT (l->>'relid')::oid FROM jsonb_array_elements(pending) l);
+        candidates := candidates || selected;
+        -- Keys that an UPDATE changed into a lifeline's key, before it.
+        SELECT coalesce(jsonb_agg(DISTINCT l || jsonb_build_object(
+                   'identity', tenancy._row_key(c->'old', ARRAY(SELECT jsonb_array_elements_text(l->'keys'))),
+                   'until', (c->>'id')::bigint)), '[]')
+          INTO pending
+          FROM jsonb_array_elements(pending) l JOIN jsonb_array_elements(selected) c
+            ON (c->>'relid')::oid = (l->>'relid')::oid
+         WHERE c->>'operation' = 'UPDATE' AND (c->>'id')::bigint < (l->>'until')::bigint
+           AND tenancy._row_key(c->'new', ARRAY(SELECT jsonb_array_elements_text(l->'keys'))) = l->'identity'
+           AND tenancy._row_key(c->'old', ARRAY(SELECT jsonb_array_elements_text(l->'keys'))) <> l->'identity';
+        lifelines := lifelines || pending;
+    END LOOP;
+    -- Each lifeline: the audit rows of exactly its key, from the last INSERT
+    -- of the key before its end (an earlier row that had the key keeps its
+    -- history) to its end.
+    SELECT coalesce(jsonb_agg(jsonb_build_object('tid', r.tid, 'relid', r.relid)), '[]')
+      INTO selected
+      FROM (SELECT DISTINCT c->>'tid' AS tid, (c->>'relid')::oid AS relid
+              FROM jsonb_array_elements(lifelines) l
+              CROSS JOIN LATERAL (SELECT ARRAY(SELECT jsonb_array_elements_text(l->'keys')) AS keys) k
+              JOIN jsonb_array_elements(candidates) c ON (c->>'relid')::oid = (l->>'relid')::oid
+             WHERE (c->>'id')::bigint <= (l->>'until')::bigint
+               AND (c->>'id')::bigint >= coalesce(
+                       (SELECT max((i->>'id')::bigint) FROM jsonb_array_elements(candidates) i
+                         WHERE i->>'operation' = 'INSERT' AND (i->>'relid')::oid = (l->>'relid')::oid
+                           AND (i->>'id')::bigint <= (l->>'until')::bigint
+                           AND tenancy._row_key(i->'new', k.keys) = l->'identity'), 0)
+               AND (tenancy._row_key(c->'old', k.keys) = l->'identity'
+                    OR tenancy._row_key(c->'new', k.keys) = l->'identity')) r;
+    IF jsonb_array_length(selected) > 0 THEN
+        SELECT string_agg(DISTINCT format('WHEN %s THEN tenancy._redact_keys(a.old_row, %L::text[])', l->>'relid',
+                                          ARRAY(SELECT jsonb_array_elements_text(l->'columns'))), ' '),
+               string_agg(DISTINCT format('WHEN %s THEN tenancy._redact_keys(a.new_row, %L::text[])', l->>'relid',
+                                          ARRAY(SELECT jsonb_array_elements_text(l->'columns'))), ' ')
+          INTO old_cases, new_cases FROM jsonb_array_elements(lifelines) l;
         EXECUTE format('UPDATE tenancy.audit_log a SET old_row = CASE a.relid %s ELSE a.old_row END, '
-                       'new_row = CASE a.relid %s ELSE a.new_row END WHERE a.tenant_id = $1 AND (%s)',
-                       old_cases, new_cases, conditions)
-          USING request.tenant_id;
+                       'new_row = CASE a.relid %s ELSE a.new_row END '
+                       'WHERE a.tenant_id = $1 AND a.ctid = ANY ($2) AND a.tableoid::pg_catalog.oid::pg_catalog.text '
+                       '|| ''/'' || a.ctid::pg_catalog.text = ANY ($3)', old_cases, new_cases)
+          USING request.tenant_id,
+                ARRAY(SELECT split_part(x->>'tid', '/', 2)::tid FROM jsonb_array_elements(selected) x),
+                ARRAY(SELECT x->>'tid' FROM jsonb_array_elements(selected) x);
         GET DIAGNOSTICS n = ROW_COUNT;
         changed := changed + n;
     END IF;
-    -- The subject itself, in the marked columns of every protected table
-    -- and in memberships, wherever the tenant's audit rows hold it (as text,
-    -- or as a number when it is one).
+    -- The subject itself: in the subject columns of every protected table
+    -- (as text, or as a number when it is one), and, when it names no
+    -- database role, as an actor and as a member.
     SELECT string_agg(format('(a.relid = %s AND (a.old_row @> ANY (%L::jsonb[]) OR a.new_row @> ANY (%L::jsonb[])))',
                              m.relid, m.probes, m.probes), ' OR '),
            string_agg(format('WHEN %s THEN tenancy._redact_subject(a.old_row, %L::text[], $2)', m.relid, m.columns), ' '),
@@ -6338,8 +6435,9 @@ BEGIN
                    array_agg(jsonb_build_object(c.column_name, v.value)) AS probes
               FROM (SELECT p.relid::oid AS relid, mk.column_name::text AS column_name
                       FROM tenancy.protected_tables p CROSS JOIN LATERAL tenancy._pii_marks(p.relid) mk
+                     WHERE mk.subject
                     UNION ALL
-                    SELECT 'tenancy.memberships'::regclass::oid, 'actor') c
+                    SELECT 'tenancy.memberships'::regclass::oid, 'actor' WHERE NOT role_name) c
               CROSS JOIN LATERAL (SELECT to_jsonb(request.subject) AS value
                                   UNION ALL
                                   SELECT to_jsonb(CASE WHEN request.subject ~ '^-?[0-9]{1,30}(\.[0-9]{1,30})?$'
@@ -6348,9 +6446,10 @@ BEGIN
              GROUP BY c.relid) m;
     EXECUTE format('UPDATE tenancy.audit_log a SET old_row = CASE a.relid %s ELSE a.old_row END, '
                    'new_row = CASE a.relid %s ELSE a.new_row END, '
-                   'actor = CASE WHEN a.actor = $2 THEN ''[erased]'' ELSE a.actor END '
-                   'WHERE a.tenant_id = $1 AND (a.actor = $2 OR %s)', old_cases, new_cases, conditions)
-      USING request.tenant_id, request.subject;
+                   'actor = CASE WHEN a.actor = $2 AND NOT $3 THEN ''[erased]'' ELSE a.actor END '
+                   'WHERE a.tenant_id = $1 AND ((a.actor = $2 AND NOT $3) OR %s)',
+                   coalesce(old_cases, ''), coalesce(new_cases, ''), coalesce(conditions, 'false'))
+      USING request.tenant_id, request.subject, role_name;
     GET DIAGNOSTICS n = ROW_COUNT;
     RETURN changed + n;
 END
@@ -6365,18 +6464,26 @@ DECLARE
     changed bigint := 0;
     n bigint;
 BEGIN
-    UPDATE tenancy.access_denials d SET actor = '[erased]'
-     WHERE d.tenant_id = request.tenant_id AND d.actor = request.subject;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
-    UPDATE tenancy.usage_actors u SET actor = format('[erased %s]', request.id)
-     WHERE u.tenant_id = request.tenant_id AND u.actor = request.subject;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
-    UPDATE tenancy.tenant_events e SET actor = '[erased]'
-     WHERE e.tenant_id = request.tenant_id AND e.actor = request.subject;
-    GET DIAGNOSTICS n = ROW_COUNT;
-    changed := changed + n;
+    -- A database role is an operator of the database, not a person of a
+    -- tenant's data: its name stays where it acted.
+    IF NOT EXISTS (SELECT FROM pg_roles r WHERE r.rolname = request.subject) THEN
+        UPDATE tenancy.access_denials d SET actor = '[erased]'
+         WHERE d.tenant_id = request.tenant_id AND d.actor = request.subject;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        changed := changed + n;
+        UPDATE tenancy.usage_actors u SET actor = format('[erased %s]', request.id)
+         WHERE u.tenant_id = request.tenant_id AND u.actor = request.subject;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        changed := changed + n;
+        UPDATE tenancy.tenant_events e
+           SET actor = CASE WHEN e.actor = request.subject THEN '[erased]' ELSE e.actor END,
+               "from" = CASE WHEN e.event = 'owner' AND e."from" = request.subject THEN '[erased]' ELSE e."from" END,
+               "to" = CASE WHEN e.event = 'owner' AND e."to" = request.subject THEN '[erased]' ELSE e."to" END
+         WHERE e.tenant_id = request.tenant_id
+           AND (e.actor = request.subject OR (e.event = 'owner' AND request.subject IN (e."from", e."to")));
+        GET DIAGNOSTICS n = ROW_COUNT;
+        changed := changed + n;
+    END IF;
     UPDATE tenancy.subject_requests r SET subject = NULL
      WHERE r.tenant_id = request.tenant_id AND r.subject = request.subject AND r.id <> request.id;
     GET DIAGNOSTICS n = ROW_COUNT;
@@ -6397,13 +6504,18 @@ DECLARE
     rows_found jsonb;
     tables_found oid[];
     table_oid oid;
-    erased text[];
+    caller_role tenancy.role;
+    blocking record;
     tables jsonb := '{}';
     audit_rows bigint := 0;
     records bigint := 0;
     outcome jsonb;
 BEGIN
     target := tenancy._subject_request(request, 'erase the data', true);
+    -- The owners' code that the erasure's statements run sees the tenant
+    -- with the caller's role, as it would see a change the caller made.
+    caller_role := CASE WHEN tenancy.is_platform_admin() THEN 'owner'
+                        ELSE tenancy._caller_role(target.tenant_id, true) END;
     IF target.kind <> 'erasure' THEN
         RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
             MESSAGE = format('request %s asks for an export, not an erasure', target.id),
@@ -6419,31 +6531,46 @@ BEGIN
             DETAIL = 'An erasure leaves no trace of the value, and the membership needs it.',
             HINT = 'Remove the member first with tenancy.remove_member(), then erase.';
     END IF;
-    -- The rows, locked, grouped by table in the order found.
+    -- The rows, grouped by table in the order found.
     SELECT jsonb_object_agg(g.relid::text, g.found_rows), array_agg(g.relid ORDER BY g.first_found)
       INTO rows_found, tables_found
       FROM (SELECT r.relid, min(r.n) AS first_found,
                    jsonb_agg(jsonb_build_object('id', r.row_id, 'row', r.row_data) ORDER BY r.n) AS found_rows
-              FROM (SELECT s.*, row_number() OVER () AS n FROM tenancy._subject_rows(target, true) s) r
+              FROM (SELECT s.*, row_number() OVER () AS n FROM tenancy._subject_rows(target) s) r
              GROUP BY r.relid) g;
     rows_found := coalesce(rows_found, '{}');
-    -- The values erased, to check that no trigger of an owner wrote one back:
-    -- the subject, and what the marked columns held.
-    SELECT array_agg(DISTINCT v) INTO erased
-      FROM (SELECT target.subject AS v
-            UNION ALL
-            SELECT f->'row'->>m.column_name::text
-              FROM jsonb_each(rows_found) t CROSS JOIN LATERAL tenancy._pii_marks(t.key::oid) m
-              CROSS JOIN LATERAL jsonb_array_elements(t.value) f) values_found
-     WHERE v IS NOT NULL;
+    -- Rows deleted by their table's policy must not be referred to by rows
+    -- that stay (a foreign key without an action would refuse the delete).
+    SELECT c.conrelid::regclass AS child, c.confrelid::regclass AS parent INTO blocking
+      FROM pg_constraint c
+     WHERE c.contype = 'f' AND c.confdeltype IN ('a', 'r')
+       AND rows_found ? c.confrelid::text AND rows_found ? c.conrelid::text AND c.conrelid <> c.confrelid
+       AND tenancy._erasure_policy(c.confrelid) = 'delete' AND tenancy._erasure_policy(c.conrelid) <> 'delete'
+     LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the erasure of request %s would delete rows of table %s that rows of table %s '
+                             'refer to', target.id, blocking.parent, blocking.child),
+            DETAIL = format('Table %s''s erasure policy is delete, and the foreign key from %s has no action on '
+                            'delete; those rows stay.', blocking.parent, blocking.child),
+            HINT = format('Delete the referring rows too (tenancy.set_erasure_policy(%L, ''delete'')), or give the '
+                          'foreign key ON DELETE CASCADE or SET NULL.', blocking.child::text);
+    END IF;
     -- Tables that refer to others first, so that deleted rows go before the
-    -- rows they refer to.
-    FOR i IN REVERSE coalesce(array_length(tables_found, 1), 0) .. 1 LOOP
-        table_oid := tables_found[i];
+    -- rows they refer to: each round takes the tables no remaining table
+    -- refers to (in a cycle, any).
+    WHILE cardinality(tables_found) > 0 LOOP
+        SELECT t INTO table_oid FROM unnest(tables_found) WITH ORDINALITY u(t, n)
+         ORDER BY EXISTS (SELECT FROM pg_constraint c
+                           WHERE c.contype = 'f' AND c.confrelid = u.t AND c.conrelid <> u.t
+                             AND c.conrelid = ANY (tables_found)), u.n DESC
+         LIMIT 1;
+        tables_found := array_remove(tables_found, table_oid);
         tables := tables || jsonb_build_object(table_oid::regclass::text, jsonb_build_object(
             'action', tenancy._erasure_policy(table_oid),
             'found', jsonb_array_length(rows_found -> table_oid::text),
-            'changed', tenancy._erase_table_rows(table_oid::regclass, target, rows_found -> table_oid::text, erased)));
+            'changed', tenancy._erase_table_rows(table_oid::regclass, target, caller_role,
+                                                 rows_found -> table_oid::text)));
     END LOOP;
     -- A subject found in no row is no person of this tenant: its audit
     -- rows and records stay as they are.
@@ -6486,23 +6613,28 @@ COMMENT ON FUNCTION tenancy.subject_request_list(text) IS
 -- Only the public functions are PUBLIC's; the internal ones are called by
 -- them.
 REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid), tenancy._erasure_policy(oid),
-    tenancy._erasure_expression(regclass, smallint, text, bigint), tenancy._require_protected_for_pii(regclass),
+    tenancy._erasure_expression(regclass, smallint, text), tenancy._erasure_expression_or_null(regclass, smallint),
+    tenancy._require_protected_for_pii(regclass),
     tenancy._require_primary_key_for_pii(regclass),
     tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
     tenancy._subject_request(bigint, text, boolean),
-    tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text, boolean),
-    tenancy._subject_condition(name, oid, text), tenancy._subject_rows(tenancy.subject_requests, boolean),
+    tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text),
+    tenancy._refuse_owner_code(regclass),
+    tenancy._subject_condition(name, oid, text), tenancy._subject_rows(tenancy.subject_requests),
     tenancy._require_subject(tenancy.subject_requests), tenancy._redact_subject(jsonb, text[], text),
+    tenancy._row_key(jsonb, text[]),
     tenancy._redact_keys(jsonb, text[]),
-    tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]),
+    tenancy._erase_table_rows(regclass, tenancy.subject_requests, tenancy.role, jsonb),
     tenancy._erase_from_audit(tenancy.subject_requests, jsonb),
     tenancy._erase_from_records(tenancy.subject_requests)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._pii_label(oid, integer) IS 'internal: the pg_tenancy label of a table or column';
 COMMENT ON FUNCTION tenancy._pii_marks(oid) IS 'internal: the columns of a table marked as personal data';
 COMMENT ON FUNCTION tenancy._erasure_policy(oid) IS 'internal: a table''s erasure policy';
-COMMENT ON FUNCTION tenancy._erasure_expression(regclass, smallint, text, bigint) IS
+COMMENT ON FUNCTION tenancy._erasure_expression(regclass, smallint, text) IS
     'internal: what an erasure puts in a column, or an error when it can put nothing';
+COMMENT ON FUNCTION tenancy._erasure_expression_or_null(regclass, smallint) IS
+    'internal: what an erasure puts in an unmarked text column holding the subject, or NULL';
 COMMENT ON FUNCTION tenancy._require_protected_for_pii(regclass) IS 'internal: error unless the table is protected';
 COMMENT ON FUNCTION tenancy._require_primary_key_for_pii(regclass) IS 'internal: error unless the table has a primary key';
 COMMENT ON FUNCTION tenancy._request_tenant(text, text) IS 'internal: the tenant a new request belongs to';
@@ -6511,18 +6643,21 @@ COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
     'internal: a request the caller may act on, locked';
 COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
     'internal: runs one search for a person''s rows and keeps the new ones';
-COMMENT ON FUNCTION tenancy._subject_query(regclass, text, boolean) IS
+COMMENT ON FUNCTION tenancy._refuse_owner_code(regclass) IS
+    'internal: error when planning a statement on the table would run its owner''s code';
+COMMENT ON FUNCTION tenancy._subject_query(regclass, text) IS
     'internal: the statement that finds rows of a table for a request';
 COMMENT ON FUNCTION tenancy._subject_condition(name, oid, text) IS
     'internal: the condition that a subject column equals the subject';
-COMMENT ON FUNCTION tenancy._subject_rows(tenancy.subject_requests, boolean) IS
+COMMENT ON FUNCTION tenancy._subject_rows(tenancy.subject_requests) IS
     'internal: every row of the request''s tenant that refers to its subject';
 COMMENT ON FUNCTION tenancy._require_subject(tenancy.subject_requests) IS
     'internal: error when the request''s subject has been erased';
 COMMENT ON FUNCTION tenancy._redact_subject(jsonb, text[], text) IS
     'internal: an audit row without the subject in the named columns';
+COMMENT ON FUNCTION tenancy._row_key(jsonb, text[]) IS 'internal: the key columns of an audit row';
 COMMENT ON FUNCTION tenancy._redact_keys(jsonb, text[]) IS 'internal: an audit row without the named columns';
-COMMENT ON FUNCTION tenancy._erase_table_rows(regclass, tenancy.subject_requests, jsonb, text[]) IS
+COMMENT ON FUNCTION tenancy._erase_table_rows(regclass, tenancy.subject_requests, tenancy.role, jsonb) IS
     'internal: erases the rows found of one table as its owner';
 COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb) IS
     'internal: redacts an erased person in the tenant''s audit rows';

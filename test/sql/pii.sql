@@ -208,6 +208,36 @@ SELECT table_name, coalesce(row_data ->> 'id', row_data ->> 'login') AS id
 -- mallory's operator never ran.
 RESET ROLE;
 SELECT count(*) AS operator_calls FROM mal.loot;
+-- A table whose index calls its owner's function (made before protect(),
+-- which the health check reports) is never queried for a request: its
+-- owner's code would run for the tenant.
+SET ROLE mallory;
+CREATE FUNCTION mal.record() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO mal.loot SELECT current_user, (SELECT count(*) FROM app.people);
+    EXCEPTION WHEN others THEN
+        NULL;  -- no tenant open to it
+    END;
+    RETURN '';
+END
+$$;
+CREATE FUNCTION mal.leak() RETURNS text LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RETURN mal.record();
+END
+$$;
+CREATE TABLE mal.contacts (id int PRIMARY KEY, email text NOT NULL);
+CREATE INDEX ON mal.contacts ((email || mal.leak()));
+SELECT tenancy.protect('mal.contacts');
+SELECT tenancy.mark_pii('mal.contacts', 'email', 'email', subject => true);
+RESET ROLE;
+SET ROLE carol;
+SELECT tenancy.export_subject(:export_request);
+:sqlstate
+RESET ROLE;
+SELECT count(*) AS leak_calls FROM mal.loot;
+DROP TABLE mal.contacts;
 SET ROLE carol;
 SELECT kind, status, requested_by, completed_by, result FROM tenancy.subject_requests WHERE id = :export_request;
 -- A subject nobody has: an empty export.
@@ -247,6 +277,22 @@ SET ROLE app_owner;
 DROP TRIGGER keep_notes ON app.purchases;
 RESET ROLE;
 
+-- An admin cannot take other people's history with an erasure: a planted
+-- row whose subject is Yann's name leaves Yann's name in his audit rows, one
+-- named like a database role leaves that role's actions, and Yann's badge
+-- 302, deleted and its key given to Zoe, keeps its history.
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.people VALUES (20, 'Yann Kor', NULL, NULL, NULL, NULL), (21, 'postgres', NULL, NULL, NULL, NULL);
+SELECT tenancy.erase_subject(tenancy.request_erasure('Yann Kor')) -> 'tables' -> 'app.people' AS planted;
+SELECT tenancy.erase_subject(tenancy.request_erasure('postgres')) -> 'tables' -> 'app.people' AS planted;
+DELETE FROM app.badges WHERE id = 302;
+INSERT INTO app.badges VALUES (302, 1, 'zoe-3');
+RESET ROLE;
+SELECT count(*) AS yann_name_kept FROM tenancy.audit_log WHERE new_row ->> 'full_name' = 'Yann Kor';
+SELECT count(*) > 0 AS postgres_actions_kept FROM tenancy.audit_log WHERE actor = 'postgres';
+SET ROLE alice;
+
 -- The erasure: marked columns redacted (NULL where no marker fits, a marker
 -- of its own where a unique index holds the column), the subject's value
 -- wherever it is in those rows, addresses deleted (their policy), the same
@@ -259,8 +305,12 @@ SELECT id, person_id, note, amount FROM app.purchases ORDER BY id;
 SELECT id, purchase_id, product, contact FROM app.purchase_lines ORDER BY id;
 SELECT id, person_id, street FROM app.addresses ORDER BY id;
 SELECT login, email, nick FROM app.accounts ORDER BY login;
-SELECT id, handle ~ '^\[erased \d+ \d+ \(\d+,\d+\)\]$' AS own_marker FROM app.badges WHERE person_id = 1 ORDER BY id;
+SELECT id, handle ~ '^\[erased [0-9a-f-]{36}\]$' AS own_marker FROM app.badges WHERE person_id = 1 ORDER BY id;
 SELECT count(DISTINCT handle) AS distinct_markers FROM app.badges WHERE person_id = 1;
+RESET ROLE;
+SELECT count(*) AS yann_badge_history_kept FROM tenancy.audit_log
+ WHERE table_name = 'app.badges' AND 'yk' IN (old_row ->> 'handle', new_row ->> 'handle');
+SET ROLE alice;
 -- Run again, it returns what it did, and changes nothing.
 SELECT tenancy.erase_subject(:erasure_request) -> 'tables' -> 'app.people' AS again;
 -- What is recorded: who, when, how many; no subject, in this request or in
@@ -360,4 +410,11 @@ SELECT count(*) FROM tenancy.subject_request_list();
 :sqlstate
 RESET ROLE;
 DROP ROLE pii_searcher;
+-- A marker an earlier erasure left (or anyone wrote) blocks no erasure.
+SET ROLE alice;
+SET tenancy.tenant = 'acme';
+INSERT INTO app.purchases VALUES (13, 2, '[erased]', 1);
+SELECT tenancy.erase_subject(tenancy.request_erasure('yann@example.com')) -> 'tables' -> 'app.purchases' AS yann;
+RESET tenancy.tenant;
+RESET ROLE;
 DROP SCHEMA mal CASCADE;

@@ -180,20 +180,25 @@ REVOKE ALL ON FUNCTION tenancy._trusted_function(oid), tenancy.guard_ddl_outcome
 -- that code on every tenant's rows; they predate tenancy.protect() or were
 -- made by a platform admin), and triggers that run an owner's code with the
 -- writing user's rights.
-CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
-RETURNS TABLE (severity text, object text, problem text, hint text)
+-- The code of table owners that planning a statement on a protected table
+-- (of one table, or of every one) runs: indexes, CHECK constraints and
+-- generated columns that call untrusted or non-immutable functions.
+CREATE OR REPLACE FUNCTION tenancy._planned_owner_code(only_table regclass DEFAULT NULL)
+RETURNS TABLE (relid regclass, problem text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    WITH code AS (
+    WITH protected AS (
+        SELECT p.relid FROM tenancy.protected_tables p WHERE only_table IS NULL OR p.relid = only_table
+    ), code AS (
         SELECT i.indrelid AS relid, 'index ' || i.indexrelid::regclass::text AS what,
                'pg_class'::regclass AS classid, i.indexrelid AS objid
-          FROM pg_index i JOIN tenancy.protected_tables p ON p.relid = i.indrelid
+          FROM pg_index i JOIN protected p ON p.relid = i.indrelid
         UNION ALL
         SELECT con.conrelid, format('check constraint %I', con.conname), 'pg_constraint'::regclass, con.oid
-          FROM pg_constraint con JOIN tenancy.protected_tables p ON p.relid = con.conrelid
+          FROM pg_constraint con JOIN protected p ON p.relid = con.conrelid
          WHERE con.contype = 'c'
         UNION ALL
         SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
-          FROM pg_attrdef d JOIN tenancy.protected_tables p ON p.relid = d.adrelid
+          FROM pg_attrdef d JOIN protected p ON p.relid = d.adrelid
                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
     ), code_and_domains AS (
         -- A domain an expression casts to runs its constraints too.
@@ -210,12 +215,22 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
           FROM code_and_domains c JOIN pg_depend d ON d.classid = c.classid AND d.objid = c.objid
          WHERE d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
     )
-    SELECT DISTINCT 'error', c.relid::regclass::text,
+    SELECT DISTINCT c.relid::regclass,
            format('%s calls %s, owned by %s: rebuilding or validating it runs that code on every tenant''s rows',
-                  c.what, c.function::regprocedure, pg_get_userbyid(f.proowner)),
-           'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
+                  c.what, c.function::regprocedure, pg_get_userbyid(f.proowner))
       FROM calls c JOIN pg_proc f ON f.oid = c.function
      WHERE NOT tenancy._trusted_function(c.function) OR f.provolatile <> 'i'
+$$;
+REVOKE ALL ON FUNCTION tenancy._planned_owner_code(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._planned_owner_code(regclass) IS
+    'internal: indexes, CHECK constraints and generated columns of protected tables that call owners'' code';
+
+CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT DISTINCT 'error', c.relid::text, c.problem,
+           'Replace it with one that calls only trusted functions (built in, or owned by a superuser).'
+      FROM tenancy._planned_owner_code() c
     UNION ALL
     SELECT 'warning', t.tgrelid::regclass::text,
            format('trigger %I runs %s, owned by %s, on every write (with the rights of the writing user)',
