@@ -5704,7 +5704,7 @@ BEGIN
         RETURN 'NULL';
     END IF;
     RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-        MESSAGE = format('column %I of table %s cannot be erased', col.attname, target),
+        MESSAGE = format('column "%s" of table %s cannot be erased', col.attname, target),
         DETAIL = format('It is NOT NULL and of type %s%s, so under the table''s erasure policy "%s" it can take '
                         'neither a marker nor NULL.', col.type_name,
                         CASE WHEN is_unique THEN ' under a unique index' ELSE '' END, policy),
@@ -5816,7 +5816,7 @@ BEGIN
     END IF;
     IF tenancy._pii_label(target, column_number) IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_object',
-            MESSAGE = format('column %I of table %s is not marked as personal data', unmark_pii.column_name, target);
+            MESSAGE = format('column "%s" of table %s is not marked as personal data', unmark_pii.column_name, target);
     END IF;
     EXECUTE format('SECURITY LABEL FOR pg_tenancy ON COLUMN %s.%I IS NULL', target, unmark_pii.column_name);
 END
@@ -6001,10 +6001,8 @@ $$;
 CREATE OR REPLACE FUNCTION tenancy._subject_query(target regclass, condition text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT format('SELECT pg_catalog.jsonb_build_object(''id'', t.tableoid::pg_catalog.oid::pg_catalog.text '
-                  '|| ''/'' || t.ctid::pg_catalog.text, ''row'', pg_catalog.to_jsonb(t)) FROM %s %s t '
-                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)',
-                  (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c WHERE c.oid = target),
-                  target, condition)
+                  '|| ''/'' || t.ctid::pg_catalog.text, ''row'', pg_catalog.to_jsonb(t)) FROM ONLY %s t '
+                  'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 AND (%s)', target, condition)
 $$;
 
 -- The condition that a subject column (alias t) equals the subject ($2->>0):
@@ -6214,19 +6212,14 @@ DECLARE
     which_rows text;
     changed jsonb;
 BEGIN
-    which_rows := format(
+    which_rows :=
         'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 '
         'AND t.ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.split_part(i, ''/'', 2)::pg_catalog.tid '
-        'FROM pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids'') i)) '
-        'AND (t.tableoid::pg_catalog.oid::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' '
-        'OPERATOR(pg_catalog.||) t.ctid::pg_catalog.text) IN '
-        '(SELECT pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids''))');
+        'FROM pg_catalog.jsonb_array_elements_text($2 OPERATOR(pg_catalog.->) ''ids'') i))';
     IF policy = 'delete' THEN
         SELECT coalesce(jsonb_agg(r), '[]') INTO changed
           FROM tenancy._rows_as_owner(target, request.tenant_id, role,
-                   format('DELETE FROM %s %s t %s RETURNING pg_catalog.to_jsonb(t)',
-                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
-                            WHERE c.oid = target), target, which_rows),
+                   format('DELETE FROM ONLY %s t %s RETURNING pg_catalog.to_jsonb(t)', target, which_rows),
                    jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f))) r;
     ELSE
         SELECT array_agg(m.column_name::text),
@@ -6260,9 +6253,8 @@ BEGIN
         END IF;
         SELECT coalesce(jsonb_agg(r), '[]') INTO changed
           FROM tenancy._rows_as_owner(target, request.tenant_id, role,
-                   format('UPDATE %s %s t SET %s %s RETURNING pg_catalog.to_jsonb(t)',
-                          (SELECT CASE WHEN c.relkind = 'p' THEN '' ELSE 'ONLY' END FROM pg_class c
-                            WHERE c.oid = target), target, assignments, which_rows),
+                   format('UPDATE ONLY %s t SET %s %s RETURNING pg_catalog.to_jsonb(t)', target, assignments,
+                          which_rows),
                    jsonb_build_object('ids', (SELECT jsonb_agg(f->'id') FROM jsonb_array_elements(rows_found) f),
                                       'subject', request.subject)) r;
         -- A trigger of the owner may have put a value back: the subject, or
