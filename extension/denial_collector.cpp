@@ -14,7 +14,11 @@
 // for other sessions (Django's test runner does both).
 //
 // A batch that cannot be written (the extension was dropped, or awaits ALTER
-// EXTENSION ... UPDATE) goes to the server log, record by record.
+// EXTENSION ... UPDATE) goes to the server log, record by record. Each batch
+// first takes a share lock on the extension itself, the lock DROP EXTENSION
+// takes before its tables: a drop then waits for the batch, or the batch for
+// the drop, and never do both hold a table the other needs (a deadlock that
+// failed the drop).
 #include "denial_collector.hpp"
 #include "access_log_queue.hpp"
 #include "sql_function.hpp"
@@ -25,6 +29,8 @@
 extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -33,6 +39,7 @@ extern "C" {
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
@@ -354,6 +361,9 @@ void store(Record *batch, int count)
 	StartTransactionCommand();
 	PG_TRY();
 	{
+		Oid extension = get_extension_oid("pg_tenancy", true);
+		if (OidIsValid(extension))
+			LockDatabaseObject(ExtensionRelationId, extension, 0, AccessShareLock);
 		SPI_connect();
 		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, "recording pg_tenancy access events");
