@@ -30,15 +30,16 @@ NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql sql/src/objects/07_p
 NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.sql sql/src/objects/12_usage.sql
 NEW_OBJECTS_0.8--0.9 = sql/src/objects/13_pii.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9
-STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9
-STEPS_FROM_0.8 = 0.8--0.9
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10
+STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10
+STEPS_FROM_0.9 = 0.9--0.10
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
@@ -71,7 +72,7 @@ TENANTCTL_BINDIR ?= /usr/local/bin
 TENANTCTL_MANDIR ?= /usr/local/share/man
 TENANTCTL_BASHCOMPDIR ?= /usr/local/share/bash-completion/completions
 TENANTCTL_ZSHCOMPDIR ?= /usr/local/share/zsh/site-functions
-TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter
+TENANTCTL_CXXFLAGS = -std=c++17 -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -I$(shell $(PG_CONFIG) --includedir 2>/dev/null)
 TENANTCTL_VERSION := $(EXTVERSION)
 
 EXTRA_CLEAN = $(TENANTCTL) $(TENANTCTL_OBJS) results regression.diffs updated-regression.diffs regression.out \
@@ -117,6 +118,9 @@ sql/pg_tenancy--0.7--$(EXTVERSION).sql: $(call upgrade_sql,0.7)
 sql/pg_tenancy--0.8--$(EXTVERSION).sql: $(call upgrade_sql,0.8)
 	cat $^ > $@
 
+sql/pg_tenancy--0.9--$(EXTVERSION).sql: $(call upgrade_sql,0.9)
+	cat $^ > $@
+
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)
 	$(CXX) $(TENANTCTL_CXXFLAGS) -DTENANTCTL_VERSION='"$(TENANTCTL_VERSION)"' -c -o $@ $<
 
@@ -124,7 +128,7 @@ cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)
 cli/main.o: pg_tenancy.control
 
 $(TENANTCTL): $(TENANTCTL_OBJS)
-	$(CXX) -o $@ $^ -lpqxx -lpq
+	$(CXX) -o $@ $^ -lpqxx -lpq -lcrypto -lxlsxwriter
 
 install-tenantctl: $(TENANTCTL) man/tenantctl.1
 	install -D -m 755 $(TENANTCTL) $(DESTDIR)$(TENANTCTL_BINDIR)/tenantctl

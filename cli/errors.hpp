@@ -25,4 +25,16 @@ public:
 	explicit CheckFailed(const std::string &summary) : std::runtime_error(summary) {}
 };
 
+// Something tenantctl itself refuses to go on with (a damaged export, a
+// directory in the way), with what to do about it.
+class Refusal : public std::runtime_error {
+public:
+	// Creates a refusal: message, then detail and hint as full sentences.
+	Refusal(const std::string &message, std::string detail, std::string hint)
+		: std::runtime_error(message), detail(std::move(detail)), hint(std::move(hint))
+	{
+	}
+	std::string detail, hint;
+};
+
 } // namespace tenantctl

@@ -110,6 +110,9 @@ int run(const Invocation &invocation)
 	} catch (const UsageError &error) {
 		report_problem({error.what(), "", "", "", exit_usage}, json);
 		return exit_usage;
+	} catch (const Refusal &error) {
+		report_problem({error.what(), "", error.detail, error.hint, exit_refused}, json);
+		return exit_refused;
 	} catch (const CheckFailed &error) {
 		report_problem({error.what(), "", "", "", exit_refused}, json);
 		return exit_refused;

@@ -4,6 +4,7 @@
 // at any point, it is simply run again.
 #include "commands.hpp"
 #include "protect_args.hpp"
+#include "progress.hpp"
 #include "report.hpp"
 
 #include <chrono>
@@ -27,73 +28,6 @@ struct StepResult {
 	long long rows_done = 0;
 	long long rows_total = 0;
 	bool done = false;
-};
-
-// Formats a count with thousands separators.
-std::string grouped(long long value)
-{
-	std::string digits = std::to_string(value < 0 ? -value : value), out;
-	for (size_t i = 0; i < digits.size(); ++i) {
-		if (i > 0 && (digits.size() - i) % 3 == 0)
-			out += ',';
-		out += digits[i];
-	}
-	return value < 0 ? "-" + out : out;
-}
-
-// Formats seconds as 1h02m03s, 2m03s or 3s.
-std::string duration(double seconds)
-{
-	long long total = static_cast<long long>(seconds + 0.5);
-	std::ostringstream out;
-	if (total >= 3600)
-		out << total / 3600 << "h";
-	if (total >= 60)
-		out << (total % 3600) / 60 << "m";
-	out << total % 60 << "s";
-	return out.str();
-}
-
-// The progress line of the backfill on a terminal: bar, rows, rate, ETA.
-class ProgressBar {
-public:
-	// Draws only when standard error is a terminal.
-	ProgressBar() : enabled_(isatty(STDERR_FILENO) == 1), started_(Clock::now()) {}
-
-	// Redraws the line for the rows done so far.
-	void update(const StepResult &state)
-	{
-		if (!enabled_)
-			return;
-		if (first_rows_ < 0)
-			first_rows_ = state.rows_done;
-		double elapsed = std::chrono::duration<double>(Clock::now() - started_).count();
-		long long total = std::max(state.rows_total, state.rows_done);
-		double share = total > 0 ? static_cast<double>(state.rows_done) / total : 1.0;
-		double rate = elapsed > 0.5 ? (state.rows_done - first_rows_) / elapsed : 0.0;
-		const int width = 30;
-		int filled = static_cast<int>(share * width);
-		std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
-		std::fprintf(stderr, "\r%-8s [%s] %3d%%  %s/%s rows  %s rows/s  ETA %s   ", state.step.c_str(), bar.c_str(),
-					 static_cast<int>(share * 100), grouped(state.rows_done).c_str(), grouped(total).c_str(),
-					 grouped(static_cast<long long>(rate)).c_str(),
-					 rate > 0 ? duration((total - state.rows_done) / rate).c_str() : "?");
-		drawn_ = true;
-	}
-
-	// Ends the line so that what follows starts on a fresh one.
-	void finish()
-	{
-		if (drawn_)
-			std::fputc('\n', stderr);
-		drawn_ = false;
-	}
-
-private:
-	bool enabled_;
-	bool drawn_ = false;
-	Clock::time_point started_;
-	long long first_rows_ = -1;
 };
 
 // Runs an action, again after a pause when it failed for want of a lock
@@ -168,7 +102,7 @@ std::string protect_online(Session &session, const ProtectArgs &args)
 			break;
 		rows_done = state.rows_done;
 		if (state.step == "backfill")
-			bar.update(state);
+			bar.update(state.step, state.rows_done, state.rows_total);
 		else
 			bar.finish();
 		if (state.step != step)

@@ -187,6 +187,7 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 	add_tenant_lifecycle_commands(*tenant, invocation);
 	add_tenant_limits_command(*tenant, invocation);
 	add_tenant_region_command(*tenant, invocation);
+	add_tenant_portability_commands(*tenant, invocation);
 }
 
 } // namespace tenantctl

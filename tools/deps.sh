@@ -10,8 +10,10 @@ set -eu
 # libicu-dev is what the extension checks actor names with (as PostgreSQL
 # itself uses ICU for collations); python3-django and python3-psycopg2 run the
 # Django integration's example and its tests (test/django/run.sh); man-db
-# makes `man tenantctl` work after make install.
-packages="postgresql-15 postgresql-server-dev-15 libpq-dev libpqxx-dev libcli11-dev libicu-dev g++ make python3 pgbouncer
+# makes `man tenantctl` work after make install; libssl-dev (OpenSSL's
+# SHA-256) and libxlsxwriter-dev write the checksums and the spreadsheets of
+# tenant exports.
+packages="postgresql-15 postgresql-server-dev-15 libpq-dev libssl-dev libpqxx-dev libcli11-dev libxlsxwriter-dev libicu-dev g++ make python3 pgbouncer
           python3-django python3-psycopg2 man-db"
 
 missing=""

@@ -40,6 +40,23 @@ BEGIN
 END
 $$;
 
+-- Returns the equality operator of a type's default btree operator class,
+-- schema-qualified for OPERATOR(), or NULL when the type has none: an
+-- operator named "=" that anyone created in some schema is never the one
+-- pg_tenancy compares with.
+CREATE OR REPLACE FUNCTION tenancy._equality_operator(type_oid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+      FROM pg_opclass oc
+      JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+      JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                     AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3
+      JOIN pg_operator o ON o.oid = ao.amopopr
+      JOIN pg_namespace n ON n.oid = o.oprnamespace
+     WHERE oc.opcdefault AND oc.opcintype = type_oid
+     LIMIT 1
+$$;
+
 -- Finds a tenant by slug or uuid, optionally locking it; raises when absent.
 -- For platform admins, and for callers whose rights are already checked.
 CREATE OR REPLACE FUNCTION tenancy._find_tenant(ref text, lock_row boolean DEFAULT false)
@@ -223,10 +240,12 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
     tenancy._latest_status(uuid), tenancy._active_members(uuid), tenancy._lock_member_seats(uuid),
-    tenancy._refuse_lookalike(uuid, text)
+    tenancy._refuse_lookalike(uuid, text), tenancy._equality_operator(oid)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
 COMMENT ON FUNCTION tenancy._lookup_tenant(text, boolean) IS 'internal: tenant by slug or uuid, or NULL';
+COMMENT ON FUNCTION tenancy._equality_operator(oid) IS
+    'internal: the equality operator of a type''s default btree operator class';
 COMMENT ON FUNCTION tenancy._find_tenant(text, boolean) IS 'internal: tenant by slug or uuid, or an error';
 COMMENT ON FUNCTION tenancy._require_platform_admin(text) IS 'internal: error unless a platform admin';
 COMMENT ON FUNCTION tenancy._caller_role(uuid, boolean) IS

@@ -365,7 +365,9 @@ $$;
 -- the owner's functions, which the health check reports as an error): a
 -- request about a person queries the table for one tenant, and that code
 -- would run then.
-CREATE OR REPLACE FUNCTION tenancy._refuse_owner_code(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._refuse_owner_code(
+    target regclass, operation text DEFAULT 'A request about a person queries the table for one tenant')
+RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     problem text;
@@ -374,10 +376,9 @@ BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('table %s runs code of its owner when a statement on it is planned', target),
-            DETAIL = format('The health check says: %s. A request about a person queries the table for one '
-                            'tenant, and that code would run then.', problem),
+            DETAIL = format('The health check says: %s. %s, and that code would run then.', problem, operation),
             HINT = 'Replace it with one that calls only trusted functions (built in, or owned by a superuser), '
-                   'then make the request again.';
+                   'then try again.';
     END IF;
 END
 $$;
@@ -397,17 +398,11 @@ $$;
 -- name "=" is ever called), else compared as text.
 CREATE OR REPLACE FUNCTION tenancy._subject_condition(column_name name, type_oid oid, type_name text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(
-        (SELECT format('t.%I OPERATOR(%I.%s) ($2 OPERATOR(pg_catalog.->>) 0)::%s', column_name, n.nspname, o.oprname,
-                       type_name)
-           FROM pg_opclass oc
-           JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
-           JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
-                          AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3
-           JOIN pg_operator o ON o.oid = ao.amopopr
-           JOIN pg_namespace n ON n.oid = o.oprnamespace
-          WHERE oc.opcdefault AND oc.opcintype = type_oid),
-        format('t.%I::pg_catalog.text OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 0)', column_name))
+    SELECT CASE WHEN tenancy._equality_operator(type_oid) IS NOT NULL
+                THEN format('t.%I %s ($2 OPERATOR(pg_catalog.->>) 0)::%s', column_name,
+                            tenancy._equality_operator(type_oid), type_name)
+                ELSE format('t.%I::pg_catalog.text OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 0)', column_name)
+           END
 $$;
 
 -- Every row of the request's tenant that refers to its subject: table, row
@@ -997,7 +992,7 @@ REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid)
     tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
     tenancy._subject_request(bigint, text, boolean),
     tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text),
-    tenancy._refuse_owner_code(regclass),
+    tenancy._refuse_owner_code(regclass, text),
     tenancy._subject_condition(name, oid, text), tenancy._subject_rows(tenancy.subject_requests),
     tenancy._require_subject(tenancy.subject_requests), tenancy._redact_subject(jsonb, text[], text),
     tenancy._row_key(jsonb, text[]),
@@ -1021,7 +1016,7 @@ COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
     'internal: a request the caller may act on, locked';
 COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
     'internal: runs one search for a person''s rows and keeps the new ones';
-COMMENT ON FUNCTION tenancy._refuse_owner_code(regclass) IS
+COMMENT ON FUNCTION tenancy._refuse_owner_code(regclass, text) IS
     'internal: error when planning a statement on the table would run its owner''s code';
 COMMENT ON FUNCTION tenancy._subject_query(regclass, text) IS
     'internal: the statement that finds rows of a table for a request';

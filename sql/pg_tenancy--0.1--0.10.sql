@@ -1,9 +1,501 @@
+-- pg_tenancy 0.1 -> 0.2, before the functions. The upgrade script is this
+-- file, then every file of sql/src/functions/ (all CREATE OR REPLACE), then
+-- 0.1--0.2.after.sql; test/upgrade/run.sh checks that an updated database
+-- has exactly the objects of a fresh install. Here: changes to roles, types
+-- and tables, and functions that 0.2 drops or whose signature changes.
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.2'" to load this file. \quit
+
+-- tenancy.user is renamed tenancy.actor; the denial reasons follow.
+DO $roles$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_service') THEN
+        COMMENT ON ROLE tenancy_service IS
+            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
+    END IF;
+END
+$roles$;
+
+-- Denials are recorded asynchronously and aggregated: first and last time,
+-- number of attempts.
+ALTER TABLE tenancy.access_denials ADD COLUMN last_at timestamptz, ADD COLUMN attempts bigint NOT NULL DEFAULT 1;
+UPDATE tenancy.access_denials SET last_at = at;
+UPDATE tenancy.access_denials SET reason = 'spoofed_actor' WHERE reason = 'spoofed_user';
+ALTER TABLE tenancy.access_denials
+    ALTER COLUMN last_at SET NOT NULL,
+    DROP CONSTRAINT access_denials_reason_check,
+    ADD CONSTRAINT access_denials_reason_check CHECK (reason IN
+        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
+    ADD CONSTRAINT access_denials_attempts_check CHECK (attempts > 0);
+CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
+COMMENT ON TABLE tenancy.access_denials IS
+    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
+    'they survive its rollback), repeated attempts aggregated per hour';
+COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
+COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
+
+-- Replaced by tenancy._normalize_actor(); _caller_role gains an argument.
+DROP FUNCTION tenancy._check_actor(text);
+DROP FUNCTION tenancy._caller_role(uuid);
+DROP FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text);
+DROP FUNCTION tenancy._authorize_member_change(tenancy.tenants, text, tenancy.role, tenancy.role);
+-- slug_problem and platform_roles change language; protected_list its rows.
+-- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
+-- assembled by the Makefile: the before parts of every step from the
+-- version being updated (0.1--0.2, then this), the objects 0.3 adds,
+-- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
+-- parts; test/upgrade/run.sh checks that a database updated from each earlier
+-- version has exactly the objects of a fresh install. Written so that it
+-- also takes the development snapshots of 0.2 that main carried for a while
+-- (IF EXISTS, IF NOT EXISTS).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
+
+-- Strict mode: protected tables owned by tenancy_table_owner, which no role
+-- is a member of; platform admins act as it through tenancy.as_table_owner().
+DO $strict$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
+    END IF;
+    -- A development snapshot of 0.2 made platform admins members of it.
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
+       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
+        REVOKE tenancy_table_owner FROM tenancy_admin;
+    END IF;
+END
+$strict$;
+
+-- Platform rights become per database (objects/04_platform_grants.sql,
+-- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
+-- and 0.2, which stay: other databases of the cluster may still use them).
+-- The catalog is read by this database's platform admins only.
+DO $catalog$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
+        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
+            tenancy.access_denials FROM tenancy_admin;
+    END IF;
+END
+$catalog$;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
+ALTER TABLE tenancy.protected_tables
+    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
+-- protect() gains strict => ...
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
+
+-- Takes the id of a tenant to bring back.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
+-- Now takes the tables to look at (the DDL guard asks about the ones it changed).
+DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
+
+-- Dump and restore: the audit log's parent index goes (pg_restore attaches
+-- the monthly partitions after CREATE EXTENSION made it, which would give
+-- each partition an index whose name the dump then creates again); every
+-- partition gets its own. The denial ids' sequence is dumped with its table.
+DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
+DO $partitions$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
+    END LOOP;
+END
+$partitions$;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
+-- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
+-- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+
+-- tenancy.protect() takes backfill and backfill_from, and is SECURITY
+-- INVOKER now (tenancy._protect_table() does the privileged work): the
+-- six-argument version goes, or calls with defaults would be ambiguous.
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
+-- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
+
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
+-- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
+
+-- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
+-- creates it and the foreign key). The default fills the existing rows
+-- without firing the triggers of tenancy.tenants, and is dropped at once:
+-- tenancy.create_tenant() names the region of each new tenant.
+ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
+ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+-- create_tenant() takes a region, and tenant_list() shows it.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
+DROP FUNCTION IF EXISTS tenancy.tenant_list();
 -- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
 
 -- Nothing to change before the functions: 0.9 adds the requests about
 -- persons (objects/13_pii.sql) and the functions of the PII registry.
+-- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
+
+-- 0.10 adds functions only (tenant export, import and clone).
+-- _refuse_owner_code() takes the operation it refuses (export, clone) as a
+-- second argument from 0.10 on.
+DROP FUNCTION tenancy._refuse_owner_code(regclass);
+-- pg_tenancy: platform rights of this database. Roles are shared by every
+-- database of the cluster; these rights are not. A role is a platform admin
+-- or a trusted service of the databases whose tenancy.platform_grants name
+-- it (or name a role it has the privileges of); superusers are platform
+-- admins everywhere. The table travels with pg_dump; the role column is a
+-- regrole, so a dump names the role and a restore finds it by name.
+CREATE TABLE tenancy.platform_grants (
+    role       regrole NOT NULL,
+    kind       text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by text NOT NULL,
+    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
+    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
+);
+COMMENT ON TABLE tenancy.platform_grants IS
+    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
+    'tenancy.grant_service())';
+COMMENT ON COLUMN tenancy.platform_grants.kind IS
+    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
+
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
+REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    db_role   text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
+-- pg_tenancy: plans. A plan names the features it unlocks and the limits it
+-- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
+-- its own that override the plan's (tenancy.tenants.limits). The install
+-- creates no plan, so that a dump of this table restores into a fresh
+-- install: tenancy.create_tenant() creates the plan "basic" (no features, no
+-- limits) the first time a tenant takes it, unless it exists already.
+
+CREATE TABLE tenancy.plans (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    features    text[] NOT NULL DEFAULT '{}',
+    limits      jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT plans_pkey PRIMARY KEY (name),
+    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
+);
+COMMENT ON TABLE tenancy.plans IS
+    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
+COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
+COMMENT ON COLUMN tenancy.plans.limits IS
+    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
+
+-- Every tenant's plan exists (an update from 0.6 brings in the plans its
+-- tenants named; a fresh install has no tenant).
+INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
+
+REVOKE ALL ON tenancy.plans FROM PUBLIC;
+ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
+-- pg_tenancy: the rows each tenant has in each protected table that a row
+-- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
+-- statement triggers on those tables (tenancy_row_count*) so that a limit is
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
+
+CREATE TABLE tenancy.row_counts (
+    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    relid     oid NOT NULL,
+    rows      bigint NOT NULL,
+    row_limit bigint,
+    limits_version bigint NOT NULL DEFAULT 0,
+    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
+);
+CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
+COMMENT ON TABLE tenancy.row_counts IS
+    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
+
+REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
+ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
+
+-- The version of the limits: every change of plans, of a tenant's plan or of
+-- its own limits raises it (and holds its row until commit, so that such
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
+CREATE TABLE tenancy.row_limits_version (
+    version bigint NOT NULL
+);
+INSERT INTO tenancy.row_limits_version (version) VALUES (0);
+COMMENT ON TABLE tenancy.row_limits_version IS
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
+REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
+ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
+-- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
+-- type and a default; tenancy.set_tenant_setting() then refuses values of
+-- another type, and tenancy.setting() answers the current tenant's value or
+-- the default. Keys without a definition stay free-form.
+
+CREATE TABLE tenancy.setting_definitions (
+    key           text COLLATE "C" NOT NULL,
+    type          text NOT NULL,
+    default_value jsonb,
+    description   text,
+    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
+    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
+                                                              'locale', 'email', 'url', 'color', 'jsonb'))
+);
+COMMENT ON TABLE tenancy.setting_definitions IS
+    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
+
+REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
+GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
+-- pg_tenancy: regions, for data residency. Every tenant lives in one
+-- (tenancy.tenants.region); a region says, for database-mode tenants, which
+-- server their databases live on. The install creates no region, so that a
+-- dump of this table restores into a fresh install: tenancy.create_tenant()
+-- creates the region "default" (this server) the first time a tenant takes
+-- it, unless it exists already.
+
+CREATE TABLE tenancy.regions (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    server      text,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT regions_pkey PRIMARY KEY (name),
+    CONSTRAINT regions_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT regions_server_check CHECK (pg_catalog.length(pg_catalog.btrim(server)) > 0)
+);
+COMMENT ON TABLE tenancy.regions IS
+    'pg_tenancy: the regions tenants'' data may live in (tenancy.define_region())';
+COMMENT ON COLUMN tenancy.regions.server IS
+    'the server that database-mode tenants of the region live on (a libpq connection string); '
+    'null: this server';
+
+-- Every tenant's region exists (an update from 0.7 puts its tenants in
+-- "default"; a fresh install has no tenant).
+INSERT INTO tenancy.regions (name, description)
+SELECT 'default', 'this server' WHERE EXISTS (SELECT 1 FROM tenancy.tenants);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_region_fkey FOREIGN KEY (region) REFERENCES tenancy.regions (name);
+
+REVOKE ALL ON tenancy.regions FROM PUBLIC;
+ALTER TABLE tenancy.regions ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.regions', '');
+-- pg_tenancy: usage alerts. When a tenant's usage crosses 80 % and 100 % of
+-- one of its limits (members, rows of a table), a row is written here, once
+-- per limit, threshold and month, and a NOTIFY tenancy_alerts carries it as
+-- JSON to whoever listens (at commit: an addition that rolls back alerts
+-- nobody).
+
+CREATE TABLE tenancy.alerts (
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id   uuid NOT NULL,
+    tenant      text NOT NULL,
+    limit_key   text NOT NULL,
+    threshold   integer NOT NULL,
+    period      date NOT NULL,
+    usage       numeric NOT NULL,
+    "limit"     numeric NOT NULL,
+    plan        text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CONSTRAINT alerts_pkey PRIMARY KEY (id),
+    CONSTRAINT alerts_once UNIQUE (tenant_id, limit_key, threshold, period),
+    CONSTRAINT alerts_threshold_check CHECK (threshold IN (80, 100))
+);
+CREATE INDEX alerts_at_idx ON tenancy.alerts (at);
+COMMENT ON TABLE tenancy.alerts IS
+    'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
+    'read by platform admins and by the owners and admins of the current tenant';
+COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
+COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
+COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
+
+REVOKE ALL ON tenancy.alerts FROM PUBLIC;
+GRANT SELECT ON tenancy.alerts TO PUBLIC;
+ALTER TABLE tenancy.alerts ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts_id_seq', '');
+-- pg_tenancy: usage per tenant and day. The writes into protected tables are
+-- metered in every session (extension/usage_meter.cpp) and folded in here
+-- by the collector; rows per table and the storage estimate come from
+-- tenancy.collect_usage(), run from cron. Read by platform admins, and by the
+-- owners and admins of the current tenant for that tenant.
+
+CREATE TABLE tenancy.usage_daily (
+    tenant_id  uuid NOT NULL,
+    day        date NOT NULL,
+    table_name text NOT NULL,
+    inserted   bigint NOT NULL DEFAULT 0,
+    updated    bigint NOT NULL DEFAULT 0,
+    deleted    bigint NOT NULL DEFAULT 0,
+    rows       bigint,
+    bytes      bigint,
+    CONSTRAINT usage_daily_pkey PRIMARY KEY (tenant_id, day, table_name)
+);
+COMMENT ON TABLE tenancy.usage_daily IS
+    'pg_tenancy: per tenant, UTC day and protected table: rows inserted, updated and deleted, and (from '
+    'tenancy.collect_usage()) the rows the table held and an estimate of the bytes they take';
+COMMENT ON COLUMN tenancy.usage_daily.bytes IS
+    'the table''s total size (with indexes and TOAST) times the tenant''s share of its rows';
+
+CREATE TABLE tenancy.usage_actors (
+    tenant_id uuid NOT NULL,
+    day       date NOT NULL,
+    actor     text COLLATE "C" NOT NULL,
+    CONSTRAINT usage_actors_pkey PRIMARY KEY (tenant_id, day, actor)
+);
+COMMENT ON TABLE tenancy.usage_actors IS 'pg_tenancy: the actors who used each tenant, per UTC day';
+
+REVOKE ALL ON tenancy.usage_daily, tenancy.usage_actors FROM PUBLIC;
+GRANT SELECT ON tenancy.usage_daily, tenancy.usage_actors TO PUBLIC;
+ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
 -- pg_tenancy: requests about a person's data (subject access and erasure).
 -- The PII registry itself is kept as security labels of provider
 -- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
@@ -154,6 +646,23 @@ BEGIN
     END IF;
     RETURN found_tenant;
 END
+$$;
+
+-- Returns the equality operator of a type's default btree operator class,
+-- schema-qualified for OPERATOR(), or NULL when the type has none: an
+-- operator named "=" that anyone created in some schema is never the one
+-- pg_tenancy compares with.
+CREATE OR REPLACE FUNCTION tenancy._equality_operator(type_oid oid) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('OPERATOR(%I.%s)', n.nspname, o.oprname)
+      FROM pg_opclass oc
+      JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
+      JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
+                     AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3
+      JOIN pg_operator o ON o.oid = ao.amopopr
+      JOIN pg_namespace n ON n.oid = o.oprnamespace
+     WHERE oc.opcdefault AND oc.opcintype = type_oid
+     LIMIT 1
 $$;
 
 -- Finds a tenant by slug or uuid, optionally locking it; raises when absent.
@@ -339,10 +848,12 @@ REVOKE ALL ON FUNCTION tenancy._shown(text), tenancy._lookup_tenant(text, boolea
     tenancy._refuse_tenant_action(text, tenancy.role, text), tenancy._require_active_for_change(tenancy.tenants, boolean),
     tenancy._normalize_actor(text), tenancy._actor_skeleton(text), tenancy._member_role(uuid, text),
     tenancy._latest_status(uuid), tenancy._active_members(uuid), tenancy._lock_member_seats(uuid),
-    tenancy._refuse_lookalike(uuid, text)
+    tenancy._refuse_lookalike(uuid, text), tenancy._equality_operator(oid)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._shown(text) IS 'internal: user input escaped and cut to 64 bytes for messages';
 COMMENT ON FUNCTION tenancy._lookup_tenant(text, boolean) IS 'internal: tenant by slug or uuid, or NULL';
+COMMENT ON FUNCTION tenancy._equality_operator(oid) IS
+    'internal: the equality operator of a type''s default btree operator class';
 COMMENT ON FUNCTION tenancy._find_tenant(text, boolean) IS 'internal: tenant by slug or uuid, or an error';
 COMMENT ON FUNCTION tenancy._require_platform_admin(text) IS 'internal: error unless a platform admin';
 COMMENT ON FUNCTION tenancy._caller_role(uuid, boolean) IS
@@ -5690,7 +6201,9 @@ $$;
 -- the owner's functions, which the health check reports as an error): a
 -- request about a person queries the table for one tenant, and that code
 -- would run then.
-CREATE OR REPLACE FUNCTION tenancy._refuse_owner_code(target regclass) RETURNS void
+CREATE OR REPLACE FUNCTION tenancy._refuse_owner_code(
+    target regclass, operation text DEFAULT 'A request about a person queries the table for one tenant')
+RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     problem text;
@@ -5699,10 +6212,9 @@ BEGIN
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('table %s runs code of its owner when a statement on it is planned', target),
-            DETAIL = format('The health check says: %s. A request about a person queries the table for one '
-                            'tenant, and that code would run then.', problem),
+            DETAIL = format('The health check says: %s. %s, and that code would run then.', problem, operation),
             HINT = 'Replace it with one that calls only trusted functions (built in, or owned by a superuser), '
-                   'then make the request again.';
+                   'then try again.';
     END IF;
 END
 $$;
@@ -5722,17 +6234,11 @@ $$;
 -- name "=" is ever called), else compared as text.
 CREATE OR REPLACE FUNCTION tenancy._subject_condition(column_name name, type_oid oid, type_name text) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(
-        (SELECT format('t.%I OPERATOR(%I.%s) ($2 OPERATOR(pg_catalog.->>) 0)::%s', column_name, n.nspname, o.oprname,
-                       type_name)
-           FROM pg_opclass oc
-           JOIN pg_am am ON am.oid = oc.opcmethod AND am.amname = 'btree'
-           JOIN pg_amop ao ON ao.amopfamily = oc.opcfamily AND ao.amoplefttype = oc.opcintype
-                          AND ao.amoprighttype = oc.opcintype AND ao.amopstrategy = 3
-           JOIN pg_operator o ON o.oid = ao.amopopr
-           JOIN pg_namespace n ON n.oid = o.oprnamespace
-          WHERE oc.opcdefault AND oc.opcintype = type_oid),
-        format('t.%I::pg_catalog.text OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 0)', column_name))
+    SELECT CASE WHEN tenancy._equality_operator(type_oid) IS NOT NULL
+                THEN format('t.%I %s ($2 OPERATOR(pg_catalog.->>) 0)::%s', column_name,
+                            tenancy._equality_operator(type_oid), type_name)
+                ELSE format('t.%I::pg_catalog.text OPERATOR(pg_catalog.=) ($2 OPERATOR(pg_catalog.->>) 0)', column_name)
+           END
 $$;
 
 -- Every row of the request's tenant that refers to its subject: table, row
@@ -6322,7 +6828,7 @@ REVOKE ALL ON FUNCTION tenancy._pii_label(oid, integer), tenancy._pii_marks(oid)
     tenancy._request_tenant(text, text), tenancy._request_subject(text, text, text),
     tenancy._subject_request(bigint, text, boolean),
     tenancy._subject_step(regclass, uuid, text, jsonb, jsonb), tenancy._subject_query(regclass, text),
-    tenancy._refuse_owner_code(regclass),
+    tenancy._refuse_owner_code(regclass, text),
     tenancy._subject_condition(name, oid, text), tenancy._subject_rows(tenancy.subject_requests),
     tenancy._require_subject(tenancy.subject_requests), tenancy._redact_subject(jsonb, text[], text),
     tenancy._row_key(jsonb, text[]),
@@ -6346,7 +6852,7 @@ COMMENT ON FUNCTION tenancy._subject_request(bigint, text, boolean) IS
     'internal: a request the caller may act on, locked';
 COMMENT ON FUNCTION tenancy._subject_step(regclass, uuid, text, jsonb, jsonb) IS
     'internal: runs one search for a person''s rows and keeps the new ones';
-COMMENT ON FUNCTION tenancy._refuse_owner_code(regclass) IS
+COMMENT ON FUNCTION tenancy._refuse_owner_code(regclass, text) IS
     'internal: error when planning a statement on the table would run its owner''s code';
 COMMENT ON FUNCTION tenancy._subject_query(regclass, text) IS
     'internal: the statement that finds rows of a table for a request';
@@ -6366,9 +6872,815 @@ COMMENT ON FUNCTION tenancy._erase_from_audit(tenancy.subject_requests, jsonb) I
     'internal: redacts an erased person in the tenant''s audit rows';
 COMMENT ON FUNCTION tenancy._erase_from_records(tenancy.subject_requests) IS
     'internal: forgets an erased person in pg_tenancy''s own records of the tenant';
+-- pg_tenancy: a tenant's portability. export_manifest() describes a tenant
+-- and the rows tenantctl exports (it reads them itself, with COPY, in the
+-- caller's name); import_stage() makes the temporary tables the export's
+-- files are copied into, and import_tenant() creates a tenant from the
+-- description and loads the staged rows; clone_tenant() does both inside the
+-- database. Rows reach the new tenant through _load_staged(): table by table
+-- in foreign key order, as each table's owner with protected tables open for
+-- the new tenant only (tenancy._rows_as_owner()), with new values for the
+-- keys the tables generate and every reference to them changed to match.
+-- Everything happens in the caller's transaction: all or nothing.
+
+-- The columns of a protected table that an export holds and an import
+-- fills: all but tenant_id, dropped and generated ones, in table order.
+CREATE OR REPLACE FUNCTION tenancy._portable_columns(target regclass)
+RETURNS TABLE (column_name name, type_name text, type_oid oid, attnum smallint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid, a.attnum
+      FROM pg_attribute a
+     WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND a.attname <> 'tenant_id'
+     ORDER BY a.attnum
+$$;
+
+-- The columns whose values a table makes (identity, or a default) and a
+-- unique index holds, with the expression that makes one: a copy of a row
+-- into another tenant gets a new value there.
+CREATE OR REPLACE FUNCTION tenancy._generated_keys(target regclass)
+RETURNS TABLE (column_name name, value_sql text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname,
+           CASE WHEN a.attidentity <> ''
+                THEN format('pg_catalog.nextval(%L::pg_catalog.regclass)', pg_get_serial_sequence(target::text, a.attname))
+                ELSE pg_get_expr(d.adbin, d.adrelid) END
+      FROM pg_attribute a
+      LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+     WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+       AND a.attname <> 'tenant_id' AND (a.attidentity <> '' OR d.adbin IS NOT NULL)
+       AND EXISTS (SELECT 1 FROM pg_index i
+                    WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL
+                      AND a.attnum = ANY (i.indkey::smallint[]))
+$$;
+
+-- The columns of a table that refer, through a foreign key, to a column of
+-- another table (or of the same one).
+CREATE OR REPLACE FUNCTION tenancy._referring_columns(target regclass)
+RETURNS TABLE (column_name name, parent regclass, parent_column name)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT ca.attname, con.confrelid::regclass, pa.attname
+      FROM pg_constraint con
+     CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(child_attnum, parent_attnum)
+      JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+      JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+     WHERE con.contype = 'f' AND con.conrelid = target AND ca.attname <> 'tenant_id'
+$$;
+
+-- Returns tables in an order where each comes after the tables its foreign
+-- keys refer to (a table may refer to itself); a cycle is refused, since
+-- neither side of it could be loaded first.
+CREATE OR REPLACE FUNCTION tenancy._load_order(tables regclass[]) RETURNS regclass[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    remaining regclass[] := tables;
+    ready regclass[];
+    ordered regclass[] := '{}';
+BEGIN
+    WHILE cardinality(remaining) > 0 LOOP
+        SELECT coalesce(array_agg(r ORDER BY r::text), '{}') INTO ready
+          FROM unnest(remaining) r
+         WHERE NOT EXISTS (SELECT 1 FROM pg_constraint con
+                            WHERE con.contype = 'f' AND con.conrelid = r AND con.confrelid <> r
+                              AND con.confrelid = ANY (remaining));
+        IF cardinality(ready) = 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = 'the foreign keys of the protected tables form a cycle',
+                DETAIL = format('No table of %s can be loaded before the others.',
+                                (SELECT string_agg(r::text, ', ' ORDER BY r::text) FROM unnest(remaining) r)),
+                HINT = 'Load such tables by hand, or make one of the foreign keys of the cycle refer to a table '
+                       'outside it.';
+        END IF;
+        ordered := ordered || ready;
+        remaining := ARRAY(SELECT r FROM unnest(remaining) r WHERE r <> ALL (ready));
+    END LOOP;
+    RETURN ordered;
+END
+$$;
+
+-- Everything about a tenant but its rows: what an export writes and what an
+-- import or a clone creates the new tenant from. The region's server goes
+-- only to platform admins.
+CREATE OR REPLACE FUNCTION tenancy._tenant_description(target tenancy.tenants) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object(
+        'id', target.id, 'slug', target.slug, 'name', target.name, 'status', target.status,
+        'isolation', target.isolation, 'region', target.region,
+        'region_server', CASE WHEN tenancy.is_platform_admin()
+                              THEN (SELECT r.server FROM tenancy.regions r WHERE r.name = target.region) END,
+        'plan', target.plan,
+        'plan_definition', (SELECT jsonb_build_object('description', p.description, 'features', to_jsonb(p.features),
+                                                      'limits', p.limits)
+                              FROM tenancy.plans p WHERE p.name = target.plan),
+        'settings', target.settings, 'limits', target.limits,
+        'memberships', (SELECT coalesce(jsonb_agg(jsonb_build_object('actor', m.actor, 'role', m.role,
+                                                                     'active', m.is_active)
+                                                  ORDER BY m.role DESC, m.actor), '[]')
+                          FROM tenancy.memberships m WHERE m.tenant_id = target.id),
+        'domains', (SELECT coalesce(jsonb_agg(d.host ORDER BY d.host), '[]')
+                      FROM tenancy.domains d WHERE d.tenant_id = target.id),
+        'created_at', target.created_at)
+$$;
+
+-- The tables an export holds, in load order, each with its columns, its key
+-- and the query that reads the tenant's rows of it (in key order, so that
+-- two exports of the same rows have the same checksums).
+CREATE OR REPLACE FUNCTION tenancy._export_tables(tenant uuid) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+               'table', format('%I.%I', n.nspname, c.relname),
+               'columns', (SELECT jsonb_agg(jsonb_build_object('name', pc.column_name, 'type', pc.type_name)
+                                            ORDER BY pc.attnum)
+                             FROM tenancy._portable_columns(o.relid) pc),
+               'key', to_jsonb(k.key),
+               'query', format('SELECT %s FROM ONLY %I.%I WHERE tenant_id OPERATOR(pg_catalog.=) %L::pg_catalog.uuid%s',
+                               (SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum)
+                                  FROM tenancy._portable_columns(o.relid) pc),
+                               n.nspname, c.relname, tenant,
+                               CASE WHEN k.key IS NOT NULL
+                                    THEN ' ORDER BY ' || (SELECT string_agg(quote_ident(x), ', ') FROM unnest(k.key) x)
+                                    ELSE '' END))
+           ORDER BY o.position), '[]')
+      FROM unnest(tenancy._load_order(ARRAY(SELECT p.relid FROM tenancy.protected_tables p))) WITH ORDINALITY
+           AS o(relid, position)
+      JOIN pg_class c ON c.oid = o.relid
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      LEFT JOIN LATERAL (
+          SELECT array_agg(a.attname ORDER BY x.ord) FILTER (WHERE a.attname <> 'tenant_id') AS key
+            FROM pg_index i
+           CROSS JOIN LATERAL unnest(i.indkey::smallint[]) WITH ORDINALITY AS x(attnum, ord)
+            JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = x.attnum
+           WHERE i.indrelid = o.relid AND i.indisprimary) k ON true
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.export_manifest(tenant text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'export the tenant');
+BEGIN
+    RETURN jsonb_build_object(
+        'format', 'pg_tenancy export', 'format_version', 1,
+        'extension_version', (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_tenancy'),
+        'database', current_database(), 'exported_at', now(), 'exported_by', tenancy.actor(),
+        'tenant', tenancy._tenant_description(target),
+        'tables', tenancy._export_tables(target.id));
+END
+$$;
+COMMENT ON FUNCTION tenancy.export_manifest(text) IS
+    'what an export of a tenant holds: its description (plan, settings, limits, region, members, domains) and '
+    'each protected table with its columns and the query that reads the tenant''s rows (tenant owners/admins '
+    'and platform admins)';
+
+-- Checks an export's manifest before anything is created from it.
+CREATE OR REPLACE FUNCTION tenancy._require_manifest(manifest jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF manifest IS NULL OR jsonb_typeof(manifest) <> 'object' OR manifest->>'format' IS DISTINCT FROM 'pg_tenancy export'
+       OR jsonb_typeof(manifest->'tenant') IS DISTINCT FROM 'object'
+       OR jsonb_typeof(manifest->'tables') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'not the manifest of a pg_tenancy export',
+            DETAIL = 'A manifest is the JSON object tenantctl tenant export writes as manifest.json, with "format", '
+                     '"tenant" and "tables".';
+    END IF;
+    IF manifest->>'format_version' IS DISTINCT FROM '1' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('export format version %s is not supported', tenancy._shown(manifest->>'format_version')),
+            HINT = 'Import it with the version of pg_tenancy that exported it, or a later one.';
+    END IF;
+    IF manifest->>'file_format' = 'xlsx' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = 'an xlsx export cannot be imported',
+            DETAIL = 'A spreadsheet is for people to read; its cells do not keep every type exactly.',
+            HINT = 'Export the tenant again with --format csv or --format json to import it.';
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.import_stage(manifest jsonb)
+RETURNS TABLE ("position" integer, table_name text, stage text, copy_sql text, finish_sql text)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    target regclass;
+    missing text;
+    columns text;
+    definitions text;
+    json_format boolean := manifest->>'file_format' = 'json';
+BEGIN
+    PERFORM tenancy._require_manifest(manifest);
+    FOR entry IN SELECT e.value, e.ordinality::integer AS n
+                   FROM jsonb_array_elements(manifest->'tables') WITH ORDINALITY e LOOP
+        target := to_regclass(entry.value->>'table');
+        IF target IS NULL OR NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+                MESSAGE = format('table %s of the export is not a protected table here',
+                                 tenancy._shown(coalesce(entry.value->>'table', 'null'))),
+                HINT = 'Create and protect the same tables (run your migrations) before importing.';
+        END IF;
+        SELECT string_agg(tenancy._shown(c.value->>'name'), ', ') INTO missing
+          FROM jsonb_array_elements(entry.value->'columns') c
+         WHERE NOT EXISTS (SELECT 1 FROM tenancy._portable_columns(target) pc WHERE pc.column_name = c.value->>'name');
+        IF missing IS NOT NULL OR jsonb_typeof(entry.value->'columns') IS DISTINCT FROM 'array' THEN
+            RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+                MESSAGE = format('table %s has no column %s of the export', target, coalesce(missing, '(none listed)')),
+                DETAIL = 'An import fills the columns the export has; columns that are generated, dropped or '
+                         'tenant_id are never filled.',
+                HINT = 'Bring the table''s definition up to date with the exported one first.';
+        END IF;
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
+               string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY c.ordinality)
+          INTO columns, definitions
+          FROM jsonb_array_elements(entry.value->'columns') WITH ORDINALITY c
+          JOIN tenancy._portable_columns(target) pc ON pc.column_name = c.value->>'name';
+        "position" := entry.n;
+        table_name := target::text;
+        stage := format('pg_temp.tenancy_import_%s', entry.n);
+        IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
+        EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        IF json_format THEN
+            -- One JSON object per line, taken literally: CSV with quote and
+            -- delimiter characters that JSON text never holds unescaped.
+            IF to_regclass(stage || '_json') IS NOT NULL THEN EXECUTE format('DROP TABLE %s_json', stage); END IF;
+            EXECUTE format('CREATE TEMPORARY TABLE %s_json (line jsonb) ON COMMIT DROP', stage);
+            copy_sql := format('COPY %s_json (line) FROM STDIN (FORMAT csv, QUOTE %L, DELIMITER %L)', stage,
+                               chr(1), chr(2));
+            finish_sql := format('INSERT INTO %1$s (%2$s) SELECT %2$s FROM %1$s_json j, '
+                                 'pg_catalog.jsonb_populate_record(NULL::%1$s, j.line) r', stage, columns);
+        ELSE
+            copy_sql := format('COPY %s (%s) FROM STDIN (FORMAT csv, HEADER match)', stage, columns);
+            finish_sql := NULL;
+        END IF;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.import_stage(jsonb) IS
+    'makes the temporary tables an import copies the files of an export into (one per table of its manifest, '
+    'dropped at commit) and returns the COPY statement of each';
+
+-- Creates a tenant from a description: plan, settings, limits, and when
+-- asked its members and the domains no other tenant holds. Returns the new
+-- tenant's id and the domains left out.
+CREATE OR REPLACE FUNCTION tenancy._create_from_description(
+    slug text, description jsonb, name text, isolation tenancy.isolation, region text,
+    with_members boolean, with_domains boolean, owner text)
+RETURNS TABLE (id uuid, domains_left_out jsonb)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    plan text := description->>'plan';
+    item record;
+    left_out jsonb := '[]';
+BEGIN
+    IF plan IS NOT NULL AND plan <> 'basic' AND NOT EXISTS (SELECT 1 FROM tenancy.plans p WHERE p.name = plan) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_object',
+            MESSAGE = format('plan "%s" does not exist', tenancy._shown(plan)),
+            DETAIL = format('The tenant was on plan "%s": %s.', tenancy._shown(plan),
+                            coalesce((description->'plan_definition')::text, 'no definition was exported')),
+            HINT = 'Create the plan first (tenantctl plan create), with the features and limits you want here.';
+    END IF;
+    id := tenancy.create_tenant(slug, coalesce(name, description->>'name'), owner, coalesce(plan, 'basic'),
+                                coalesce(isolation, (description->>'isolation')::tenancy.isolation, 'row'), NULL,
+                                coalesce(region, description->>'region'));
+    FOR item IN SELECT s.key, s.value FROM jsonb_each(coalesce(description->'settings', '{}')) s ORDER BY s.key LOOP
+        PERFORM tenancy.set_tenant_setting(slug, item.key, item.value);
+    END LOOP;
+    FOR item IN SELECT l.key, l.value FROM jsonb_each(coalesce(description->'limits', '{}')) l ORDER BY l.key LOOP
+        PERFORM tenancy.set_limit(slug, item.key, item.value);
+    END LOOP;
+    IF with_members THEN
+        FOR item IN SELECT m.value->>'actor' AS actor, (m.value->>'role')::tenancy.role AS role,
+                           coalesce((m.value->>'active')::boolean, true) AS active
+                      FROM jsonb_array_elements(coalesce(description->'memberships', '[]')) m
+                     ORDER BY (m.value->>'role')::tenancy.role DESC LOOP
+            IF owner IS NOT NULL AND tenancy._normalize_actor(item.actor) = tenancy._normalize_actor(owner) THEN
+                CONTINUE;
+            END IF;
+            PERFORM tenancy.add_member(slug, item.actor, item.role);
+            IF NOT item.active THEN
+                PERFORM tenancy.set_member_active(slug, item.actor, false);
+            END IF;
+        END LOOP;
+    END IF;
+    IF with_domains THEN
+        FOR item IN SELECT d.value #>> '{}' AS host FROM jsonb_array_elements(coalesce(description->'domains', '[]')) d LOOP
+            IF EXISTS (SELECT 1 FROM tenancy.domains d WHERE d.host = tenancy._canonical_host(item.host)) THEN
+                left_out := left_out || to_jsonb(item.host);
+            ELSE
+                PERFORM tenancy.add_domain(slug, item.host);
+            END IF;
+        END LOOP;
+    END IF;
+    domains_left_out := left_out;
+    RETURN NEXT;
+END
+$$;
+
+-- Gives a table's owner a privilege on a temporary table of the session
+-- (a staged table or a key map), for the statements it runs as that owner.
+CREATE OR REPLACE FUNCTION tenancy._grant_to_owner(temporary regclass, privileges text, target regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('GRANT %s ON TABLE %s TO %I', privileges, temporary,
+                   (SELECT pg_get_userbyid(c.relowner) FROM pg_class c WHERE c.oid = target));
+END
+$$;
+
+-- Loads staged rows into a tenant: each table's (tables[i]) rows from its
+-- temporary table (stages[i]), in foreign key order, as the table's owner
+-- with protected tables open for the tenant only. Generated keys get new
+-- values (through a temporary map of old to new) and the columns that refer
+-- to them follow; a reference to a row that is not there, or a row an
+-- owner's trigger keeps out, makes the whole load fail. Returns the rows
+-- loaded per table.
+CREATE OR REPLACE FUNCTION tenancy._load_staged(tenant uuid, tables regclass[], stages regclass[]) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target regclass;
+    stage regclass;
+    maps jsonb := '{}';
+    map_count integer := 0;
+    map_name text;
+    counts jsonb := '{}';
+    key record;
+    column_item record;
+    insert_columns text;
+    select_list text;
+    joins text;
+    join_count integer;
+    staged bigint;
+    loaded bigint;
+    dangling bigint;
+    eq text;
+BEGIN
+    FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
+        IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = stages[i] AND c.relpersistence = 't' AND c.relkind = 'r'
+                                                  AND c.relnamespace = pg_my_temp_schema()) THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s is not a temporary table of this session', stages[i]);
+        END IF;
+    END LOOP;
+    FOREACH target IN ARRAY tenancy._load_order(tables) LOOP
+        stage := stages[array_position(tables, target)];
+        PERFORM tenancy._refuse_owner_code(target, 'A copy of a tenant''s rows queries the table as its owner');
+        PERFORM tenancy._grant_to_owner(stage, 'SELECT', target);
+        -- First the maps of the keys this table generates (unless the column
+        -- refers to a key of a table loaded before: it follows that one).
+        FOR key IN
+            SELECT g.column_name, g.value_sql, a.atttypid AS type_oid, format_type(a.atttypid, a.atttypmod) AS type_name
+              FROM tenancy._generated_keys(target) g
+              JOIN pg_attribute a ON a.attrelid = stage AND a.attname = g.column_name AND NOT a.attisdropped
+             WHERE NOT EXISTS (SELECT 1 FROM tenancy._referring_columns(target) r
+                                WHERE r.column_name = g.column_name
+                                  AND maps ? (r.parent::oid::text || '/' || r.parent_column)) LOOP
+            IF tenancy._equality_operator(key.type_oid) IS NULL THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('column %I of %s is a generated key of a type without equality',
+                                     key.column_name, target),
+                    HINT = 'Give its type a default btree operator class.';
+            END IF;
+            map_count := map_count + 1;
+            map_name := format('pg_temp.tenancy_key_map_%s', map_count);
+            IF to_regclass(map_name) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', map_name); END IF;
+            EXECUTE format('CREATE TEMPORARY TABLE %s (old_key %s, new_key %s) ON COMMIT DROP', map_name,
+                           key.type_name, key.type_name);
+            PERFORM tenancy._grant_to_owner(map_name::regclass, 'SELECT, INSERT', target);
+            -- New keys in the order of the old ones, made by the table's
+            -- own default as its owner.
+            PERFORM tenancy._rows_as_owner(target, tenant, 'owner', format(
+                'INSERT INTO %s (old_key, new_key) SELECT k.v, %s FROM (SELECT DISTINCT s.%I AS v FROM %s s '
+                'WHERE s.%I IS NOT NULL ORDER BY 1) k', map_name, key.value_sql, key.column_name, stage,
+                key.column_name), NULL);
+            maps := maps || jsonb_build_object(target::oid::text || '/' || key.column_name, map_name);
+        END LOOP;
+        -- Then the statement: mapped columns take the new key of their row.
+        joins := '';
+        join_count := 0;
+        select_list := '$1';
+        insert_columns := 'tenant_id';
+        FOR column_item IN
+            SELECT a.attname AS column_name, a.atttypid AS type_oid,
+                   (SELECT maps->>(r.parent::oid::text || '/' || r.parent_column)
+                      FROM tenancy._referring_columns(target) r
+                     WHERE r.column_name = a.attname AND maps ? (r.parent::oid::text || '/' || r.parent_column)
+                     LIMIT 1) AS parent_map,
+                   maps->>(target::oid::text || '/' || a.attname) AS own_map
+              FROM pg_attribute a
+             WHERE a.attrelid = stage AND a.attnum > 0 AND NOT a.attisdropped
+             ORDER BY a.attnum LOOP
+            eq := tenancy._equality_operator(column_item.type_oid);
+            map_name := coalesce(column_item.parent_map, column_item.own_map);
+            IF column_item.parent_map IS NOT NULL THEN
+                -- Every reference must find its row among the loaded ones.
+                PERFORM tenancy._grant_to_owner(map_name::regclass, 'SELECT', target);
+                SELECT (f #>> '{}')::bigint INTO dangling
+                  FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
+                       'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s s LEFT JOIN %s m ON m.old_key %s s.%I '
+                       'WHERE s.%I IS NOT NULL AND m.old_key IS NULL', stage, map_name, eq, column_item.column_name,
+                       column_item.column_name), NULL) f;
+                IF dangling > 0 THEN
+                    RAISE EXCEPTION USING ERRCODE = 'foreign_key_violation',
+                        MESSAGE = format('%s row(s) of %s refer through column %I to rows that are not among the '
+                                         'tenant''s', dangling, target, column_item.column_name),
+                        DETAIL = 'Each reference to a generated key is changed to the new key of the row it refers '
+                                 'to; these rows refer to a row of another tenant, or to one the export lacks.',
+                        HINT = 'Nothing was loaded. Check the rows of the source tenant.';
+                END IF;
+            END IF;
+            insert_columns := insert_columns || ', ' || quote_ident(column_item.column_name);
+            IF map_name IS NULL THEN
+                select_list := select_list || format(', s.%I', column_item.column_name);
+            ELSE
+                join_count := join_count + 1;
+                joins := joins || format(' LEFT JOIN %s j%s ON j%s.old_key %s s.%I', map_name, join_count, join_count,
+                                         eq, column_item.column_name);
+                select_list := select_list || format(', j%s.new_key', join_count);
+            END IF;
+        END LOOP;
+        EXECUTE format('SELECT pg_catalog.count(*) FROM %s', stage) INTO staged;
+        SELECT (f #>> '{}')::bigint INTO loaded
+          FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
+               'WITH loaded AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s RETURNING 1) '
+               'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM loaded', target, insert_columns, select_list,
+               stage, joins), NULL) f;
+        IF loaded IS DISTINCT FROM staged THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s of %s row(s) of %s were loaded', coalesce(loaded, 0), staged, target),
+                DETAIL = 'A trigger or rule of the table''s owner kept rows out.',
+                HINT = 'Nothing was loaded. Disable that trigger or rule for the copy, or change it.';
+        END IF;
+        counts := counts || jsonb_build_object(target::text, loaded);
+    END LOOP;
+    RETURN counts;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.import_tenant(slug text, manifest jsonb, isolation tenancy.isolation DEFAULT NULL,
+                                                 region text DEFAULT NULL, allow_cross_region boolean DEFAULT false)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    created record;
+    tables regclass[];
+    stages regclass[];
+    missing text;
+    origin text := manifest->'tenant'->>'region';
+    destination text;
+    counted record;
+    loaded jsonb;
+BEGIN
+    PERFORM tenancy._require_platform_admin('import tenants');
+    PERFORM tenancy._require_manifest(manifest);
+    destination := coalesce(import_tenant.region, origin, 'default');
+    -- Data residency: a tenant stays in its region unless moving it is
+    -- allowed in so many words.
+    IF NOT coalesce(allow_cross_region, false)
+       AND (destination IS DISTINCT FROM coalesce(origin, 'default')
+            OR (destination <> 'default' AND NOT EXISTS (SELECT 1 FROM tenancy.regions r WHERE r.name = destination))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" belongs to region "%s"', tenancy._shown(manifest->'tenant'->>'slug'),
+                             tenancy._shown(coalesce(origin, 'default'))),
+            DETAIL = CASE WHEN destination IS DISTINCT FROM coalesce(origin, 'default')
+                          THEN format('Importing it into region "%s" would move its data to another region.',
+                                      tenancy._shown(destination))
+                          ELSE format('Region "%s" is not defined in this database, so this server is not one of its '
+                                      'servers.', tenancy._shown(destination)) END,
+            HINT = 'Import it on a server of its region, or allow the move with allow_cross_region => true '
+                   '(tenantctl: --allow-cross-region).';
+    END IF;
+    IF coalesce(allow_cross_region, false) AND import_tenant.region IS NULL
+       AND NOT EXISTS (SELECT 1 FROM tenancy.regions r WHERE r.name = destination) THEN
+        destination := NULL;
+    END IF;
+    SELECT array_agg(to_regclass(e.value->>'table') ORDER BY e.n),
+           array_agg(to_regclass(format('pg_temp.tenancy_import_%s', e.n)) ORDER BY e.n),
+           string_agg(e.value->>'table', ', ') FILTER (WHERE to_regclass(format('pg_temp.tenancy_import_%s', e.n)) IS NULL)
+      INTO tables, stages, missing
+      FROM jsonb_array_elements(manifest->'tables') WITH ORDINALITY e(value, n);
+    IF missing IS NOT NULL OR NULL = ANY (tables) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('the rows of %s are not staged', coalesce(tenancy._shown(missing), 'the export''s tables')),
+            HINT = 'Call tenancy.import_stage() with the same manifest and copy each file into its table first, in '
+                   'the same transaction (tenantctl tenant import does).';
+    END IF;
+    SELECT * INTO created FROM tenancy._create_from_description(slug, manifest->'tenant', NULL, isolation,
+                                                                 destination,
+                                                                 true, true, NULL);
+    loaded := tenancy._load_staged(created.id, coalesce(tables, '{}'), coalesce(stages, '{}'));
+    -- The rows of each file are those the manifest counted.
+    FOR counted IN SELECT e.value->>'table' AS table_name, (e.value->>'rows')::bigint AS expected,
+                          coalesce((loaded->>(to_regclass(e.value->>'table')::text))::bigint, 0) AS found
+                     FROM jsonb_array_elements(manifest->'tables') e
+                    WHERE e.value ? 'rows' LOOP
+        IF counted.found <> counted.expected THEN
+            RAISE EXCEPTION USING ERRCODE = 'data_exception',
+                MESSAGE = format('the export holds %s row(s) of %s, but its manifest counts %s', counted.found,
+                                 tenancy._shown(counted.table_name), counted.expected),
+                HINT = 'The export is incomplete or was changed; nothing was imported. Export the tenant again.';
+        END IF;
+    END LOOP;
+    RETURN jsonb_build_object('tenant', slug, 'id', created.id, 'region', (SELECT t.region FROM tenancy.tenants t WHERE t.id = created.id),
+                              'rows', loaded, 'domains_left_out', created.domains_left_out);
+END
+$$;
+COMMENT ON FUNCTION tenancy.import_tenant(text, jsonb, tenancy.isolation, text, boolean) IS
+    'creates a tenant from an export''s manifest (plan, settings, limits, members, free domains) and loads the rows '
+    'staged with import_stage(), with new keys where the tables generate them; refuses to move the tenant out of '
+    'its region unless allow_cross_region (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.clone_tenant(source text, slug text, name text DEFAULT NULL,
+                                                template boolean DEFAULT false, owner text DEFAULT NULL)
+RETURNS uuid
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    origin tenancy.tenants;
+    created record;
+    tables regclass[];
+    stages regclass[] := '{}';
+    target regclass;
+    stage text;
+    columns text;
+    definitions text;
+BEGIN
+    PERFORM tenancy._require_platform_admin('clone tenants');
+    origin := tenancy._find_tenant(source);
+    SELECT * INTO created FROM tenancy._create_from_description(slug, tenancy._tenant_description(origin), name, NULL,
+                                                                 NULL, NOT coalesce(template, false), false, owner);
+    IF coalesce(template, false) THEN
+        RETURN created.id;
+    END IF;
+    tables := ARRAY(SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text);
+    FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
+        target := tables[i];
+        PERFORM tenancy._refuse_owner_code(target, 'A clone reads the table''s rows as its owner');
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum),
+               string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum)
+          INTO columns, definitions
+          FROM tenancy._portable_columns(target) pc;
+        stage := format('pg_temp.tenancy_clone_%s', i);
+        IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
+        EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        PERFORM tenancy._grant_to_owner(stage::regclass, 'INSERT', target);
+        -- The source's rows, read as the table's owner with the table's
+        -- read role, protected tables showing the source tenant only.
+        PERFORM tenancy._rows_as_owner(target, origin.id,
+                                       (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = target),
+                                       format('INSERT INTO %s (%s) SELECT %s FROM ONLY %s t '
+                                              'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1', stage, columns, columns,
+                                              target), NULL);
+        stages := stages || stage::regclass;
+    END LOOP;
+    PERFORM tenancy._load_staged(created.id, tables, stages);
+    FOREACH target IN ARRAY stages LOOP
+        EXECUTE format('DROP TABLE %s', target);
+    END LOOP;
+    RETURN created.id;
+END
+$$;
+COMMENT ON FUNCTION tenancy.clone_tenant(text, text, text, boolean, text) IS
+    'copies a tenant into a new one: plan, settings, limits, members and every protected row (new keys where the '
+    'tables generate them), or with template => true everything but members and rows; domains stay with the '
+    'source; owner adds a first owner (platform admins only)';
+
+REVOKE ALL ON FUNCTION tenancy._portable_columns(regclass), tenancy._generated_keys(regclass),
+    tenancy._referring_columns(regclass), tenancy._load_order(regclass[]), tenancy._tenant_description(tenancy.tenants),
+    tenancy._export_tables(uuid), tenancy._require_manifest(jsonb),
+    tenancy._create_from_description(text, jsonb, text, tenancy.isolation, text, boolean, boolean, text),
+    tenancy._grant_to_owner(regclass, text, regclass), tenancy._load_staged(uuid, regclass[], regclass[])
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._portable_columns(regclass) IS 'internal: the columns an export holds of a table';
+COMMENT ON FUNCTION tenancy._generated_keys(regclass) IS
+    'internal: the unique columns a table generates, with the expression that makes a value';
+COMMENT ON FUNCTION tenancy._referring_columns(regclass) IS 'internal: the columns of a table''s foreign keys';
+COMMENT ON FUNCTION tenancy._load_order(regclass[]) IS 'internal: tables after the tables they refer to';
+COMMENT ON FUNCTION tenancy._tenant_description(tenancy.tenants) IS 'internal: everything about a tenant but its rows';
+COMMENT ON FUNCTION tenancy._export_tables(uuid) IS 'internal: the tables of an export and their queries';
+COMMENT ON FUNCTION tenancy._require_manifest(jsonb) IS 'internal: error unless an importable export manifest';
+COMMENT ON FUNCTION tenancy._create_from_description(text, jsonb, text, tenancy.isolation, text, boolean, boolean, text) IS
+    'internal: a new tenant made from a description';
+COMMENT ON FUNCTION tenancy._grant_to_owner(regclass, text, regclass) IS
+    'internal: a privilege on a temporary table for a table''s owner';
+COMMENT ON FUNCTION tenancy._load_staged(uuid, regclass[], regclass[]) IS
+    'internal: loads staged rows into a tenant as the tables'' owners';
+-- pg_tenancy 0.1 -> 0.2, after the functions: the triggers, policies and
+-- event triggers 0.2 adds or changes, and data changes that need the new
+-- functions.
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- Tables protected in 0.1 may have granted TRIGGER or REFERENCES to others.
+DO $revoke$
+DECLARE
+    protected regclass;
+BEGIN
+    FOR protected IN SELECT p.relid FROM tenancy.protected_tables p LOOP
+        PERFORM tenancy._revoke_trigger_grants(protected);
+    END LOOP;
+END
+$revoke$;
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
+-- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
+-- event triggers 0.3 adds or changes, and data changes that need the new
+-- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
+
+-- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
+-- DOMAIN (its object access hook checks the code they would run); after DDL,
+-- the outcome is judged by oid.
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
+-- The permissive policy is now tenancy.installed() (protected tables fail
+-- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
+DO $policies$
+DECLARE
+    p tenancy.protected_tables;
+BEGIN
+    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
+        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
+    END LOOP;
+END
+$policies$;
+
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- Platform rights per database: whoever was a member of the group roles of
+-- 0.1 and 0.2 keeps the right in this database; superusers need none.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+DO $convert$
+DECLARE
+    holder record;
+BEGIN
+    FOR holder IN
+        SELECT m.member::regrole AS role, g.kind
+          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
+          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
+          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
+          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
+         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
+    LOOP
+        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
+    END LOOP;
+END
+$convert$;
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+-- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
+-- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
+-- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
+-- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
+
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+-- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
+-- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
+DO $tenant_check$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN
+        SELECT p.relid, con.conname
+          FROM tenancy.protected_tables p
+          LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_constraint con
+                 ON con.conrelid = p.relid AND con.contype = 'f'
+                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
+                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
+    LOOP
+        IF target.conname IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
+            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
+                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
+        END IF;
+    END LOOP;
+END
+$tenant_check$;
+
+-- The write policies call tenancy.tenant_for() directly (09_protect.sql).
+SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
+  FROM tenancy.protected_tables p;
+-- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
+-- BACKFILL row per backfilled table.
+ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
+ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
+    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+-- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
+    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+-- pg_tenancy 0.7 -> 0.8, after the functions.
+
+-- Regions (new in 0.8): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- A change of plans or of setting definitions reaches every session's
+-- statement_timeout, work_mem and TimeZone at its next statement.
+CREATE TRIGGER plans_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER setting_definitions_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- Usage alerts: platform admins, and the owners and admins of the current
+-- tenant for that tenant, read them (like the audit log); nobody edits them.
+CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- Usage: read like the audit log; written only by the collector and
+-- tenancy.collect_usage().
+CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
 -- pg_tenancy 0.8 -> 0.9, after the functions.
 
 -- Requests about persons (new in 0.9): read like the audit log; written only
 -- by the functions of personal data.
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.

@@ -1,0 +1,1 @@
+-- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
