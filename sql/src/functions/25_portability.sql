@@ -185,7 +185,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION tenancy.import_stage(manifest jsonb)
 RETURNS TABLE ("position" integer, table_name text, stage text, copy_sql text, finish_sql text)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     entry record;
     target regclass;
@@ -194,6 +194,7 @@ DECLARE
     definitions text;
     json_format boolean := manifest->>'file_format' = 'json';
 BEGIN
+    PERFORM tenancy._require_platform_admin('import tenants');
     PERFORM tenancy._require_manifest(manifest);
     FOR entry IN SELECT e.value, e.ordinality::integer AS n
                    FROM jsonb_array_elements(manifest->'tables') WITH ORDINALITY e LOOP
@@ -224,11 +225,14 @@ BEGIN
         stage := format('pg_temp.tenancy_import_%s', entry.n);
         IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
         EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        -- The caller copies the files in.
+        EXECUTE format('GRANT SELECT, INSERT ON TABLE %s TO %I', stage, tenancy.db_role());
         IF json_format THEN
             -- One JSON object per line, taken literally: CSV with quote and
             -- delimiter characters that JSON text never holds unescaped.
             IF to_regclass(stage || '_json') IS NOT NULL THEN EXECUTE format('DROP TABLE %s_json', stage); END IF;
             EXECUTE format('CREATE TEMPORARY TABLE %s_json (line jsonb) ON COMMIT DROP', stage);
+            EXECUTE format('GRANT SELECT, INSERT ON TABLE %s_json TO %I', stage, tenancy.db_role());
             copy_sql := format('COPY %s_json (line) FROM STDIN (FORMAT csv, QUOTE %L, DELIMITER %L)', stage,
                                chr(1), chr(2));
             finish_sql := format('INSERT INTO %1$s (%2$s) SELECT %2$s FROM %1$s_json j, '
@@ -243,7 +247,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.import_stage(jsonb) IS
     'makes the temporary tables an import copies the files of an export into (one per table of its manifest, '
-    'dropped at commit) and returns the COPY statement of each';
+    'dropped at commit) and returns the COPY statement of each (platform admins only)';
 
 -- Creates a tenant from a description: plan, settings, limits, and when
 -- asked its members and the domains no other tenant holds. Returns the new
@@ -338,6 +342,8 @@ DECLARE
     loaded bigint;
     dangling bigint;
     eq text;
+    constraint_name text;
+    problem text;
 BEGIN
     FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = stages[i] AND c.relpersistence = 't' AND c.relkind = 'r'
@@ -424,11 +430,22 @@ BEGIN
             END IF;
         END LOOP;
         EXECUTE format('SELECT pg_catalog.count(*) FROM %s', stage) INTO staged;
-        SELECT (f #>> '{}')::bigint INTO loaded
-          FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
-               'WITH loaded AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s RETURNING 1) '
-               'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM loaded', target, insert_columns, select_list,
-               stage, joins), NULL) f;
+        BEGIN
+            SELECT (f #>> '{}')::bigint INTO loaded
+              FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
+                   'WITH loaded AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s RETURNING 1) '
+                   'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM loaded', target, insert_columns, select_list,
+                   stage, joins), NULL) f;
+        EXCEPTION WHEN unique_violation THEN
+            GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                MESSAGE = format('the rows of %s cannot go into another tenant', target),
+                DETAIL = format('Unique constraint "%s" holds across tenants and the table does not generate its '
+                                'values, so a copy would repeat them.%s', constraint_name,
+                                coalesce(' ' || nullif(problem, ''), '')),
+                HINT = 'Make the constraint include tenant_id, or let the table generate the column (identity, a '
+                       'sequence or a default), so that a copy gets new values.';
+        END;
         IF loaded IS DISTINCT FROM staged THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('%s of %s row(s) of %s were loaded', coalesce(loaded, 0), staged, target),
@@ -474,9 +491,10 @@ BEGIN
             HINT = 'Import it on a server of its region, or allow the move with allow_cross_region => true '
                    '(tenantctl: --allow-cross-region).';
     END IF;
+    -- Allowed to move and its region unknown here: the default region.
     IF coalesce(allow_cross_region, false) AND import_tenant.region IS NULL
        AND NOT EXISTS (SELECT 1 FROM tenancy.regions r WHERE r.name = destination) THEN
-        destination := NULL;
+        destination := coalesce(nullif(current_setting('tenancy.default_region', true), ''), 'default');
     END IF;
     SELECT array_agg(to_regclass(e.value->>'table') ORDER BY e.n),
            array_agg(to_regclass(format('pg_temp.tenancy_import_%s', e.n)) ORDER BY e.n),
