@@ -45,31 +45,44 @@ void ProgressBar::update(const std::string &step, long long done, long long tota
 {
 	if (!enabled_)
 		return;
+	step_ = step;
+	done_ = done;
+	total_ = total;
 	Clock::time_point now = Clock::now();
 	if (drawn_ && done < total && now - last_drawn_ < std::chrono::milliseconds(100))
 		return;
+	draw();
+}
+
+// Draws the line for the last update.
+void ProgressBar::draw()
+{
+	Clock::time_point now = Clock::now();
 	last_drawn_ = now;
 	if (first_done_ < 0)
-		first_done_ = done;
+		first_done_ = done_;
 	double elapsed = std::chrono::duration<double>(now - started_).count();
-	total = std::max(total, done);
-	double share = total > 0 ? static_cast<double>(done) / total : 1.0;
-	double rate = elapsed > 0.5 ? (done - first_done_) / elapsed : 0.0;
+	long long total = std::max(total_, done_);
+	double share = total > 0 ? static_cast<double>(done_) / total : 1.0;
+	double rate = elapsed > 0.5 ? (done_ - first_done_) / elapsed : 0.0;
 	const int width = 30;
 	int filled = static_cast<int>(share * width);
 	std::string bar = std::string(filled, '#') + std::string(width - filled, '.');
-	std::fprintf(stderr, "\r%-8s [%s] %3d%%  %s/%s %s  %s %s/s  ETA %s   ", step.c_str(), bar.c_str(),
-				 static_cast<int>(share * 100), grouped(done).c_str(), grouped(total).c_str(), unit_.c_str(),
+	std::fprintf(stderr, "\r%-8s [%s] %3d%%  %s/%s %s  %s %s/s  ETA %s   ", step_.c_str(), bar.c_str(),
+				 static_cast<int>(share * 100), grouped(done_).c_str(), grouped(total).c_str(), unit_.c_str(),
 				 grouped(static_cast<long long>(rate)).c_str(), unit_.c_str(),
-				 rate > 0 ? duration((total - done) / rate).c_str() : "?");
+				 rate > 0 ? duration((total - done_) / rate).c_str() : "?");
 	drawn_ = true;
 }
 
-// Ends the line so that what follows starts on a fresh one.
+// Draws the last state, then ends the line so that what follows starts on
+// a fresh one.
 void ProgressBar::finish()
 {
-	if (drawn_)
+	if (drawn_) {
+		draw();
 		std::fputc('\n', stderr);
+	}
 	drawn_ = false;
 }
 

@@ -24,10 +24,14 @@ public:
 	// Redraws the line: step is what is being done, done of total so far.
 	void update(const std::string &step, long long done, long long total);
 
-	// Ends the line so that what follows starts on a fresh one.
+	// Draws the last state, then ends the line so that what follows starts
+	// on a fresh one.
 	void finish();
 
 private:
+	// Draws the line for the last update.
+	void draw();
+
 	using Clock = std::chrono::steady_clock;
 	std::string unit_;
 	bool enabled_;
@@ -35,6 +39,8 @@ private:
 	Clock::time_point started_;
 	Clock::time_point last_drawn_;
 	long long first_done_ = -1;
+	std::string step_;
+	long long done_ = 0, total_ = 0;
 };
 
 } // namespace tenantctl

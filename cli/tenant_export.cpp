@@ -241,6 +241,7 @@ void export_tenant(Session &session, const Invocation &invocation, const ExportA
 			files += "{\"file\": \"tenant.xlsx\", \"bytes\": " + std::to_string(whole.bytes) +
 					 ", \"sha256\": " + json_string(whole.sha256) + "}";
 		}
+		bar.update("export", done, done);
 		bar.finish();
 		manifest = db.exec("SELECT pg_catalog.jsonb_pretty(m || pg_catalog.jsonb_build_object('file_format', $2::text, "
 						   "'files', $4::jsonb, 'tables', (SELECT coalesce(pg_catalog.jsonb_agg(t.value || f.value "

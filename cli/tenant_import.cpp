@@ -37,8 +37,11 @@ fs::path export_file(const fs::path &directory, const std::string &name)
 // (tenancy.regions.server), is not the server this connection reached.
 void require_region_server(BulkConnection &db, const std::string &manifest, const ImportArgs &args)
 {
+	// A move to another region is the server's to refuse (by name), and
+	// --allow-cross-region allows both.
 	TextResult region = db.exec("SELECT r.name::text, r.server FROM tenancy.regions r "
-								"WHERE r.name = coalesce($2, $1::jsonb->'tenant'->>'region')",
+								"WHERE r.name = coalesce($2, $1::jsonb->'tenant'->>'region') "
+								"AND r.name = coalesce($1::jsonb->'tenant'->>'region', 'default')",
 								{manifest, args.region.empty() ? std::nullopt : std::optional<std::string>(args.region)});
 	if (region.rows.empty() || !region.rows[0][1] || args.allow_cross_region)
 		return;
@@ -137,6 +140,7 @@ void import_tenant(Session &session, const Invocation &invocation, const ImportA
 		if (stages.rows[i][1])
 			db.exec(*stages.rows[i][1]);
 	}
+	bar.update("import", done, done);
 	bar.finish();
 	std::string result = db.exec("SELECT tenancy.import_tenant($1, $2::jsonb, $3::tenancy.isolation, $4, $5::boolean)::text",
 								 {args.slug, manifest, optional(args.isolation), optional(args.region),

@@ -26,7 +26,12 @@
 #include "tenant_row_count.hpp"
 #include "trigger_call.hpp"
 
+#include <algorithm>
+#include <utility>
+#include <vector>
+
 extern "C" {
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -35,6 +40,7 @@ extern "C" {
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/rls.h"
 #include "utils/snapmgr.h"
 }
@@ -129,6 +135,59 @@ void delete_rows(Oid relid, Datum tenant)
 						errhint("Change what keeps them (the table's owner can), then remove the tenant again.")));
 }
 
+// Returns the tables a table's foreign keys refer to, itself aside, as a
+// list of oids (plain C: runs inside pg_call).
+List *referenced_tables(Oid relid)
+{
+	Relation rel = table_open(relid, AccessShareLock);
+	List *parents = NIL;
+	ListCell *cell;
+	foreach (cell, RelationGetFKeyList(rel)) {
+		ForeignKeyCacheInfo *key = lfirst_node(ForeignKeyCacheInfo, cell);
+		if (key->confrelid != relid)
+			parents = lappend_oid(parents, key->confrelid);
+	}
+	table_close(rel, AccessShareLock);
+	return parents;
+}
+
+// Returns the protected tables in an order where each comes before the
+// tables it refers to, so that deleting a tenant's rows table by table never
+// trips a foreign key between them; tables in a cycle keep the catalog's
+// order.
+std::vector<Oid> deletion_order()
+{
+	std::vector<Oid> remaining;
+	for (const catalog::ProtectedTable &table : catalog::protected_tables())
+		remaining.push_back(table.relid);
+	std::vector<std::pair<Oid, Oid>> references; // (child, parent)
+	for (Oid relid : remaining) {
+		List *parents = pg_call(referenced_tables, relid);
+		ListCell *cell;
+		foreach (cell, parents)
+			references.emplace_back(relid, lfirst_oid(cell));
+	}
+	std::vector<Oid> ordered;
+	while (!remaining.empty()) {
+		std::vector<Oid> ready;
+		for (Oid relid : remaining) {
+			bool referenced = std::any_of(references.begin(), references.end(), [&](const auto &reference) {
+				return reference.second == relid &&
+					   std::find(remaining.begin(), remaining.end(), reference.first) != remaining.end();
+			});
+			if (!referenced)
+				ready.push_back(relid);
+		}
+		if (ready.empty())
+			ready = remaining;
+		for (Oid relid : ready) {
+			ordered.push_back(relid);
+			remaining.erase(std::find(remaining.begin(), remaining.end(), relid));
+		}
+	}
+	return ordered;
+}
+
 // Reads a uuid column of a row; false when it is null.
 bool row_uuid(HeapTuple row, Relation rel, const char *column_name, pg_uuid_t *value)
 {
@@ -175,8 +234,8 @@ TENANCY_SQL_FUNCTION(tenancy_remove_tenant_rows)
 		tenant_lock::hold_for_removal(tenant);
 		tenant_lock::forget(tenant);
 		Datum id = UUIDPGetDatum(&tenant);
-		for (const catalog::ProtectedTable &table : catalog::protected_tables())
-			pg_call(delete_rows, table.relid, id);
+		for (Oid relid : deletion_order())
+			pg_call(delete_rows, relid, id);
 		return PointerGetDatum(nullptr);
 	});
 }

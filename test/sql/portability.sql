@@ -263,3 +263,11 @@ SELECT * FROM tenancy.import_stage(jsonb_set(:'manifest', '{tables,0,columns,0,n
 :sqlstate
 RESET ROLE;
 SELECT slug FROM tenancy.tenants ORDER BY slug;
+
+-- A tenant whose rows refer to each other across tables is dropped
+-- children first (items refer to shops without ON DELETE CASCADE).
+SET ROLE ops;
+SELECT tenancy.drop_tenant('portable-copy');
+RESET ROLE;
+SELECT count(*) AS rows_left FROM app.items i
+ WHERE NOT EXISTS (SELECT FROM tenancy.tenants t WHERE t.id = i.tenant_id);
