@@ -177,3 +177,4 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./metering.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./pii.sh
+PGUSER=$admin_user PGPASSWORD=$admin_password ./portability.sh

@@ -48,17 +48,26 @@ void require_region_server(BulkConnection &db, const std::string &manifest, cons
 	PQconninfoOption *options = PQconninfoParse(region.rows[0][1]->c_str(), nullptr);
 	if (options == nullptr)
 		return;
-	std::string host, port;
+	std::string host, hostaddr, port, service;
 	for (PQconninfoOption *option = options; option->keyword != nullptr; ++option) {
 		if (option->val == nullptr)
 			continue;
-		if (std::string(option->keyword) == "host")
+		std::string keyword = option->keyword;
+		if (keyword == "host")
 			host = option->val;
-		if (std::string(option->keyword) == "port")
+		else if (keyword == "hostaddr")
+			hostaddr = option->val;
+		else if (keyword == "port")
 			port = option->val;
+		else if (keyword == "service")
+			service = option->val;
 	}
 	PQconninfoFree(options);
-	bool same_host = host.empty() || host == db.host();
+	if (host.empty())
+		host = hostaddr;
+	// A server named only through a service file cannot be compared: it is
+	// not known to be this one.
+	bool same_host = host.empty() ? service.empty() : host == db.host();
 	bool same_port = port.empty() || port == db.port();
 	if (same_host && same_port)
 		return;

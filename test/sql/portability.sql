@@ -54,6 +54,18 @@ INSERT INTO app.codes VALUES ('vip', 'Globex VIP');
 RESET tenancy.tenant;
 RESET ROLE;
 
+-- A table whose planning runs its owner's code is refused: an export would
+-- plan queries on it with the caller's rights, a clone as its owner; the
+-- clone leaves nothing behind.
+SET ROLE carol;
+SELECT tenancy.export_manifest('portable');
+:sqlstate
+SET ROLE ops;
+SELECT tenancy.clone_tenant('acme', 'acme-copy');
+:sqlstate
+SELECT count(*) AS tenants FROM tenancy.tenants WHERE slug = 'acme-copy';
+SET ROLE app_owner;
+DROP INDEX app.crates_folded_idx;
 -- The manifest: the tenant's description and each protected table in
 -- foreign key order, with its columns (not tenant_id, not generated ones)
 -- and the query that reads the tenant's rows in key order.
@@ -85,14 +97,6 @@ SELECT tenancy.import_tenant('acme-mine', tenancy.export_manifest('acme'));
 :sqlstate
 RESET ROLE;
 
--- A table whose planning runs its owner's code is refused, and the clone
--- leaves nothing behind.
-SET ROLE ops;
-SELECT tenancy.clone_tenant('acme', 'acme-copy');
-:sqlstate
-SELECT count(*) AS tenants FROM tenancy.tenants WHERE slug = 'acme-copy';
-SET ROLE app_owner;
-DROP INDEX app.crates_folded_idx;
 -- A unique key that holds across tenants and that the table does not
 -- generate cannot be copied.
 SET ROLE ops;
@@ -261,6 +265,30 @@ SELECT * FROM tenancy.import_stage(jsonb_set(:'manifest', '{tables,0,columns,0,n
 :sqlstate
 SELECT * FROM tenancy.import_stage(jsonb_set(:'manifest', '{tables,0,columns,0,name}', '"tenant_id"'));
 :sqlstate
+-- A column type whose input runs an owner's code (a domain's CHECK) is
+-- refused before any value is read in with the caller's rights.
+SET ROLE app_owner;
+CREATE FUNCTION app.check_label(text) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT true';
+CREATE DOMAIN app.label AS text CHECK (app.check_label(VALUE));
+CREATE TABLE app.labelled (id int PRIMARY KEY, tenant_id uuid, labels app.label[]);
+RESET ROLE;
+SELECT tenancy.protect('app.labelled');
+SET ROLE ops;
+SELECT * FROM tenancy.import_stage(tenancy.export_manifest('portable'));
+:sqlstate
+RESET ROLE;
+SELECT tenancy.unprotect('app.labelled');
+DROP TABLE app.labelled;
+DROP DOMAIN app.label;
+DROP FUNCTION app.check_label(text);
+-- Rows go only into protected tables, through staged columns they have.
+SET ROLE ops;
+BEGIN;
+CREATE TEMPORARY TABLE tenancy_import_1 (actor text, operation text) ON COMMIT DROP;
+SELECT tenancy.import_tenant('forged', '{"format": "pg_tenancy export", "format_version": 1, "tenant": {"name": "F"},
+                                         "tables": [{"table": "tenancy.audit_log"}]}');
+:sqlstate
+ROLLBACK;
 RESET ROLE;
 SELECT slug FROM tenancy.tenants ORDER BY slug;
 
