@@ -34,6 +34,7 @@ sql "CREATE TABLE customers (id bigserial PRIMARY KEY, email text NOT NULL, name
      CREATE TABLE lines (id bigserial PRIMARY KEY, order_id bigint NOT NULL REFERENCES orders, product text, quantity int);
      CREATE TABLE notes (id bigserial PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers, body text);
      CREATE TABLE events (tenant_id uuid, at timestamptz NOT NULL, kind text NOT NULL, payload jsonb);
+     CREATE INDEX ON orders (customer_id); CREATE INDEX ON lines (order_id); CREATE INDEX ON notes (customer_id);
      SELECT tenancy.protect(t) FROM unnest(ARRAY['customers', 'orders', 'lines', 'notes', 'events']) t" >/dev/null
 sql "SET tenancy.tenant = 'big';
      INSERT INTO customers (email, name) SELECT 'c' || g || '@example.com', 'Customer ' || g FROM generate_series(1, $per) g;
@@ -62,7 +63,7 @@ for round in $(seq "$rounds"); do
 
     start=$(now); "$tenantctl" -d "dbname=$database" tenant import "$work/export" --as "copy$round" >/dev/null; end=$(now)
     import_times+=("$(elapsed "$start" "$end")")
-    sql "DROP TABLE IF EXISTS plain_customers, plain_orders, plain_lines, plain_notes, plain_events;
+    sql "SET client_min_messages = warning; DROP TABLE IF EXISTS plain_customers, plain_orders, plain_lines, plain_notes, plain_events;
          CREATE TABLE plain_customers (id bigint PRIMARY KEY, email text NOT NULL, name text, created timestamptz);
          CREATE TABLE plain_orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES plain_customers, amount numeric(12, 2), note text);
          CREATE TABLE plain_lines (id bigint PRIMARY KEY, order_id bigint NOT NULL REFERENCES plain_orders, product text, quantity int);

@@ -63,7 +63,7 @@ DROP FUNCTION IF EXISTS tenancy.tenant_list();
 -- 0.10 adds functions only (tenant export, import and clone).
 -- _refuse_owner_code() takes the operation it refuses (export, clone) as a
 -- second argument from 0.10 on.
-DROP FUNCTION tenancy._refuse_owner_code(regclass);
+DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
 -- pg_tenancy: the state of each backfill and online protection
 -- (tenancy.protect_online()), one row per table, so that a run killed at any
 -- step resumes where it stopped. Every step records its progress in the
@@ -6751,9 +6751,11 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      ORDER BY a.attnum
 $$;
 
--- The columns whose values a table makes (identity, or a default) and a
--- unique index holds, with the expression that makes one: a copy of a row
--- into another tenant gets a new value there.
+-- The columns whose values a table generates (identity, a sequence's
+-- nextval(), gen_random_uuid()) and a unique index holds, with the
+-- expression that makes one: a copy of a row into another tenant gets a new
+-- value there. Other defaults are not keys the table makes: their values
+-- are kept.
 CREATE OR REPLACE FUNCTION tenancy._generated_keys(target regclass)
 RETURNS TABLE (column_name name, value_sql text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
@@ -6764,7 +6766,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM pg_attribute a
       LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
      WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
-       AND a.attname <> 'tenant_id' AND (a.attidentity <> '' OR d.adbin IS NOT NULL)
+       AND a.attname <> 'tenant_id'
+       AND (a.attidentity <> ''
+            OR pg_get_expr(d.adbin, d.adrelid) ~ '^nextval\('
+            OR pg_get_expr(d.adbin, d.adrelid) ~ '^(public\.)?(gen_random_uuid|uuid_generate_v4)\(\)$')
        AND EXISTS (SELECT 1 FROM pg_index i
                     WHERE i.indrelid = target AND i.indisunique AND i.indpred IS NULL
                       AND a.attnum = ANY (i.indkey::smallint[]))
@@ -6781,6 +6786,37 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
       JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
      WHERE con.contype = 'f' AND con.conrelid = target AND ca.attname <> 'tenant_id'
+$$;
+
+-- Says what in the types of a table's columns runs code that is not
+-- trusted when a value is read in (a CHECK of a domain, also inside an array
+-- or a composite type, calling an owner's function), or NULL. Staging an
+-- import reads values in with the caller's rights, so such tables are
+-- refused.
+CREATE OR REPLACE FUNCTION tenancy._untrusted_input(target regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH RECURSIVE types(type_oid, depth) AS (
+        SELECT a.atttypid, 0 FROM pg_attribute a
+         WHERE a.attrelid = target AND a.attnum > 0 AND NOT a.attisdropped
+        UNION
+        SELECT next_type, t.depth + 1
+          FROM types t JOIN pg_type ty ON ty.oid = t.type_oid
+         CROSS JOIN LATERAL (SELECT ty.typbasetype WHERE ty.typtype = 'd'
+                             UNION ALL SELECT ty.typelem WHERE ty.typelem <> 0 AND ty.typlen = -1
+                             UNION ALL SELECT a.atttypid FROM pg_attribute a
+                                        WHERE a.attrelid = ty.typrelid AND ty.typtype = 'c' AND a.attnum > 0
+                                          AND NOT a.attisdropped) n(next_type)
+         WHERE t.depth < 20
+    )
+    SELECT format('domain %s calls %s, owned by %s', c.contypid::regtype, f.oid::regprocedure, pg_get_userbyid(f.proowner))
+      FROM types t
+      JOIN pg_constraint c ON c.contypid = t.type_oid
+      JOIN pg_depend d ON d.classid = 'pg_constraint'::regclass AND d.objid = c.oid
+                      AND d.refclassid IN ('pg_proc'::regclass, 'pg_operator'::regclass)
+      JOIN pg_proc f ON f.oid = CASE WHEN d.refclassid = 'pg_proc'::regclass THEN d.refobjid
+                                     ELSE (SELECT o.oprcode::oid FROM pg_operator o WHERE o.oid = d.refobjid) END
+     WHERE NOT tenancy._trusted_function(f.oid)
+     LIMIT 1
 $$;
 
 -- Returns tables in an order where each comes after the tables its foreign
@@ -6825,8 +6861,8 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
         'region_server', CASE WHEN tenancy.is_platform_admin()
                               THEN (SELECT r.server FROM tenancy.regions r WHERE r.name = target.region) END,
         'plan', target.plan,
-        'plan_definition', (SELECT jsonb_build_object('description', p.description, 'features', to_jsonb(p.features),
-                                                      'limits', p.limits)
+        'plan_definition', (SELECT CASE WHEN tenancy.is_platform_admin() THEN jsonb_build_object('description', p.description, 'features', to_jsonb(p.features),
+                                                      'limits', p.limits) END
                               FROM tenancy.plans p WHERE p.name = target.plan),
         'settings', target.settings, 'limits', target.limits,
         'memberships', (SELECT coalesce(jsonb_agg(jsonb_build_object('actor', m.actor, 'role', m.role,
@@ -6873,7 +6909,13 @@ CREATE OR REPLACE FUNCTION tenancy.export_manifest(tenant text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'export the tenant');
+    relid regclass;
 BEGIN
+    -- The export plans queries on every protected table with the caller's
+    -- rights: an owner's code that planning runs would run with them.
+    FOR relid IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
+        PERFORM tenancy._refuse_owner_code(relid, 'An export queries the table with your rights');
+    END LOOP;
     RETURN jsonb_build_object(
         'format', 'pg_tenancy export', 'format_version', 1,
         'extension_version', (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_tenancy'),
@@ -6915,7 +6957,7 @@ $$;
 
 CREATE OR REPLACE FUNCTION tenancy.import_stage(manifest jsonb)
 RETURNS TABLE ("position" integer, table_name text, stage text, copy_sql text, finish_sql text)
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     entry record;
     target regclass;
@@ -6924,15 +6966,30 @@ DECLARE
     definitions text;
     json_format boolean := manifest->>'file_format' = 'json';
 BEGIN
+    PERFORM tenancy._require_platform_admin('import tenants');
     PERFORM tenancy._require_manifest(manifest);
     FOR entry IN SELECT e.value, e.ordinality::integer AS n
                    FROM jsonb_array_elements(manifest->'tables') WITH ORDINALITY e LOOP
         target := to_regclass(entry.value->>'table');
+        IF target IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(manifest->'tables') WITH ORDINALITY o(t, n)
+                                           WHERE o.n < entry.n AND to_regclass(o.t->>'table') = target) THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('the manifest lists table %s twice', target);
+        END IF;
         IF target IS NULL OR NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = target) THEN
             RAISE EXCEPTION USING ERRCODE = 'undefined_table',
                 MESSAGE = format('table %s of the export is not a protected table here',
                                  tenancy._shown(coalesce(entry.value->>'table', 'null'))),
                 HINT = 'Create and protect the same tables (run your migrations) before importing.';
+        END IF;
+        missing := tenancy._untrusted_input(target);
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('table %s has a column type that runs code of its owner when a value is read in', target),
+                DETAIL = format('The %s. An import reads the export''s values in with your rights, and that code '
+                                'would run then.', missing),
+                HINT = 'Replace it with one that calls only trusted functions (built in, or owned by a superuser), '
+                       'then try again.';
         END IF;
         SELECT string_agg(tenancy._shown(c.value->>'name'), ', ') INTO missing
           FROM jsonb_array_elements(entry.value->'columns') c
@@ -6944,7 +7001,7 @@ BEGIN
                          'tenant_id are never filled.',
                 HINT = 'Bring the table''s definition up to date with the exported one first.';
         END IF;
-        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
+        SELECT string_agg('r.' || quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
                string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY c.ordinality)
           INTO columns, definitions
           FROM jsonb_array_elements(entry.value->'columns') WITH ORDINALITY c
@@ -6954,17 +7011,21 @@ BEGIN
         stage := format('pg_temp.tenancy_import_%s', entry.n);
         IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
         EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        -- The caller copies the files in.
+        EXECUTE format('GRANT SELECT, INSERT ON TABLE %s TO %I', stage, tenancy.db_role());
         IF json_format THEN
             -- One JSON object per line, taken literally: CSV with quote and
             -- delimiter characters that JSON text never holds unescaped.
             IF to_regclass(stage || '_json') IS NOT NULL THEN EXECUTE format('DROP TABLE %s_json', stage); END IF;
             EXECUTE format('CREATE TEMPORARY TABLE %s_json (line jsonb) ON COMMIT DROP', stage);
+            EXECUTE format('GRANT SELECT, INSERT ON TABLE %s_json TO %I', stage, tenancy.db_role());
             copy_sql := format('COPY %s_json (line) FROM STDIN (FORMAT csv, QUOTE %L, DELIMITER %L)', stage,
                                chr(1), chr(2));
-            finish_sql := format('INSERT INTO %1$s (%2$s) SELECT %2$s FROM %1$s_json j, '
-                                 'pg_catalog.jsonb_populate_record(NULL::%1$s, j.line) r', stage, columns);
+            finish_sql := format('INSERT INTO %1$s (%2$s) SELECT %3$s FROM %1$s_json j, '
+                                 'pg_catalog.jsonb_populate_record(NULL::%1$s, j.line) r', stage,
+                                 replace(columns, 'r.', ''), columns);
         ELSE
-            copy_sql := format('COPY %s (%s) FROM STDIN (FORMAT csv, HEADER match)', stage, columns);
+            copy_sql := format('COPY %s (%s) FROM STDIN (FORMAT csv, HEADER match)', stage, replace(columns, 'r.', ''));
             finish_sql := NULL;
         END IF;
         RETURN NEXT;
@@ -6973,7 +7034,7 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.import_stage(jsonb) IS
     'makes the temporary tables an import copies the files of an export into (one per table of its manifest, '
-    'dropped at commit) and returns the COPY statement of each';
+    'dropped at commit) and returns the COPY statement of each (platform admins only)';
 
 -- Creates a tenant from a description: plan, settings, limits, and when
 -- asked its members and the domains no other tenant holds. Returns the new
@@ -7068,12 +7129,29 @@ DECLARE
     loaded bigint;
     dangling bigint;
     eq text;
+    constraint_name text;
+    problem text;
 BEGIN
     FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
         IF NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = stages[i] AND c.relpersistence = 't' AND c.relkind = 'r'
                                                   AND c.relnamespace = pg_my_temp_schema()) THEN
             RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
                 MESSAGE = format('%s is not a temporary table of this session', stages[i]);
+        END IF;
+    END LOOP;
+    FOR i IN 1 .. coalesce(cardinality(tables), 0) LOOP
+        IF NOT EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = tables[i])
+           OR array_position(tables, tables[i]) <> i THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s is not a protected table, or is named twice', tables[i]),
+                HINT = 'Rows are loaded only into protected tables, each once.';
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_attribute a
+                    WHERE a.attrelid = stages[i] AND a.attnum > 0 AND NOT a.attisdropped
+                      AND NOT EXISTS (SELECT 1 FROM tenancy._portable_columns(tables[i]) pc
+                                       WHERE pc.column_name = a.attname)) THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = format('%s has columns that are not columns of %s an import fills', stages[i], tables[i]);
         END IF;
     END LOOP;
     FOREACH target IN ARRAY tenancy._load_order(tables) LOOP
@@ -7107,6 +7185,14 @@ BEGIN
                 'INSERT INTO %s (old_key, new_key) SELECT k.v, %s FROM (SELECT DISTINCT s.%I AS v FROM %s s '
                 'WHERE s.%I IS NOT NULL ORDER BY 1) k', map_name, key.value_sql, key.column_name, stage,
                 key.column_name), NULL);
+            IF (SELECT (f #>> '{}')::boolean FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
+                    'SELECT pg_catalog.to_jsonb(pg_catalog.count(*) = pg_catalog.count(DISTINCT m.new_key)) FROM %s m',
+                    map_name), NULL) f) IS NOT TRUE THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('the default of column %I of %s did not make a new distinct key for each row',
+                                     key.column_name, target),
+                    HINT = 'Nothing was loaded.';
+            END IF;
             maps := maps || jsonb_build_object(target::oid::text || '/' || key.column_name, map_name);
         END LOOP;
         -- Then the statement: mapped columns take the new key of their row.
@@ -7154,11 +7240,22 @@ BEGIN
             END IF;
         END LOOP;
         EXECUTE format('SELECT pg_catalog.count(*) FROM %s', stage) INTO staged;
-        SELECT (f #>> '{}')::bigint INTO loaded
-          FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
-               'WITH loaded AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s RETURNING 1) '
-               'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM loaded', target, insert_columns, select_list,
-               stage, joins), NULL) f;
+        BEGIN
+            SELECT (f #>> '{}')::bigint INTO loaded
+              FROM tenancy._rows_as_owner(target, tenant, 'owner', format(
+                   'WITH loaded AS (INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s s%s RETURNING 1) '
+                   'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM loaded', target, insert_columns, select_list,
+                   stage, joins), NULL) f;
+        EXCEPTION WHEN unique_violation THEN
+            GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
+            RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                MESSAGE = format('the rows of %s cannot go into another tenant', target),
+                DETAIL = format('Unique constraint "%s" holds across tenants and the table does not generate its '
+                                'values, so a copy would repeat them.%s', constraint_name,
+                                coalesce(' ' || nullif(problem, ''), '')),
+                HINT = 'Make the constraint include tenant_id, or let the table generate the column (identity, a '
+                       'sequence or a default), so that a copy gets new values.';
+        END;
         IF loaded IS DISTINCT FROM staged THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('%s of %s row(s) of %s were loaded', coalesce(loaded, 0), staged, target),
@@ -7204,9 +7301,10 @@ BEGIN
             HINT = 'Import it on a server of its region, or allow the move with allow_cross_region => true '
                    '(tenantctl: --allow-cross-region).';
     END IF;
+    -- Allowed to move and its region unknown here: the default region.
     IF coalesce(allow_cross_region, false) AND import_tenant.region IS NULL
        AND NOT EXISTS (SELECT 1 FROM tenancy.regions r WHERE r.name = destination) THEN
-        destination := NULL;
+        destination := coalesce(nullif(current_setting('tenancy.default_region', true), ''), 'default');
     END IF;
     SELECT array_agg(to_regclass(e.value->>'table') ORDER BY e.n),
            array_agg(to_regclass(format('pg_temp.tenancy_import_%s', e.n)) ORDER BY e.n),
@@ -7299,12 +7397,15 @@ COMMENT ON FUNCTION tenancy.clone_tenant(text, text, text, boolean, text) IS
     'source; owner adds a first owner (platform admins only)';
 
 REVOKE ALL ON FUNCTION tenancy._portable_columns(regclass), tenancy._generated_keys(regclass),
+    tenancy._untrusted_input(regclass),
     tenancy._referring_columns(regclass), tenancy._load_order(regclass[]), tenancy._tenant_description(tenancy.tenants),
     tenancy._export_tables(uuid), tenancy._require_manifest(jsonb),
     tenancy._create_from_description(text, jsonb, text, tenancy.isolation, text, boolean, boolean, text),
     tenancy._grant_to_owner(regclass, text, regclass), tenancy._load_staged(uuid, regclass[], regclass[])
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._portable_columns(regclass) IS 'internal: the columns an export holds of a table';
+COMMENT ON FUNCTION tenancy._untrusted_input(regclass) IS
+    'internal: what in a table''s column types runs untrusted code when a value is read in';
 COMMENT ON FUNCTION tenancy._generated_keys(regclass) IS
     'internal: the unique columns a table generates, with the expression that makes a value';
 COMMENT ON FUNCTION tenancy._referring_columns(regclass) IS 'internal: the columns of a table''s foreign keys';

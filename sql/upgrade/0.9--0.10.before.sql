@@ -5,4 +5,4 @@
 -- 0.10 adds functions only (tenant export, import and clone).
 -- _refuse_owner_code() takes the operation it refuses (export, clone) as a
 -- second argument from 0.10 on.
-DROP FUNCTION tenancy._refuse_owner_code(regclass);
+DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
