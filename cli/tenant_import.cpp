@@ -174,35 +174,4 @@ void import_tenant(Session &session, const Invocation &invocation, const ImportA
 			   grouped(summary[0][2].as<long long>()) + " rows in " + summary[0][3].c_str() + " tables");
 }
 
-// Prints the tables of a manifest after an export.
-void print_manifest_tables(Session &session, const Invocation &invocation, const std::string &manifest,
-						   const std::string &directory)
-{
-	if (invocation.json()) {
-		print_json(session.value(
-			"SELECT jsonb_build_object('tenant', m->'tenant'->>'slug', 'directory', $2::text, 'format', m->>'file_format', "
-			"'tables', (SELECT jsonb_agg(jsonb_build_object('table', t->>'table', 'file', t->>'file', 'rows', "
-			"(t->>'rows')::bigint, 'bytes', (t->>'bytes')::bigint) ORDER BY n) "
-			"FROM jsonb_array_elements(m->'tables') WITH ORDINALITY a(t, n)), "
-			"'rows', (SELECT coalesce(sum((t->>'rows')::bigint), 0) FROM jsonb_array_elements(m->'tables') t), "
-			"'bytes', (SELECT coalesce(sum((f->>'bytes')::bigint), 0) FROM jsonb_array_elements(m->'files') f))::text "
-			"FROM (SELECT $1::jsonb AS m) x",
-			manifest, directory));
-		return;
-	}
-	pqxx::result tables = session.run("SELECT t->>'table' AS table, coalesce(t->>'sheet', t->>'file') AS file, "
-									  "(t->>'rows')::bigint AS rows, (t->>'bytes')::bigint AS bytes "
-									  "FROM jsonb_array_elements($1::jsonb->'tables') WITH ORDINALITY a(t, n) ORDER BY n",
-									  manifest);
-	print_result(invocation.output, tables);
-	pqxx::result summary = session.run(
-		"SELECT m->'tenant'->>'slug', (SELECT coalesce(sum((t->>'rows')::bigint), 0) FROM jsonb_array_elements(m->'tables') t), "
-		"jsonb_array_length(m->'tables'), (SELECT coalesce(sum((f->>'bytes')::bigint), 0) FROM jsonb_array_elements(m->'files') f) "
-		"FROM (SELECT $1::jsonb AS m) x",
-		manifest);
-	print_done("exported tenant " + std::string(summary[0][0].c_str()) + " to " + directory + ": " +
-			   grouped(summary[0][1].as<long long>()) + " rows in " + summary[0][2].c_str() + " tables, " +
-			   grouped(summary[0][3].as<long long>()) + " bytes");
-}
-
 } // namespace tenantctl

@@ -6785,6 +6785,20 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
      WHERE con.contype = 'f' AND con.conrelid = target AND ca.attname <> 'tenant_id'
 $$;
 
+-- Creates a temporary table of the session, dropped at commit, in place of
+-- one of the same name left by an earlier call in the transaction; returns
+-- it.
+CREATE OR REPLACE FUNCTION tenancy._new_temporary_table(name text, definitions text) RETURNS regclass
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF to_regclass(name) IS NOT NULL THEN
+        EXECUTE format('DROP TABLE %s', name);
+    END IF;
+    EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', name, definitions);
+    RETURN to_regclass(name);
+END
+$$;
+
 -- Says what in the types of a table's columns runs code that is not
 -- trusted when a value is read in (a CHECK of a domain, also inside an array
 -- or a composite type, calling an owner's function), or NULL. Staging an
@@ -6960,6 +6974,7 @@ DECLARE
     target regclass;
     missing text;
     columns text;
+    record_columns text;
     definitions text;
     json_format boolean := manifest->>'file_format' = 'json';
 BEGIN
@@ -6998,31 +7013,30 @@ BEGIN
                          'tenant_id are never filled.',
                 HINT = 'Bring the table''s definition up to date with the exported one first.';
         END IF;
-        SELECT string_agg('r.' || quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
+               string_agg('r.' || quote_ident(pc.column_name), ', ' ORDER BY c.ordinality),
                string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY c.ordinality)
-          INTO columns, definitions
+          INTO columns, record_columns, definitions
           FROM jsonb_array_elements(entry.value->'columns') WITH ORDINALITY c
           JOIN tenancy._portable_columns(target) pc ON pc.column_name = c.value->>'name';
         "position" := entry.n;
         table_name := target::text;
         stage := format('pg_temp.tenancy_import_%s', entry.n);
-        IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
-        EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        PERFORM tenancy._new_temporary_table(stage, coalesce(definitions, ''));
         -- The caller copies the files in.
         EXECUTE format('GRANT SELECT, INSERT ON TABLE %s TO %I', stage, tenancy.db_role());
         IF json_format THEN
             -- One JSON object per line, taken literally: CSV with quote and
             -- delimiter characters that JSON text never holds unescaped.
-            IF to_regclass(stage || '_json') IS NOT NULL THEN EXECUTE format('DROP TABLE %s_json', stage); END IF;
-            EXECUTE format('CREATE TEMPORARY TABLE %s_json (line jsonb) ON COMMIT DROP', stage);
+            PERFORM tenancy._new_temporary_table(stage || '_json', 'line jsonb');
             EXECUTE format('GRANT SELECT, INSERT ON TABLE %s_json TO %I', stage, tenancy.db_role());
             copy_sql := format('COPY %s_json (line) FROM STDIN (FORMAT csv, QUOTE %L, DELIMITER %L)', stage,
                                chr(1), chr(2));
             finish_sql := format('INSERT INTO %1$s (%2$s) SELECT %3$s FROM %1$s_json j, '
-                                 'pg_catalog.jsonb_populate_record(NULL::%1$s, j.line) r', stage,
-                                 replace(columns, 'r.', ''), columns);
+                                 'pg_catalog.jsonb_populate_record(NULL::%1$s, j.line) r', stage, columns,
+                                 record_columns);
         ELSE
-            copy_sql := format('COPY %s (%s) FROM STDIN (FORMAT csv, HEADER match)', stage, replace(columns, 'r.', ''));
+            copy_sql := format('COPY %s (%s) FROM STDIN (FORMAT csv, HEADER match)', stage, columns);
             finish_sql := NULL;
         END IF;
         RETURN NEXT;
@@ -7172,9 +7186,8 @@ BEGIN
             END IF;
             map_count := map_count + 1;
             map_name := format('pg_temp.tenancy_key_map_%s', map_count);
-            IF to_regclass(map_name) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', map_name); END IF;
-            EXECUTE format('CREATE TEMPORARY TABLE %s (old_key %s, new_key %s) ON COMMIT DROP', map_name,
-                           key.type_name, key.type_name);
+            PERFORM tenancy._new_temporary_table(map_name, format('old_key %s, new_key %s', key.type_name,
+                                                                 key.type_name));
             PERFORM tenancy._grant_to_owner(map_name::regclass, 'SELECT, INSERT', target);
             -- New keys in the order of the old ones, made by the table's
             -- own default as its owner.
@@ -7369,8 +7382,7 @@ BEGIN
           INTO columns, definitions
           FROM tenancy._portable_columns(target) pc;
         stage := format('pg_temp.tenancy_clone_%s', i);
-        IF to_regclass(stage) IS NOT NULL THEN EXECUTE format('DROP TABLE %s', stage); END IF;
-        EXECUTE format('CREATE TEMPORARY TABLE %s (%s) ON COMMIT DROP', stage, coalesce(definitions, ''));
+        PERFORM tenancy._new_temporary_table(stage, coalesce(definitions, ''));
         PERFORM tenancy._grant_to_owner(stage::regclass, 'INSERT', target);
         -- The source's rows, read as the table's owner with the table's
         -- read role, protected tables showing the source tenant only.
@@ -7393,7 +7405,8 @@ COMMENT ON FUNCTION tenancy.clone_tenant(text, text, text, boolean, text) IS
     'tables generate them), or with template => true everything but members and rows; domains stay with the '
     'source; owner adds a first owner (platform admins only)';
 
-REVOKE ALL ON FUNCTION tenancy._portable_columns(regclass), tenancy._generated_keys(regclass),
+REVOKE ALL ON FUNCTION tenancy._new_temporary_table(text, text), tenancy._portable_columns(regclass),
+    tenancy._generated_keys(regclass),
     tenancy._untrusted_input(regclass),
     tenancy._referring_columns(regclass), tenancy._load_order(regclass[]), tenancy._tenant_description(tenancy.tenants),
     tenancy._export_tables(uuid), tenancy._require_manifest(jsonb),
@@ -7401,6 +7414,8 @@ REVOKE ALL ON FUNCTION tenancy._portable_columns(regclass), tenancy._generated_k
     tenancy._grant_to_owner(regclass, text, regclass), tenancy._load_staged(uuid, regclass[], regclass[])
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._portable_columns(regclass) IS 'internal: the columns an export holds of a table';
+COMMENT ON FUNCTION tenancy._new_temporary_table(text, text) IS
+    'internal: a new temporary table of the session, dropped at commit';
 COMMENT ON FUNCTION tenancy._untrusted_input(regclass) IS
     'internal: what in a table''s column types runs untrusted code when a value is read in';
 COMMENT ON FUNCTION tenancy._generated_keys(regclass) IS
