@@ -29,17 +29,19 @@ NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql sql/src/objects/07_p
                        sql/src/objects/08_row_counts.sql sql/src/objects/09_setting_definitions.sql
 NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.sql sql/src/objects/12_usage.sql
 NEW_OBJECTS_0.8--0.9 = sql/src/objects/13_pii.sql
+NEW_OBJECTS_0.10--0.11 = sql/src/objects/14_migrations.sql sql/src/objects/15_cache.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10
-STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10
-STEPS_FROM_0.9 = 0.9--0.10
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10 0.10--0.11
+STEPS_FROM_0.9 = 0.9--0.10 0.10--0.11
+STEPS_FROM_0.10 = 0.10--0.11
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.10
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
@@ -119,6 +121,9 @@ sql/pg_tenancy--0.8--$(EXTVERSION).sql: $(call upgrade_sql,0.8)
 	cat $^ > $@
 
 sql/pg_tenancy--0.9--$(EXTVERSION).sql: $(call upgrade_sql,0.9)
+	cat $^ > $@
+
+sql/pg_tenancy--0.10--$(EXTVERSION).sql: $(call upgrade_sql,0.10)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

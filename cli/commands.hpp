@@ -55,6 +55,8 @@ void add_tenant_region_command(CLI::App &tenant, Invocation &invocation);
 void add_tenant_portability_commands(CLI::App &tenant, Invocation &invocation);
 // pii mark|unmark|policy|list|request|requests|export|erase
 void add_pii_commands(CLI::App &app, Invocation &invocation);
+// migrate DIR
+void add_migrate_command(CLI::App &app, Invocation &invocation);
 // health
 void add_health_command(CLI::App &app, Invocation &invocation);
 // psql

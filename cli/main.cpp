@@ -47,6 +47,7 @@ void build(CLI::App &app, Invocation &invocation, GlobalOptions &options)
 	add_pii_commands(app, invocation);
 	add_usage_commands(app, invocation);
 	add_report_command(app, invocation);
+	add_migrate_command(app, invocation);
 	add_health_command(app, invocation);
 	add_psql_command(app, invocation);
 	add_completion_command(app, invocation);

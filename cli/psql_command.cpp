@@ -1,5 +1,6 @@
 // tenantctl psql SLUG [-- psql args]: psql on the same connection, with
-// tenancy.tenant already set. The tenant is checked first, so that a typo or
+// tenancy.tenant already set and the search path of tenancy.enter() (a
+// schema-mode tenant's schema first). The tenant is checked first, so that a typo or
 // a refusal is reported before psql starts.
 //
 // The tenant is set with a SET statement, not with connection options: a
@@ -109,10 +110,11 @@ int run_psql(std::vector<std::string> words)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
-// Runs psql with the tenant set; exits with psql's exit code.
-[[noreturn]] void start_psql(const Invocation &invocation, const PsqlArgs &args)
+// Runs psql with the tenant and its search path set (path: from the server,
+// identifiers already quoted); exits with psql's exit code.
+[[noreturn]] void start_psql(const Invocation &invocation, const PsqlArgs &args, const std::string &path)
 {
-	std::string set = "SET tenancy.tenant = " + sql_literal(args.tenant);
+	std::string set = "SET tenancy.tenant = " + sql_literal(args.tenant) + "; SET search_path = " + path;
 	std::vector<std::string> words = command_line(invocation, args, set);
 	if (runs_commands(args.psql_args))
 		std::exit(run_psql(words));
@@ -137,7 +139,10 @@ void add_psql_command(CLI::App &app, Invocation &invocation)
 			// Two statements: the context of a statement is fixed when it starts.
 			session.run("SELECT set_config('tenancy.tenant', $1, false)", args->tenant);
 			session.run("SELECT tenancy.current_tenant()");
-			start_psql(invocation, *args);
+			// The search path that finds the tenant's tables in every mode
+			// (a database-mode tenant is refused with the database to use).
+			std::string path = session.value("SELECT path FROM tenancy._entry($1)", args->tenant);
+			start_psql(invocation, *args, path.empty() ? "DEFAULT" : path);
 		};
 	});
 }

@@ -41,12 +41,12 @@ constexpr size_t text_buffer = 512;
 struct Oids {
 	bool resolved;
 	bool installed;
-	Oid tenants, tenants_pkey, tenants_slug_key;
+	Oid tenants, tenants_pkey, tenants_slug_key, tenants_schema_name_key;
 	Oid memberships, memberships_pkey;
 	Oid protected_tables, audit_log, platform_grants;
 	Oid plans, setting_definitions;
 	Oid table_owner_role;
-	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason;
+	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason, tenant_schema_name;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
 	Oid role_value[role_count];
 	Oid status_value[status_count];
@@ -93,6 +93,7 @@ void resolve_oids()
 		found.installed = true;
 		found.tenants_pkey = get_relname_relid("tenants_pkey", schema);
 		found.tenants_slug_key = get_relname_relid("tenants_slug_key", schema);
+		found.tenants_schema_name_key = get_relname_relid("tenants_schema_name_key", schema);
 		found.memberships_pkey = get_relname_relid("memberships_pkey", schema);
 		found.audit_log = get_relname_relid("audit_log", schema);
 		found.platform_grants = get_relname_relid("platform_grants", schema);
@@ -102,6 +103,7 @@ void resolve_oids()
 		found.tenant_slug = get_attnum(found.tenants, "slug");
 		found.tenant_status = get_attnum(found.tenants, "status");
 		found.tenant_reason = get_attnum(found.tenants, "status_reason");
+		found.tenant_schema_name = get_attnum(found.tenants, "schema_name");
 		found.member_tenant = get_attnum(found.memberships, "tenant_id");
 		found.member_actor = get_attnum(found.memberships, "actor");
 		found.member_role = get_attnum(found.memberships, "role");
@@ -381,6 +383,19 @@ Tenant find_tenant(const char *slug_or_uuid)
 						 CStringGetTextDatum(slug_or_uuid), &fields);
 		});
 	}
+	return to_tenant(fields);
+}
+
+// Finds the schema-mode tenant whose schema has this name.
+Tenant find_schema_tenant(const char *schema_name)
+{
+	const Oids &o = resolved();
+	TenantFields fields{};
+	if (OidIsValid(o.tenants_schema_name_key))
+		pg_call([&] {
+			scan_tenants(o.tenants_schema_name_key, o.tenant_schema_name, F_TEXTEQ,
+						 CStringGetTextDatum(schema_name), &fields);
+		});
 	return to_tenant(fields);
 }
 

@@ -38,6 +38,10 @@ struct Membership {
 // Finds a tenant by slug or by uuid text.
 Tenant find_tenant(const char *slug_or_uuid);
 
+// Finds the schema-mode tenant whose schema has this name (not found before
+// the update to 0.11 has run).
+Tenant find_schema_tenant(const char *schema_name);
+
 // Says whether a tenant with this id exists (latest committed state).
 bool tenant_exists(const pg_uuid_t &id);
 

@@ -128,8 +128,14 @@ Oid relation_owner(Oid relid)
 // Becomes the owner of relid for a statement, in a scope.
 OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for, catalog::Role open_role)
 {
+	return enter_as_role(relation_owner(relid), relid, search_path, open_for, open_role);
+}
+
+// Becomes a role for pg_tenancy's statements, as enter_as_owner() does.
+OwnerSession enter_as_role(Oid owner, Oid relid, const char *search_path, const pg_uuid_t *open_for,
+						   catalog::Role open_role)
+{
 	OwnerSession session;
-	Oid owner = relation_owner(relid);
 	GetUserIdAndSecContext(&session.saved_user, &session.saved_context);
 	session.nest_level = NewGUCNestLevel();
 	if (search_path != nullptr)

@@ -43,6 +43,11 @@ struct OwnerSession {
 OwnerSession enter_as_owner(Oid relid, const char *search_path, const pg_uuid_t *open_for,
 							catalog::Role open_role = catalog::Role::owner);
 
+// Becomes role the way enter_as_owner() becomes a table's owner; target is
+// the table concerned, or InvalidOid (a migration of a tenant's schema).
+OwnerSession enter_as_role(Oid role, Oid target, const char *search_path, const pg_uuid_t *open_for,
+						   catalog::Role open_role = catalog::Role::owner);
+
 // Becomes the caller again, dropping every setting changed meanwhile.
 void leave_as_owner(const OwnerSession &session);
 

@@ -10,6 +10,7 @@
 #include "sql_function.hpp"
 #include "statement_check.hpp"
 #include "statement_hooks.hpp"
+#include "tenant_schemas.hpp"
 #include "tenant_estimates.hpp"
 #include "tenant_lock.hpp"
 #include "usage_meter.hpp"
@@ -34,6 +35,7 @@ void _PG_init(void)
 	tenancy::invalidation::register_callbacks();
 	tenancy::statement_check::install();
 	tenancy::statement_hooks::install();
+	tenancy::tenant_schemas::install();
 	tenancy::tenant_estimates::install();
 	tenancy::owner_code_guard::install();
 	tenancy::withheld_errors::install();

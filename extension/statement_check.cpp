@@ -17,6 +17,7 @@
 #include "invalidation.hpp"
 #include "protected_tables.hpp"
 #include "rights.hpp"
+#include "tenant_schemas.hpp"
 
 extern "C" {
 #include "access/parallel.h"
@@ -65,6 +66,7 @@ void check_range_table(List *range_table)
 	last_range_table = nullptr;
 	collect_protected_accesses(range_table, last_accesses);
 	require(last_accesses);
+	tenant_schemas::check_range_table(range_table);
 	last_range_table = range_table;
 }
 

@@ -26,6 +26,7 @@
 #include "session_settings.hpp"
 #include "statement.hpp"
 #include "statement_check.hpp"
+#include "tenant_schemas.hpp"
 #include "usage_meter.hpp"
 
 extern "C" {
@@ -236,6 +237,7 @@ void on_utility(PlannedStmt *statement, const char *query_string, bool read_only
 		else if (IsA(parsed, FetchStmt))
 			guarded([&] { query_records::fetching(reinterpret_cast<const FetchStmt *>(parsed)); });
 		guarded([&] { lock_guard::before(parsed); });
+		guarded([&] { tenant_schemas::check_utility(parsed); });
 		guarded([&] { withheld_errors::begin_maintenance(parsed); });
 		loaded_before = guarded([&] { return catalog_load::begin(parsed); });
 		if (!IsA(parsed, TransactionStmt) && !IsA(parsed, VariableSetStmt) && !IsA(parsed, VariableShowStmt) &&

@@ -39,6 +39,7 @@ run_suite() {
 run_suite "tenantctl tests" test/cli/run.sh
 run_suite "online protection tests" test/cli/online.sh
 run_suite "export, import and clone tests" test/cli/portability.sh
+run_suite "migration tests" test/cli/migrate.sh
 run_suite "upgrade tests" test/upgrade/run.sh
 run_suite "regression tests on an updated database" test/upgrade/regress.sh
 run_suite "dump and restore tests" test/restore/run.sh

@@ -14,6 +14,7 @@ DECLARE
     new_id uuid;
     suggestion text;
     isolation_refused text;
+    schema text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -66,8 +67,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
-            HINT = 'Create the tenant with isolation => ''row''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
+    END IF;
+    IF create_tenant.isolation = 'schema' THEN
+        schema := tenancy._schema_name_for(create_tenant.slug);
+        PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -83,10 +88,13 @@ BEGIN
             HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
     END IF;
 
-    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region)
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region, schema_name)
     VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
-            create_tenant.plan, create_tenant.isolation, create_tenant.region)
+            create_tenant.plan, create_tenant.isolation, create_tenant.region, schema)
     RETURNING tenants.id INTO new_id;
+    IF schema IS NOT NULL THEN
+        PERFORM tenancy._create_tenant_schema(new_id);
+    END IF;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
@@ -96,7 +104,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
-    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -108,11 +117,34 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
-        WHEN isolation <> 'row' THEN format('isolation mode "%s" is not supported yet', isolation)
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
     'what is wrong with an isolation mode for a new tenant, or null when it is supported';
+
+-- Raises unless a new schema-mode tenant with this slug can have its schema.
+CREATE OR REPLACE FUNCTION tenancy._require_free_schema(slug text, schema text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF octet_length(schema) > 63 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('slug "%s" is too long for a schema-mode tenant', slug),
+            DETAIL = format('Its schema would be "%s", longer than the 63 bytes a PostgreSQL name can have.', schema),
+            HINT = 'A schema-mode tenant''s slug has at most 56 characters.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_schema',
+            MESSAGE = format('schema "%s" already exists', schema),
+            DETAIL = coalesce('It is the schema of tenant "' ||
+                              (SELECT t.slug FROM tenancy.tenants t WHERE t.schema_name = schema) || '".',
+                              'A schema-mode tenant never takes over a schema that exists.'),
+            HINT = 'Choose another slug ("-" and "_" give the same schema name), or drop or rename the schema.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_free_schema(text, text) IS
+    'internal: raises unless a new schema-mode tenant can create its schema';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.

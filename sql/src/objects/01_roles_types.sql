@@ -29,4 +29,4 @@ COMMENT ON TYPE tenancy.tenant_status IS
     'deleted by tenancy.purge_terminated() once its grace period ends)';
 
 CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
-COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated; 0.1 implements row';
+COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';

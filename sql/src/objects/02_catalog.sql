@@ -15,6 +15,7 @@ CREATE TABLE tenancy.tenants (
     purge_after   timestamptz,
     limits        jsonb NOT NULL DEFAULT '{}',
     region        text COLLATE "C" NOT NULL,
+    schema_name   text COLLATE "C",
     CONSTRAINT tenants_pkey PRIMARY KEY (id),
     CONSTRAINT tenants_slug_key UNIQUE (slug),
     CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
@@ -23,13 +24,17 @@ CREATE TABLE tenancy.tenants (
     CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
     CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object'),
     -- Compared as text: an upgrade adds the label in the same transaction.
-    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL))
+    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL)),
+    CONSTRAINT tenants_schema_name_key UNIQUE (schema_name),
+    CONSTRAINT tenants_schema_name_check CHECK ((isolation = 'schema') = (schema_name IS NOT NULL))
 );
 COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
 COMMENT ON COLUMN tenancy.tenants.limits IS
     'limits of this tenant that override its plan''s (tenancy.set_limit())';
 COMMENT ON COLUMN tenancy.tenants.region IS
     'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
 

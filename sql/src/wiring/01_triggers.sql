@@ -12,6 +12,9 @@ CREATE TRIGGER memberships_changed
 -- A tenant's rows go with it, and nothing else removes a tenant.
 CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
     FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+-- A schema-mode tenant's schema goes with it.
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
 CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
 CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants

@@ -1,14 +1,3 @@
--- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
--- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
-
--- tenancy.protect() takes backfill and backfill_from, and is SECURITY
--- INVOKER now (tenancy._protect_table() does the privileged work): the
--- six-argument version goes, or calls with defaults would be ambiguous.
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
 -- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
@@ -64,46 +53,17 @@ DROP FUNCTION IF EXISTS tenancy.tenant_list();
 -- _refuse_owner_code() takes the operation it refuses (export, clone) as a
 -- second argument from 0.10 on.
 DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
--- pg_tenancy: the state of each backfill and online protection
--- (tenancy.protect_online()), one row per table, so that a run killed at any
--- step resumes where it stopped. Every step records its progress in the
--- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
--- write it: the backfill rule stored here is what they run, as the table's
--- owner, and the BACKFILL audit row is made from it.
-CREATE TABLE tenancy.protect_jobs (
-    relid          regclass NOT NULL,
-    read_role      tenancy.role,
-    write_role     tenancy.role,
-    delete_role    tenancy.role,
-    audit          boolean,
-    strict         boolean,
-    backfill_tenant uuid,
-    backfill_from  text,
-    search_path    text NOT NULL,
-    unassigned     text NOT NULL,
-    batch_rows     integer NOT NULL,
-    online         boolean NOT NULL,
-    foreign_key    oid,
-    step           text NOT NULL DEFAULT 'prepare',
-    pass           integer NOT NULL DEFAULT 1,
-    next_block     bigint NOT NULL DEFAULT 0,
-    total_blocks   bigint NOT NULL DEFAULT 0,
-    rows_total     bigint NOT NULL DEFAULT 0,
-    rows_done      bigint NOT NULL DEFAULT 0,
-    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    started_by     text NOT NULL,
-    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
-    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
-    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
-    CONSTRAINT protect_jobs_step_check
-        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
-);
-COMMENT ON TABLE tenancy.protect_jobs IS
-    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
-REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
-ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
+
+-- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
+ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
+    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it
@@ -393,6 +353,65 @@ GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
 ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
+-- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
+-- file of DIR/shared (run once) or of DIR/tenant (run in every place a
+-- tenant's tables live: the shared schemas of row-mode tenants, and each
+-- schema-mode tenant's schema). Each place's migration commits with its row
+-- here, so an interrupted run resumes where it stopped and nothing runs twice.
+
+CREATE TABLE tenancy.migrations (
+    scope      text NOT NULL,
+    tenant_id  uuid REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    version    text COLLATE "C" NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration   interval,
+    applied_by text NOT NULL,
+    CONSTRAINT migrations_scope_check CHECK (scope IN ('shared', 'tenant')),
+    CONSTRAINT migrations_shared_check CHECK (scope = 'tenant' OR tenant_id IS NULL),
+    CONSTRAINT migrations_version_check CHECK (pg_catalog.length(version) BETWEEN 1 AND 255),
+    CONSTRAINT migrations_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+CREATE UNIQUE INDEX migrations_place_version_key ON tenancy.migrations
+    (scope, COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), version);
+COMMENT ON TABLE tenancy.migrations IS
+    'pg_tenancy: which migration ran where (scope shared; scope tenant with tenant_id null for the shared '
+    'schemas of row-mode tenants, or a schema-mode tenant), with its SHA-256, when, how long, and by whom';
+
+-- The tenant migrations applied so far, kept so that a tenant created later
+-- gets every one of them before create_tenant() returns.
+CREATE TABLE tenancy.migration_scripts (
+    version     text COLLATE "C" NOT NULL,
+    checksum    text NOT NULL,
+    body        text NOT NULL,
+    run_as      regrole NOT NULL,
+    shared_path text NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT migration_scripts_pkey PRIMARY KEY (version),
+    CONSTRAINT migration_scripts_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE tenancy.migration_scripts IS
+    'pg_tenancy: the tenant migrations applied so far, replayed (as the role that first applied them, with '
+    'its shared schemas) in the schema of every tenant created later';
+
+REVOKE ALL ON tenancy.migrations, tenancy.migration_scripts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_scripts', '');
+-- pg_tenancy: a small cache per tenant (tenancy.cache_put/get/delete). It is
+-- unlogged (lost in a crash, not dumped, not replicated): a cache, not data.
+-- Only the functions read and write it, always for the validated tenant.
+
+CREATE UNLOGGED TABLE tenancy.cache (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    key        text COLLATE "C" NOT NULL,
+    value      jsonb NOT NULL,
+    expires_at timestamptz NOT NULL,
+    CONSTRAINT cache_pkey PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
+COMMENT ON TABLE tenancy.cache IS
+    'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
+REVOKE ALL ON tenancy.cache FROM PUBLIC;
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -744,6 +763,7 @@ DECLARE
     new_id uuid;
     suggestion text;
     isolation_refused text;
+    schema text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -796,8 +816,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
-            HINT = 'Create the tenant with isolation => ''row''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
+    END IF;
+    IF create_tenant.isolation = 'schema' THEN
+        schema := tenancy._schema_name_for(create_tenant.slug);
+        PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -813,10 +837,13 @@ BEGIN
             HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
     END IF;
 
-    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region)
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region, schema_name)
     VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
-            create_tenant.plan, create_tenant.isolation, create_tenant.region)
+            create_tenant.plan, create_tenant.isolation, create_tenant.region, schema)
     RETURNING tenants.id INTO new_id;
+    IF schema IS NOT NULL THEN
+        PERFORM tenancy._create_tenant_schema(new_id);
+    END IF;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
@@ -826,7 +853,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
-    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -838,11 +866,34 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
-        WHEN isolation <> 'row' THEN format('isolation mode "%s" is not supported yet', isolation)
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
     'what is wrong with an isolation mode for a new tenant, or null when it is supported';
+
+-- Raises unless a new schema-mode tenant with this slug can have its schema.
+CREATE OR REPLACE FUNCTION tenancy._require_free_schema(slug text, schema text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF octet_length(schema) > 63 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('slug "%s" is too long for a schema-mode tenant', slug),
+            DETAIL = format('Its schema would be "%s", longer than the 63 bytes a PostgreSQL name can have.', schema),
+            HINT = 'A schema-mode tenant''s slug has at most 56 characters.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_schema',
+            MESSAGE = format('schema "%s" already exists', schema),
+            DETAIL = coalesce('It is the schema of tenant "' ||
+                              (SELECT t.slug FROM tenancy.tenants t WHERE t.schema_name = schema) || '".',
+                              'A schema-mode tenant never takes over a schema that exists.'),
+            HINT = 'Choose another slug ("-" and "_" give the same schema name), or drop or rename the schema.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_free_schema(text, text) IS
+    'internal: raises unless a new schema-mode tenant can create its schema';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.
@@ -7434,57 +7485,466 @@ COMMENT ON FUNCTION tenancy._grant_to_owner(regclass, text, regclass) IS
     'internal: a privilege on a temporary table for a table''s owner';
 COMMENT ON FUNCTION tenancy._load_staged(uuid, regclass[], regclass[]) IS
     'internal: loads staged rows into a tenant as the tables'' owners';
--- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
--- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
--- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
--- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
+-- pg_tenancy: schema-mode tenants, and one way into a tenant for every mode.
+-- A schema-mode tenant's tables live in its own schema, tenant_<slug>, which
+-- pg_tenancy opens only to statements whose validated tenant it is
+-- (extension/tenant_schemas.cpp); tenancy.enter() selects the tenant and the
+-- search path together, so that unqualified names find the tenant's tables.
 
-CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
-CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+-- Returns the schema name a schema-mode tenant with this slug gets.
+CREATE OR REPLACE FUNCTION tenancy._schema_name_for(slug text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'tenant_' || replace(slug, '-', '_')
+$$;
+COMMENT ON FUNCTION tenancy._schema_name_for(text) IS
+    'internal: the schema of a schema-mode tenant with this slug (tenant_<slug>, "-" turned into "_")';
 
--- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
--- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
-DO $tenant_check$
-DECLARE
-    target record;
+CREATE OR REPLACE FUNCTION tenancy.tenant_schema(tenant text) RETURNS name
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    FOR target IN
-        SELECT p.relid, con.conname
-          FROM tenancy.protected_tables p
-          LEFT JOIN pg_catalog.pg_attribute a
-                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-          LEFT JOIN pg_catalog.pg_constraint con
-                 ON con.conrelid = p.relid AND con.contype = 'f'
-                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
-                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
-    LOOP
-        IF target.conname IS NOT NULL THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
-            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
-                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
-        END IF;
+    RETURN (tenancy._tenant_for_caller(tenant, 'viewer', 'see the schema')).schema_name::name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_schema(text) IS
+    'the schema of a schema-mode tenant (tenant_<slug>), null in the other modes (its members and platform '
+    'admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.tenant_database(tenant text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_database(text) IS
+    'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
+    'platform admins)';
+
+-- Returns the shared schemas: the session's configured search_path (its
+-- value at RESET) without any tenant's schema.
+CREATE OR REPLACE FUNCTION tenancy._shared_search_path() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(entry, ', ' ORDER BY position), '')
+      FROM pg_settings s,
+           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, position)
+     WHERE s.name = 'search_path' AND entry <> ''
+       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t
+                        WHERE t.schema_name = CASE WHEN entry LIKE '"%"'
+                                                   THEN replace(substr(entry, 2, length(entry) - 2), '""', '"')
+                                                   ELSE lower(entry) END)
+$$;
+COMMENT ON FUNCTION tenancy._shared_search_path() IS
+    'internal: the shared schemas, the session''s configured search_path without tenant schemas';
+
+-- Says whether the session is inside a transaction block (BEGIN ... COMMIT).
+CREATE OR REPLACE FUNCTION tenancy._in_transaction_block() RETURNS boolean
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_transaction_block';
+COMMENT ON FUNCTION tenancy._in_transaction_block() IS
+    'internal: whether the session is inside a transaction block';
+
+-- Returns the slug of a tenant the caller may enter and the search path that
+-- finds its tables; raises when the caller may not enter it.
+CREATE OR REPLACE FUNCTION tenancy._entry(tenant text, OUT slug text, OUT path text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'use the data');
+    IF target.status = 'suspended' AND NOT tenancy.is_platform_admin() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is suspended', target.slug),
+            HINT = 'A platform admin can reactivate it with tenancy.activate_tenant().';
+    END IF;
+    IF target.isolation = 'database' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('tenant "%s" lives in its own database', target.slug),
+            DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
+                            'database "%s".', current_database()),
+            HINT = format('Connect to database "%s" (tenantctl psql %s).',
+                          tenancy._schema_name_for(target.slug), target.slug);
+    END IF;
+    slug := target.slug;
+    path := tenancy._shared_search_path();
+    IF target.isolation = 'schema' THEN
+        path := concat_ws(', ', quote_ident(target.schema_name), nullif(path, ''));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._entry(text) IS
+    'internal: the slug and search path of a tenant the caller may enter';
+
+-- Not SECURITY DEFINER, and without a search_path of its own, which would
+-- be put back when it returns: every name is qualified.
+CREATE OR REPLACE FUNCTION tenancy.enter(tenant text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    entry record;
+    local boolean := tenancy._in_transaction_block();
+BEGIN
+    entry := tenancy._entry(tenant);
+    PERFORM pg_catalog.set_config('tenancy.tenant', entry.slug, local);
+    PERFORM pg_catalog.set_config('search_path', entry.path, local);
+    RETURN entry.path;
+END
+$$;
+COMMENT ON FUNCTION tenancy.enter(text) IS
+    'selects a tenant and the search path that finds its tables (its schema first in schema mode), for the '
+    'transaction inside a transaction block and for the session outside one; returns the search path';
+
+-- Creates the schema of a new schema-mode tenant and applies to it every
+-- tenant migration applied so far (tenancy.migration_scripts), each as the
+-- role that first applied it, with the new tenant open.
+CREATE OR REPLACE FUNCTION tenancy._create_tenant_schema(tenant uuid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    script tenancy.migration_scripts;
+    started timestamptz;
+BEGIN
+    SELECT * INTO STRICT target FROM tenancy.tenants t WHERE t.id = _create_tenant_schema.tenant;
+    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', target.schema_name,
+                   (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()));
+    FOR script IN SELECT * FROM tenancy.migration_scripts ORDER BY version LOOP
+        started := clock_timestamp();
+        BEGIN
+            PERFORM tenancy._run_in_tenant(script.run_as, target.id,
+                                              concat_ws(', ', quote_ident(target.schema_name),
+                                                        nullif(script.shared_path, '')),
+                                              script.body);
+        EXCEPTION WHEN OTHERS THEN
+            DECLARE
+                message text;
+                state text;
+            BEGIN
+                GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+                RAISE EXCEPTION USING ERRCODE = state,
+                    MESSAGE = format('tenant migration %s failed in the new schema %s: %s',
+                                     script.version, target.schema_name, message),
+                    HINT = 'Fix the migration (tenantctl migrate refuses a changed file; add a new one), '
+                           'then create the tenant again.';
+            END;
+        END;
+        INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, duration, applied_by)
+        VALUES ('tenant', target.id, script.version, script.checksum, clock_timestamp() - started,
+                script.run_as::text);
     END LOOP;
 END
-$tenant_check$;
+$$;
+REVOKE ALL ON FUNCTION tenancy._create_tenant_schema(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._create_tenant_schema(uuid) IS
+    'internal: creates a schema-mode tenant''s schema and applies every tenant migration to it';
 
--- The write policies call tenancy.tenant_for() directly (09_protect.sql).
-SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
-  FROM tenancy.protected_tables p;
--- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
--- BACKFILL row per backfilled table.
-ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
-ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
-    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+CREATE OR REPLACE FUNCTION tenancy._run_in_tenant(run_as regrole, tenant uuid, path text, body text)
+RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_run_in_tenant';
+REVOKE ALL ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) IS
+    'internal: runs a migration as a role, with the search path given and one tenant open';
+
+-- The trigger that drops a schema-mode tenant's schema with the tenant.
+CREATE OR REPLACE FUNCTION tenancy._drop_tenant_schema() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- Dropped with the tenant's schema open (nothing else may drop it), as
+    -- the extension's owner.
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = OLD.schema_name) THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, OLD.id, 'pg_catalog, pg_temp',
+                                       format('DROP SCHEMA %I CASCADE', OLD.schema_name));
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._drop_tenant_schema() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._drop_tenant_schema() IS
+    'internal: drops the schema of a schema-mode tenant when the tenant is deleted';
+-- pg_tenancy: tenant-scoped cache keys and a small cache in the database.
+-- Every function works for the statement's validated tenant only
+-- (tenancy.current_tenant_id() refuses when there is none), so no tenant
+-- ever reads or writes another's entries.
+
+CREATE OR REPLACE FUNCTION tenancy._require_cache_key(key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache key must not be null';
+    END IF;
+    IF octet_length(key) NOT BETWEEN 1 AND 1024 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'cache key must have 1 to 1024 bytes',
+            DETAIL = format('The key given has %s bytes.', octet_length(key));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_cache_key(text) IS 'internal: raises unless a cache key is usable';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_key(key text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN 'tenant:' || tenancy.current_tenant_id()::text || ':' || key;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_key(text) IS
+    'the key prefixed with the validated current tenant''s id ("tenant:<uuid>:<key>"), for application caches '
+    '(Redis, memcached): a tenant dropped and created again under the same slug never reads the old entries';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_put(key text, value jsonb, ttl interval DEFAULT '1 hour')
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant uuid := tenancy.current_tenant_id();
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache value must not be null',
+            HINT = 'Remove an entry with tenancy.cache_delete(), or store the JSON value null.';
+    END IF;
+    IF ttl IS NULL OR ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('cache ttl must be positive, not %s', coalesce(ttl::text, 'null'));
+    END IF;
+    IF pg_column_size(value) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = 'cache value is too large',
+            DETAIL = format('The value takes %s bytes; an entry holds at most 1 MB.', pg_column_size(value));
+    END IF;
+    INSERT INTO tenancy.cache AS c (tenant_id, key, value, expires_at)
+    VALUES (tenant, key, value, now() + ttl)
+    ON CONFLICT ON CONSTRAINT cache_pkey DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at;
+    -- Expired entries of the tenant go a few at a time.
+    DELETE FROM tenancy.cache c
+     WHERE c.ctid = ANY (ARRAY(SELECT e.ctid FROM tenancy.cache e
+                                WHERE e.tenant_id = tenant AND e.expires_at <= now() LIMIT 16));
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_put(text, jsonb, interval) IS
+    'stores a value under a key in the current tenant''s cache for ttl (default 1 hour); at most 1 MB';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_get(key text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN (SELECT c.value FROM tenancy.cache c
+             WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_get.key
+               AND c.expires_at > now());
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_get(text) IS
+    'the value stored under a key in the current tenant''s cache, null when absent or expired';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_delete(key text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed boolean;
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    DELETE FROM tenancy.cache c
+     WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_delete.key
+    RETURNING c.expires_at > now() INTO removed;
+    RETURN coalesce(removed, false);
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_delete(text) IS
+    'removes a key from the current tenant''s cache; true when a live entry was removed';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_purge() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    PERFORM tenancy._require_platform_admin('purge the cache');
+    DELETE FROM tenancy.cache c WHERE c.expires_at <= now();
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_purge() IS
+    'removes every expired cache entry of every tenant; returns how many (platform admins only; run it '
+    'from a scheduler)';
+-- pg_tenancy: the ledger side of tenantctl migrate. Platform admins only:
+-- a migration of every tenant enters every tenant (each entry recorded).
+-- A place is the shared schemas (scope shared, or scope tenant for the
+-- tables of row-mode tenants) or one schema-mode tenant's schema.
+
+-- Returns the ledger row of a migration in a place, if any.
+CREATE OR REPLACE FUNCTION tenancy._migration_row(scope text, tenant uuid, version text)
+RETURNS tenancy.migrations
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.* FROM tenancy.migrations m
+     WHERE m.scope = _migration_row.scope AND m.version = _migration_row.version
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce(_migration_row.tenant, '00000000-0000-0000-0000-000000000000')
+$$;
+COMMENT ON FUNCTION tenancy._migration_row(text, uuid, text) IS 'internal: a migration''s ledger row in a place';
+
+-- Raises unless scope, version and checksum are well formed.
+CREATE OR REPLACE FUNCTION tenancy._require_migration_input(scope text, version text, checksum text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF scope IS NULL OR scope NOT IN ('shared', 'tenant') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown migration scope "%s"', tenancy._shown(coalesce(scope, 'null'))),
+            HINT = 'The scopes are shared and tenant.';
+    END IF;
+    IF version IS NULL OR length(version) NOT BETWEEN 1 AND 255 OR version ~ '[[:cntrl:]/]' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid migration version "%s"', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'A version is a file name: 1 to 255 characters, no "/" and no control characters.';
+    END IF;
+    IF checksum IS NULL OR checksum !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a migration checksum is a SHA-256 in 64 lowercase hexadecimal digits';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_migration_input(text, text, text) IS
+    'internal: raises unless a migration''s scope, version and checksum are well formed';
+
+-- Raises when a migration was applied with other contents than now.
+CREATE OR REPLACE FUNCTION tenancy._refuse_changed_migration(version text, applied text, given text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF applied IS DISTINCT FROM given THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was changed after it was applied', tenancy._shown(version)),
+            DETAIL = format('It was applied with SHA-256 %s; the file now has %s.', applied, given),
+            HINT = 'Restore the file as it was applied, and put the change in a new migration.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
+    'internal: raises when an applied migration''s file has changed';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_places()
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('list the places of migrations');
+    RETURN QUERY
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
+        UNION ALL
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_places() IS
+    'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
+    'schema-mode tenant (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_list()
+RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
+               duration interval, applied_by text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('read the migrations ledger');
+    RETURN QUERY
+        SELECT m.scope, t.slug::text, m.version::text, m.checksum, m.applied_at, m.duration, m.applied_by
+          FROM tenancy.migrations m LEFT JOIN tenancy.tenants t ON t.id = m.tenant_id
+         ORDER BY m.scope, t.slug NULLS FIRST, m.version;
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_list() IS
+    'every migration applied, where, when, how long and by whom (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.start_migration(scope text, tenant text, version text, checksum text,
+                                                   body text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place tenancy.tenants;
+    done tenancy.migrations;
+    stored tenancy.migration_scripts;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    PERFORM tenancy._require_migration_input(scope, version, checksum);
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'active_sql_transaction',
+            MESSAGE = 'a migration must run inside a transaction block',
+            HINT = 'BEGIN, start_migration(), the migration, finish_migration(), COMMIT: it commits with its '
+                   'ledger row.';
+    END IF;
+    IF tenant IS NOT NULL THEN
+        IF scope = 'shared' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'a shared migration has no tenant';
+        END IF;
+        place := tenancy._find_tenant(tenant);
+        IF place.isolation <> 'schema' THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('tenant "%s" has no schema of its own', place.slug),
+                DETAIL = format('It is in %s mode: its tenant migrations run once in the shared schemas '
+                                '(tenant null).', place.isolation);
+        END IF;
+        IF tenancy.current_tenant() IS DISTINCT FROM place.slug THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('tenant "%s" is not entered', place.slug),
+                HINT = format('Run SELECT tenancy.enter(%L) first, in the same transaction.', place.slug);
+        END IF;
+    END IF;
+    done := tenancy._migration_row(scope, place.id, version);
+    IF done.version IS NOT NULL THEN
+        PERFORM tenancy._refuse_changed_migration(version, done.checksum, checksum);
+        RETURN false;
+    END IF;
+    IF scope = 'tenant' THEN
+        IF body IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+                MESSAGE = 'a tenant migration needs its body',
+                DETAIL = 'Tenants created later get it from the database.';
+        END IF;
+        SELECT * INTO stored FROM tenancy.migration_scripts s WHERE s.version = start_migration.version;
+        IF stored.version IS NOT NULL THEN
+            PERFORM tenancy._refuse_changed_migration(version, stored.checksum, checksum);
+        ELSE
+            INSERT INTO tenancy.migration_scripts (version, checksum, body, run_as, shared_path)
+            VALUES (version, checksum, body, tenancy.db_role()::regrole, tenancy._shared_search_path())
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    -- A concurrent run of the same migration in the same place waits here,
+    -- then fails on the unique index; nothing runs twice.
+    INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, applied_by)
+    VALUES (scope, place.id, version, checksum, tenancy.actor());
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION tenancy.start_migration(text, text, text, text, text) IS
+    'records that a migration runs in a place (tenant null: the shared schemas) in this transaction; false '
+    'when it ran there already (refused when its checksum differs); a tenant migration''s body is kept for '
+    'tenants created later (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.finish_migration(scope text, tenant text, version text) RETURNS interval
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    took interval;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_termination',
+            MESSAGE = format('migration %s ended its own transaction', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'What ran before its COMMIT or ROLLBACK is committed, and the ledger may say it ran.',
+            HINT = 'Migrations must not contain BEGIN, COMMIT or ROLLBACK; check the place by hand.';
+    END IF;
+    UPDATE tenancy.migrations m SET duration = clock_timestamp() - m.applied_at
+     WHERE m.scope = finish_migration.scope AND m.version = finish_migration.version
+       AND m.duration IS NULL
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce((SELECT t.id FROM tenancy.tenants t WHERE t.slug = finish_migration.tenant),
+                    '00000000-0000-0000-0000-000000000000')
+    RETURNING m.duration INTO took;
+    IF took IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was not started here', tenancy._shown(coalesce(version, 'null'))),
+            HINT = 'Call tenancy.start_migration() first, in the same transaction.';
+    END IF;
+    RETURN took;
+END
+$$;
+COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
+    'records how long a migration started in this transaction took (platform admins only)';
 -- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
 -- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
 -- tenancy.tenant_events (new in 0.7) and who reads it.
@@ -7561,3 +8021,10 @@ CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 -- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
+-- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
+COMMENT ON TYPE tenancy.isolation IS
+    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
+
+-- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();

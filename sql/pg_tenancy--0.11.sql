@@ -1,16 +1,11 @@
--- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
--- assembled by the Makefile: the before parts of every step from the
--- version being updated (0.1--0.2, then this), the objects 0.3 adds,
--- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
--- parts; test/upgrade/run.sh checks that a database updated from each earlier
--- version has exactly the objects of a fresh install. Written so that it
--- also takes the development snapshots of 0.2 that main carried for a while
--- (IF EXISTS, IF NOT EXISTS).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
+-- pg_tenancy: group roles, types and schema privileges.
+\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
 
--- Strict mode: protected tables owned by tenancy_table_owner, which no role
--- is a member of; platform admins act as it through tenancy.as_table_owner().
-DO $strict$
+-- The owner of tables protected in strict mode. Roles are cluster-wide:
+-- create it only when missing, and leave it in place on DROP EXTENSION
+-- (other databases may use it). Platform rights are per database
+-- (objects/04_platform_grants.sql), not roles.
+DO $roles$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
         CREATE ROLE tenancy_table_owner NOLOGIN;
@@ -18,126 +13,199 @@ BEGIN
             'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
             'of their database';
     END IF;
-    -- A development snapshot of 0.2 made platform admins members of it.
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
-       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
-        REVOKE tenancy_table_owner FROM tenancy_admin;
-    END IF;
 END
-$strict$;
+$roles$;
 
--- Platform rights become per database (objects/04_platform_grants.sql,
--- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
--- and 0.2, which stay: other databases of the cluster may still use them).
--- The catalog is read by this database's platform admins only.
-DO $catalog$
-BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
-        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
-            tenancy.access_denials FROM tenancy_admin;
-    END IF;
-END
-$catalog$;
+REVOKE ALL ON SCHEMA tenancy FROM PUBLIC;
+GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
+COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant catalog, tenant context, protection and audit';
+
+CREATE TYPE tenancy.role AS ENUM ('viewer', 'member', 'admin', 'owner');
+COMMENT ON TYPE tenancy.role IS 'membership role in a tenant, ordered viewer < member < admin < owner';
+
+CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived', 'terminating');
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+
+CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
+COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
+-- pg_tenancy: the catalog tables. Nobody but the extension owner writes
+-- them directly; every change goes through the management functions.
+
+CREATE TABLE tenancy.tenants (
+    id            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    slug          text COLLATE "C" NOT NULL,
+    name          text NOT NULL,
+    status        tenancy.tenant_status NOT NULL DEFAULT 'active',
+    status_reason text,
+    isolation     tenancy.isolation NOT NULL DEFAULT 'row',
+    plan          text NOT NULL DEFAULT 'basic',
+    settings      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    purge_after   timestamptz,
+    limits        jsonb NOT NULL DEFAULT '{}',
+    region        text COLLATE "C" NOT NULL,
+    schema_name   text COLLATE "C",
+    CONSTRAINT tenants_pkey PRIMARY KEY (id),
+    CONSTRAINT tenants_slug_key UNIQUE (slug),
+    CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+    CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+    CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object'),
+    -- Compared as text: an upgrade adds the label in the same transaction.
+    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL)),
+    CONSTRAINT tenants_schema_name_key UNIQUE (schema_name),
+    CONSTRAINT tenants_schema_name_check CHECK ((isolation = 'schema') = (schema_name IS NOT NULL))
+);
+COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+
+CREATE TABLE tenancy.memberships (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    actor      text COLLATE "C" NOT NULL,
+    role       tenancy.role NOT NULL,
+    is_active  boolean NOT NULL DEFAULT true,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, actor),
+    CONSTRAINT memberships_actor_check CHECK (
+        pg_catalog.octet_length(actor) BETWEEN 1 AND 256
+        AND actor !~ '[[:cntrl:]]' AND actor = pg_catalog.btrim(actor))
+);
+CREATE INDEX memberships_actor_idx ON tenancy.memberships (actor);
+COMMENT ON TABLE tenancy.memberships IS 'pg_tenancy: which actor has which role in which tenant';
+
+CREATE TABLE tenancy.domains (
+    host       text COLLATE "C" NOT NULL,
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT domains_pkey PRIMARY KEY (host)
+);
+CREATE INDEX domains_tenant_idx ON tenancy.domains (tenant_id);
+COMMENT ON TABLE tenancy.domains IS 'pg_tenancy: host names that resolve to a tenant';
+
+CREATE TABLE tenancy.protected_tables (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role NOT NULL,
+    write_role     tenancy.role NOT NULL,
+    delete_role    tenancy.role NOT NULL,
+    audit          boolean NOT NULL,
+    rls_was_enabled boolean NOT NULL,
+    rls_was_forced  boolean NOT NULL,
+    protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    protected_by   text NOT NULL,
+    strict         boolean NOT NULL DEFAULT false,
+    owner_before_strict regrole,
+    CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.protected_tables IS
+    'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
+
+-- tenancy.grant_platform_admin() grants SELECT on the catalog to each
+-- platform admin of this database; nobody else may read it. Row level
+-- security (policies in wiring/01_triggers.sql) keeps out the roles that
+-- read every table without a grant (pg_read_all_data).
+REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
 ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
 ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.domains', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protected_tables', '');
+-- pg_tenancy: the audit trail. tenancy.audit_log is written by the C++
+-- trigger tenancy.audit_trigger() (and by the access log writer for
+-- platform admins entering a tenant); nobody edits it. It is partitioned by
+-- month; tenancy.prune_audit() drops old months and creates coming ones.
+
+CREATE SEQUENCE tenancy.audit_log_id_seq;
+COMMENT ON SEQUENCE tenancy.audit_log_id_seq IS 'pg_tenancy: ids of tenancy.audit_log rows';
+
+CREATE TABLE tenancy.audit_log (
+    id             bigint NOT NULL DEFAULT pg_catalog.nextval('tenancy.audit_log_id_seq'),
+    at             timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    tenant_id      uuid,
+    actor          text NOT NULL,
+    db_role        text NOT NULL,
+    table_name     text,
+    relid          oid,
+    operation      text NOT NULL,
+    old_row        jsonb,
+    new_row        jsonb,
+    xid            xid8,
+    support_access boolean NOT NULL DEFAULT false,
+    CONSTRAINT audit_log_operation_check
+        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'))
+) PARTITION BY RANGE (at);
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'the tenant of the row itself (not of the session)';
+COMMENT ON COLUMN tenancy.audit_log.actor IS 'tenancy.actor(): the login role, or the application user asserted by a service';
+COMMENT ON COLUMN tenancy.audit_log.db_role IS 'the session''s outer database role';
+COMMENT ON COLUMN tenancy.audit_log.old_row IS 'the row before the change (UPDATE, DELETE)';
+COMMENT ON COLUMN tenancy.audit_log.new_row IS 'INSERT: the new row; UPDATE: the new values of the changed columns';
+COMMENT ON COLUMN tenancy.audit_log.support_access IS 'a platform admin who is not a member of the tenant did it';
+
+-- Rows land here until tenancy.prune_audit() has created their month.
+CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
+COMMENT ON TABLE tenancy.audit_log_default IS 'pg_tenancy: audit rows outside every monthly partition';
+-- Each partition has its own index, and the parent none: pg_dump recreates
+-- the monthly partitions (they are not part of the extension) with CREATE
+-- TABLE, ATTACH PARTITION and CREATE INDEX, and an index on the parent, which
+-- CREATE EXTENSION makes first, would already have given each attached
+-- partition an index of that name.
+CREATE INDEX audit_log_default_tenant_at_idx ON tenancy.audit_log_default (tenant_id, at);
+
+CREATE TABLE tenancy.access_denials (
+    id               bigint GENERATED ALWAYS AS IDENTITY,
+    at               timestamptz NOT NULL,
+    actor            text NOT NULL,
+    db_role          text NOT NULL,
+    requested_tenant text NOT NULL,
+    tenant_id        uuid,
+    reason           text NOT NULL,
+    message          text NOT NULL,
+    last_at          timestamptz NOT NULL,
+    attempts         bigint NOT NULL DEFAULT 1,
+    CONSTRAINT access_denials_pkey PRIMARY KEY (id),
+    CONSTRAINT access_denials_reason_check CHECK (reason IN
+        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
+    CONSTRAINT access_denials_attempts_check CHECK (attempts > 0)
+);
+CREATE INDEX access_denials_at_idx ON tenancy.access_denials (at);
+CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
+COMMENT ON TABLE tenancy.access_denials IS
+    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
+    'they survive its rollback), repeated attempts aggregated per hour';
+COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
+COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
+
+REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default, tenancy.access_denials, tenancy.audit_log_id_seq
+    FROM PUBLIC;
+GRANT SELECT ON tenancy.audit_log TO PUBLIC;
 ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
-DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
-ALTER TABLE tenancy.protected_tables
-    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
-    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
--- protect() gains strict => ...
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
 
--- Takes the id of a tenant to bring back.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
--- Now takes the tables to look at (the DDL guard asks about the ones it changed).
-DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
+ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
 
--- Dump and restore: the audit log's parent index goes (pg_restore attaches
--- the monthly partitions after CREATE EXTENSION made it, which would give
--- each partition an index whose name the dump then creates again); every
--- partition gets its own. The denial ids' sequence is dumped with its table.
-DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
-DO $partitions$
-DECLARE
-    part regclass;
-BEGIN
-    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
-                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
-        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
-            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
-    END LOOP;
-END
-$partitions$;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
--- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
--- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
-
--- tenancy.protect() takes backfill and backfill_from, and is SECURITY
--- INVOKER now (tenancy._protect_table() does the privileged work): the
--- six-argument version goes, or calls with defaults would be ambiguous.
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
--- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
-
--- tenancy._known_tenants() takes the tenants the caller may fill, judged
--- before the backfill statement runs as the table's owner.
-DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
--- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
-
--- Tenants can be terminating: read-only until their grace period ends. The
--- new label cannot be used before this transaction commits, so the
--- functions and the constraint below compare it as text.
-ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
-COMMENT ON TYPE tenancy.tenant_status IS
-    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
-    'deleted by tenancy.purge_terminated() once its grace period ends)';
-ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
-    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
-COMMENT ON COLUMN tenancy.tenants.purge_after IS
-    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
-ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
-    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
-COMMENT ON COLUMN tenancy.tenants.limits IS
-    'limits of this tenant that override its plan''s (tenancy.set_limit())';
--- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
-
--- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
--- creates it and the foreign key). The default fills the existing rows
--- without firing the triggers of tenancy.tenants, and is dropped at once:
--- tenancy.create_tenant() names the region of each new tenant.
-ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
-ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
-COMMENT ON COLUMN tenancy.tenants.region IS
-    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
--- create_tenant() takes a region, and tenant_list() shows it.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
-DROP FUNCTION IF EXISTS tenancy.tenant_list();
--- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
-
--- Nothing to change before the functions: 0.9 adds the requests about
--- persons (objects/13_pii.sql) and the functions of the PII registry.
--- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
-
--- 0.10 adds functions only (tenant export, import and clone).
--- _refuse_owner_code() takes the operation it refuses (export, clone) as a
--- second argument from 0.10 on.
-DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_id_seq', '');
 -- pg_tenancy: platform rights of this database. Roles are shared by every
 -- database of the cluster; these rights are not. A role is a platform admin
 -- or a trusted service of the databases whose tenancy.platform_grants name
@@ -494,6 +562,65 @@ GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
 ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
+-- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
+-- file of DIR/shared (run once) or of DIR/tenant (run in every place a
+-- tenant's tables live: the shared schemas of row-mode tenants, and each
+-- schema-mode tenant's schema). Each place's migration commits with its row
+-- here, so an interrupted run resumes where it stopped and nothing runs twice.
+
+CREATE TABLE tenancy.migrations (
+    scope      text NOT NULL,
+    tenant_id  uuid REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    version    text COLLATE "C" NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration   interval,
+    applied_by text NOT NULL,
+    CONSTRAINT migrations_scope_check CHECK (scope IN ('shared', 'tenant')),
+    CONSTRAINT migrations_shared_check CHECK (scope = 'tenant' OR tenant_id IS NULL),
+    CONSTRAINT migrations_version_check CHECK (pg_catalog.length(version) BETWEEN 1 AND 255),
+    CONSTRAINT migrations_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+CREATE UNIQUE INDEX migrations_place_version_key ON tenancy.migrations
+    (scope, COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), version);
+COMMENT ON TABLE tenancy.migrations IS
+    'pg_tenancy: which migration ran where (scope shared; scope tenant with tenant_id null for the shared '
+    'schemas of row-mode tenants, or a schema-mode tenant), with its SHA-256, when, how long, and by whom';
+
+-- The tenant migrations applied so far, kept so that a tenant created later
+-- gets every one of them before create_tenant() returns.
+CREATE TABLE tenancy.migration_scripts (
+    version     text COLLATE "C" NOT NULL,
+    checksum    text NOT NULL,
+    body        text NOT NULL,
+    run_as      regrole NOT NULL,
+    shared_path text NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT migration_scripts_pkey PRIMARY KEY (version),
+    CONSTRAINT migration_scripts_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE tenancy.migration_scripts IS
+    'pg_tenancy: the tenant migrations applied so far, replayed (as the role that first applied them, with '
+    'its shared schemas) in the schema of every tenant created later';
+
+REVOKE ALL ON tenancy.migrations, tenancy.migration_scripts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_scripts', '');
+-- pg_tenancy: a small cache per tenant (tenancy.cache_put/get/delete). It is
+-- unlogged (lost in a crash, not dumped, not replicated): a cache, not data.
+-- Only the functions read and write it, always for the validated tenant.
+
+CREATE UNLOGGED TABLE tenancy.cache (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    key        text COLLATE "C" NOT NULL,
+    value      jsonb NOT NULL,
+    expires_at timestamptz NOT NULL,
+    CONSTRAINT cache_pkey PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
+COMMENT ON TABLE tenancy.cache IS
+    'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
+REVOKE ALL ON tenancy.cache FROM PUBLIC;
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -845,6 +972,7 @@ DECLARE
     new_id uuid;
     suggestion text;
     isolation_refused text;
+    schema text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -897,8 +1025,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
-            HINT = 'Create the tenant with isolation => ''row''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
+    END IF;
+    IF create_tenant.isolation = 'schema' THEN
+        schema := tenancy._schema_name_for(create_tenant.slug);
+        PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -914,10 +1046,13 @@ BEGIN
             HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
     END IF;
 
-    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region)
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region, schema_name)
     VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
-            create_tenant.plan, create_tenant.isolation, create_tenant.region)
+            create_tenant.plan, create_tenant.isolation, create_tenant.region, schema)
     RETURNING tenants.id INTO new_id;
+    IF schema IS NOT NULL THEN
+        PERFORM tenancy._create_tenant_schema(new_id);
+    END IF;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
@@ -927,7 +1062,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
-    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -939,11 +1075,34 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
-        WHEN isolation <> 'row' THEN format('isolation mode "%s" is not supported yet', isolation)
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
     'what is wrong with an isolation mode for a new tenant, or null when it is supported';
+
+-- Raises unless a new schema-mode tenant with this slug can have its schema.
+CREATE OR REPLACE FUNCTION tenancy._require_free_schema(slug text, schema text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF octet_length(schema) > 63 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('slug "%s" is too long for a schema-mode tenant', slug),
+            DETAIL = format('Its schema would be "%s", longer than the 63 bytes a PostgreSQL name can have.', schema),
+            HINT = 'A schema-mode tenant''s slug has at most 56 characters.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_schema',
+            MESSAGE = format('schema "%s" already exists', schema),
+            DETAIL = coalesce('It is the schema of tenant "' ||
+                              (SELECT t.slug FROM tenancy.tenants t WHERE t.schema_name = schema) || '".',
+                              'A schema-mode tenant never takes over a schema that exists.'),
+            HINT = 'Choose another slug ("-" and "_" give the same schema name), or drop or rename the schema.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_free_schema(text, text) IS
+    'internal: raises unless a new schema-mode tenant can create its schema';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.
@@ -7535,36 +7694,497 @@ COMMENT ON FUNCTION tenancy._grant_to_owner(regclass, text, regclass) IS
     'internal: a privilege on a temporary table for a table''s owner';
 COMMENT ON FUNCTION tenancy._load_staged(uuid, regclass[], regclass[]) IS
     'internal: loads staged rows into a tenant as the tables'' owners';
--- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
--- event triggers 0.3 adds or changes, and data changes that need the new
--- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
+-- pg_tenancy: schema-mode tenants, and one way into a tenant for every mode.
+-- A schema-mode tenant's tables live in its own schema, tenant_<slug>, which
+-- pg_tenancy opens only to statements whose validated tenant it is
+-- (extension/tenant_schemas.cpp); tenancy.enter() selects the tenant and the
+-- search path together, so that unqualified names find the tenant's tables.
 
--- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
--- DOMAIN (its object access hook checks the code they would run); after DDL,
--- the outcome is judged by oid.
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
-                 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
-CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+-- Returns the schema name a schema-mode tenant with this slug gets.
+CREATE OR REPLACE FUNCTION tenancy._schema_name_for(slug text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'tenant_' || replace(slug, '-', '_')
+$$;
+COMMENT ON FUNCTION tenancy._schema_name_for(text) IS
+    'internal: the schema of a schema-mode tenant with this slug (tenant_<slug>, "-" turned into "_")';
 
--- The permissive policy is now tenancy.installed() (protected tables fail
--- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
-DO $policies$
-DECLARE
-    p tenancy.protected_tables;
+CREATE OR REPLACE FUNCTION tenancy.tenant_schema(tenant text) RETURNS name
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
-        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
+    RETURN (tenancy._tenant_for_caller(tenant, 'viewer', 'see the schema')).schema_name::name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_schema(text) IS
+    'the schema of a schema-mode tenant (tenant_<slug>), null in the other modes (its members and platform '
+    'admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.tenant_database(tenant text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_database(text) IS
+    'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
+    'platform admins)';
+
+-- Returns the shared schemas: the session's configured search_path (its
+-- value at RESET) without any tenant's schema.
+CREATE OR REPLACE FUNCTION tenancy._shared_search_path() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(entry, ', ' ORDER BY position), '')
+      FROM pg_settings s,
+           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, position)
+     WHERE s.name = 'search_path' AND entry <> ''
+       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t
+                        WHERE t.schema_name = CASE WHEN entry LIKE '"%"'
+                                                   THEN replace(substr(entry, 2, length(entry) - 2), '""', '"')
+                                                   ELSE lower(entry) END)
+$$;
+COMMENT ON FUNCTION tenancy._shared_search_path() IS
+    'internal: the shared schemas, the session''s configured search_path without tenant schemas';
+
+-- Says whether the session is inside a transaction block (BEGIN ... COMMIT).
+CREATE OR REPLACE FUNCTION tenancy._in_transaction_block() RETURNS boolean
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_transaction_block';
+COMMENT ON FUNCTION tenancy._in_transaction_block() IS
+    'internal: whether the session is inside a transaction block';
+
+-- Returns the slug of a tenant the caller may enter and the search path that
+-- finds its tables; raises when the caller may not enter it.
+CREATE OR REPLACE FUNCTION tenancy._entry(tenant text, OUT slug text, OUT path text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'use the data');
+    IF target.status = 'suspended' AND NOT tenancy.is_platform_admin() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is suspended', target.slug),
+            HINT = 'A platform admin can reactivate it with tenancy.activate_tenant().';
+    END IF;
+    IF target.isolation = 'database' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('tenant "%s" lives in its own database', target.slug),
+            DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
+                            'database "%s".', current_database()),
+            HINT = format('Connect to database "%s" (tenantctl psql %s).',
+                          tenancy._schema_name_for(target.slug), target.slug);
+    END IF;
+    slug := target.slug;
+    path := tenancy._shared_search_path();
+    IF target.isolation = 'schema' THEN
+        path := concat_ws(', ', quote_ident(target.schema_name), nullif(path, ''));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._entry(text) IS
+    'internal: the slug and search path of a tenant the caller may enter';
+
+-- Not SECURITY DEFINER, and without a search_path of its own, which would
+-- be put back when it returns: every name is qualified.
+CREATE OR REPLACE FUNCTION tenancy.enter(tenant text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    entry record;
+    local boolean := tenancy._in_transaction_block();
+BEGIN
+    entry := tenancy._entry(tenant);
+    PERFORM pg_catalog.set_config('tenancy.tenant', entry.slug, local);
+    PERFORM pg_catalog.set_config('search_path', entry.path, local);
+    RETURN entry.path;
+END
+$$;
+COMMENT ON FUNCTION tenancy.enter(text) IS
+    'selects a tenant and the search path that finds its tables (its schema first in schema mode), for the '
+    'transaction inside a transaction block and for the session outside one; returns the search path';
+
+-- Creates the schema of a new schema-mode tenant and applies to it every
+-- tenant migration applied so far (tenancy.migration_scripts), each as the
+-- role that first applied it, with the new tenant open.
+CREATE OR REPLACE FUNCTION tenancy._create_tenant_schema(tenant uuid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    script tenancy.migration_scripts;
+    started timestamptz;
+BEGIN
+    SELECT * INTO STRICT target FROM tenancy.tenants t WHERE t.id = _create_tenant_schema.tenant;
+    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', target.schema_name,
+                   (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()));
+    FOR script IN SELECT * FROM tenancy.migration_scripts ORDER BY version LOOP
+        started := clock_timestamp();
+        BEGIN
+            PERFORM tenancy._run_in_tenant(script.run_as, target.id,
+                                              concat_ws(', ', quote_ident(target.schema_name),
+                                                        nullif(script.shared_path, '')),
+                                              script.body);
+        EXCEPTION WHEN OTHERS THEN
+            DECLARE
+                message text;
+                state text;
+            BEGIN
+                GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+                RAISE EXCEPTION USING ERRCODE = state,
+                    MESSAGE = format('tenant migration %s failed in the new schema %s: %s',
+                                     script.version, target.schema_name, message),
+                    HINT = 'Fix the migration (tenantctl migrate refuses a changed file; add a new one), '
+                           'then create the tenant again.';
+            END;
+        END;
+        INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, duration, applied_by)
+        VALUES ('tenant', target.id, script.version, script.checksum, clock_timestamp() - started,
+                script.run_as::text);
     END LOOP;
 END
-$policies$;
+$$;
+REVOKE ALL ON FUNCTION tenancy._create_tenant_schema(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._create_tenant_schema(uuid) IS
+    'internal: creates a schema-mode tenant''s schema and applies every tenant migration to it';
+
+CREATE OR REPLACE FUNCTION tenancy._run_in_tenant(run_as regrole, tenant uuid, path text, body text)
+RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_run_in_tenant';
+REVOKE ALL ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) IS
+    'internal: runs a migration as a role, with the search path given and one tenant open';
+
+-- The trigger that drops a schema-mode tenant's schema with the tenant.
+CREATE OR REPLACE FUNCTION tenancy._drop_tenant_schema() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- Dropped with the tenant's schema open (nothing else may drop it), as
+    -- the extension's owner.
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = OLD.schema_name) THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, OLD.id, 'pg_catalog, pg_temp',
+                                       format('DROP SCHEMA %I CASCADE', OLD.schema_name));
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._drop_tenant_schema() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._drop_tenant_schema() IS
+    'internal: drops the schema of a schema-mode tenant when the tenant is deleted';
+-- pg_tenancy: tenant-scoped cache keys and a small cache in the database.
+-- Every function works for the statement's validated tenant only
+-- (tenancy.current_tenant_id() refuses when there is none), so no tenant
+-- ever reads or writes another's entries.
+
+CREATE OR REPLACE FUNCTION tenancy._require_cache_key(key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache key must not be null';
+    END IF;
+    IF octet_length(key) NOT BETWEEN 1 AND 1024 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'cache key must have 1 to 1024 bytes',
+            DETAIL = format('The key given has %s bytes.', octet_length(key));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_cache_key(text) IS 'internal: raises unless a cache key is usable';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_key(key text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN 'tenant:' || tenancy.current_tenant_id()::text || ':' || key;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_key(text) IS
+    'the key prefixed with the validated current tenant''s id ("tenant:<uuid>:<key>"), for application caches '
+    '(Redis, memcached): a tenant dropped and created again under the same slug never reads the old entries';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_put(key text, value jsonb, ttl interval DEFAULT '1 hour')
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant uuid := tenancy.current_tenant_id();
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache value must not be null',
+            HINT = 'Remove an entry with tenancy.cache_delete(), or store the JSON value null.';
+    END IF;
+    IF ttl IS NULL OR ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('cache ttl must be positive, not %s', coalesce(ttl::text, 'null'));
+    END IF;
+    IF pg_column_size(value) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = 'cache value is too large',
+            DETAIL = format('The value takes %s bytes; an entry holds at most 1 MB.', pg_column_size(value));
+    END IF;
+    INSERT INTO tenancy.cache AS c (tenant_id, key, value, expires_at)
+    VALUES (tenant, key, value, now() + ttl)
+    ON CONFLICT ON CONSTRAINT cache_pkey DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at;
+    -- Expired entries of the tenant go a few at a time.
+    DELETE FROM tenancy.cache c
+     WHERE c.ctid = ANY (ARRAY(SELECT e.ctid FROM tenancy.cache e
+                                WHERE e.tenant_id = tenant AND e.expires_at <= now() LIMIT 16));
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_put(text, jsonb, interval) IS
+    'stores a value under a key in the current tenant''s cache for ttl (default 1 hour); at most 1 MB';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_get(key text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN (SELECT c.value FROM tenancy.cache c
+             WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_get.key
+               AND c.expires_at > now());
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_get(text) IS
+    'the value stored under a key in the current tenant''s cache, null when absent or expired';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_delete(key text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed boolean;
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    DELETE FROM tenancy.cache c
+     WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_delete.key
+    RETURNING c.expires_at > now() INTO removed;
+    RETURN coalesce(removed, false);
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_delete(text) IS
+    'removes a key from the current tenant''s cache; true when a live entry was removed';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_purge() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    PERFORM tenancy._require_platform_admin('purge the cache');
+    DELETE FROM tenancy.cache c WHERE c.expires_at <= now();
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_purge() IS
+    'removes every expired cache entry of every tenant; returns how many (platform admins only; run it '
+    'from a scheduler)';
+-- pg_tenancy: the ledger side of tenantctl migrate. Platform admins only:
+-- a migration of every tenant enters every tenant (each entry recorded).
+-- A place is the shared schemas (scope shared, or scope tenant for the
+-- tables of row-mode tenants) or one schema-mode tenant's schema.
+
+-- Returns the ledger row of a migration in a place, if any.
+CREATE OR REPLACE FUNCTION tenancy._migration_row(scope text, tenant uuid, version text)
+RETURNS tenancy.migrations
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.* FROM tenancy.migrations m
+     WHERE m.scope = _migration_row.scope AND m.version = _migration_row.version
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce(_migration_row.tenant, '00000000-0000-0000-0000-000000000000')
+$$;
+COMMENT ON FUNCTION tenancy._migration_row(text, uuid, text) IS 'internal: a migration''s ledger row in a place';
+
+-- Raises unless scope, version and checksum are well formed.
+CREATE OR REPLACE FUNCTION tenancy._require_migration_input(scope text, version text, checksum text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF scope IS NULL OR scope NOT IN ('shared', 'tenant') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown migration scope "%s"', tenancy._shown(coalesce(scope, 'null'))),
+            HINT = 'The scopes are shared and tenant.';
+    END IF;
+    IF version IS NULL OR length(version) NOT BETWEEN 1 AND 255 OR version ~ '[[:cntrl:]/]' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid migration version "%s"', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'A version is a file name: 1 to 255 characters, no "/" and no control characters.';
+    END IF;
+    IF checksum IS NULL OR checksum !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a migration checksum is a SHA-256 in 64 lowercase hexadecimal digits';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_migration_input(text, text, text) IS
+    'internal: raises unless a migration''s scope, version and checksum are well formed';
+
+-- Raises when a migration was applied with other contents than now.
+CREATE OR REPLACE FUNCTION tenancy._refuse_changed_migration(version text, applied text, given text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF applied IS DISTINCT FROM given THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was changed after it was applied', tenancy._shown(version)),
+            DETAIL = format('It was applied with SHA-256 %s; the file now has %s.', applied, given),
+            HINT = 'Restore the file as it was applied, and put the change in a new migration.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
+    'internal: raises when an applied migration''s file has changed';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_places()
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('list the places of migrations');
+    RETURN QUERY
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
+        UNION ALL
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_places() IS
+    'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
+    'schema-mode tenant (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_list()
+RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
+               duration interval, applied_by text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('read the migrations ledger');
+    RETURN QUERY
+        SELECT m.scope, t.slug::text, m.version::text, m.checksum, m.applied_at, m.duration, m.applied_by
+          FROM tenancy.migrations m LEFT JOIN tenancy.tenants t ON t.id = m.tenant_id
+         ORDER BY m.scope, t.slug NULLS FIRST, m.version;
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_list() IS
+    'every migration applied, where, when, how long and by whom (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.start_migration(scope text, tenant text, version text, checksum text,
+                                                   body text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place tenancy.tenants;
+    done tenancy.migrations;
+    stored tenancy.migration_scripts;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    PERFORM tenancy._require_migration_input(scope, version, checksum);
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'active_sql_transaction',
+            MESSAGE = 'a migration must run inside a transaction block',
+            HINT = 'BEGIN, start_migration(), the migration, finish_migration(), COMMIT: it commits with its '
+                   'ledger row.';
+    END IF;
+    IF tenant IS NOT NULL THEN
+        IF scope = 'shared' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'a shared migration has no tenant';
+        END IF;
+        place := tenancy._find_tenant(tenant);
+        IF place.isolation <> 'schema' THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('tenant "%s" has no schema of its own', place.slug),
+                DETAIL = format('It is in %s mode: its tenant migrations run once in the shared schemas '
+                                '(tenant null).', place.isolation);
+        END IF;
+        IF tenancy.current_tenant() IS DISTINCT FROM place.slug THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('tenant "%s" is not entered', place.slug),
+                HINT = format('Run SELECT tenancy.enter(%L) first, in the same transaction.', place.slug);
+        END IF;
+    END IF;
+    done := tenancy._migration_row(scope, place.id, version);
+    IF done.version IS NOT NULL THEN
+        PERFORM tenancy._refuse_changed_migration(version, done.checksum, checksum);
+        RETURN false;
+    END IF;
+    IF scope = 'tenant' THEN
+        IF body IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+                MESSAGE = 'a tenant migration needs its body',
+                DETAIL = 'Tenants created later get it from the database.';
+        END IF;
+        SELECT * INTO stored FROM tenancy.migration_scripts s WHERE s.version = start_migration.version;
+        IF stored.version IS NOT NULL THEN
+            PERFORM tenancy._refuse_changed_migration(version, stored.checksum, checksum);
+        ELSE
+            INSERT INTO tenancy.migration_scripts (version, checksum, body, run_as, shared_path)
+            VALUES (version, checksum, body, tenancy.db_role()::regrole, tenancy._shared_search_path())
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    -- A concurrent run of the same migration in the same place waits here,
+    -- then fails on the unique index; nothing runs twice.
+    INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, applied_by)
+    VALUES (scope, place.id, version, checksum, tenancy.actor());
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION tenancy.start_migration(text, text, text, text, text) IS
+    'records that a migration runs in a place (tenant null: the shared schemas) in this transaction; false '
+    'when it ran there already (refused when its checksum differs); a tenant migration''s body is kept for '
+    'tenants created later (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.finish_migration(scope text, tenant text, version text) RETURNS interval
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    took interval;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_termination',
+            MESSAGE = format('migration %s ended its own transaction', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'What ran before its COMMIT or ROLLBACK is committed, and the ledger may say it ran.',
+            HINT = 'Migrations must not contain BEGIN, COMMIT or ROLLBACK; check the place by hand.';
+    END IF;
+    UPDATE tenancy.migrations m SET duration = clock_timestamp() - m.applied_at
+     WHERE m.scope = finish_migration.scope AND m.version = finish_migration.version
+       AND m.duration IS NULL
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce((SELECT t.id FROM tenancy.tenants t WHERE t.slug = finish_migration.tenant),
+                    '00000000-0000-0000-0000-000000000000')
+    RETURNING m.duration INTO took;
+    IF took IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was not started here', tenancy._shown(coalesce(version, 'null'))),
+            HINT = 'Call tenancy.start_migration() first, in the same transaction.';
+    END IF;
+    RETURN took;
+END
+$$;
+COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
+    'records how long a migration started in this transaction took (platform admins only)';
+-- pg_tenancy: the triggers, policies and event triggers that connect the
+-- functions to the tables. Created at install; an upgrade script creates
+-- the ones a version adds.
+
+CREATE TRIGGER tenants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- A tenant's rows go with it, and nothing else removes a tenant.
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+-- A schema-mode tenant's schema goes with it.
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION tenancy.forget_dropped_tables();
+
+CREATE TRIGGER protected_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
 
 -- The catalog, the denials and the platform grants: platform admins of this
 -- database read them (with the SELECT grant_platform_admin() gives them);
@@ -7581,85 +8201,52 @@ CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLI
     USING ((SELECT tenancy.is_platform_admin()));
 CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
     USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
 
--- Platform rights per database: whoever was a member of the group roles of
--- 0.1 and 0.2 keeps the right in this database; superusers need none.
+-- A change of platform rights reaches every session at its next statement.
 CREATE TRIGGER platform_grants_changed
     AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
     FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-DO $convert$
-DECLARE
-    holder record;
-BEGIN
-    FOR holder IN
-        SELECT m.member::regrole AS role, g.kind
-          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
-          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
-          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
-          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
-         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
-    LOOP
-        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
-    END LOOP;
-END
-$convert$;
+-- DROP OWNED BY a role revokes the privileges that came with its rights here;
+-- the rights go with them.
 CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
     WHEN TAG IN ('DROP OWNED')
     EXECUTE FUNCTION tenancy.forget_dropped_grants();
--- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
--- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
--- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
--- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
 
-CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
-CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+-- Membership and tenant changes are audited too: tenant admins see who added
+-- whom; the tenant of a tenants row is its own id.
+CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger();
+CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
 
--- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
--- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
-DO $tenant_check$
-DECLARE
-    target record;
-BEGIN
-    FOR target IN
-        SELECT p.relid, con.conname
-          FROM tenancy.protected_tables p
-          LEFT JOIN pg_catalog.pg_attribute a
-                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-          LEFT JOIN pg_catalog.pg_constraint con
-                 ON con.conrelid = p.relid AND con.contype = 'f'
-                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
-                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
-    LOOP
-        IF target.conname IS NOT NULL THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
-            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
-                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
-        END IF;
-    END LOOP;
-END
-$tenant_check$;
+-- Before DDL: refuses what weakens a protected table, and loads the library
+-- so that its object access hook checks the code new indexes, constraints
+-- and generated columns would run on every tenant's rows.
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
 
--- The write policies call tenancy.tenant_for() directly (09_protect.sql).
-SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
-  FROM tenancy.protected_tables p;
--- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
--- BACKFILL row per backfilled table.
-ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
-ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
-    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
--- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
--- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
--- tenancy.tenant_events (new in 0.7) and who reads it.
+-- After DDL: judges what it left, on the tables it changed, by oid.
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
+
+-- The history of each tenant (tenancy.tenant_events): its creation, changes
+-- of status, plan, isolation and owners, and its deletion, however made.
 CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
     FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
 CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
@@ -7669,42 +8256,9 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
 
--- Plans (new in 0.7): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
-    END LOOP;
-END
-$grants$;
-
--- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
--- (tenancy_*) are refused to other triggers on protected tables.
-DROP EVENT TRIGGER tenancy_guard_ddl;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
-                 'CREATE INDEX', 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
--- pg_tenancy 0.7 -> 0.8, after the functions.
-
--- Regions (new in 0.8): platform admins read them like the rest of the catalog.
+-- Regions: platform admins read them like the rest of the catalog.
 CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
     USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
-    END LOOP;
-END
-$grants$;
 
 -- A change of plans or of setting definitions reaches every session's
 -- statement_timeout, work_mem and TimeZone at its next statement.
@@ -7726,10 +8280,8 @@ CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy 0.8 -> 0.9, after the functions.
 
--- Requests about persons (new in 0.9): read like the audit log; written only
--- by the functions of personal data.
+-- Requests about persons: read like the audit log; written only by the
+-- functions of personal data.
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.

@@ -1,3 +1,37 @@
+-- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+
+-- tenancy.protect() takes backfill and backfill_from, and is SECURITY
+-- INVOKER now (tenancy._protect_table() does the privileged work): the
+-- six-argument version goes, or calls with defaults would be ambiguous.
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
+-- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
+
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
 -- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
@@ -27,6 +61,202 @@ DROP FUNCTION IF EXISTS tenancy.tenant_list();
 -- _refuse_owner_code() takes the operation it refuses (export, clone) as a
 -- second argument from 0.10 on.
 DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
+-- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
+
+-- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
+ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
+    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    db_role   text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
+-- pg_tenancy: plans. A plan names the features it unlocks and the limits it
+-- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
+-- its own that override the plan's (tenancy.tenants.limits). The install
+-- creates no plan, so that a dump of this table restores into a fresh
+-- install: tenancy.create_tenant() creates the plan "basic" (no features, no
+-- limits) the first time a tenant takes it, unless it exists already.
+
+CREATE TABLE tenancy.plans (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    features    text[] NOT NULL DEFAULT '{}',
+    limits      jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT plans_pkey PRIMARY KEY (name),
+    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
+);
+COMMENT ON TABLE tenancy.plans IS
+    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
+COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
+COMMENT ON COLUMN tenancy.plans.limits IS
+    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
+
+-- Every tenant's plan exists (an update from 0.6 brings in the plans its
+-- tenants named; a fresh install has no tenant).
+INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
+
+REVOKE ALL ON tenancy.plans FROM PUBLIC;
+ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
+-- pg_tenancy: the rows each tenant has in each protected table that a row
+-- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
+-- statement triggers on those tables (tenancy_row_count*) so that a limit is
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
+
+CREATE TABLE tenancy.row_counts (
+    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    relid     oid NOT NULL,
+    rows      bigint NOT NULL,
+    row_limit bigint,
+    limits_version bigint NOT NULL DEFAULT 0,
+    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
+);
+CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
+COMMENT ON TABLE tenancy.row_counts IS
+    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
+
+REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
+ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
+
+-- The version of the limits: every change of plans, of a tenant's plan or of
+-- its own limits raises it (and holds its row until commit, so that such
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
+CREATE TABLE tenancy.row_limits_version (
+    version bigint NOT NULL
+);
+INSERT INTO tenancy.row_limits_version (version) VALUES (0);
+COMMENT ON TABLE tenancy.row_limits_version IS
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
+REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
+ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
+-- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
+-- type and a default; tenancy.set_tenant_setting() then refuses values of
+-- another type, and tenancy.setting() answers the current tenant's value or
+-- the default. Keys without a definition stay free-form.
+
+CREATE TABLE tenancy.setting_definitions (
+    key           text COLLATE "C" NOT NULL,
+    type          text NOT NULL,
+    default_value jsonb,
+    description   text,
+    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
+    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
+                                                              'locale', 'email', 'url', 'color', 'jsonb'))
+);
+COMMENT ON TABLE tenancy.setting_definitions IS
+    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
+
+REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
+GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
 -- pg_tenancy: regions, for data residency. Every tenant lives in one
 -- (tenancy.tenants.region); a region says, for database-mode tenants, which
 -- server their databases live on. The install creates no region, so that a
@@ -171,6 +401,65 @@ GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
 ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
 SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
+-- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
+-- file of DIR/shared (run once) or of DIR/tenant (run in every place a
+-- tenant's tables live: the shared schemas of row-mode tenants, and each
+-- schema-mode tenant's schema). Each place's migration commits with its row
+-- here, so an interrupted run resumes where it stopped and nothing runs twice.
+
+CREATE TABLE tenancy.migrations (
+    scope      text NOT NULL,
+    tenant_id  uuid REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    version    text COLLATE "C" NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration   interval,
+    applied_by text NOT NULL,
+    CONSTRAINT migrations_scope_check CHECK (scope IN ('shared', 'tenant')),
+    CONSTRAINT migrations_shared_check CHECK (scope = 'tenant' OR tenant_id IS NULL),
+    CONSTRAINT migrations_version_check CHECK (pg_catalog.length(version) BETWEEN 1 AND 255),
+    CONSTRAINT migrations_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+CREATE UNIQUE INDEX migrations_place_version_key ON tenancy.migrations
+    (scope, COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), version);
+COMMENT ON TABLE tenancy.migrations IS
+    'pg_tenancy: which migration ran where (scope shared; scope tenant with tenant_id null for the shared '
+    'schemas of row-mode tenants, or a schema-mode tenant), with its SHA-256, when, how long, and by whom';
+
+-- The tenant migrations applied so far, kept so that a tenant created later
+-- gets every one of them before create_tenant() returns.
+CREATE TABLE tenancy.migration_scripts (
+    version     text COLLATE "C" NOT NULL,
+    checksum    text NOT NULL,
+    body        text NOT NULL,
+    run_as      regrole NOT NULL,
+    shared_path text NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT migration_scripts_pkey PRIMARY KEY (version),
+    CONSTRAINT migration_scripts_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE tenancy.migration_scripts IS
+    'pg_tenancy: the tenant migrations applied so far, replayed (as the role that first applied them, with '
+    'its shared schemas) in the schema of every tenant created later';
+
+REVOKE ALL ON tenancy.migrations, tenancy.migration_scripts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_scripts', '');
+-- pg_tenancy: a small cache per tenant (tenancy.cache_put/get/delete). It is
+-- unlogged (lost in a crash, not dumped, not replicated): a cache, not data.
+-- Only the functions read and write it, always for the validated tenant.
+
+CREATE UNLOGGED TABLE tenancy.cache (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    key        text COLLATE "C" NOT NULL,
+    value      jsonb NOT NULL,
+    expires_at timestamptz NOT NULL,
+    CONSTRAINT cache_pkey PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
+COMMENT ON TABLE tenancy.cache IS
+    'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
+REVOKE ALL ON tenancy.cache FROM PUBLIC;
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -522,6 +811,7 @@ DECLARE
     new_id uuid;
     suggestion text;
     isolation_refused text;
+    schema text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -574,8 +864,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            DETAIL = 'This version of pg_tenancy implements row-level isolation only.',
-            HINT = 'Create the tenant with isolation => ''row''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
+    END IF;
+    IF create_tenant.isolation = 'schema' THEN
+        schema := tenancy._schema_name_for(create_tenant.slug);
+        PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -591,10 +885,13 @@ BEGIN
             HINT = 'Give the id only to bring back a tenant whose rows outlived it (after DROP EXTENSION).';
     END IF;
 
-    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region)
+    INSERT INTO tenancy.tenants (id, slug, name, plan, isolation, region, schema_name)
     VALUES (coalesce(create_tenant.id, gen_random_uuid()), create_tenant.slug, btrim(create_tenant.name),
-            create_tenant.plan, create_tenant.isolation, create_tenant.region)
+            create_tenant.plan, create_tenant.isolation, create_tenant.region, schema)
     RETURNING tenants.id INTO new_id;
+    IF schema IS NOT NULL THEN
+        PERFORM tenancy._create_tenant_schema(new_id);
+    END IF;
     IF create_tenant.owner IS NOT NULL THEN
         PERFORM tenancy._refuse_lookalike(new_id, create_tenant.owner);
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
@@ -604,7 +901,8 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
-    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id '
+    'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -616,11 +914,34 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
-        WHEN isolation <> 'row' THEN format('isolation mode "%s" is not supported yet', isolation)
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
     'what is wrong with an isolation mode for a new tenant, or null when it is supported';
+
+-- Raises unless a new schema-mode tenant with this slug can have its schema.
+CREATE OR REPLACE FUNCTION tenancy._require_free_schema(slug text, schema text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF octet_length(schema) > 63 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('slug "%s" is too long for a schema-mode tenant', slug),
+            DETAIL = format('Its schema would be "%s", longer than the 63 bytes a PostgreSQL name can have.', schema),
+            HINT = 'A schema-mode tenant''s slug has at most 56 characters.';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'duplicate_schema',
+            MESSAGE = format('schema "%s" already exists', schema),
+            DETAIL = coalesce('It is the schema of tenant "' ||
+                              (SELECT t.slug FROM tenancy.tenants t WHERE t.schema_name = schema) || '".',
+                              'A schema-mode tenant never takes over a schema that exists.'),
+            HINT = 'Choose another slug ("-" and "_" give the same schema name), or drop or rename the schema.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_free_schema(text, text) IS
+    'internal: raises unless a new schema-mode tenant can create its schema';
 
 -- Says what is wrong with a slug for a new tenant, or null when it is fine.
 -- Platform admins only: whether a slug is taken says whether a tenant exists.
@@ -7212,6 +7533,507 @@ COMMENT ON FUNCTION tenancy._grant_to_owner(regclass, text, regclass) IS
     'internal: a privilege on a temporary table for a table''s owner';
 COMMENT ON FUNCTION tenancy._load_staged(uuid, regclass[], regclass[]) IS
     'internal: loads staged rows into a tenant as the tables'' owners';
+-- pg_tenancy: schema-mode tenants, and one way into a tenant for every mode.
+-- A schema-mode tenant's tables live in its own schema, tenant_<slug>, which
+-- pg_tenancy opens only to statements whose validated tenant it is
+-- (extension/tenant_schemas.cpp); tenancy.enter() selects the tenant and the
+-- search path together, so that unqualified names find the tenant's tables.
+
+-- Returns the schema name a schema-mode tenant with this slug gets.
+CREATE OR REPLACE FUNCTION tenancy._schema_name_for(slug text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+    SELECT 'tenant_' || replace(slug, '-', '_')
+$$;
+COMMENT ON FUNCTION tenancy._schema_name_for(text) IS
+    'internal: the schema of a schema-mode tenant with this slug (tenant_<slug>, "-" turned into "_")';
+
+CREATE OR REPLACE FUNCTION tenancy.tenant_schema(tenant text) RETURNS name
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (tenancy._tenant_for_caller(tenant, 'viewer', 'see the schema')).schema_name::name;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_schema(text) IS
+    'the schema of a schema-mode tenant (tenant_<slug>), null in the other modes (its members and platform '
+    'admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.tenant_database(tenant text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
+END
+$$;
+COMMENT ON FUNCTION tenancy.tenant_database(text) IS
+    'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
+    'platform admins)';
+
+-- Returns the shared schemas: the session's configured search_path (its
+-- value at RESET) without any tenant's schema.
+CREATE OR REPLACE FUNCTION tenancy._shared_search_path() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(entry, ', ' ORDER BY position), '')
+      FROM pg_settings s,
+           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, position)
+     WHERE s.name = 'search_path' AND entry <> ''
+       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t
+                        WHERE t.schema_name = CASE WHEN entry LIKE '"%"'
+                                                   THEN replace(substr(entry, 2, length(entry) - 2), '""', '"')
+                                                   ELSE lower(entry) END)
+$$;
+COMMENT ON FUNCTION tenancy._shared_search_path() IS
+    'internal: the shared schemas, the session''s configured search_path without tenant schemas';
+
+-- Says whether the session is inside a transaction block (BEGIN ... COMMIT).
+CREATE OR REPLACE FUNCTION tenancy._in_transaction_block() RETURNS boolean
+    LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_transaction_block';
+COMMENT ON FUNCTION tenancy._in_transaction_block() IS
+    'internal: whether the session is inside a transaction block';
+
+-- Returns the slug of a tenant the caller may enter and the search path that
+-- finds its tables; raises when the caller may not enter it.
+CREATE OR REPLACE FUNCTION tenancy._entry(tenant text, OUT slug text, OUT path text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+BEGIN
+    target := tenancy._tenant_for_caller(tenant, 'viewer', 'use the data');
+    IF target.status = 'suspended' AND NOT tenancy.is_platform_admin() THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is suspended', target.slug),
+            HINT = 'A platform admin can reactivate it with tenancy.activate_tenant().';
+    END IF;
+    IF target.isolation = 'database' THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = format('tenant "%s" lives in its own database', target.slug),
+            DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
+                            'database "%s".', current_database()),
+            HINT = format('Connect to database "%s" (tenantctl psql %s).',
+                          tenancy._schema_name_for(target.slug), target.slug);
+    END IF;
+    slug := target.slug;
+    path := tenancy._shared_search_path();
+    IF target.isolation = 'schema' THEN
+        path := concat_ws(', ', quote_ident(target.schema_name), nullif(path, ''));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._entry(text) IS
+    'internal: the slug and search path of a tenant the caller may enter';
+
+-- Not SECURITY DEFINER, and without a search_path of its own, which would
+-- be put back when it returns: every name is qualified.
+CREATE OR REPLACE FUNCTION tenancy.enter(tenant text) RETURNS text
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    entry record;
+    local boolean := tenancy._in_transaction_block();
+BEGIN
+    entry := tenancy._entry(tenant);
+    PERFORM pg_catalog.set_config('tenancy.tenant', entry.slug, local);
+    PERFORM pg_catalog.set_config('search_path', entry.path, local);
+    RETURN entry.path;
+END
+$$;
+COMMENT ON FUNCTION tenancy.enter(text) IS
+    'selects a tenant and the search path that finds its tables (its schema first in schema mode), for the '
+    'transaction inside a transaction block and for the session outside one; returns the search path';
+
+-- Creates the schema of a new schema-mode tenant and applies to it every
+-- tenant migration applied so far (tenancy.migration_scripts), each as the
+-- role that first applied it, with the new tenant open.
+CREATE OR REPLACE FUNCTION tenancy._create_tenant_schema(tenant uuid) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    script tenancy.migration_scripts;
+    started timestamptz;
+BEGIN
+    SELECT * INTO STRICT target FROM tenancy.tenants t WHERE t.id = _create_tenant_schema.tenant;
+    EXECUTE format('CREATE SCHEMA %I AUTHORIZATION %I', target.schema_name,
+                   (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()));
+    FOR script IN SELECT * FROM tenancy.migration_scripts ORDER BY version LOOP
+        started := clock_timestamp();
+        BEGIN
+            PERFORM tenancy._run_in_tenant(script.run_as, target.id,
+                                              concat_ws(', ', quote_ident(target.schema_name),
+                                                        nullif(script.shared_path, '')),
+                                              script.body);
+        EXCEPTION WHEN OTHERS THEN
+            DECLARE
+                message text;
+                state text;
+            BEGIN
+                GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, state = RETURNED_SQLSTATE;
+                RAISE EXCEPTION USING ERRCODE = state,
+                    MESSAGE = format('tenant migration %s failed in the new schema %s: %s',
+                                     script.version, target.schema_name, message),
+                    HINT = 'Fix the migration (tenantctl migrate refuses a changed file; add a new one), '
+                           'then create the tenant again.';
+            END;
+        END;
+        INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, duration, applied_by)
+        VALUES ('tenant', target.id, script.version, script.checksum, clock_timestamp() - started,
+                script.run_as::text);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._create_tenant_schema(uuid) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._create_tenant_schema(uuid) IS
+    'internal: creates a schema-mode tenant''s schema and applies every tenant migration to it';
+
+CREATE OR REPLACE FUNCTION tenancy._run_in_tenant(run_as regrole, tenant uuid, path text, body text)
+RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_run_in_tenant';
+REVOKE ALL ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) IS
+    'internal: runs a migration as a role, with the search path given and one tenant open';
+
+-- The trigger that drops a schema-mode tenant's schema with the tenant.
+CREATE OR REPLACE FUNCTION tenancy._drop_tenant_schema() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- Dropped with the tenant's schema open (nothing else may drop it), as
+    -- the extension's owner.
+    IF EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = OLD.schema_name) THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, OLD.id, 'pg_catalog, pg_temp',
+                                       format('DROP SCHEMA %I CASCADE', OLD.schema_name));
+    END IF;
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._drop_tenant_schema() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._drop_tenant_schema() IS
+    'internal: drops the schema of a schema-mode tenant when the tenant is deleted';
+-- pg_tenancy: tenant-scoped cache keys and a small cache in the database.
+-- Every function works for the statement's validated tenant only
+-- (tenancy.current_tenant_id() refuses when there is none), so no tenant
+-- ever reads or writes another's entries.
+
+CREATE OR REPLACE FUNCTION tenancy._require_cache_key(key text) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF key IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache key must not be null';
+    END IF;
+    IF octet_length(key) NOT BETWEEN 1 AND 1024 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'cache key must have 1 to 1024 bytes',
+            DETAIL = format('The key given has %s bytes.', octet_length(key));
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_cache_key(text) IS 'internal: raises unless a cache key is usable';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_key(key text) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN 'tenant:' || tenancy.current_tenant_id()::text || ':' || key;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_key(text) IS
+    'the key prefixed with the validated current tenant''s id ("tenant:<uuid>:<key>"), for application caches '
+    '(Redis, memcached): a tenant dropped and created again under the same slug never reads the old entries';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_put(key text, value jsonb, ttl interval DEFAULT '1 hour')
+RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    tenant uuid := tenancy.current_tenant_id();
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    IF value IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'cache value must not be null',
+            HINT = 'Remove an entry with tenancy.cache_delete(), or store the JSON value null.';
+    END IF;
+    IF ttl IS NULL OR ttl <= interval '0' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('cache ttl must be positive, not %s', coalesce(ttl::text, 'null'));
+    END IF;
+    IF pg_column_size(value) > 1048576 THEN
+        RAISE EXCEPTION USING ERRCODE = 'program_limit_exceeded',
+            MESSAGE = 'cache value is too large',
+            DETAIL = format('The value takes %s bytes; an entry holds at most 1 MB.', pg_column_size(value));
+    END IF;
+    INSERT INTO tenancy.cache AS c (tenant_id, key, value, expires_at)
+    VALUES (tenant, key, value, now() + ttl)
+    ON CONFLICT ON CONSTRAINT cache_pkey DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at;
+    -- Expired entries of the tenant go a few at a time.
+    DELETE FROM tenancy.cache c
+     WHERE c.ctid = ANY (ARRAY(SELECT e.ctid FROM tenancy.cache e
+                                WHERE e.tenant_id = tenant AND e.expires_at <= now() LIMIT 16));
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_put(text, jsonb, interval) IS
+    'stores a value under a key in the current tenant''s cache for ttl (default 1 hour); at most 1 MB';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_get(key text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    RETURN (SELECT c.value FROM tenancy.cache c
+             WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_get.key
+               AND c.expires_at > now());
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_get(text) IS
+    'the value stored under a key in the current tenant''s cache, null when absent or expired';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_delete(key text) RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed boolean;
+BEGIN
+    PERFORM tenancy._require_cache_key(key);
+    DELETE FROM tenancy.cache c
+     WHERE c.tenant_id = tenancy.current_tenant_id() AND c.key = cache_delete.key
+    RETURNING c.expires_at > now() INTO removed;
+    RETURN coalesce(removed, false);
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_delete(text) IS
+    'removes a key from the current tenant''s cache; true when a live entry was removed';
+
+CREATE OR REPLACE FUNCTION tenancy.cache_purge() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    removed bigint;
+BEGIN
+    PERFORM tenancy._require_platform_admin('purge the cache');
+    DELETE FROM tenancy.cache c WHERE c.expires_at <= now();
+    GET DIAGNOSTICS removed = ROW_COUNT;
+    RETURN removed;
+END
+$$;
+COMMENT ON FUNCTION tenancy.cache_purge() IS
+    'removes every expired cache entry of every tenant; returns how many (platform admins only; run it '
+    'from a scheduler)';
+-- pg_tenancy: the ledger side of tenantctl migrate. Platform admins only:
+-- a migration of every tenant enters every tenant (each entry recorded).
+-- A place is the shared schemas (scope shared, or scope tenant for the
+-- tables of row-mode tenants) or one schema-mode tenant's schema.
+
+-- Returns the ledger row of a migration in a place, if any.
+CREATE OR REPLACE FUNCTION tenancy._migration_row(scope text, tenant uuid, version text)
+RETURNS tenancy.migrations
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT m.* FROM tenancy.migrations m
+     WHERE m.scope = _migration_row.scope AND m.version = _migration_row.version
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce(_migration_row.tenant, '00000000-0000-0000-0000-000000000000')
+$$;
+COMMENT ON FUNCTION tenancy._migration_row(text, uuid, text) IS 'internal: a migration''s ledger row in a place';
+
+-- Raises unless scope, version and checksum are well formed.
+CREATE OR REPLACE FUNCTION tenancy._require_migration_input(scope text, version text, checksum text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF scope IS NULL OR scope NOT IN ('shared', 'tenant') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown migration scope "%s"', tenancy._shown(coalesce(scope, 'null'))),
+            HINT = 'The scopes are shared and tenant.';
+    END IF;
+    IF version IS NULL OR length(version) NOT BETWEEN 1 AND 255 OR version ~ '[[:cntrl:]/]' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid migration version "%s"', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'A version is a file name: 1 to 255 characters, no "/" and no control characters.';
+    END IF;
+    IF checksum IS NULL OR checksum !~ '^[0-9a-f]{64}$' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a migration checksum is a SHA-256 in 64 lowercase hexadecimal digits';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._require_migration_input(text, text, text) IS
+    'internal: raises unless a migration''s scope, version and checksum are well formed';
+
+-- Raises when a migration was applied with other contents than now.
+CREATE OR REPLACE FUNCTION tenancy._refuse_changed_migration(version text, applied text, given text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF applied IS DISTINCT FROM given THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was changed after it was applied', tenancy._shown(version)),
+            DETAIL = format('It was applied with SHA-256 %s; the file now has %s.', applied, given),
+            HINT = 'Restore the file as it was applied, and put the change in a new migration.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
+    'internal: raises when an applied migration''s file has changed';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_places()
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('list the places of migrations');
+    RETURN QUERY
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
+        UNION ALL
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_places() IS
+    'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
+    'schema-mode tenant (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.migration_list()
+RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
+               duration interval, applied_by text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._require_platform_admin('read the migrations ledger');
+    RETURN QUERY
+        SELECT m.scope, t.slug::text, m.version::text, m.checksum, m.applied_at, m.duration, m.applied_by
+          FROM tenancy.migrations m LEFT JOIN tenancy.tenants t ON t.id = m.tenant_id
+         ORDER BY m.scope, t.slug NULLS FIRST, m.version;
+END
+$$;
+COMMENT ON FUNCTION tenancy.migration_list() IS
+    'every migration applied, where, when, how long and by whom (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.start_migration(scope text, tenant text, version text, checksum text,
+                                                   body text)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place tenancy.tenants;
+    done tenancy.migrations;
+    stored tenancy.migration_scripts;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    PERFORM tenancy._require_migration_input(scope, version, checksum);
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'active_sql_transaction',
+            MESSAGE = 'a migration must run inside a transaction block',
+            HINT = 'BEGIN, start_migration(), the migration, finish_migration(), COMMIT: it commits with its '
+                   'ledger row.';
+    END IF;
+    IF tenant IS NOT NULL THEN
+        IF scope = 'shared' THEN
+            RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+                MESSAGE = 'a shared migration has no tenant';
+        END IF;
+        place := tenancy._find_tenant(tenant);
+        IF place.isolation <> 'schema' THEN
+            RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+                MESSAGE = format('tenant "%s" has no schema of its own', place.slug),
+                DETAIL = format('It is in %s mode: its tenant migrations run once in the shared schemas '
+                                '(tenant null).', place.isolation);
+        END IF;
+        IF tenancy.current_tenant() IS DISTINCT FROM place.slug THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('tenant "%s" is not entered', place.slug),
+                HINT = format('Run SELECT tenancy.enter(%L) first, in the same transaction.', place.slug);
+        END IF;
+    END IF;
+    done := tenancy._migration_row(scope, place.id, version);
+    IF done.version IS NOT NULL THEN
+        PERFORM tenancy._refuse_changed_migration(version, done.checksum, checksum);
+        RETURN false;
+    END IF;
+    IF scope = 'tenant' THEN
+        IF body IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+                MESSAGE = 'a tenant migration needs its body',
+                DETAIL = 'Tenants created later get it from the database.';
+        END IF;
+        SELECT * INTO stored FROM tenancy.migration_scripts s WHERE s.version = start_migration.version;
+        IF stored.version IS NOT NULL THEN
+            PERFORM tenancy._refuse_changed_migration(version, stored.checksum, checksum);
+        ELSE
+            INSERT INTO tenancy.migration_scripts (version, checksum, body, run_as, shared_path)
+            VALUES (version, checksum, body, tenancy.db_role()::regrole, tenancy._shared_search_path())
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    -- A concurrent run of the same migration in the same place waits here,
+    -- then fails on the unique index; nothing runs twice.
+    INSERT INTO tenancy.migrations (scope, tenant_id, version, checksum, applied_by)
+    VALUES (scope, place.id, version, checksum, tenancy.actor());
+    RETURN true;
+END
+$$;
+COMMENT ON FUNCTION tenancy.start_migration(text, text, text, text, text) IS
+    'records that a migration runs in a place (tenant null: the shared schemas) in this transaction; false '
+    'when it ran there already (refused when its checksum differs); a tenant migration''s body is kept for '
+    'tenants created later (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy.finish_migration(scope text, tenant text, version text) RETURNS interval
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    took interval;
+BEGIN
+    PERFORM tenancy._require_platform_admin('run migrations');
+    IF NOT tenancy._in_transaction_block() THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_termination',
+            MESSAGE = format('migration %s ended its own transaction', tenancy._shown(coalesce(version, 'null'))),
+            DETAIL = 'What ran before its COMMIT or ROLLBACK is committed, and the ledger may say it ran.',
+            HINT = 'Migrations must not contain BEGIN, COMMIT or ROLLBACK; check the place by hand.';
+    END IF;
+    UPDATE tenancy.migrations m SET duration = clock_timestamp() - m.applied_at
+     WHERE m.scope = finish_migration.scope AND m.version = finish_migration.version
+       AND m.duration IS NULL
+       AND coalesce(m.tenant_id, '00000000-0000-0000-0000-000000000000') =
+           coalesce((SELECT t.id FROM tenancy.tenants t WHERE t.slug = finish_migration.tenant),
+                    '00000000-0000-0000-0000-000000000000')
+    RETURNING m.duration INTO took;
+    IF took IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('migration %s was not started here', tenancy._shown(coalesce(version, 'null'))),
+            HINT = 'Call tenancy.start_migration() first, in the same transaction.';
+    END IF;
+    RETURN took;
+END
+$$;
+COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
+    'records how long a migration started in this transaction took (platform admins only)';
+-- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
+-- BACKFILL row per backfilled table.
+ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
+ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
+    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+-- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
+    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
 -- pg_tenancy 0.7 -> 0.8, after the functions.
 
 -- Regions (new in 0.8): platform admins read them like the rest of the catalog.
@@ -7255,3 +8077,10 @@ CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 -- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
+-- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
+COMMENT ON TYPE tenancy.isolation IS
+    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
+
+-- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
