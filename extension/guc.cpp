@@ -29,6 +29,13 @@ bool usage_metering_value = true;
 config_generic *tenant_record = nullptr;
 config_generic *actor_record = nullptr;
 
+// Makes the search path be computed again: which tenant schemas it may hold
+// depends on the tenant and the actor (tenant_schemas.cpp).
+void recompute_search_path(const char *, void *) noexcept
+{
+	assign_search_path(nullptr, nullptr);
+}
+
 // Accepts "", a slug or a uuid for tenancy.tenant.
 bool check_tenant(char **newval, void **extra, GucSource source) noexcept
 {
@@ -143,14 +150,14 @@ void define()
 		"Selects the tenant whose rows this session sees and changes.",
 		"A tenant slug or uuid; checked against the caller's membership at every use. "
 		"Use SET LOCAL inside transactions behind a connection pooler.",
-		&tenant_value, "", PGC_USERSET, 0, check_tenant, nullptr, nullptr);
+		&tenant_value, "", PGC_USERSET, 0, check_tenant, recompute_search_path, nullptr);
 
 	DefineCustomStringVariable(
 		"tenancy.actor",
 		"Application user on whose behalf a trusted service role acts.",
 		"Honoured only for service roles of the database (tenancy.grant_service()), and only when set for "
 		"the current transaction (SET LOCAL); any other role that sets it is refused.",
-		&actor_value, "", PGC_USERSET, 0, check_actor, nullptr, nullptr);
+		&actor_value, "", PGC_USERSET, 0, check_actor, recompute_search_path, nullptr);
 
 	DefineCustomStringVariable(
 		"tenancy.default_region",

@@ -12,6 +12,7 @@
 
 extern "C" {
 #include "utils/inval.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 }
 
@@ -26,6 +27,8 @@ void invalidate_all() noexcept
 {
 	current_generation++;
 	catalog::forget();
+	// Which tenant schemas the search path may hold can change too.
+	assign_search_path(nullptr, nullptr);
 }
 
 // Reacts to a relcache invalidation: our catalog tables, or everything.

@@ -79,12 +79,14 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionI
 void begin_closed(Oid owner, Oid target)
 {
 	begin(owner, target, false, nullptr, catalog::Role::none);
+	assign_search_path(nullptr, nullptr); // tenant schemas it may hold change
 }
 
 // Begins a scope open for one tenant.
 void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role role)
 {
 	begin(owner, target, true, &tenant, role);
+	assign_search_path(nullptr, nullptr);
 }
 
 // Raises when the session has a cursor whose rows wait in a store (WITH
@@ -169,6 +171,7 @@ void end() noexcept
 {
 	if (depth > 0)
 		depth--;
+	assign_search_path(nullptr, nullptr);
 }
 
 // Says whether a scope is active.

@@ -15,8 +15,12 @@
 //    OAT_POST_ALTER, OAT_DROP: CREATE TABLE, ALTER ... SET SCHEMA, DROP);
 //  * LOCK TABLE, and DROP or RENAME of a tenant schema (check_utility()).
 //
-// The search path is not filtered: a name the search path leads into a closed
-// schema is refused where it is used, with the same error. The role a tenant
+// The search path leaves closed tenant schemas out (as PostgreSQL leaves out
+// a schema without USAGE), so no name it finds leads into another tenant's
+// schema: not a sequence (nextval('seq')), not the table of a CREATE TRIGGER,
+// GRANT or ALTER; the search path is computed again whenever the tenant, the
+// actor, the role or pg_tenancy's catalog changes (guc.cpp, invalidation.cpp,
+// owner_scope.cpp call assign_search_path()). The role a tenant
 // member needs is the row mode's default (viewer reads, member writes, admin
 // deletes and truncates). With no tenant selected, roles that bypass row
 // level security (superusers, BYPASSRLS) see every tenant schema, as they see
@@ -162,11 +166,17 @@ bool no_tenant_selected()
 	return !owner_scope::active() && statement::current().tenant[0] == '\0';
 }
 
+// Says whether both the role SQL runs as and the session's role bypass row
+// level security.
+bool roles_bypass()
+{
+	return pg_call(has_bypassrls_privilege, GetUserId()) && pg_call(has_bypassrls_privilege, GetOuterUserId());
+}
+
 // Says whether the roles the statement runs as see every tenant schema.
 bool bypasses()
 {
-	return no_tenant_selected() && pg_call(has_bypassrls_privilege, GetUserId()) &&
-		   pg_call(has_bypassrls_privilege, GetOuterUserId());
+	return no_tenant_selected() && roles_bypass();
 }
 
 // The refusal of a closed tenant schema.
@@ -208,6 +218,48 @@ void require_open(Oid nsp, AclMode perms, Oid relid)
 		throw closed(schema, "the statement works in another tenant.");
 	if (OidIsValid(relid) && perms != 0)
 		require_role(context, perms, relid);
+}
+
+// Says whether a schema may stay in the search path being computed: a tenant
+// schema closed to the session is left out, as PostgreSQL leaves out a schema
+// without USAGE, so that no name the search path finds ever leads into
+// another tenant's schema. It is judged by the settings as they are now (the
+// search path is computed again whenever they change), not by the running
+// statement's: a search path made in the statement that selects a tenant
+// serves the statements that follow, whose tenant that is; the statement
+// itself is still checked against its own tenant wherever it uses an object.
+// Records nothing; closed on any doubt.
+bool stays_in_search_path(Oid nsp)
+{
+	static bool deciding = false;
+	SchemaTenant schema = schema_tenant(nsp);
+	if (!schema.tenant_schema)
+		return true;
+	if (deciding)
+		return false;
+	deciding = true;
+	bool open = false;
+	try {
+		const context::Context *context = nullptr;
+		if (owner_scope::active())
+			context = &owner_scope::context();
+		else {
+			statement::Inputs now = statement::peek();
+			if (now.tenant[0] == '\0')
+				open = roles_bypass();
+			else
+				context = context::quietly_for(now);
+		}
+		if (context != nullptr)
+			open = memcmp(context->tenant_id.data, schema.tenant.data, UUID_LEN) == 0;
+	} catch (const Error &) {
+		open = false;
+	} catch (...) {
+		deciding = false;
+		throw;
+	}
+	deciding = false;
+	return open;
 }
 
 // Says whether objects of a catalog live in a schema that this check covers.
@@ -258,11 +310,15 @@ Oid schema_of_object(Oid class_id, Oid object_id)
 void check_access(ObjectAccessType access, Oid class_id, Oid object_id, void *arg)
 {
 	switch (access) {
-	case OAT_NAMESPACE_SEARCH:
-		// A schema named explicitly; the search path is not filtered.
-		if (static_cast<ObjectAccessNamespaceSearch *>(arg)->ereport_on_violation)
+	case OAT_NAMESPACE_SEARCH: {
+		// A schema named explicitly is refused; the search path leaves it out.
+		auto *search = static_cast<ObjectAccessNamespaceSearch *>(arg);
+		if (search->ereport_on_violation)
 			require_open(object_id, 0, InvalidOid);
+		else if (search->result && !stays_in_search_path(object_id))
+			search->result = false;
 		break;
+	}
 	case OAT_FUNCTION_EXECUTE:
 		require_open(pg_call(get_func_namespace, object_id), 0, InvalidOid);
 		break;

@@ -7601,6 +7601,14 @@ BEGIN
                    (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database()));
     FOR script IN SELECT * FROM tenancy.migration_scripts ORDER BY version LOOP
         started := clock_timestamp();
+        IF (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = script.run_as) THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('tenant migration %s would run as superuser %s', script.version, script.run_as),
+                DETAIL = 'A new tenant''s schema replays tenant migrations as the role that applied them; a '
+                         'superuser''s session would resolve names in schemas other roles may write to.',
+                HINT = format('Make %s an ordinary role (the database''s owner), or delete the migration from '
+                              'tenancy.migration_scripts.', script.run_as);
+        END IF;
         BEGIN
             PERFORM tenancy._run_in_tenant(script.run_as, target.id,
                                               concat_ws(', ', quote_ident(target.schema_name),
@@ -7630,7 +7638,7 @@ COMMENT ON FUNCTION tenancy._create_tenant_schema(uuid) IS
     'internal: creates a schema-mode tenant''s schema and applies every tenant migration to it';
 
 CREATE OR REPLACE FUNCTION tenancy._run_in_tenant(run_as regrole, tenant uuid, path text, body text)
-RETURNS void LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_run_in_tenant';
+RETURNS void LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_run_in_tenant';
 REVOKE ALL ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._run_in_tenant(regrole, uuid, text, text) IS
     'internal: runs a migration as a role, with the search path given and one tenant open';
@@ -7883,6 +7891,13 @@ BEGIN
         RETURN false;
     END IF;
     IF scope = 'tenant' THEN
+        IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = tenancy.db_role()) THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'tenant migrations are not applied by a superuser',
+                DETAIL = 'Every tenant created later replays them as the role that applied them; a superuser '
+                         'would run them with names resolved in schemas other roles may write to.',
+                HINT = 'Run tenantctl migrate as the database''s owner, made a platform admin.';
+        END IF;
         IF body IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
                 MESSAGE = 'a tenant migration needs its body',

@@ -126,6 +126,13 @@ BEGIN
         RETURN false;
     END IF;
     IF scope = 'tenant' THEN
+        IF (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = tenancy.db_role()) THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'tenant migrations are not applied by a superuser',
+                DETAIL = 'Every tenant created later replays them as the role that applied them; a superuser '
+                         'would run them with names resolved in schemas other roles may write to.',
+                HINT = 'Run tenantctl migrate as the database''s owner, made a platform admin.';
+        END IF;
         IF body IS NULL THEN
             RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
                 MESSAGE = 'a tenant migration needs its body',
