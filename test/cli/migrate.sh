@@ -23,7 +23,7 @@ sql() {
 
 # Runs tenantctl as the migration role; sets $out (stdout and stderr) and $code.
 ctl() {
-    out=$("$tenantctl" -d "dbname=$database user=migrate_owner" "$@" 2>&1); code=$?
+    out=$("$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" "$@" 2>&1); code=$?
 }
 
 # check DESCRIPTION EXPECTED_CODE PATTERN -- tenantctl args
@@ -36,7 +36,7 @@ $out"; fi
 }
 
 dropdb --if-exists --force "$database" >/dev/null 2>&1
-psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS migrate_owner" -c "CREATE ROLE migrate_owner LOGIN" >/dev/null
+psql -X -q -d postgres -c "SET client_min_messages = warning" -c "DROP ROLE IF EXISTS migrate_owner" -c "CREATE ROLE migrate_owner LOGIN PASSWORD 'tenancy-test'" >/dev/null
 createdb -O migrate_owner "$database"
 sql "CREATE EXTENSION pg_tenancy; SELECT tenancy.grant_platform_admin('migrate_owner')" >/dev/null
 for t in t01 t02 t03 t04 t05 t06; do
@@ -79,8 +79,8 @@ check "--tenant migrates that tenant only" 0 "1 places, 0 up to date, 1 migratio
 check "--tenant of a row-mode tenant means the shared schemas" 0 "1 places, 1 up to date" -- migrate "$dir" --tenant rows
 check "--shared runs the shared migrations only" 0 "1 places, 1 up to date" -- migrate "$dir" --shared
 check "an unknown tenant is refused" 1 'tenant "nope" does not exist' -- migrate "$dir" --tenant nope
-sql "CREATE ROLE migrate_stranger LOGIN" >/dev/null 2>&1
-out=$("$tenantctl" -d "dbname=$database user=migrate_stranger" migrate "$dir" 2>&1); code=$?
+sql "CREATE ROLE migrate_stranger LOGIN PASSWORD 'tenancy-test'" >/dev/null 2>&1
+out=$("$tenantctl" -d "dbname=$database user=migrate_stranger password=tenancy-test" migrate "$dir" 2>&1); code=$?
 if [ "$code" = 1 ] && grep -q "permission denied to list the places of migrations" <<<"$out"; then result ok "a stranger cannot migrate"
 else result failed "a stranger cannot migrate" "exit $code: $out"; fi
 
@@ -90,7 +90,7 @@ cat > "$dir/tenant/0003_slow.sql" <<'SQL'
 ALTER TABLE todo ADD COLUMN due date;
 SELECT pg_sleep(0.4);
 SQL
-"$tenantctl" -d "dbname=$database user=migrate_owner" migrate "$dir" --jobs 1 >/dev/null 2>&1 &
+"$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" migrate "$dir" --jobs 1 >/dev/null 2>&1 &
 pid=$!
 for i in $(seq 100); do
     [ "$(sql "SELECT count(*) FROM tenancy.migrations WHERE version = '0003_slow.sql'")" -ge 2 ] && break
@@ -115,7 +115,7 @@ expect "its table has every column" "id,title,blocker,due" \
 check "and the next run finds it up to date" 0 "9 places, 9 up to date" -- migrate "$dir"
 
 # tenantctl psql opens a schema tenant's schema first.
-out=$("$tenantctl" -d "dbname=$database user=migrate_owner" psql t01 -- -At -c "SHOW search_path" 2>&1)
+out=$("$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" psql t01 -- -At -c "SHOW search_path" 2>&1)
 expect "tenantctl psql lands in the tenant's schema" 'tenant_t01, "$user", public' "$out"
 
 dropdb --force "$database" >/dev/null 2>&1
