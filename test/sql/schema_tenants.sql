@@ -241,6 +241,7 @@ SELECT count(*) FROM tenant_north.notes;
 RESET ROLE;
 
 -- A platform admin who is not a member enters for support, recorded.
+SELECT tenancy.wait_for_access_log() AS earlier_written;
 SELECT coalesce(max(id), 0) AS mark FROM tenancy.audit_log \gset
 SET ROLE ops;
 SELECT tenancy.enter('south') AS path;
