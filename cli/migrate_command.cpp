@@ -90,13 +90,14 @@ std::vector<Work> plan(const std::vector<Place> &places, const std::vector<Migra
 	return work;
 }
 
-// Applies the work of many places over jobs connections, with a progress bar.
-void apply_all(const std::string &conninfo, const std::vector<Work> &work, const MigrateArgs &args,
-			   int already_done, int total, Summary &summary)
+// Applies the work of many places (of total places; the others needed
+// nothing) over jobs connections, with a progress bar.
+void apply_all(const std::string &conninfo, const std::vector<Work> &work, const MigrateArgs &args, int total,
+			   Summary &summary)
 {
 	std::mutex lock;
 	std::atomic<size_t> next{0};
-	int done = already_done;
+	int done = total - static_cast<int>(work.size());
 	ProgressBar bar("tenants");
 	bar.update("migrating", done, total);
 	auto worker = [&] {
@@ -199,15 +200,11 @@ void migrate(Session &session, const Invocation &invocation, const MigrateArgs &
 	// Tenant migrations may rely on the shared ones: none run after a failure.
 	if (run_tenant && summary.failures.empty()) {
 		std::vector<Place> places = tenant_places(session, args);
-		size_t failed_before = summary.failures.size();
-		int up_to_date_before = summary.up_to_date;
 		std::vector<Work> work = plan(places, set.tenant, ledger, summary);
 		if (args.dry_run)
 			summary.planned.insert(summary.planned.end(), work.begin(), work.end());
 		else
-			apply_all(session.conninfo(), work, args,
-					  summary.up_to_date - up_to_date_before + static_cast<int>(summary.failures.size() - failed_before),
-					  static_cast<int>(places.size()), summary);
+			apply_all(session.conninfo(), work, args, static_cast<int>(places.size()), summary);
 	}
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 	if (invocation.json())

@@ -52,14 +52,18 @@ void begin(Oid owner, Oid target, bool open, const pg_uuid_t *tenant, catalog::R
 	scope.role = role;
 	scope.nest_level = GetCurrentTransactionNestLevel();
 	depth++;
+	assign_search_path(nullptr, nullptr); // the tenant schemas it may hold change
 }
 
 // Ends every scope when the transaction ends (an error left some behind).
 void on_transaction_end(XactEvent event, void *) noexcept
 {
 	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT || event == XACT_EVENT_COMMIT ||
-		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE)
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE) {
+		if (depth > 0)
+			assign_search_path(nullptr, nullptr);
 		depth = 0;
+	}
 }
 
 // Ends the scopes begun in a subtransaction that rolls back (an error left
@@ -69,8 +73,11 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionI
 	if (event != SUBXACT_EVENT_ABORT_SUB)
 		return;
 	int level = GetCurrentTransactionNestLevel();
+	int before = depth;
 	while (depth > 0 && scopes[depth - 1].nest_level >= level)
 		depth--;
+	if (depth != before)
+		assign_search_path(nullptr, nullptr);
 }
 
 } // namespace
@@ -79,14 +86,12 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionI
 void begin_closed(Oid owner, Oid target)
 {
 	begin(owner, target, false, nullptr, catalog::Role::none);
-	assign_search_path(nullptr, nullptr); // tenant schemas it may hold change
 }
 
 // Begins a scope open for one tenant.
 void begin_open(Oid owner, Oid target, const pg_uuid_t &tenant, catalog::Role role)
 {
 	begin(owner, target, true, &tenant, role);
-	assign_search_path(nullptr, nullptr);
 }
 
 // Raises when the session has a cursor whose rows wait in a store (WITH

@@ -9,8 +9,8 @@
 //  * a schema named explicitly (OAT_NAMESPACE_SEARCH with a report): any
 //    statement, DDL included, that writes tenant_x.something;
 //  * a function of a tenant schema, at every call (the function manager
-//    hook, which also keeps SQL functions from being inlined) and where its
-//    call is set up (OAT_FUNCTION_EXECUTE); a TRUNCATE (OAT_TRUNCATE);
+//    hook, which also keeps SQL functions from being inlined); a TRUNCATE
+//    (OAT_TRUNCATE);
 //  * an object created, altered or dropped in a tenant schema (OAT_POST_CREATE,
 //    OAT_POST_ALTER, OAT_DROP: CREATE TABLE, ALTER ... SET SCHEMA, DROP);
 //  * LOCK TABLE, and DROP or RENAME of a tenant schema (check_utility()).
@@ -237,29 +237,24 @@ bool stays_in_search_path(Oid nsp)
 		return true;
 	if (deciding)
 		return false;
-	deciding = true;
-	bool open = false;
+	struct Deciding {
+		Deciding() { deciding = true; }
+		~Deciding() { deciding = false; }
+	} during;
 	try {
-		const context::Context *context = nullptr;
+		const context::Context *context;
 		if (owner_scope::active())
 			context = &owner_scope::context();
 		else {
 			statement::Inputs now = statement::peek();
 			if (now.tenant[0] == '\0')
-				open = roles_bypass();
-			else
-				context = context::quietly_for(now);
+				return roles_bypass();
+			context = context::quietly_for(now);
 		}
-		if (context != nullptr)
-			open = memcmp(context->tenant_id.data, schema.tenant.data, UUID_LEN) == 0;
+		return context != nullptr && memcmp(context->tenant_id.data, schema.tenant.data, UUID_LEN) == 0;
 	} catch (const Error &) {
-		open = false;
-	} catch (...) {
-		deciding = false;
-		throw;
+		return false;
 	}
-	deciding = false;
-	return open;
 }
 
 // Says whether objects of a catalog live in a schema that this check covers.
@@ -319,9 +314,6 @@ void check_access(ObjectAccessType access, Oid class_id, Oid object_id, void *ar
 			search->result = false;
 		break;
 	}
-	case OAT_FUNCTION_EXECUTE:
-		require_open(pg_call(get_func_namespace, object_id), 0, InvalidOid);
-		break;
 	case OAT_TRUNCATE:
 		require_open(pg_call(get_rel_namespace, object_id), ACL_TRUNCATE, object_id);
 		break;
@@ -353,10 +345,10 @@ bool needs_hook(Oid function) noexcept
 {
 	if (previous_needs != nullptr && previous_needs(function))
 		return true;
-	Oid nsp = get_func_namespace(function);
-	if (nsp < FirstNormalObjectId || MyBackendType != B_BACKEND || IsParallelWorker())
+	if (MyBackendType != B_BACKEND || IsParallelWorker())
 		return false;
-	return guarded([&] { return schema_tenant(nsp).tenant_schema; });
+	Oid nsp = get_func_namespace(function);
+	return nsp >= FirstNormalObjectId && guarded([&] { return schema_tenant(nsp).tenant_schema; });
 }
 
 // The function manager hook: a call of a function of a tenant schema is
