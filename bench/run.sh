@@ -178,3 +178,6 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./metering.sh
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./pii.sh
 PGUSER=$admin_user PGPASSWORD=$admin_password ./portability.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./schema_tenants.sh
