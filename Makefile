@@ -30,18 +30,20 @@ NEW_OBJECTS_0.6--0.7 = sql/src/objects/06_tenant_events.sql sql/src/objects/07_p
 NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.sql sql/src/objects/12_usage.sql
 NEW_OBJECTS_0.8--0.9 = sql/src/objects/13_pii.sql
 NEW_OBJECTS_0.10--0.11 = sql/src/objects/14_migrations.sql sql/src/objects/15_cache.sql
+NEW_OBJECTS_0.11--0.12 = sql/src/objects/16_union_views.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10 0.10--0.11
-STEPS_FROM_0.9 = 0.9--0.10 0.10--0.11
-STEPS_FROM_0.10 = 0.10--0.11
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.10
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.9 = 0.9--0.10 0.10--0.11 0.11--0.12
+STEPS_FROM_0.10 = 0.10--0.11 0.11--0.12
+STEPS_FROM_0.11 = 0.11--0.12
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.10 0.11
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
               $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
@@ -124,6 +126,9 @@ sql/pg_tenancy--0.9--$(EXTVERSION).sql: $(call upgrade_sql,0.9)
 	cat $^ > $@
 
 sql/pg_tenancy--0.10--$(EXTVERSION).sql: $(call upgrade_sql,0.10)
+	cat $^ > $@
+
+sql/pg_tenancy--0.11--$(EXTVERSION).sql: $(call upgrade_sql,0.11)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

@@ -41,7 +41,7 @@ struct Work {
 
 // What a run did, for the summary.
 struct Summary {
-	int places = 0, up_to_date = 0, applied = 0;
+	int places = 0, up_to_date = 0, applied = 0, union_views = 0;
 	std::vector<Failure> failures;
 	std::vector<Work> planned; // --dry-run
 };
@@ -128,12 +128,25 @@ void apply_all(const std::string &conninfo, const std::vector<Work> &work, const
 	bar.finish();
 }
 
+// Brings the union views up to the tables' columns after migrations ran.
+void refresh_union_views(pqxx::connection &connection, Summary &summary)
+{
+	try {
+		pqxx::work transaction(connection);
+		summary.union_views = static_cast<int>(transaction.exec("SELECT * FROM tenancy.refresh_union_views()").size());
+		transaction.commit();
+	} catch (const pqxx::sql_error &error) {
+		summary.failures.push_back(failure_of(Place{"union views", ""}, "", error));
+	}
+}
+
 // Returns the summary as JSON.
 std::string summary_json(const Summary &summary, double seconds, bool dry_run)
 {
 	std::ostringstream out;
 	out << "{\"places\":" << summary.places << ",\"up_to_date\":" << summary.up_to_date
-		<< ",\"applied\":" << summary.applied << ",\"failed\":" << summary.failures.size()
+		<< ",\"applied\":" << summary.applied << ",\"union_views_refreshed\":" << summary.union_views
+		<< ",\"failed\":" << summary.failures.size()
 		<< ",\"dry_run\":" << (dry_run ? "true" : "false") << ",\"seconds\":" << seconds << ",\"pending\":[";
 	bool first = true;
 	for (const Work &work : summary.planned)
@@ -170,6 +183,8 @@ void print_summary(const Summary &summary, double seconds, bool dry_run)
 	line << (dry_run ? "dry run: " : "") << summary.places << " places, " << summary.up_to_date << " up to date, "
 		 << summary.applied << " migrations applied, " << summary.failures.size() << " failed, in " << seconds
 		 << " s";
+	if (summary.union_views > 0)
+		line << "; " << summary.union_views << " union views refreshed";
 	std::cout << line.str() << '\n';
 }
 
@@ -206,6 +221,8 @@ void migrate(Session &session, const Invocation &invocation, const MigrateArgs &
 		else
 			apply_all(session.conninfo(), work, args, static_cast<int>(places.size()), summary);
 	}
+	if (!args.dry_run && summary.applied > 0)
+		refresh_union_views(control, summary);
 	double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 	if (invocation.json())
 		std::cout << summary_json(summary, seconds, args.dry_run) << '\n';

@@ -41,13 +41,6 @@ std::vector<Migration> read_directory(const fs::path &dir)
 	return migrations;
 }
 
-// Returns a failure of a place with the server's words.
-Failure failure_of(const Place &place, const std::string &version, const pqxx::failure &error)
-{
-	Problem problem = database_problem(error, 1);
-	return {place, version, problem.sqlstate, problem.message};
-}
-
 // Applies one migration in its own transaction; false when another run
 // applied it meanwhile.
 bool apply_one(pqxx::connection &connection, const Place &place, const Migration &migration,
@@ -75,6 +68,13 @@ bool apply_one(pqxx::connection &connection, const Place &place, const Migration
 
 } // namespace
 
+// Returns a failure of a place with the server's words.
+Failure failure_of(const Place &place, const std::string &version, const pqxx::failure &error)
+{
+	Problem problem = database_problem(error, 1);
+	return {place, version, problem.sqlstate, problem.message};
+}
+
 // Reads both directories.
 MigrationSet read_migrations(const std::string &dir)
 {
@@ -88,8 +88,8 @@ MigrationSet read_migrations(const std::string &dir)
 // Returns how a place is named in reports.
 std::string Place::name() const
 {
-	if (scope == "shared")
-		return "shared";
+	if (scope == "shared" || scope == "union views")
+		return scope;
 	return tenant.empty() ? "row-mode tenants (shared schemas)" : "tenant " + tenant;
 }
 

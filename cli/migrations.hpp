@@ -31,7 +31,7 @@ MigrationSet read_migrations(const std::string &dir);
 // Where migrations run: the shared schemas (tenant empty) or the schema of a
 // schema-mode tenant.
 struct Place {
-	std::string scope;  // "shared" or "tenant"
+	std::string scope;  // "shared" or "tenant" ("union views" in failures)
 	std::string tenant; // slug; empty for the shared schemas
 	// Returns how a place is named in reports.
 	std::string name() const;
@@ -51,6 +51,9 @@ struct Failure {
 	Place place;
 	std::string version, sqlstate, message;
 };
+
+// Returns a failure of a place with the server's words.
+Failure failure_of(const Place &place, const std::string &version, const pqxx::failure &error);
 
 // The migrations of a list still to run in a place, in order; a failure
 // when an applied one has changed since (nothing runs there then).

@@ -20,6 +20,17 @@ void check_range_table(List *range_table);
 // being a platform admin.
 void check_utility(const Node *statement);
 
+// While alive, every tenant schema is open to reading (SELECT), and to
+// nothing else: tenancy._read_tenant_schemas() holds one for the one
+// read-only query of a platform admin's union view.
+class EverySchemaReadable {
+public:
+	EverySchemaReadable();
+	~EverySchemaReadable();
+	EverySchemaReadable(const EverySchemaReadable &) = delete;
+	EverySchemaReadable &operator=(const EverySchemaReadable &) = delete;
+};
+
 // Installs the object access hook; called once from _PG_init.
 void install();
 

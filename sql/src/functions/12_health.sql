@@ -252,11 +252,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'listed)', current_database())
      WHERE NOT tenancy._preloaded()
     UNION ALL
-    SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
+    SELECT 'error', e.evtname::text,
+           CASE WHEN e.evtname = 'tenancy_seal_tenant_tables'
+                THEN 'event trigger is disabled: tables created in tenant schemas get no row level security, and '
+                     'pg_stats shows their values to other tenants'
+                ELSE 'event trigger is disabled: protected tables lose their guard' END,
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
      WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants',
-                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops')
+                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops', 'tenancy_seal_tenant_tables')
        AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
@@ -280,7 +284,9 @@ BEGIN
                   FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p
                                                          WHERE p.strict)) w
                 UNION ALL
-                SELECT * FROM tenancy._owner_code_findings()) f
+                SELECT * FROM tenancy._owner_code_findings()
+                UNION ALL
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;

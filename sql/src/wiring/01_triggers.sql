@@ -83,6 +83,11 @@ CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
     WHEN TAG IN ('GRANT')
     EXECUTE FUNCTION tenancy.guard_grants();
 
+-- Tables in tenant schemas get row level security (functions/30_tenant_tables.sql).
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+
 -- Finds actors whose names look alike (tenancy._refuse_lookalike).
 CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
 

@@ -1,129 +1,3 @@
--- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
--- assembled by the Makefile: the before parts of every step from the
--- version being updated (0.1--0.2, then this), the objects 0.3 adds,
--- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
--- parts; test/upgrade/run.sh checks that a database updated from each earlier
--- version has exactly the objects of a fresh install. Written so that it
--- also takes the development snapshots of 0.2 that main carried for a while
--- (IF EXISTS, IF NOT EXISTS).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
-
--- Strict mode: protected tables owned by tenancy_table_owner, which no role
--- is a member of; platform admins act as it through tenancy.as_table_owner().
-DO $strict$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
-        CREATE ROLE tenancy_table_owner NOLOGIN;
-        COMMENT ON ROLE tenancy_table_owner IS
-            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
-            'of their database';
-    END IF;
-    -- A development snapshot of 0.2 made platform admins members of it.
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
-       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
-        REVOKE tenancy_table_owner FROM tenancy_admin;
-    END IF;
-END
-$strict$;
-
--- Platform rights become per database (objects/04_platform_grants.sql,
--- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
--- and 0.2, which stay: other databases of the cluster may still use them).
--- The catalog is read by this database's platform admins only.
-DO $catalog$
-BEGIN
-    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
-        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
-            tenancy.access_denials FROM tenancy_admin;
-    END IF;
-END
-$catalog$;
-ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
-DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
-ALTER TABLE tenancy.protected_tables
-    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
-    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
--- protect() gains strict => ...
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
-
--- Takes the id of a tenant to bring back.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
--- Now takes the tables to look at (the DDL guard asks about the ones it changed).
-DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
-
--- Dump and restore: the audit log's parent index goes (pg_restore attaches
--- the monthly partitions after CREATE EXTENSION made it, which would give
--- each partition an index whose name the dump then creates again); every
--- partition gets its own. The denial ids' sequence is dumped with its table.
-DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
-DO $partitions$
-DECLARE
-    part regclass;
-BEGIN
-    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
-                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
-        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
-            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
-    END LOOP;
-END
-$partitions$;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
--- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
--- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
-
--- tenancy.protect() takes backfill and backfill_from, and is SECURITY
--- INVOKER now (tenancy._protect_table() does the privileged work): the
--- six-argument version goes, or calls with defaults would be ambiguous.
-DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
--- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
-
--- tenancy._known_tenants() takes the tenants the caller may fill, judged
--- before the backfill statement runs as the table's owner.
-DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
--- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
-
--- Tenants can be terminating: read-only until their grace period ends. The
--- new label cannot be used before this transaction commits, so the
--- functions and the constraint below compare it as text.
-ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
-COMMENT ON TYPE tenancy.tenant_status IS
-    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
-    'deleted by tenancy.purge_terminated() once its grace period ends)';
-ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
-    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
-COMMENT ON COLUMN tenancy.tenants.purge_after IS
-    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
-ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
-    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
-COMMENT ON COLUMN tenancy.tenants.limits IS
-    'limits of this tenant that override its plan''s (tenancy.set_limit())';
--- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
-
--- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
--- creates it and the foreign key). The default fills the existing rows
--- without firing the triggers of tenancy.tenants, and is dropped at once:
--- tenancy.create_tenant() names the region of each new tenant.
-ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
-ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
-COMMENT ON COLUMN tenancy.tenants.region IS
-    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
--- create_tenant() takes a region, and tenant_list() shows it.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
-DROP FUNCTION IF EXISTS tenancy.tenant_list();
 -- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
@@ -149,321 +23,9 @@ ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
     CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.schema_name IS
     'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
--- pg_tenancy: platform rights of this database. Roles are shared by every
--- database of the cluster; these rights are not. A role is a platform admin
--- or a trusted service of the databases whose tenancy.platform_grants name
--- it (or name a role it has the privileges of); superusers are platform
--- admins everywhere. The table travels with pg_dump; the role column is a
--- regrole, so a dump names the role and a restore finds it by name.
-CREATE TABLE tenancy.platform_grants (
-    role       regrole NOT NULL,
-    kind       text NOT NULL,
-    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    granted_by text NOT NULL,
-    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
-    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
-);
-COMMENT ON TABLE tenancy.platform_grants IS
-    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
-    'tenancy.grant_service())';
-COMMENT ON COLUMN tenancy.platform_grants.kind IS
-    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
-
--- Changed only through the grant and revoke functions, which also grant each
--- holder privileges in this database: USAGE on schema tenancy (which keeps
--- the role from being dropped while it holds a right) and, to platform
--- admins, SELECT on the catalog, this table and the denials.
-REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
-ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
--- pg_tenancy: the state of each backfill and online protection
--- (tenancy.protect_online()), one row per table, so that a run killed at any
--- step resumes where it stopped. Every step records its progress in the
--- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
--- write it: the backfill rule stored here is what they run, as the table's
--- owner, and the BACKFILL audit row is made from it.
-CREATE TABLE tenancy.protect_jobs (
-    relid          regclass NOT NULL,
-    read_role      tenancy.role,
-    write_role     tenancy.role,
-    delete_role    tenancy.role,
-    audit          boolean,
-    strict         boolean,
-    backfill_tenant uuid,
-    backfill_from  text,
-    search_path    text NOT NULL,
-    unassigned     text NOT NULL,
-    batch_rows     integer NOT NULL,
-    online         boolean NOT NULL,
-    foreign_key    oid,
-    step           text NOT NULL DEFAULT 'prepare',
-    pass           integer NOT NULL DEFAULT 1,
-    next_block     bigint NOT NULL DEFAULT 0,
-    total_blocks   bigint NOT NULL DEFAULT 0,
-    rows_total     bigint NOT NULL DEFAULT 0,
-    rows_done      bigint NOT NULL DEFAULT 0,
-    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    started_by     text NOT NULL,
-    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
-    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
-    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
-    CONSTRAINT protect_jobs_step_check
-        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
-);
-COMMENT ON TABLE tenancy.protect_jobs IS
-    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
-REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
-ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
--- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
--- tenancy.memberships (wiring/01_triggers.sql) record every creation,
--- change of status, plan, isolation or owner, and deletion, whoever made it
--- and however (management functions, tenantctl, a superuser's UPDATE).
--- Events outlive their tenant: no foreign key, and the slug is kept.
-
-CREATE TABLE tenancy.tenant_events (
-    id        bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id uuid NOT NULL,
-    tenant    text NOT NULL,
-    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    actor     text NOT NULL,
-    db_role   text NOT NULL,
-    event     text NOT NULL,
-    "from"    text,
-    "to"      text,
-    reason    text,
-    details   jsonb NOT NULL DEFAULT '{}',
-    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
-    CONSTRAINT tenant_events_event_check
-        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
-);
-CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
-COMMENT ON TABLE tenancy.tenant_events IS
-    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
-    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
-COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
-COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
-COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
-COMMENT ON COLUMN tenancy.tenant_events.event IS
-    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
-COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
-COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
-COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
-
-REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
-GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
-ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
-
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
--- pg_tenancy: plans. A plan names the features it unlocks and the limits it
--- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
--- its own that override the plan's (tenancy.tenants.limits). The install
--- creates no plan, so that a dump of this table restores into a fresh
--- install: tenancy.create_tenant() creates the plan "basic" (no features, no
--- limits) the first time a tenant takes it, unless it exists already.
-
-CREATE TABLE tenancy.plans (
-    name        text COLLATE "C" NOT NULL,
-    description text,
-    features    text[] NOT NULL DEFAULT '{}',
-    limits      jsonb NOT NULL DEFAULT '{}',
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT plans_pkey PRIMARY KEY (name),
-    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
-);
-COMMENT ON TABLE tenancy.plans IS
-    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
-COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
-COMMENT ON COLUMN tenancy.plans.limits IS
-    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
-
--- Every tenant's plan exists (an update from 0.6 brings in the plans its
--- tenants named; a fresh install has no tenant).
-INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
-
-REVOKE ALL ON tenancy.plans FROM PUBLIC;
-ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
--- pg_tenancy: the rows each tenant has in each protected table that a row
--- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
--- statement triggers on those tables (tenancy_row_count*) so that a limit is
--- checked without counting. The counts of a table are taken in full when its
--- triggers are installed; derived data, not dumped (after a restore,
--- tenancy.recount_rows() counts again), removed with the tenant.
-
-CREATE TABLE tenancy.row_counts (
-    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    relid     oid NOT NULL,
-    rows      bigint NOT NULL,
-    row_limit bigint,
-    limits_version bigint NOT NULL DEFAULT 0,
-    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
-);
-CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
-COMMENT ON TABLE tenancy.row_counts IS
-    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
-COMMENT ON COLUMN tenancy.row_counts.row_limit IS
-    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
-
-REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
-ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
-
--- The protected tables whose counts are complete: counted when their
--- triggers were installed (or by tenancy.recount_rows()), under the name the
--- row limit gives them, which they keep when the table is renamed.
-CREATE TABLE tenancy.row_count_tables (
-    relid      oid NOT NULL,
-    limit_name text NOT NULL,
-    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
-);
-COMMENT ON TABLE tenancy.row_count_tables IS
-    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
-REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
-ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
-
--- The version of the limits: every change of plans, of a tenant's plan or of
--- its own limits raises it (and holds its row until commit, so that such
--- changes take turns); a count whose copied limit is of another version
--- reads the limit again at its tenant's next write.
-CREATE TABLE tenancy.row_limits_version (
-    version bigint NOT NULL
-);
-INSERT INTO tenancy.row_limits_version (version) VALUES (0);
-COMMENT ON TABLE tenancy.row_limits_version IS
-    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
-REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
-ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
--- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
--- type and a default; tenancy.set_tenant_setting() then refuses values of
--- another type, and tenancy.setting() answers the current tenant's value or
--- the default. Keys without a definition stay free-form.
-
-CREATE TABLE tenancy.setting_definitions (
-    key           text COLLATE "C" NOT NULL,
-    type          text NOT NULL,
-    default_value jsonb,
-    description   text,
-    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
-    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
-    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
-                                                              'locale', 'email', 'url', 'color', 'jsonb'))
-);
-COMMENT ON TABLE tenancy.setting_definitions IS
-    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
-
-REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
-GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
--- pg_tenancy: regions, for data residency. Every tenant lives in one
--- (tenancy.tenants.region); a region says, for database-mode tenants, which
--- server their databases live on. The install creates no region, so that a
--- dump of this table restores into a fresh install: tenancy.create_tenant()
--- creates the region "default" (this server) the first time a tenant takes
--- it, unless it exists already.
-
-CREATE TABLE tenancy.regions (
-    name        text COLLATE "C" NOT NULL,
-    description text,
-    server      text,
-    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT regions_pkey PRIMARY KEY (name),
-    CONSTRAINT regions_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT regions_server_check CHECK (pg_catalog.length(pg_catalog.btrim(server)) > 0)
-);
-COMMENT ON TABLE tenancy.regions IS
-    'pg_tenancy: the regions tenants'' data may live in (tenancy.define_region())';
-COMMENT ON COLUMN tenancy.regions.server IS
-    'the server that database-mode tenants of the region live on (a libpq connection string); '
-    'null: this server';
-
--- Every tenant's region exists (an update from 0.7 puts its tenants in
--- "default"; a fresh install has no tenant).
-INSERT INTO tenancy.regions (name, description)
-SELECT 'default', 'this server' WHERE EXISTS (SELECT 1 FROM tenancy.tenants);
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_region_fkey FOREIGN KEY (region) REFERENCES tenancy.regions (name);
-
-REVOKE ALL ON tenancy.regions FROM PUBLIC;
-ALTER TABLE tenancy.regions ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.regions', '');
--- pg_tenancy: usage alerts. When a tenant's usage crosses 80 % and 100 % of
--- one of its limits (members, rows of a table), a row is written here, once
--- per limit, threshold and month, and a NOTIFY tenancy_alerts carries it as
--- JSON to whoever listens (at commit: an addition that rolls back alerts
--- nobody).
-
-CREATE TABLE tenancy.alerts (
-    id          bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id   uuid NOT NULL,
-    tenant      text NOT NULL,
-    limit_key   text NOT NULL,
-    threshold   integer NOT NULL,
-    period      date NOT NULL,
-    usage       numeric NOT NULL,
-    "limit"     numeric NOT NULL,
-    plan        text NOT NULL,
-    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    CONSTRAINT alerts_pkey PRIMARY KEY (id),
-    CONSTRAINT alerts_once UNIQUE (tenant_id, limit_key, threshold, period),
-    CONSTRAINT alerts_threshold_check CHECK (threshold IN (80, 100))
-);
-CREATE INDEX alerts_at_idx ON tenancy.alerts (at);
-COMMENT ON TABLE tenancy.alerts IS
-    'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
-    'read by platform admins and by the owners and admins of the current tenant';
-COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
-COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
-COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
-
-REVOKE ALL ON tenancy.alerts FROM PUBLIC;
-GRANT SELECT ON tenancy.alerts TO PUBLIC;
-ALTER TABLE tenancy.alerts ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts_id_seq', '');
--- pg_tenancy: usage per tenant and day. The writes into protected tables are
--- metered in every session (extension/usage_meter.cpp) and folded in here
--- by the collector; rows per table and the storage estimate come from
--- tenancy.collect_usage(), run from cron. Read by platform admins, and by the
--- owners and admins of the current tenant for that tenant.
-
-CREATE TABLE tenancy.usage_daily (
-    tenant_id  uuid NOT NULL,
-    day        date NOT NULL,
-    table_name text NOT NULL,
-    inserted   bigint NOT NULL DEFAULT 0,
-    updated    bigint NOT NULL DEFAULT 0,
-    deleted    bigint NOT NULL DEFAULT 0,
-    rows       bigint,
-    bytes      bigint,
-    CONSTRAINT usage_daily_pkey PRIMARY KEY (tenant_id, day, table_name)
-);
-COMMENT ON TABLE tenancy.usage_daily IS
-    'pg_tenancy: per tenant, UTC day and protected table: rows inserted, updated and deleted, and (from '
-    'tenancy.collect_usage()) the rows the table held and an estimate of the bytes they take';
-COMMENT ON COLUMN tenancy.usage_daily.bytes IS
-    'the table''s total size (with indexes and TOAST) times the tenant''s share of its rows';
-
-CREATE TABLE tenancy.usage_actors (
-    tenant_id uuid NOT NULL,
-    day       date NOT NULL,
-    actor     text COLLATE "C" NOT NULL,
-    CONSTRAINT usage_actors_pkey PRIMARY KEY (tenant_id, day, actor)
-);
-COMMENT ON TABLE tenancy.usage_actors IS 'pg_tenancy: the actors who used each tenant, per UTC day';
-
-REVOKE ALL ON tenancy.usage_daily, tenancy.usage_actors FROM PUBLIC;
-GRANT SELECT ON tenancy.usage_daily, tenancy.usage_actors TO PUBLIC;
-ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
+-- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
 -- pg_tenancy: requests about a person's data (subject access and erasure).
 -- The PII registry itself is kept as security labels of provider
 -- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
@@ -564,6 +126,19 @@ CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
 COMMENT ON TABLE tenancy.cache IS
     'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
 REVOKE ALL ON tenancy.cache FROM PUBLIC;
+-- pg_tenancy: the union views of platform admins (tenancy.union_view()): one
+-- view per row, showing one table of every schema-mode tenant.
+
+CREATE TABLE tenancy.union_views (
+    view_id     regclass PRIMARY KEY,
+    table_name  text COLLATE "C" NOT NULL,
+    created_by  text NOT NULL,
+    refreshed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE tenancy.union_views IS
+    'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
+REVOKE ALL ON tenancy.union_views FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -3188,11 +2763,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'listed)', current_database())
      WHERE NOT tenancy._preloaded()
     UNION ALL
-    SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
+    SELECT 'error', e.evtname::text,
+           CASE WHEN e.evtname = 'tenancy_seal_tenant_tables'
+                THEN 'event trigger is disabled: tables created in tenant schemas get no row level security, and '
+                     'pg_stats shows their values to other tenants'
+                ELSE 'event trigger is disabled: protected tables lose their guard' END,
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
      WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants',
-                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops')
+                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops', 'tenancy_seal_tenant_tables')
        AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
@@ -3216,7 +2795,9 @@ BEGIN
                   FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p
                                                          WHERE p.strict)) w
                 UNION ALL
-                SELECT * FROM tenancy._owner_code_findings()) f
+                SELECT * FROM tenancy._owner_code_findings()
+                UNION ALL
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -8112,197 +7693,471 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
     'records how long a migration started in this transaction took (platform admins only)';
--- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
--- event triggers 0.3 adds or changes, and data changes that need the new
--- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
+-- pg_tenancy: union views, the cross-tenant report of schema mode. A union
+-- view shows one table of every schema-mode tenant, with a tenant_id column,
+-- to platform admins. It is a view over tenancy._union_rows(), which lists
+-- the tenants' tables when it is read: a tenant created or dropped is in the
+-- view or gone from it at once, and the view depends on no tenant's table,
+-- so tenant migrations change and drop columns freely. Its columns are the
+-- tables' columns when it was made or last refreshed (refresh_union_views(),
+-- which tenantctl migrate calls after a run); a tenant whose table lacks one
+-- shows NULL there.
 
--- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
--- DOMAIN (its object access hook checks the code they would run); after DDL,
--- the outcome is judged by oid.
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
-DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
-                 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
-CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+-- The columns of a table across the tenant schemas that have it: each name
+-- once (tenant_id, which the view adds, left out), with the type most tables
+-- give it, in the order of the tables.
+CREATE OR REPLACE FUNCTION tenancy._union_columns(table_name text)
+RETURNS TABLE (column_name name, column_type regtype)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH columns AS (
+        SELECT a.attname, a.atttypid, a.attnum
+          FROM tenancy.tenants t
+               JOIN pg_namespace n ON n.nspname = t.schema_name
+               JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_columns.table_name
+                              AND c.relkind IN ('r', 'p')
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE t.isolation = 'schema' AND a.attname <> 'tenant_id'
+    ), typed AS (
+        SELECT attname, atttypid, count(*) AS tables,
+               row_number() OVER (PARTITION BY attname ORDER BY count(*) DESC, atttypid) AS rank
+          FROM columns GROUP BY attname, atttypid
+    )
+    SELECT t.attname, t.atttypid::regtype
+      FROM typed t JOIN (SELECT attname, min(attnum) AS position FROM columns GROUP BY attname) p USING (attname)
+     WHERE t.rank = 1
+     ORDER BY p.position, t.attname
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_columns(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_columns(text) IS
+    'internal: the columns a union view of a table shows, from the tenant schemas that have the table';
 
--- The permissive policy is now tenancy.installed() (protected tables fail
--- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
-DO $policies$
+CREATE OR REPLACE FUNCTION tenancy._read_tenant_schemas(query text) RETURNS SETOF record
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_read_tenant_schemas';
+REVOKE ALL ON FUNCTION tenancy._read_tenant_schemas(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._read_tenant_schemas(text) IS
+    'internal: the rows of one read-only query, with every tenant schema open to reading';
+
+-- The rows of a union view: the table of every schema-mode tenant that has
+-- it, each with the tenant's id; a column a tenant's table lacks is NULL.
+CREATE OR REPLACE FUNCTION tenancy._union_rows(table_name text, columns name[], types regtype[])
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    p tenancy.protected_tables;
+    query text;
+    definitions text;
 BEGIN
-    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
-        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
+    PERFORM tenancy._require_platform_admin('read a union view');
+    SELECT string_agg(format('SELECT %L::uuid, %s FROM %I.%I', t.id,
+                             (SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a
+                                                                   WHERE a.attrelid = c.oid
+                                                                     AND a.attname = columns[i]
+                                                                     AND NOT a.attisdropped)
+                                                     THEN format('%I::%s', columns[i], types[i])
+                                                     ELSE format('NULL::%s', types[i]) END, ', ' ORDER BY i)
+                                FROM generate_subscripts(columns, 1) i),
+                             t.schema_name, _union_rows.table_name),
+                      ' UNION ALL ' ORDER BY t.slug)
+      INTO query
+      FROM tenancy.tenants t
+           JOIN pg_namespace n ON n.nspname = t.schema_name
+           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_rows.table_name
+                          AND c.relkind IN ('r', 'p')
+     WHERE t.isolation = 'schema';
+    IF query IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(format('%I %s', columns[i], types[i]), ', ' ORDER BY i) INTO definitions
+      FROM generate_subscripts(columns, 1) i;
+    RETURN QUERY EXECUTE format('SELECT * FROM tenancy._read_tenant_schemas(%L) AS r(tenant_id uuid, %s)',
+                                query, definitions);
+END
+$$;
+-- Every reader of a union view calls it; it refuses all but platform admins.
+GRANT EXECUTE ON FUNCTION tenancy._union_rows(text, name[], regtype[]) TO PUBLIC;
+COMMENT ON FUNCTION tenancy._union_rows(text, name[], regtype[]) IS
+    'internal: the rows of a union view (platform admins)';
+
+-- The SELECT a union view of a table with these columns runs.
+CREATE OR REPLACE FUNCTION tenancy._union_view_query(table_name text, columns name[], types regtype[])
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('SELECT r.tenant_id%s FROM tenancy._union_rows(%L, %L, %L) AS r(tenant_id uuid%s)',
+                  (SELECT string_agg(format(', r.%I', columns[i]), '' ORDER BY i) FROM generate_subscripts(columns, 1) i),
+                  table_name, columns, types,
+                  (SELECT string_agg(format(', %I %s', columns[i], types[i]), '' ORDER BY i)
+                     FROM generate_subscripts(columns, 1) i))
+$$;
+COMMENT ON FUNCTION tenancy._union_view_query(text, name[], regtype[]) IS
+    'internal: the query of a union view';
+
+-- Creates the union view schema.name of a table, or brings an existing one
+-- up to the tables' columns; returns it. The view keeps its owner, grants and
+-- comment; when columns went away or changed type it is made again, which
+-- views built on it prevent (2BP01).
+CREATE OR REPLACE FUNCTION tenancy._make_union_view(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := tenancy.db_role();
+    qualified text := format('%I.%I', view_schema, view_name);
+    existing pg_class;
+    columns name[];
+    types regtype[];
+    query text;
+    made regclass;
+BEGIN
+    SELECT array_agg(u.column_name), array_agg(u.column_type) INTO columns, types
+      FROM tenancy._union_columns(table_name) u;
+    IF columns IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+            MESSAGE = format('no tenant schema has a table "%s"', tenancy._shown(table_name)),
+            HINT = 'A union view takes its columns from the tenants'' tables: create a schema-mode tenant and '
+                   'migrate it first.';
+    END IF;
+    query := tenancy._union_view_query(table_name, columns, types);
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NULL THEN
+        EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, caller);
+    ELSE
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', qualified, query);
+        EXCEPTION WHEN invalid_table_definition THEN
+            -- Columns went away or changed: the view is made again as it was.
+            EXECUTE format('DROP VIEW %s', qualified);
+            EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+            EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, existing.relowner::regrole);
+            PERFORM tenancy._grant_again(qualified::regclass, existing.relacl);
+            EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, obj_description(existing.oid, 'pg_class'));
+            DELETE FROM tenancy.union_views v WHERE v.view_id = existing.oid;
+        END;
+    END IF;
+    made := qualified::regclass;
+    INSERT INTO tenancy.union_views AS v (view_id, table_name, created_by)
+    VALUES (made, _make_union_view.table_name, caller)
+    ON CONFLICT (view_id) DO UPDATE SET table_name = excluded.table_name, refreshed_at = now();
+    RETURN made;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._make_union_view(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._make_union_view(text, text, text) IS
+    'internal: creates or refreshes a union view';
+
+-- Grants on a relation the privileges of an ACL (a relation made again).
+CREATE OR REPLACE FUNCTION tenancy._grant_again(target regclass, acl aclitem[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable FROM aclexplode(acl) a
+                 WHERE a.grantee <> (SELECT c.relowner FROM pg_class c WHERE c.oid = target) LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', item.privilege_type, target,
+                       CASE WHEN item.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(item.grantee)) END,
+                       CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
     END LOOP;
 END
-$policies$;
+$$;
+REVOKE ALL ON FUNCTION tenancy._grant_again(regclass, aclitem[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._grant_again(regclass, aclitem[]) IS
+    'internal: grants again the privileges of an ACL on a relation made again';
 
--- The catalog, the denials and the platform grants: platform admins of this
--- database read them (with the SELECT grant_platform_admin() gives them);
--- these policies keep out pg_read_all_data.
-CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-
--- Platform rights per database: whoever was a member of the group roles of
--- 0.1 and 0.2 keeps the right in this database; superusers need none.
-CREATE TRIGGER platform_grants_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-DO $convert$
+-- Checks where a union view may go and who may make it there; returns
+-- schema and name.
+CREATE OR REPLACE FUNCTION tenancy._union_view_place(view_schema text, view_name text, OUT schema_name text,
+                                                    OUT relation_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    holder record;
+    caller text := tenancy.db_role();
+    existing pg_class;
 BEGIN
-    FOR holder IN
-        SELECT m.member::regrole AS role, g.kind
-          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
-          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
-          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
-          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
-         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
-    LOOP
-        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
-    END LOOP;
-END
-$convert$;
-CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
-    WHEN TAG IN ('DROP OWNED')
-    EXECUTE FUNCTION tenancy.forget_dropped_grants();
--- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
--- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
--- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
--- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
-
-CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
-CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-
--- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
--- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
-DO $tenant_check$
-DECLARE
-    target record;
-BEGIN
-    FOR target IN
-        SELECT p.relid, con.conname
-          FROM tenancy.protected_tables p
-          LEFT JOIN pg_catalog.pg_attribute a
-                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
-          LEFT JOIN pg_catalog.pg_constraint con
-                 ON con.conrelid = p.relid AND con.contype = 'f'
-                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
-                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
-    LOOP
-        IF target.conname IS NOT NULL THEN
-            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
+    PERFORM tenancy._require_platform_admin('make a union view');
+    IF view_schema IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected to create in',
+            HINT = 'Name the view with its schema, for example reports.all_todos.';
+    END IF;
+    IF view_schema = 'tenancy' OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('a union view cannot live in schema "%s"', view_schema),
+            DETAIL = 'It belongs to pg_tenancy or to a tenant.',
+            HINT = 'Put it in a shared schema, for example reports.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name',
+            MESSAGE = format('schema "%s" does not exist', view_schema);
+    END IF;
+    IF NOT has_schema_privilege(caller, view_schema, 'CREATE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied for schema %s', view_schema),
+            DETAIL = format('Role "%s" may not create objects in it.', caller);
+    END IF;
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM tenancy.union_views v WHERE v.view_id = existing.oid) THEN
+            RAISE EXCEPTION USING ERRCODE = 'duplicate_table',
+                MESSAGE = format('relation "%s.%s" already exists', view_schema, view_name),
+                DETAIL = 'It is not a union view, and a union view never replaces anything else.';
         END IF;
-        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
-            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
-                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
+        IF NOT pg_has_role(caller, existing.relowner, 'USAGE') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('must be owner of view %s.%s', view_schema, view_name);
+        END IF;
+    END IF;
+    schema_name := view_schema;
+    relation_name := view_name;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_view_place(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_view_place(text, text) IS
+    'internal: checks where a union view goes and that the caller may make it there';
+
+-- Makes or refreshes the union view schema.name after checking the caller.
+CREATE OR REPLACE FUNCTION tenancy._union_view_in(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    place := tenancy._union_view_place(view_schema, view_name);
+    RETURN tenancy._make_union_view(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy._union_view_in(text, text, text) IS
+    'internal: makes or refreshes a union view for a platform admin who may create it there';
+
+-- Not SECURITY DEFINER, so that an unqualified view name goes into the
+-- caller's current schema.
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" text, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    parts text[];
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    parts := pg_catalog.parse_ident("view");
+    IF pg_catalog.array_length(parts, 1) > 2 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_name',
+            MESSAGE = pg_catalog.format('improper view name "%s"', "view"),
+            HINT = 'Name it as schema.view, or as view in the current schema.';
+    END IF;
+    RETURN tenancy._union_view_in(CASE WHEN pg_catalog.array_length(parts, 1) = 2 THEN parts[1]
+                                       ELSE pg_catalog.current_schema() END,
+                                  parts[pg_catalog.array_length(parts, 1)], table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(text, text) IS
+    'creates (or refreshes) a view of one table of every schema-mode tenant with a tenant_id column; reads are '
+    'for platform admins (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" regclass, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name INTO place
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "view";
+    RETURN tenancy._union_view_in(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(regclass, text) IS
+    'refreshes an existing union view, or points it at another table (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.refresh_union_views()
+RETURNS TABLE ("view" regclass, table_name text, columns integer)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    made regclass;
+BEGIN
+    PERFORM tenancy._require_platform_admin('refresh union views');
+    -- Views dropped by hand leave the list.
+    DELETE FROM tenancy.union_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.view_id);
+    FOR entry IN SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name, v.table_name
+                   FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+                        JOIN pg_namespace n ON n.oid = c.relnamespace
+                  ORDER BY 1, 2 LOOP
+        IF EXISTS (SELECT 1 FROM tenancy._union_columns(entry.table_name)) THEN
+            made := tenancy._make_union_view(entry.schema_name, entry.relation_name, entry.table_name);
+            "view" := made;
+            table_name := entry.table_name;
+            columns := (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = made AND a.attnum > 0);
+            RETURN NEXT;
         END IF;
     END LOOP;
 END
-$tenant_check$;
+$$;
+COMMENT ON FUNCTION tenancy.refresh_union_views() IS
+    'brings every union view up to its table''s columns (after migrations; tenantctl migrate calls it) and '
+    'returns them (platform admins)';
+-- pg_tenancy: every table in a tenant schema has row level security enabled,
+-- with one policy that lets every row through (tenancy_schema_rows). The
+-- rows need no filter (the schema is the tenant's), but PostgreSQL's
+-- statistics views (pg_stats, pg_stats_ext) hide the column values of a
+-- table whose row level security applies to the reader: without it, a role
+-- that may read every tenant's tables would read other tenants' most common
+-- values and histograms there, whatever tenant it is in. An event trigger
+-- seals each table created in, or moved into, a tenant schema, and seals it
+-- again after an ALTER TABLE that disabled it.
 
--- The write policies call tenancy.tenant_for() directly (09_protect.sql).
-SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
-  FROM tenancy.protected_tables p;
--- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
--- BACKFILL row per backfilled table.
-ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
-ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
-    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
--- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
--- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
--- tenancy.tenant_events (new in 0.7) and who reads it.
-CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
-CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
-CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
-    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
-
--- Plans (new in 0.7): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
+-- Enables row level security on a table of a tenant schema, with the policy
+-- that lets every row through, unless it has both.
+CREATE OR REPLACE FUNCTION tenancy._seal_tenant_table(target regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    IF NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = target) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = target AND p.polname = 'tenancy_schema_rows') THEN
+        EXECUTE format('CREATE POLICY tenancy_schema_rows ON %s USING (true) WITH CHECK (true)', target);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._seal_tenant_table(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._seal_tenant_table(regclass) IS
+    'internal: enables row level security on a tenant schema''s table with a policy that lets every row through';
+
+-- The tables of tenant schemas that are not sealed; all of them, or those of
+-- the DDL command that just ended.
+CREATE OR REPLACE FUNCTION tenancy._unsealed_tenant_tables(tables oid[] DEFAULT NULL)
+RETURNS TABLE (relid regclass, schema_name text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, n.nspname::text
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN tenancy.tenants t ON t.schema_name = n.nspname
+     WHERE c.relkind IN ('r', 'p') AND (tables IS NULL OR c.oid = ANY (tables))
+       AND (NOT c.relrowsecurity
+            OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenancy_schema_rows'))
+$$;
+REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
+    'internal: tables of tenant schemas without row level security or its policy';
+
+CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target regclass;
+BEGIN
+    FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
+                      ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
+                             WHERE d.classid = 'pg_class'::regclass)) u LOOP
+        PERFORM tenancy._seal_tenant_table(target);
     END LOOP;
 END
-$grants$;
+$$;
+COMMENT ON FUNCTION tenancy.seal_tenant_tables() IS
+    'event trigger: enables row level security, with a policy that lets every row through, on each table '
+    'created in or moved into a tenant schema, so that pg_stats keeps its values from other tenants';
+-- pg_tenancy: health findings about schema-mode tenants (part of
+-- tenancy.health_check()): their schemas, the grants on them, the tables
+-- in them, the migrations they miss, and the union views over them.
 
--- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
--- (tenancy_*) are refused to other triggers on protected tables.
-DROP EVENT TRIGGER tenancy_guard_ddl;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
-                 'CREATE INDEX', 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
--- pg_tenancy 0.7 -> 0.8, after the functions.
+-- The relations of every tenant schema, with how many tenant schemas have
+-- one of that name and kind, out of how many.
+CREATE OR REPLACE FUNCTION tenancy._tenant_schema_objects()
+RETURNS TABLE (slug text, schema_name text, relname name, relkind "char", holders bigint, schemas bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH present AS (
+        SELECT t.slug::text, t.schema_name::text, n.oid AS nsp
+          FROM tenancy.tenants t JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), objects AS (
+        SELECT p.slug, p.schema_name, c.relname, c.relkind
+          FROM present p JOIN pg_class c ON c.relnamespace = p.nsp
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    ), counted AS (
+        SELECT o.relname, o.relkind, count(*) AS holders FROM objects o GROUP BY o.relname, o.relkind
+    )
+    SELECT p.slug, p.schema_name, k.relname, k.relkind, k.holders, (SELECT count(*) FROM present)
+      FROM present p CROSS JOIN counted k
+     WHERE EXISTS (SELECT 1 FROM objects o WHERE o.slug = p.slug AND o.relname = k.relname AND o.relkind = k.relkind)
+           <> (k.holders * 2 > (SELECT count(*) FROM present))
+$$;
+REVOKE ALL ON FUNCTION tenancy._tenant_schema_objects() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._tenant_schema_objects() IS
+    'internal: relations that a tenant schema lacks while most have them, or has while most do not';
 
--- Regions (new in 0.8): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
-    END LOOP;
-END
-$grants$;
-
--- A change of plans or of setting definitions reaches every session's
--- statement_timeout, work_mem and TimeZone at its next statement.
-CREATE TRIGGER plans_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-CREATE TRIGGER setting_definitions_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-
--- Usage alerts: platform admins, and the owners and admins of the current
--- tenant for that tenant, read them (like the audit log); nobody edits them.
-CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-
--- Usage: read like the audit log; written only by the collector and
--- tenancy.collect_usage().
-CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
+CREATE OR REPLACE FUNCTION tenancy._health_tenant_schemas()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH schemas AS (
+        SELECT t.id, t.slug::text AS slug, t.schema_name::text AS schema_name, n.oid AS nsp, n.nspowner, n.nspacl
+          FROM tenancy.tenants t LEFT JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), owner AS (
+        SELECT d.datdba FROM pg_database d WHERE d.datname = current_database()
+    )
+    SELECT 'error', s.schema_name, format('the schema of tenant "%s" does not exist', s.slug),
+           format('Restore it from a dump, or drop the tenant with tenancy.drop_tenant(%L).', s.slug)
+      FROM schemas s WHERE s.nsp IS NULL
+    UNION ALL
+    SELECT 'warning', n.nspname::text,
+           'schema is named like a tenant''s but belongs to no tenant: pg_tenancy does not close it',
+           'Rename it (ALTER SCHEMA ... RENAME TO), or drop it if it is left over.'
+      FROM pg_namespace n
+     WHERE n.nspname LIKE 'tenant\_%' AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = n.nspname)
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('schema belongs to %s, not to the database''s owner %s: tenant migrations run as the '
+                  'database''s owner, and new tenants'' schemas belong to it',
+                  pg_get_userbyid(s.nspowner), pg_get_userbyid(o.datdba)),
+           format('ALTER SCHEMA %I OWNER TO %I', s.schema_name, pg_get_userbyid(o.datdba))
+      FROM schemas s, owner o WHERE s.nsp IS NOT NULL AND s.nspowner <> o.datdba
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('%s is granted %s on the tenant''s schema%s', CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                  ELSE pg_get_userbyid(a.grantee) END, a.privilege_type,
+                  CASE WHEN a.privilege_type = 'CREATE'
+                       THEN ': objects it creates there exist in no other tenant and no migration made them'
+                       ELSE ': every role is, grant it to the application''s roles instead' END),
+           format('REVOKE %s ON SCHEMA %I FROM %s', a.privilege_type, s.schema_name,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
+      FROM schemas s, LATERAL aclexplode(s.nspacl) a
+     WHERE a.grantee <> s.nspowner AND (a.grantee = 0 OR a.privilege_type = 'CREATE')
+    UNION ALL
+    SELECT 'error', u.relid::text,
+           'table in a tenant schema has no row level security: pg_stats shows its column values (most common '
+           'values, histograms) to every role that may read it, in whatever tenant it is',
+           format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY; CREATE POLICY tenancy_schema_rows ON %s USING (true) '
+                  'WITH CHECK (true)', u.relid, u.relid)
+      FROM tenancy._unsealed_tenant_tables() u
+    UNION ALL
+    SELECT 'error', s.schema_name,
+           format('tenant "%s" misses %s tenant migration%s: %s', s.slug, count(*),
+                  CASE WHEN count(*) > 1 THEN 's' ELSE '' END,
+                  string_agg(m.version, ', ' ORDER BY m.version)),
+           format('Run tenantctl migrate DIR --tenant %s.', s.slug)
+      FROM schemas s JOIN tenancy.migration_scripts m ON true
+     WHERE s.nsp IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM tenancy.migrations l
+                        WHERE l.scope = 'tenant' AND l.tenant_id = s.id AND l.version = m.version)
+     GROUP BY s.schema_name, s.slug
+    UNION ALL
+    SELECT 'warning', format('%I.%I', o.schema_name, o.relname),
+           CASE WHEN o.holders * 2 > o.schemas
+                THEN format('%s of %s tenant schemas have %s %s, but not tenant "%s": a migration did not reach it',
+                            o.holders, o.schemas, CASE o.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                            WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END, o.relname, o.slug)
+                ELSE format('only %s of %s tenant schemas have it: no tenant migration made it', o.holders, o.schemas)
+           END,
+           'Make every tenant''s schema alike through tenant migrations (tenantctl migrate).'
+      FROM tenancy._tenant_schema_objects() o
+    UNION ALL
+    SELECT 'warning', v.view_id::text,
+           format('union view does not show the columns that the tables "%s" of the tenant schemas now have',
+                  v.table_name),
+           'Run SELECT * FROM tenancy.refresh_union_views() (tenantctl migrate does it after each run).'
+      FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+     WHERE ARRAY(SELECT (a.attname, a.atttypid::regtype)::text FROM pg_attribute a
+                  WHERE a.attrelid = v.view_id AND a.attnum > 1 ORDER BY a.attnum)
+           <> ARRAY(SELECT (u.column_name, u.column_type)::text FROM tenancy._union_columns(v.table_name) u)
+$$;
+REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
 -- pg_tenancy 0.8 -> 0.9, after the functions.
 
 -- Requests about persons (new in 0.9): read like the audit log; written only
@@ -8317,3 +8172,11 @@ COMMENT ON TYPE tenancy.isolation IS
 -- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
 CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
     FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+-- pg_tenancy 0.11 -> 0.12, after the functions.
+
+-- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
+-- those of 0.11 at once.
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;

@@ -1,3 +1,131 @@
+-- pg_tenancy 0.1 -> 0.2, before the functions. The upgrade script is this
+-- file, then every file of sql/src/functions/ (all CREATE OR REPLACE), then
+-- 0.1--0.2.after.sql; test/upgrade/run.sh checks that an updated database
+-- has exactly the objects of a fresh install. Here: changes to roles, types
+-- and tables, and functions that 0.2 drops or whose signature changes.
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.2'" to load this file. \quit
+
+-- tenancy.user is renamed tenancy.actor; the denial reasons follow.
+DO $roles$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_service') THEN
+        COMMENT ON ROLE tenancy_service IS
+            'pg_tenancy trusted application servers: may assert an application user with SET LOCAL tenancy.actor';
+    END IF;
+END
+$roles$;
+
+-- Denials are recorded asynchronously and aggregated: first and last time,
+-- number of attempts.
+ALTER TABLE tenancy.access_denials ADD COLUMN last_at timestamptz, ADD COLUMN attempts bigint NOT NULL DEFAULT 1;
+UPDATE tenancy.access_denials SET last_at = at;
+UPDATE tenancy.access_denials SET reason = 'spoofed_actor' WHERE reason = 'spoofed_user';
+ALTER TABLE tenancy.access_denials
+    ALTER COLUMN last_at SET NOT NULL,
+    DROP CONSTRAINT access_denials_reason_check,
+    ADD CONSTRAINT access_denials_reason_check CHECK (reason IN
+        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
+    ADD CONSTRAINT access_denials_attempts_check CHECK (attempts > 0);
+CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
+COMMENT ON TABLE tenancy.access_denials IS
+    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
+    'they survive its rollback), repeated attempts aggregated per hour';
+COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
+COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
+
+-- Replaced by tenancy._normalize_actor(); _caller_role gains an argument.
+DROP FUNCTION tenancy._check_actor(text);
+DROP FUNCTION tenancy._caller_role(uuid);
+DROP FUNCTION tenancy._require_tenant_role(tenancy.tenants, tenancy.role, text);
+DROP FUNCTION tenancy._authorize_member_change(tenancy.tenants, text, tenancy.role, tenancy.role);
+-- slug_problem and platform_roles change language; protected_list its rows.
+-- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
+-- assembled by the Makefile: the before parts of every step from the
+-- version being updated (0.1--0.2, then this), the objects 0.3 adds,
+-- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
+-- parts; test/upgrade/run.sh checks that a database updated from each earlier
+-- version has exactly the objects of a fresh install. Written so that it
+-- also takes the development snapshots of 0.2 that main carried for a while
+-- (IF EXISTS, IF NOT EXISTS).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
+
+-- Strict mode: protected tables owned by tenancy_table_owner, which no role
+-- is a member of; platform admins act as it through tenancy.as_table_owner().
+DO $strict$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
+    END IF;
+    -- A development snapshot of 0.2 made platform admins members of it.
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
+       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
+        REVOKE tenancy_table_owner FROM tenancy_admin;
+    END IF;
+END
+$strict$;
+
+-- Platform rights become per database (objects/04_platform_grants.sql,
+-- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
+-- and 0.2, which stay: other databases of the cluster may still use them).
+-- The catalog is read by this database's platform admins only.
+DO $catalog$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
+        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
+            tenancy.access_denials FROM tenancy_admin;
+    END IF;
+END
+$catalog$;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
+ALTER TABLE tenancy.protected_tables
+    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
+-- protect() gains strict => ...
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
+
+-- Takes the id of a tenant to bring back.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
+-- Now takes the tables to look at (the DDL guard asks about the ones it changed).
+DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
+
+-- Dump and restore: the audit log's parent index goes (pg_restore attaches
+-- the monthly partitions after CREATE EXTENSION made it, which would give
+-- each partition an index whose name the dump then creates again); every
+-- partition gets its own. The denial ids' sequence is dumped with its table.
+DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
+DO $partitions$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
+    END LOOP;
+END
+$partitions$;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
+-- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
+-- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+
+-- tenancy.protect() takes backfill and backfill_from, and is SECURITY
+-- INVOKER now (tenancy._protect_table() does the privileged work): the
+-- six-argument version goes, or calls with defaults would be ambiguous.
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
 -- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
@@ -64,6 +192,76 @@ ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
     CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.schema_name IS
     'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
+-- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+-- pg_tenancy: platform rights of this database. Roles are shared by every
+-- database of the cluster; these rights are not. A role is a platform admin
+-- or a trusted service of the databases whose tenancy.platform_grants name
+-- it (or name a role it has the privileges of); superusers are platform
+-- admins everywhere. The table travels with pg_dump; the role column is a
+-- regrole, so a dump names the role and a restore finds it by name.
+CREATE TABLE tenancy.platform_grants (
+    role       regrole NOT NULL,
+    kind       text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by text NOT NULL,
+    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
+    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
+);
+COMMENT ON TABLE tenancy.platform_grants IS
+    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
+    'tenancy.grant_service())';
+COMMENT ON COLUMN tenancy.platform_grants.kind IS
+    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
+
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
+REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it
@@ -412,6 +610,19 @@ CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
 COMMENT ON TABLE tenancy.cache IS
     'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
 REVOKE ALL ON tenancy.cache FROM PUBLIC;
+-- pg_tenancy: the union views of platform admins (tenancy.union_view()): one
+-- view per row, showing one table of every schema-mode tenant.
+
+CREATE TABLE tenancy.union_views (
+    view_id     regclass PRIMARY KEY,
+    table_name  text COLLATE "C" NOT NULL,
+    created_by  text NOT NULL,
+    refreshed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE tenancy.union_views IS
+    'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
+REVOKE ALL ON tenancy.union_views FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -3036,11 +3247,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'listed)', current_database())
      WHERE NOT tenancy._preloaded()
     UNION ALL
-    SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
+    SELECT 'error', e.evtname::text,
+           CASE WHEN e.evtname = 'tenancy_seal_tenant_tables'
+                THEN 'event trigger is disabled: tables created in tenant schemas get no row level security, and '
+                     'pg_stats shows their values to other tenants'
+                ELSE 'event trigger is disabled: protected tables lose their guard' END,
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
      WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants',
-                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops')
+                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops', 'tenancy_seal_tenant_tables')
        AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
@@ -3064,7 +3279,9 @@ BEGIN
                   FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p
                                                          WHERE p.strict)) w
                 UNION ALL
-                SELECT * FROM tenancy._owner_code_findings()) f
+                SELECT * FROM tenancy._owner_code_findings()
+                UNION ALL
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -7960,6 +8177,617 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
     'records how long a migration started in this transaction took (platform admins only)';
+-- pg_tenancy: union views, the cross-tenant report of schema mode. A union
+-- view shows one table of every schema-mode tenant, with a tenant_id column,
+-- to platform admins. It is a view over tenancy._union_rows(), which lists
+-- the tenants' tables when it is read: a tenant created or dropped is in the
+-- view or gone from it at once, and the view depends on no tenant's table,
+-- so tenant migrations change and drop columns freely. Its columns are the
+-- tables' columns when it was made or last refreshed (refresh_union_views(),
+-- which tenantctl migrate calls after a run); a tenant whose table lacks one
+-- shows NULL there.
+
+-- The columns of a table across the tenant schemas that have it: each name
+-- once (tenant_id, which the view adds, left out), with the type most tables
+-- give it, in the order of the tables.
+CREATE OR REPLACE FUNCTION tenancy._union_columns(table_name text)
+RETURNS TABLE (column_name name, column_type regtype)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH columns AS (
+        SELECT a.attname, a.atttypid, a.attnum
+          FROM tenancy.tenants t
+               JOIN pg_namespace n ON n.nspname = t.schema_name
+               JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_columns.table_name
+                              AND c.relkind IN ('r', 'p')
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE t.isolation = 'schema' AND a.attname <> 'tenant_id'
+    ), typed AS (
+        SELECT attname, atttypid, count(*) AS tables,
+               row_number() OVER (PARTITION BY attname ORDER BY count(*) DESC, atttypid) AS rank
+          FROM columns GROUP BY attname, atttypid
+    )
+    SELECT t.attname, t.atttypid::regtype
+      FROM typed t JOIN (SELECT attname, min(attnum) AS position FROM columns GROUP BY attname) p USING (attname)
+     WHERE t.rank = 1
+     ORDER BY p.position, t.attname
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_columns(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_columns(text) IS
+    'internal: the columns a union view of a table shows, from the tenant schemas that have the table';
+
+CREATE OR REPLACE FUNCTION tenancy._read_tenant_schemas(query text) RETURNS SETOF record
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_read_tenant_schemas';
+REVOKE ALL ON FUNCTION tenancy._read_tenant_schemas(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._read_tenant_schemas(text) IS
+    'internal: the rows of one read-only query, with every tenant schema open to reading';
+
+-- The rows of a union view: the table of every schema-mode tenant that has
+-- it, each with the tenant's id; a column a tenant's table lacks is NULL.
+CREATE OR REPLACE FUNCTION tenancy._union_rows(table_name text, columns name[], types regtype[])
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    query text;
+    definitions text;
+BEGIN
+    PERFORM tenancy._require_platform_admin('read a union view');
+    SELECT string_agg(format('SELECT %L::uuid, %s FROM %I.%I', t.id,
+                             (SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a
+                                                                   WHERE a.attrelid = c.oid
+                                                                     AND a.attname = columns[i]
+                                                                     AND NOT a.attisdropped)
+                                                     THEN format('%I::%s', columns[i], types[i])
+                                                     ELSE format('NULL::%s', types[i]) END, ', ' ORDER BY i)
+                                FROM generate_subscripts(columns, 1) i),
+                             t.schema_name, _union_rows.table_name),
+                      ' UNION ALL ' ORDER BY t.slug)
+      INTO query
+      FROM tenancy.tenants t
+           JOIN pg_namespace n ON n.nspname = t.schema_name
+           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_rows.table_name
+                          AND c.relkind IN ('r', 'p')
+     WHERE t.isolation = 'schema';
+    IF query IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(format('%I %s', columns[i], types[i]), ', ' ORDER BY i) INTO definitions
+      FROM generate_subscripts(columns, 1) i;
+    RETURN QUERY EXECUTE format('SELECT * FROM tenancy._read_tenant_schemas(%L) AS r(tenant_id uuid, %s)',
+                                query, definitions);
+END
+$$;
+-- Every reader of a union view calls it; it refuses all but platform admins.
+GRANT EXECUTE ON FUNCTION tenancy._union_rows(text, name[], regtype[]) TO PUBLIC;
+COMMENT ON FUNCTION tenancy._union_rows(text, name[], regtype[]) IS
+    'internal: the rows of a union view (platform admins)';
+
+-- The SELECT a union view of a table with these columns runs.
+CREATE OR REPLACE FUNCTION tenancy._union_view_query(table_name text, columns name[], types regtype[])
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('SELECT r.tenant_id%s FROM tenancy._union_rows(%L, %L, %L) AS r(tenant_id uuid%s)',
+                  (SELECT string_agg(format(', r.%I', columns[i]), '' ORDER BY i) FROM generate_subscripts(columns, 1) i),
+                  table_name, columns, types,
+                  (SELECT string_agg(format(', %I %s', columns[i], types[i]), '' ORDER BY i)
+                     FROM generate_subscripts(columns, 1) i))
+$$;
+COMMENT ON FUNCTION tenancy._union_view_query(text, name[], regtype[]) IS
+    'internal: the query of a union view';
+
+-- Creates the union view schema.name of a table, or brings an existing one
+-- up to the tables' columns; returns it. The view keeps its owner, grants and
+-- comment; when columns went away or changed type it is made again, which
+-- views built on it prevent (2BP01).
+CREATE OR REPLACE FUNCTION tenancy._make_union_view(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := tenancy.db_role();
+    qualified text := format('%I.%I', view_schema, view_name);
+    existing pg_class;
+    columns name[];
+    types regtype[];
+    query text;
+    made regclass;
+BEGIN
+    SELECT array_agg(u.column_name), array_agg(u.column_type) INTO columns, types
+      FROM tenancy._union_columns(table_name) u;
+    IF columns IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+            MESSAGE = format('no tenant schema has a table "%s"', tenancy._shown(table_name)),
+            HINT = 'A union view takes its columns from the tenants'' tables: create a schema-mode tenant and '
+                   'migrate it first.';
+    END IF;
+    query := tenancy._union_view_query(table_name, columns, types);
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NULL THEN
+        EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, caller);
+    ELSE
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', qualified, query);
+        EXCEPTION WHEN invalid_table_definition THEN
+            -- Columns went away or changed: the view is made again as it was.
+            EXECUTE format('DROP VIEW %s', qualified);
+            EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+            EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, existing.relowner::regrole);
+            PERFORM tenancy._grant_again(qualified::regclass, existing.relacl);
+            EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, obj_description(existing.oid, 'pg_class'));
+            DELETE FROM tenancy.union_views v WHERE v.view_id = existing.oid;
+        END;
+    END IF;
+    made := qualified::regclass;
+    INSERT INTO tenancy.union_views AS v (view_id, table_name, created_by)
+    VALUES (made, _make_union_view.table_name, caller)
+    ON CONFLICT (view_id) DO UPDATE SET table_name = excluded.table_name, refreshed_at = now();
+    RETURN made;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._make_union_view(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._make_union_view(text, text, text) IS
+    'internal: creates or refreshes a union view';
+
+-- Grants on a relation the privileges of an ACL (a relation made again).
+CREATE OR REPLACE FUNCTION tenancy._grant_again(target regclass, acl aclitem[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable FROM aclexplode(acl) a
+                 WHERE a.grantee <> (SELECT c.relowner FROM pg_class c WHERE c.oid = target) LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', item.privilege_type, target,
+                       CASE WHEN item.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(item.grantee)) END,
+                       CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._grant_again(regclass, aclitem[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._grant_again(regclass, aclitem[]) IS
+    'internal: grants again the privileges of an ACL on a relation made again';
+
+-- Checks where a union view may go and who may make it there; returns
+-- schema and name.
+CREATE OR REPLACE FUNCTION tenancy._union_view_place(view_schema text, view_name text, OUT schema_name text,
+                                                    OUT relation_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := tenancy.db_role();
+    existing pg_class;
+BEGIN
+    PERFORM tenancy._require_platform_admin('make a union view');
+    IF view_schema IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected to create in',
+            HINT = 'Name the view with its schema, for example reports.all_todos.';
+    END IF;
+    IF view_schema = 'tenancy' OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('a union view cannot live in schema "%s"', view_schema),
+            DETAIL = 'It belongs to pg_tenancy or to a tenant.',
+            HINT = 'Put it in a shared schema, for example reports.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name',
+            MESSAGE = format('schema "%s" does not exist', view_schema);
+    END IF;
+    IF NOT has_schema_privilege(caller, view_schema, 'CREATE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied for schema %s', view_schema),
+            DETAIL = format('Role "%s" may not create objects in it.', caller);
+    END IF;
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM tenancy.union_views v WHERE v.view_id = existing.oid) THEN
+            RAISE EXCEPTION USING ERRCODE = 'duplicate_table',
+                MESSAGE = format('relation "%s.%s" already exists', view_schema, view_name),
+                DETAIL = 'It is not a union view, and a union view never replaces anything else.';
+        END IF;
+        IF NOT pg_has_role(caller, existing.relowner, 'USAGE') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('must be owner of view %s.%s', view_schema, view_name);
+        END IF;
+    END IF;
+    schema_name := view_schema;
+    relation_name := view_name;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_view_place(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_view_place(text, text) IS
+    'internal: checks where a union view goes and that the caller may make it there';
+
+-- Makes or refreshes the union view schema.name after checking the caller.
+CREATE OR REPLACE FUNCTION tenancy._union_view_in(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    place := tenancy._union_view_place(view_schema, view_name);
+    RETURN tenancy._make_union_view(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy._union_view_in(text, text, text) IS
+    'internal: makes or refreshes a union view for a platform admin who may create it there';
+
+-- Not SECURITY DEFINER, so that an unqualified view name goes into the
+-- caller's current schema.
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" text, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    parts text[];
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    parts := pg_catalog.parse_ident("view");
+    IF pg_catalog.array_length(parts, 1) > 2 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_name',
+            MESSAGE = pg_catalog.format('improper view name "%s"', "view"),
+            HINT = 'Name it as schema.view, or as view in the current schema.';
+    END IF;
+    RETURN tenancy._union_view_in(CASE WHEN pg_catalog.array_length(parts, 1) = 2 THEN parts[1]
+                                       ELSE pg_catalog.current_schema() END,
+                                  parts[pg_catalog.array_length(parts, 1)], table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(text, text) IS
+    'creates (or refreshes) a view of one table of every schema-mode tenant with a tenant_id column; reads are '
+    'for platform admins (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" regclass, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name INTO place
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "view";
+    RETURN tenancy._union_view_in(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(regclass, text) IS
+    'refreshes an existing union view, or points it at another table (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.refresh_union_views()
+RETURNS TABLE ("view" regclass, table_name text, columns integer)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    made regclass;
+BEGIN
+    PERFORM tenancy._require_platform_admin('refresh union views');
+    -- Views dropped by hand leave the list.
+    DELETE FROM tenancy.union_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.view_id);
+    FOR entry IN SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name, v.table_name
+                   FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+                        JOIN pg_namespace n ON n.oid = c.relnamespace
+                  ORDER BY 1, 2 LOOP
+        IF EXISTS (SELECT 1 FROM tenancy._union_columns(entry.table_name)) THEN
+            made := tenancy._make_union_view(entry.schema_name, entry.relation_name, entry.table_name);
+            "view" := made;
+            table_name := entry.table_name;
+            columns := (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = made AND a.attnum > 0);
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.refresh_union_views() IS
+    'brings every union view up to its table''s columns (after migrations; tenantctl migrate calls it) and '
+    'returns them (platform admins)';
+-- pg_tenancy: every table in a tenant schema has row level security enabled,
+-- with one policy that lets every row through (tenancy_schema_rows). The
+-- rows need no filter (the schema is the tenant's), but PostgreSQL's
+-- statistics views (pg_stats, pg_stats_ext) hide the column values of a
+-- table whose row level security applies to the reader: without it, a role
+-- that may read every tenant's tables would read other tenants' most common
+-- values and histograms there, whatever tenant it is in. An event trigger
+-- seals each table created in, or moved into, a tenant schema, and seals it
+-- again after an ALTER TABLE that disabled it.
+
+-- Enables row level security on a table of a tenant schema, with the policy
+-- that lets every row through, unless it has both.
+CREATE OR REPLACE FUNCTION tenancy._seal_tenant_table(target regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = target) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = target AND p.polname = 'tenancy_schema_rows') THEN
+        EXECUTE format('CREATE POLICY tenancy_schema_rows ON %s USING (true) WITH CHECK (true)', target);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._seal_tenant_table(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._seal_tenant_table(regclass) IS
+    'internal: enables row level security on a tenant schema''s table with a policy that lets every row through';
+
+-- The tables of tenant schemas that are not sealed; all of them, or those of
+-- the DDL command that just ended.
+CREATE OR REPLACE FUNCTION tenancy._unsealed_tenant_tables(tables oid[] DEFAULT NULL)
+RETURNS TABLE (relid regclass, schema_name text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, n.nspname::text
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN tenancy.tenants t ON t.schema_name = n.nspname
+     WHERE c.relkind IN ('r', 'p') AND (tables IS NULL OR c.oid = ANY (tables))
+       AND (NOT c.relrowsecurity
+            OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenancy_schema_rows'))
+$$;
+REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
+    'internal: tables of tenant schemas without row level security or its policy';
+
+CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target regclass;
+BEGIN
+    FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
+                      ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
+                             WHERE d.classid = 'pg_class'::regclass)) u LOOP
+        PERFORM tenancy._seal_tenant_table(target);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.seal_tenant_tables() IS
+    'event trigger: enables row level security, with a policy that lets every row through, on each table '
+    'created in or moved into a tenant schema, so that pg_stats keeps its values from other tenants';
+-- pg_tenancy: health findings about schema-mode tenants (part of
+-- tenancy.health_check()): their schemas, the grants on them, the tables
+-- in them, the migrations they miss, and the union views over them.
+
+-- The relations of every tenant schema, with how many tenant schemas have
+-- one of that name and kind, out of how many.
+CREATE OR REPLACE FUNCTION tenancy._tenant_schema_objects()
+RETURNS TABLE (slug text, schema_name text, relname name, relkind "char", holders bigint, schemas bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH present AS (
+        SELECT t.slug::text, t.schema_name::text, n.oid AS nsp
+          FROM tenancy.tenants t JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), objects AS (
+        SELECT p.slug, p.schema_name, c.relname, c.relkind
+          FROM present p JOIN pg_class c ON c.relnamespace = p.nsp
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    ), counted AS (
+        SELECT o.relname, o.relkind, count(*) AS holders FROM objects o GROUP BY o.relname, o.relkind
+    )
+    SELECT p.slug, p.schema_name, k.relname, k.relkind, k.holders, (SELECT count(*) FROM present)
+      FROM present p CROSS JOIN counted k
+     WHERE EXISTS (SELECT 1 FROM objects o WHERE o.slug = p.slug AND o.relname = k.relname AND o.relkind = k.relkind)
+           <> (k.holders * 2 > (SELECT count(*) FROM present))
+$$;
+REVOKE ALL ON FUNCTION tenancy._tenant_schema_objects() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._tenant_schema_objects() IS
+    'internal: relations that a tenant schema lacks while most have them, or has while most do not';
+
+CREATE OR REPLACE FUNCTION tenancy._health_tenant_schemas()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH schemas AS (
+        SELECT t.id, t.slug::text AS slug, t.schema_name::text AS schema_name, n.oid AS nsp, n.nspowner, n.nspacl
+          FROM tenancy.tenants t LEFT JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), owner AS (
+        SELECT d.datdba FROM pg_database d WHERE d.datname = current_database()
+    )
+    SELECT 'error', s.schema_name, format('the schema of tenant "%s" does not exist', s.slug),
+           format('Restore it from a dump, or drop the tenant with tenancy.drop_tenant(%L).', s.slug)
+      FROM schemas s WHERE s.nsp IS NULL
+    UNION ALL
+    SELECT 'warning', n.nspname::text,
+           'schema is named like a tenant''s but belongs to no tenant: pg_tenancy does not close it',
+           'Rename it (ALTER SCHEMA ... RENAME TO), or drop it if it is left over.'
+      FROM pg_namespace n
+     WHERE n.nspname LIKE 'tenant\_%' AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = n.nspname)
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('schema belongs to %s, not to the database''s owner %s: tenant migrations run as the '
+                  'database''s owner, and new tenants'' schemas belong to it',
+                  pg_get_userbyid(s.nspowner), pg_get_userbyid(o.datdba)),
+           format('ALTER SCHEMA %I OWNER TO %I', s.schema_name, pg_get_userbyid(o.datdba))
+      FROM schemas s, owner o WHERE s.nsp IS NOT NULL AND s.nspowner <> o.datdba
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('%s is granted %s on the tenant''s schema%s', CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                  ELSE pg_get_userbyid(a.grantee) END, a.privilege_type,
+                  CASE WHEN a.privilege_type = 'CREATE'
+                       THEN ': objects it creates there exist in no other tenant and no migration made them'
+                       ELSE ': every role is, grant it to the application''s roles instead' END),
+           format('REVOKE %s ON SCHEMA %I FROM %s', a.privilege_type, s.schema_name,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
+      FROM schemas s, LATERAL aclexplode(s.nspacl) a
+     WHERE a.grantee <> s.nspowner AND (a.grantee = 0 OR a.privilege_type = 'CREATE')
+    UNION ALL
+    SELECT 'error', u.relid::text,
+           'table in a tenant schema has no row level security: pg_stats shows its column values (most common '
+           'values, histograms) to every role that may read it, in whatever tenant it is',
+           format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY; CREATE POLICY tenancy_schema_rows ON %s USING (true) '
+                  'WITH CHECK (true)', u.relid, u.relid)
+      FROM tenancy._unsealed_tenant_tables() u
+    UNION ALL
+    SELECT 'error', s.schema_name,
+           format('tenant "%s" misses %s tenant migration%s: %s', s.slug, count(*),
+                  CASE WHEN count(*) > 1 THEN 's' ELSE '' END,
+                  string_agg(m.version, ', ' ORDER BY m.version)),
+           format('Run tenantctl migrate DIR --tenant %s.', s.slug)
+      FROM schemas s JOIN tenancy.migration_scripts m ON true
+     WHERE s.nsp IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM tenancy.migrations l
+                        WHERE l.scope = 'tenant' AND l.tenant_id = s.id AND l.version = m.version)
+     GROUP BY s.schema_name, s.slug
+    UNION ALL
+    SELECT 'warning', format('%I.%I', o.schema_name, o.relname),
+           CASE WHEN o.holders * 2 > o.schemas
+                THEN format('%s of %s tenant schemas have %s %s, but not tenant "%s": a migration did not reach it',
+                            o.holders, o.schemas, CASE o.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                            WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END, o.relname, o.slug)
+                ELSE format('only %s of %s tenant schemas have it: no tenant migration made it', o.holders, o.schemas)
+           END,
+           'Make every tenant''s schema alike through tenant migrations (tenantctl migrate).'
+      FROM tenancy._tenant_schema_objects() o
+    UNION ALL
+    SELECT 'warning', v.view_id::text,
+           format('union view does not show the columns that the tables "%s" of the tenant schemas now have',
+                  v.table_name),
+           'Run SELECT * FROM tenancy.refresh_union_views() (tenantctl migrate does it after each run).'
+      FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+     WHERE ARRAY(SELECT (a.attname, a.atttypid::regtype)::text FROM pg_attribute a
+                  WHERE a.attrelid = v.view_id AND a.attnum > 1 ORDER BY a.attnum)
+           <> ARRAY(SELECT (u.column_name, u.column_type)::text FROM tenancy._union_columns(v.table_name) u)
+$$;
+REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
+-- pg_tenancy 0.1 -> 0.2, after the functions: the triggers, policies and
+-- event triggers 0.2 adds or changes, and data changes that need the new
+-- functions.
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- Tables protected in 0.1 may have granted TRIGGER or REFERENCES to others.
+DO $revoke$
+DECLARE
+    protected regclass;
+BEGIN
+    FOR protected IN SELECT p.relid FROM tenancy.protected_tables p LOOP
+        PERFORM tenancy._revoke_trigger_grants(protected);
+    END LOOP;
+END
+$revoke$;
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
+-- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
+-- event triggers 0.3 adds or changes, and data changes that need the new
+-- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
+
+-- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
+-- DOMAIN (its object access hook checks the code they would run); after DDL,
+-- the outcome is judged by oid.
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
+-- The permissive policy is now tenancy.installed() (protected tables fail
+-- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
+DO $policies$
+DECLARE
+    p tenancy.protected_tables;
+BEGIN
+    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
+        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
+    END LOOP;
+END
+$policies$;
+
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- Platform rights per database: whoever was a member of the group roles of
+-- 0.1 and 0.2 keeps the right in this database; superusers need none.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+DO $convert$
+DECLARE
+    holder record;
+BEGIN
+    FOR holder IN
+        SELECT m.member::regrole AS role, g.kind
+          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
+          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
+          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
+          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
+         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
+    LOOP
+        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
+    END LOOP;
+END
+$convert$;
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+-- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
+-- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
+-- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
+-- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
+
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+-- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
+-- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
+DO $tenant_check$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN
+        SELECT p.relid, con.conname
+          FROM tenancy.protected_tables p
+          LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_constraint con
+                 ON con.conrelid = p.relid AND con.contype = 'f'
+                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
+                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
+    LOOP
+        IF target.conname IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
+            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
+                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
+        END IF;
+    END LOOP;
+END
+$tenant_check$;
+
+-- The write policies call tenancy.tenant_for() directly (09_protect.sql).
+SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
+  FROM tenancy.protected_tables p;
+-- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
+-- BACKFILL row per backfilled table.
+ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
+ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
+    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
 -- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
 -- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
 -- tenancy.tenant_events (new in 0.7) and who reads it.
@@ -8043,3 +8871,11 @@ COMMENT ON TYPE tenancy.isolation IS
 -- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
 CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
     FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+-- pg_tenancy 0.11 -> 0.12, after the functions.
+
+-- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
+-- those of 0.11 at once.
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;

@@ -1,128 +1,19 @@
--- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
+-- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+-- pg_tenancy: the union views of platform admins (tenancy.union_view()): one
+-- view per row, showing one table of every schema-mode tenant.
 
--- Nothing to change before the functions: 0.9 adds the requests about
--- persons (objects/13_pii.sql) and the functions of the PII registry.
--- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
-
--- 0.10 adds functions only (tenant export, import and clone).
--- _refuse_owner_code() takes the operation it refuses (export, clone) as a
--- second argument from 0.10 on.
-DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
--- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
-
--- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
-ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
-    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
-COMMENT ON COLUMN tenancy.tenants.schema_name IS
-    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
--- pg_tenancy: requests about a person's data (subject access and erasure).
--- The PII registry itself is kept as security labels of provider
--- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
--- to one tenant; its owners and admins create and read the requests of the
--- current tenant, platform admins all of them. The subject is kept until
--- the erasure it asks for is done, never after.
-
-CREATE TABLE tenancy.subject_requests (
-    id           bigint GENERATED ALWAYS AS IDENTITY,
-    tenant_id    uuid NOT NULL,
-    tenant       text NOT NULL,
-    kind         text NOT NULL,
-    subject      text,
-    status       text NOT NULL DEFAULT 'pending',
-    requested_by text NOT NULL,
-    requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    completed_by text,
-    completed_at timestamptz,
-    result       jsonb,
-    CONSTRAINT subject_requests_pkey PRIMARY KEY (id),
-    CONSTRAINT subject_requests_kind_check CHECK (kind IN ('export', 'erasure')),
-    CONSTRAINT subject_requests_status_check CHECK (status IN ('pending', 'completed')),
-    CONSTRAINT subject_requests_subject_check CHECK (
-        subject IS NULL OR (pg_catalog.length(subject) BETWEEN 1 AND 1000)),
-    CONSTRAINT subject_requests_completed_check CHECK ((status = 'completed') = (completed_at IS NOT NULL))
+CREATE TABLE tenancy.union_views (
+    view_id     regclass PRIMARY KEY,
+    table_name  text COLLATE "C" NOT NULL,
+    created_by  text NOT NULL,
+    refreshed_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX subject_requests_tenant_idx ON tenancy.subject_requests (tenant_id, requested_at);
-COMMENT ON TABLE tenancy.subject_requests IS
-    'pg_tenancy: requests to export or erase what a tenant holds about a person; read by platform admins and '
-    'by the owners and admins of the current tenant for that tenant';
-COMMENT ON COLUMN tenancy.subject_requests.tenant IS 'the tenant''s slug when the request was made';
-COMMENT ON COLUMN tenancy.subject_requests.subject IS
-    'the value that identifies the person in the subject columns; null once an erasure of it is done';
-COMMENT ON COLUMN tenancy.subject_requests.result IS
-    'what was done: rows per table, audit rows redacted (never the values themselves)';
-
-REVOKE ALL ON tenancy.subject_requests FROM PUBLIC;
-GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
-ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
--- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
--- file of DIR/shared (run once) or of DIR/tenant (run in every place a
--- tenant's tables live: the shared schemas of row-mode tenants, and each
--- schema-mode tenant's schema). Each place's migration commits with its row
--- here, so an interrupted run resumes where it stopped and nothing runs twice.
-
-CREATE TABLE tenancy.migrations (
-    scope      text NOT NULL,
-    tenant_id  uuid REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    version    text COLLATE "C" NOT NULL,
-    checksum   text NOT NULL,
-    applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    duration   interval,
-    applied_by text NOT NULL,
-    CONSTRAINT migrations_scope_check CHECK (scope IN ('shared', 'tenant')),
-    CONSTRAINT migrations_shared_check CHECK (scope = 'tenant' OR tenant_id IS NULL),
-    CONSTRAINT migrations_version_check CHECK (pg_catalog.length(version) BETWEEN 1 AND 255),
-    CONSTRAINT migrations_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
-);
-CREATE UNIQUE INDEX migrations_place_version_key ON tenancy.migrations
-    (scope, COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), version);
-COMMENT ON TABLE tenancy.migrations IS
-    'pg_tenancy: which migration ran where (scope shared; scope tenant with tenant_id null for the shared '
-    'schemas of row-mode tenants, or a schema-mode tenant), with its SHA-256, when, how long, and by whom';
-
--- The tenant migrations applied so far, kept so that a tenant created later
--- gets every one of them before create_tenant() returns.
-CREATE TABLE tenancy.migration_scripts (
-    version     text COLLATE "C" NOT NULL,
-    checksum    text NOT NULL,
-    body        text NOT NULL,
-    run_as      regrole NOT NULL,
-    shared_path text NOT NULL,
-    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT migration_scripts_pkey PRIMARY KEY (version),
-    CONSTRAINT migration_scripts_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
-);
-COMMENT ON TABLE tenancy.migration_scripts IS
-    'pg_tenancy: the tenant migrations applied so far, replayed (as the role that first applied them, with '
-    'its shared schemas) in the schema of every tenant created later';
-
-REVOKE ALL ON tenancy.migrations, tenancy.migration_scripts FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.migrations', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_scripts', '');
--- pg_tenancy: a small cache per tenant (tenancy.cache_put/get/delete). It is
--- unlogged (lost in a crash, not dumped, not replicated): a cache, not data.
--- Only the functions read and write it, always for the validated tenant.
-
-CREATE UNLOGGED TABLE tenancy.cache (
-    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    key        text COLLATE "C" NOT NULL,
-    value      jsonb NOT NULL,
-    expires_at timestamptz NOT NULL,
-    CONSTRAINT cache_pkey PRIMARY KEY (tenant_id, key)
-);
-CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
-COMMENT ON TABLE tenancy.cache IS
-    'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
-REVOKE ALL ON tenancy.cache FROM PUBLIC;
+COMMENT ON TABLE tenancy.union_views IS
+    'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
+REVOKE ALL ON tenancy.union_views FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -2747,11 +2638,15 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'listed)', current_database())
      WHERE NOT tenancy._preloaded()
     UNION ALL
-    SELECT 'error', e.evtname::text, 'event trigger is disabled: protected tables lose their guard',
+    SELECT 'error', e.evtname::text,
+           CASE WHEN e.evtname = 'tenancy_seal_tenant_tables'
+                THEN 'event trigger is disabled: tables created in tenant schemas get no row level security, and '
+                     'pg_stats shows their values to other tenants'
+                ELSE 'event trigger is disabled: protected tables lose their guard' END,
            format('ALTER EVENT TRIGGER %I ENABLE', e.evtname)
       FROM pg_event_trigger e
      WHERE e.evtname IN ('tenancy_guard_ddl', 'tenancy_forget_dropped_tables', 'tenancy_guard_grants',
-                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops')
+                         'tenancy_guard_ddl_outcome', 'tenancy_guard_ddl_drops', 'tenancy_seal_tenant_tables')
        AND e.evtenabled = 'D'
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_surroundings() FROM PUBLIC;
@@ -2775,7 +2670,9 @@ BEGIN
                   FROM tenancy._strict_weaknesses(ARRAY(SELECT p.relid::oid FROM tenancy.protected_tables p
                                                          WHERE p.strict)) w
                 UNION ALL
-                SELECT * FROM tenancy._owner_code_findings()) f
+                SELECT * FROM tenancy._owner_code_findings()
+                UNION ALL
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -7671,17 +7568,476 @@ END
 $$;
 COMMENT ON FUNCTION tenancy.finish_migration(text, text, text) IS
     'records how long a migration started in this transaction took (platform admins only)';
--- pg_tenancy 0.8 -> 0.9, after the functions.
+-- pg_tenancy: union views, the cross-tenant report of schema mode. A union
+-- view shows one table of every schema-mode tenant, with a tenant_id column,
+-- to platform admins. It is a view over tenancy._union_rows(), which lists
+-- the tenants' tables when it is read: a tenant created or dropped is in the
+-- view or gone from it at once, and the view depends on no tenant's table,
+-- so tenant migrations change and drop columns freely. Its columns are the
+-- tables' columns when it was made or last refreshed (refresh_union_views(),
+-- which tenantctl migrate calls after a run); a tenant whose table lacks one
+-- shows NULL there.
 
--- Requests about persons (new in 0.9): read like the audit log; written only
--- by the functions of personal data.
-CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
--- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
-COMMENT ON TYPE tenancy.isolation IS
-    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
+-- The columns of a table across the tenant schemas that have it: each name
+-- once (tenant_id, which the view adds, left out), with the type most tables
+-- give it, in the order of the tables.
+CREATE OR REPLACE FUNCTION tenancy._union_columns(table_name text)
+RETURNS TABLE (column_name name, column_type regtype)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH columns AS (
+        SELECT a.attname, a.atttypid, a.attnum
+          FROM tenancy.tenants t
+               JOIN pg_namespace n ON n.nspname = t.schema_name
+               JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_columns.table_name
+                              AND c.relkind IN ('r', 'p')
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+         WHERE t.isolation = 'schema' AND a.attname <> 'tenant_id'
+    ), typed AS (
+        SELECT attname, atttypid, count(*) AS tables,
+               row_number() OVER (PARTITION BY attname ORDER BY count(*) DESC, atttypid) AS rank
+          FROM columns GROUP BY attname, atttypid
+    )
+    SELECT t.attname, t.atttypid::regtype
+      FROM typed t JOIN (SELECT attname, min(attnum) AS position FROM columns GROUP BY attname) p USING (attname)
+     WHERE t.rank = 1
+     ORDER BY p.position, t.attname
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_columns(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_columns(text) IS
+    'internal: the columns a union view of a table shows, from the tenant schemas that have the table';
 
--- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
-CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+CREATE OR REPLACE FUNCTION tenancy._read_tenant_schemas(query text) RETURNS SETOF record
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_read_tenant_schemas';
+REVOKE ALL ON FUNCTION tenancy._read_tenant_schemas(text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._read_tenant_schemas(text) IS
+    'internal: the rows of one read-only query, with every tenant schema open to reading';
+
+-- The rows of a union view: the table of every schema-mode tenant that has
+-- it, each with the tenant's id; a column a tenant's table lacks is NULL.
+CREATE OR REPLACE FUNCTION tenancy._union_rows(table_name text, columns name[], types regtype[])
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    query text;
+    definitions text;
+BEGIN
+    PERFORM tenancy._require_platform_admin('read a union view');
+    SELECT string_agg(format('SELECT %L::uuid, %s FROM %I.%I', t.id,
+                             (SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a
+                                                                   WHERE a.attrelid = c.oid
+                                                                     AND a.attname = columns[i]
+                                                                     AND NOT a.attisdropped)
+                                                     THEN format('%I::%s', columns[i], types[i])
+                                                     ELSE format('NULL::%s', types[i]) END, ', ' ORDER BY i)
+                                FROM generate_subscripts(columns, 1) i),
+                             t.schema_name, _union_rows.table_name),
+                      ' UNION ALL ' ORDER BY t.slug)
+      INTO query
+      FROM tenancy.tenants t
+           JOIN pg_namespace n ON n.nspname = t.schema_name
+           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_rows.table_name
+                          AND c.relkind IN ('r', 'p')
+     WHERE t.isolation = 'schema';
+    IF query IS NULL THEN
+        RETURN;
+    END IF;
+    SELECT string_agg(format('%I %s', columns[i], types[i]), ', ' ORDER BY i) INTO definitions
+      FROM generate_subscripts(columns, 1) i;
+    RETURN QUERY EXECUTE format('SELECT * FROM tenancy._read_tenant_schemas(%L) AS r(tenant_id uuid, %s)',
+                                query, definitions);
+END
+$$;
+-- Every reader of a union view calls it; it refuses all but platform admins.
+GRANT EXECUTE ON FUNCTION tenancy._union_rows(text, name[], regtype[]) TO PUBLIC;
+COMMENT ON FUNCTION tenancy._union_rows(text, name[], regtype[]) IS
+    'internal: the rows of a union view (platform admins)';
+
+-- The SELECT a union view of a table with these columns runs.
+CREATE OR REPLACE FUNCTION tenancy._union_view_query(table_name text, columns name[], types regtype[])
+RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('SELECT r.tenant_id%s FROM tenancy._union_rows(%L, %L, %L) AS r(tenant_id uuid%s)',
+                  (SELECT string_agg(format(', r.%I', columns[i]), '' ORDER BY i) FROM generate_subscripts(columns, 1) i),
+                  table_name, columns, types,
+                  (SELECT string_agg(format(', %I %s', columns[i], types[i]), '' ORDER BY i)
+                     FROM generate_subscripts(columns, 1) i))
+$$;
+COMMENT ON FUNCTION tenancy._union_view_query(text, name[], regtype[]) IS
+    'internal: the query of a union view';
+
+-- Creates the union view schema.name of a table, or brings an existing one
+-- up to the tables' columns; returns it. The view keeps its owner, grants and
+-- comment; when columns went away or changed type it is made again, which
+-- views built on it prevent (2BP01).
+CREATE OR REPLACE FUNCTION tenancy._make_union_view(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := tenancy.db_role();
+    qualified text := format('%I.%I', view_schema, view_name);
+    existing pg_class;
+    columns name[];
+    types regtype[];
+    query text;
+    made regclass;
+BEGIN
+    SELECT array_agg(u.column_name), array_agg(u.column_type) INTO columns, types
+      FROM tenancy._union_columns(table_name) u;
+    IF columns IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+            MESSAGE = format('no tenant schema has a table "%s"', tenancy._shown(table_name)),
+            HINT = 'A union view takes its columns from the tenants'' tables: create a schema-mode tenant and '
+                   'migrate it first.';
+    END IF;
+    query := tenancy._union_view_query(table_name, columns, types);
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NULL THEN
+        EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+        EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, caller);
+    ELSE
+        BEGIN
+            EXECUTE format('CREATE OR REPLACE VIEW %s AS %s', qualified, query);
+        EXCEPTION WHEN invalid_table_definition THEN
+            -- Columns went away or changed: the view is made again as it was.
+            EXECUTE format('DROP VIEW %s', qualified);
+            EXECUTE format('CREATE VIEW %s AS %s', qualified, query);
+            EXECUTE format('ALTER VIEW %s OWNER TO %I', qualified, existing.relowner::regrole);
+            PERFORM tenancy._grant_again(qualified::regclass, existing.relacl);
+            EXECUTE format('COMMENT ON VIEW %s IS %L', qualified, obj_description(existing.oid, 'pg_class'));
+            DELETE FROM tenancy.union_views v WHERE v.view_id = existing.oid;
+        END;
+    END IF;
+    made := qualified::regclass;
+    INSERT INTO tenancy.union_views AS v (view_id, table_name, created_by)
+    VALUES (made, _make_union_view.table_name, caller)
+    ON CONFLICT (view_id) DO UPDATE SET table_name = excluded.table_name, refreshed_at = now();
+    RETURN made;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._make_union_view(text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._make_union_view(text, text, text) IS
+    'internal: creates or refreshes a union view';
+
+-- Grants on a relation the privileges of an ACL (a relation made again).
+CREATE OR REPLACE FUNCTION tenancy._grant_again(target regclass, acl aclitem[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN SELECT a.grantee, a.privilege_type, a.is_grantable FROM aclexplode(acl) a
+                 WHERE a.grantee <> (SELECT c.relowner FROM pg_class c WHERE c.oid = target) LOOP
+        EXECUTE format('GRANT %s ON %s TO %s%s', item.privilege_type, target,
+                       CASE WHEN item.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(item.grantee)) END,
+                       CASE WHEN item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._grant_again(regclass, aclitem[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._grant_again(regclass, aclitem[]) IS
+    'internal: grants again the privileges of an ACL on a relation made again';
+
+-- Checks where a union view may go and who may make it there; returns
+-- schema and name.
+CREATE OR REPLACE FUNCTION tenancy._union_view_place(view_schema text, view_name text, OUT schema_name text,
+                                                    OUT relation_name text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    caller text := tenancy.db_role();
+    existing pg_class;
+BEGIN
+    PERFORM tenancy._require_platform_admin('make a union view');
+    IF view_schema IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name', MESSAGE = 'no schema has been selected to create in',
+            HINT = 'Name the view with its schema, for example reports.all_todos.';
+    END IF;
+    IF view_schema = 'tenancy' OR EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('a union view cannot live in schema "%s"', view_schema),
+            DETAIL = 'It belongs to pg_tenancy or to a tenant.',
+            HINT = 'Put it in a shared schema, for example reports.';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace n WHERE n.nspname = view_schema) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_schema_name',
+            MESSAGE = format('schema "%s" does not exist', view_schema);
+    END IF;
+    IF NOT has_schema_privilege(caller, view_schema, 'CREATE') THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = format('permission denied for schema %s', view_schema),
+            DETAIL = format('Role "%s" may not create objects in it.', caller);
+    END IF;
+    SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE n.nspname = view_schema AND c.relname = view_name;
+    IF existing.oid IS NOT NULL THEN
+        IF NOT EXISTS (SELECT 1 FROM tenancy.union_views v WHERE v.view_id = existing.oid) THEN
+            RAISE EXCEPTION USING ERRCODE = 'duplicate_table',
+                MESSAGE = format('relation "%s.%s" already exists', view_schema, view_name),
+                DETAIL = 'It is not a union view, and a union view never replaces anything else.';
+        END IF;
+        IF NOT pg_has_role(caller, existing.relowner, 'USAGE') THEN
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = format('must be owner of view %s.%s', view_schema, view_name);
+        END IF;
+    END IF;
+    schema_name := view_schema;
+    relation_name := view_name;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._union_view_place(text, text) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._union_view_place(text, text) IS
+    'internal: checks where a union view goes and that the caller may make it there';
+
+-- Makes or refreshes the union view schema.name after checking the caller.
+CREATE OR REPLACE FUNCTION tenancy._union_view_in(view_schema text, view_name text, table_name text)
+RETURNS regclass
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    place := tenancy._union_view_place(view_schema, view_name);
+    RETURN tenancy._make_union_view(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy._union_view_in(text, text, text) IS
+    'internal: makes or refreshes a union view for a platform admin who may create it there';
+
+-- Not SECURITY DEFINER, so that an unqualified view name goes into the
+-- caller's current schema.
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" text, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    parts text[];
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    parts := pg_catalog.parse_ident("view");
+    IF pg_catalog.array_length(parts, 1) > 2 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_name',
+            MESSAGE = pg_catalog.format('improper view name "%s"', "view"),
+            HINT = 'Name it as schema.view, or as view in the current schema.';
+    END IF;
+    RETURN tenancy._union_view_in(CASE WHEN pg_catalog.array_length(parts, 1) = 2 THEN parts[1]
+                                       ELSE pg_catalog.current_schema() END,
+                                  parts[pg_catalog.array_length(parts, 1)], table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(text, text) IS
+    'creates (or refreshes) a view of one table of every schema-mode tenant with a tenant_id column; reads are '
+    'for platform admins (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.union_view("view" regclass, table_name text) RETURNS regclass
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    place record;
+BEGIN
+    IF "view" IS NULL OR table_name IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'view and table_name must not be null';
+    END IF;
+    SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name INTO place
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = "view";
+    RETURN tenancy._union_view_in(place.schema_name, place.relation_name, table_name);
+END
+$$;
+COMMENT ON FUNCTION tenancy.union_view(regclass, text) IS
+    'refreshes an existing union view, or points it at another table (platform admins)';
+
+CREATE OR REPLACE FUNCTION tenancy.refresh_union_views()
+RETURNS TABLE ("view" regclass, table_name text, columns integer)
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    entry record;
+    made regclass;
+BEGIN
+    PERFORM tenancy._require_platform_admin('refresh union views');
+    -- Views dropped by hand leave the list.
+    DELETE FROM tenancy.union_views v WHERE NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = v.view_id);
+    FOR entry IN SELECT n.nspname::text AS schema_name, c.relname::text AS relation_name, v.table_name
+                   FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+                        JOIN pg_namespace n ON n.oid = c.relnamespace
+                  ORDER BY 1, 2 LOOP
+        IF EXISTS (SELECT 1 FROM tenancy._union_columns(entry.table_name)) THEN
+            made := tenancy._make_union_view(entry.schema_name, entry.relation_name, entry.table_name);
+            "view" := made;
+            table_name := entry.table_name;
+            columns := (SELECT count(*) FROM pg_attribute a WHERE a.attrelid = made AND a.attnum > 0);
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.refresh_union_views() IS
+    'brings every union view up to its table''s columns (after migrations; tenantctl migrate calls it) and '
+    'returns them (platform admins)';
+-- pg_tenancy: every table in a tenant schema has row level security enabled,
+-- with one policy that lets every row through (tenancy_schema_rows). The
+-- rows need no filter (the schema is the tenant's), but PostgreSQL's
+-- statistics views (pg_stats, pg_stats_ext) hide the column values of a
+-- table whose row level security applies to the reader: without it, a role
+-- that may read every tenant's tables would read other tenants' most common
+-- values and histograms there, whatever tenant it is in. An event trigger
+-- seals each table created in, or moved into, a tenant schema, and seals it
+-- again after an ALTER TABLE that disabled it.
+
+-- Enables row level security on a table of a tenant schema, with the policy
+-- that lets every row through, unless it has both.
+CREATE OR REPLACE FUNCTION tenancy._seal_tenant_table(target regclass) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT (SELECT c.relrowsecurity FROM pg_class c WHERE c.oid = target) THEN
+        EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', target);
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = target AND p.polname = 'tenancy_schema_rows') THEN
+        EXECUTE format('CREATE POLICY tenancy_schema_rows ON %s USING (true) WITH CHECK (true)', target);
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._seal_tenant_table(regclass) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._seal_tenant_table(regclass) IS
+    'internal: enables row level security on a tenant schema''s table with a policy that lets every row through';
+
+-- The tables of tenant schemas that are not sealed; all of them, or those of
+-- the DDL command that just ended.
+CREATE OR REPLACE FUNCTION tenancy._unsealed_tenant_tables(tables oid[] DEFAULT NULL)
+RETURNS TABLE (relid regclass, schema_name text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, n.nspname::text
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN tenancy.tenants t ON t.schema_name = n.nspname
+     WHERE c.relkind IN ('r', 'p') AND (tables IS NULL OR c.oid = ANY (tables))
+       AND (NOT c.relrowsecurity
+            OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenancy_schema_rows'))
+$$;
+REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
+    'internal: tables of tenant schemas without row level security or its policy';
+
+CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target regclass;
+BEGIN
+    FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
+                      ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
+                             WHERE d.classid = 'pg_class'::regclass)) u LOOP
+        PERFORM tenancy._seal_tenant_table(target);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION tenancy.seal_tenant_tables() IS
+    'event trigger: enables row level security, with a policy that lets every row through, on each table '
+    'created in or moved into a tenant schema, so that pg_stats keeps its values from other tenants';
+-- pg_tenancy: health findings about schema-mode tenants (part of
+-- tenancy.health_check()): their schemas, the grants on them, the tables
+-- in them, the migrations they miss, and the union views over them.
+
+-- The relations of every tenant schema, with how many tenant schemas have
+-- one of that name and kind, out of how many.
+CREATE OR REPLACE FUNCTION tenancy._tenant_schema_objects()
+RETURNS TABLE (slug text, schema_name text, relname name, relkind "char", holders bigint, schemas bigint)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH present AS (
+        SELECT t.slug::text, t.schema_name::text, n.oid AS nsp
+          FROM tenancy.tenants t JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), objects AS (
+        SELECT p.slug, p.schema_name, c.relname, c.relkind
+          FROM present p JOIN pg_class c ON c.relnamespace = p.nsp
+         WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    ), counted AS (
+        SELECT o.relname, o.relkind, count(*) AS holders FROM objects o GROUP BY o.relname, o.relkind
+    )
+    SELECT p.slug, p.schema_name, k.relname, k.relkind, k.holders, (SELECT count(*) FROM present)
+      FROM present p CROSS JOIN counted k
+     WHERE EXISTS (SELECT 1 FROM objects o WHERE o.slug = p.slug AND o.relname = k.relname AND o.relkind = k.relkind)
+           <> (k.holders * 2 > (SELECT count(*) FROM present))
+$$;
+REVOKE ALL ON FUNCTION tenancy._tenant_schema_objects() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._tenant_schema_objects() IS
+    'internal: relations that a tenant schema lacks while most have them, or has while most do not';
+
+CREATE OR REPLACE FUNCTION tenancy._health_tenant_schemas()
+RETURNS TABLE (severity text, object text, problem text, hint text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    WITH schemas AS (
+        SELECT t.id, t.slug::text AS slug, t.schema_name::text AS schema_name, n.oid AS nsp, n.nspowner, n.nspacl
+          FROM tenancy.tenants t LEFT JOIN pg_namespace n ON n.nspname = t.schema_name
+         WHERE t.isolation = 'schema'
+    ), owner AS (
+        SELECT d.datdba FROM pg_database d WHERE d.datname = current_database()
+    )
+    SELECT 'error', s.schema_name, format('the schema of tenant "%s" does not exist', s.slug),
+           format('Restore it from a dump, or drop the tenant with tenancy.drop_tenant(%L).', s.slug)
+      FROM schemas s WHERE s.nsp IS NULL
+    UNION ALL
+    SELECT 'warning', n.nspname::text,
+           'schema is named like a tenant''s but belongs to no tenant: pg_tenancy does not close it',
+           'Rename it (ALTER SCHEMA ... RENAME TO), or drop it if it is left over.'
+      FROM pg_namespace n
+     WHERE n.nspname LIKE 'tenant\_%' AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = n.nspname)
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('schema belongs to %s, not to the database''s owner %s: tenant migrations run as the '
+                  'database''s owner, and new tenants'' schemas belong to it',
+                  pg_get_userbyid(s.nspowner), pg_get_userbyid(o.datdba)),
+           format('ALTER SCHEMA %I OWNER TO %I', s.schema_name, pg_get_userbyid(o.datdba))
+      FROM schemas s, owner o WHERE s.nsp IS NOT NULL AND s.nspowner <> o.datdba
+    UNION ALL
+    SELECT 'warning', s.schema_name,
+           format('%s is granted %s on the tenant''s schema%s', CASE WHEN a.grantee = 0 THEN 'PUBLIC'
+                  ELSE pg_get_userbyid(a.grantee) END, a.privilege_type,
+                  CASE WHEN a.privilege_type = 'CREATE'
+                       THEN ': objects it creates there exist in no other tenant and no migration made them'
+                       ELSE ': every role is, grant it to the application''s roles instead' END),
+           format('REVOKE %s ON SCHEMA %I FROM %s', a.privilege_type, s.schema_name,
+                  CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END)
+      FROM schemas s, LATERAL aclexplode(s.nspacl) a
+     WHERE a.grantee <> s.nspowner AND (a.grantee = 0 OR a.privilege_type = 'CREATE')
+    UNION ALL
+    SELECT 'error', u.relid::text,
+           'table in a tenant schema has no row level security: pg_stats shows its column values (most common '
+           'values, histograms) to every role that may read it, in whatever tenant it is',
+           format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY; CREATE POLICY tenancy_schema_rows ON %s USING (true) '
+                  'WITH CHECK (true)', u.relid, u.relid)
+      FROM tenancy._unsealed_tenant_tables() u
+    UNION ALL
+    SELECT 'error', s.schema_name,
+           format('tenant "%s" misses %s tenant migration%s: %s', s.slug, count(*),
+                  CASE WHEN count(*) > 1 THEN 's' ELSE '' END,
+                  string_agg(m.version, ', ' ORDER BY m.version)),
+           format('Run tenantctl migrate DIR --tenant %s.', s.slug)
+      FROM schemas s JOIN tenancy.migration_scripts m ON true
+     WHERE s.nsp IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM tenancy.migrations l
+                        WHERE l.scope = 'tenant' AND l.tenant_id = s.id AND l.version = m.version)
+     GROUP BY s.schema_name, s.slug
+    UNION ALL
+    SELECT 'warning', format('%I.%I', o.schema_name, o.relname),
+           CASE WHEN o.holders * 2 > o.schemas
+                THEN format('%s of %s tenant schemas have %s %s, but not tenant "%s": a migration did not reach it',
+                            o.holders, o.schemas, CASE o.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                            WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END, o.relname, o.slug)
+                ELSE format('only %s of %s tenant schemas have it: no tenant migration made it', o.holders, o.schemas)
+           END,
+           'Make every tenant''s schema alike through tenant migrations (tenantctl migrate).'
+      FROM tenancy._tenant_schema_objects() o
+    UNION ALL
+    SELECT 'warning', v.view_id::text,
+           format('union view does not show the columns that the tables "%s" of the tenant schemas now have',
+                  v.table_name),
+           'Run SELECT * FROM tenancy.refresh_union_views() (tenantctl migrate does it after each run).'
+      FROM tenancy.union_views v JOIN pg_class c ON c.oid = v.view_id
+     WHERE ARRAY(SELECT (a.attname, a.atttypid::regtype)::text FROM pg_attribute a
+                  WHERE a.attrelid = v.view_id AND a.attnum > 1 ORDER BY a.attnum)
+           <> ARRAY(SELECT (u.column_name, u.column_type)::text FROM tenancy._union_columns(v.table_name) u)
+$$;
+REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
+-- pg_tenancy 0.11 -> 0.12, after the functions.
+
+-- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
+-- those of 0.11 at once.
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
