@@ -145,8 +145,8 @@ std::string summary_json(const Summary &summary, double seconds, bool dry_run)
 {
 	std::ostringstream out;
 	out << "{\"places\":" << summary.places << ",\"up_to_date\":" << summary.up_to_date
-		<< ",\"applied\":" << summary.applied << ",\"union_views_refreshed\":" << summary.union_views
-		<< ",\"failed\":" << summary.failures.size()
+		<< ",\"applied\":" << summary.applied << ",\"failed\":" << summary.failures.size()
+		<< ",\"union_views_refreshed\":" << summary.union_views
 		<< ",\"dry_run\":" << (dry_run ? "true" : "false") << ",\"seconds\":" << seconds << ",\"pending\":[";
 	bool first = true;
 	for (const Work &work : summary.planned)

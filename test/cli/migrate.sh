@@ -113,6 +113,20 @@ expect "a new tenant gets every migration" "0001_todo.sql,0002_blocker.sql,0003_
 expect "its table has every column" "id,title,blocker,due" \
     "$(sql "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'tenant_late.todo'::regclass AND attnum > 0 AND NOT attisdropped")"
 check "and the next run finds it up to date" 0 "9 places, 9 up to date" -- migrate "$dir"
+check "a run that applies nothing refreshes nothing" 0 "9 up to date, 0 migrations applied, 0 failed, in [0-9.e-]* s$" -- migrate "$dir"
+
+# A union view over the tenants' table follows the migrations' columns: the
+# run refreshes it.
+sql "CREATE SCHEMA reports AUTHORIZATION migrate_owner" >/dev/null
+psql -X -q -At -d "dbname=$database user=migrate_owner password=tenancy-test" \
+    -c "SELECT tenancy.union_view('reports.all_todo', 'todo')" >/dev/null
+sql "SELECT tenancy.enter('t01'); INSERT INTO todo (title) VALUES ('first')" >/dev/null
+echo "ALTER TABLE todo ADD COLUMN done boolean NOT NULL DEFAULT false;" > "$dir/tenant/0004_done.sql"
+check "a run refreshes the union views" 0 "8 migrations applied, 0 failed, in .*; 1 union views refreshed" -- migrate "$dir" --jobs 2
+expect "the union view has the new column" "tenant_id,id,title,blocker,due,done" \
+    "$(sql "SELECT string_agg(attname, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'reports.all_todo'::regclass AND attnum > 0")"
+expect "and shows t01's row with it" "t01|first|f" \
+    "$(sql "SELECT t.slug, v.title, v.done FROM reports.all_todo v JOIN tenancy.tenants t ON t.id = v.tenant_id")"
 
 # tenantctl psql opens a schema tenant's schema first.
 out=$("$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" psql t01 -- -At -c "SHOW search_path" 2>&1)
