@@ -206,15 +206,22 @@ void require_role(const context::Context &context, AclMode perms, Oid relid)
 		rights::require(context, Role::admin, Action::remove, relid);
 }
 
+// How an object of a schema is used: a relation of a range table or a
+// schema named explicitly (what a union view's read needs), or anything else
+// (creating, changing, dropping objects, calling functions).
+enum class Use { read, other };
+
 // Throws unless the statement may use an object of schema nsp: it is no
 // tenant's schema, or the schema of the statement's validated tenant (and,
-// for a relation, the role allows perms).
-void require_open(Oid nsp, AclMode perms, Oid relid)
+// for a relation, the role allows perms). Inside an EverySchemaReadable
+// scope, every tenant schema is open to reading relations, and to nothing
+// else.
+void require_open(Oid nsp, AclMode perms, Oid relid, Use use = Use::other)
 {
 	SchemaTenant schema = schema_tenant(nsp);
 	if (!schema.tenant_schema || bypasses())
 		return;
-	if (every_schema_readable > 0 && (perms & ~ACL_SELECT) == 0)
+	if (every_schema_readable > 0 && use == Use::read && (perms & ~ACL_SELECT) == 0)
 		return;
 	if (no_tenant_selected())
 		throw closed(schema, "no tenant is selected.");
@@ -314,7 +321,7 @@ void check_access(ObjectAccessType access, Oid class_id, Oid object_id, void *ar
 		// A schema named explicitly is refused; the search path leaves it out.
 		auto *search = static_cast<ObjectAccessNamespaceSearch *>(arg);
 		if (search->ereport_on_violation)
-			require_open(object_id, 0, InvalidOid);
+			require_open(object_id, 0, InvalidOid, Use::read);
 		else if (search->result && !stays_in_search_path(object_id))
 			search->result = false;
 		break;
@@ -454,7 +461,7 @@ void check_range_table(List *range_table)
 	foreach (cell, range_table) {
 		auto *rte = static_cast<RangeTblEntry *>(lfirst(cell));
 		if (rte->rtekind == RTE_RELATION)
-			require_open(pg_call(get_rel_namespace, rte->relid), rte->requiredPerms, rte->relid);
+			require_open(pg_call(get_rel_namespace, rte->relid), rte->requiredPerms, rte->relid, Use::read);
 	}
 }
 

@@ -7690,24 +7690,73 @@ REVOKE ALL ON FUNCTION tenancy._read_tenant_schemas(text) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._read_tenant_schemas(text) IS
     'internal: the rows of one read-only query, with every tenant schema open to reading';
 
+-- Raises unless a union view may have a column of this type: a domain
+-- runs its CHECK constraints on the NULL of a tenant whose table lacks the
+-- column, so only a superuser's domain is taken.
+CREATE OR REPLACE FUNCTION tenancy._require_union_type(column_name name, column_type regtype) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_type ty JOIN pg_roles r ON r.oid = ty.typowner
+                WHERE ty.oid = column_type AND ty.typtype = 'd' AND NOT r.rolsuper) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('column "%s" of a union view cannot have domain type %s', column_name, column_type),
+            DETAIL = 'A union view reads every tenant''s table with the rights of pg_tenancy, which never runs the '
+                     'CHECK constraints of a domain that an ordinary role made.',
+            HINT = 'Give the column its base type in the tenants'' tables, or leave the table out of union views.';
+    END IF;
+END
+$$;
+REVOKE ALL ON FUNCTION tenancy._require_union_type(name, regtype) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._require_union_type(name, regtype) IS
+    'internal: raises unless a union view may have a column of this type';
+
 -- The rows of a union view: the table of every schema-mode tenant that has
--- it, each with the tenant's id; a column a tenant's table lacks is NULL.
+-- it, each with the tenant's id; a column a tenant's table lacks is NULL. A
+-- column of another type than the view's is refused, never cast (a cast may
+-- be any role's code): the view is behind, and refresh_union_views() brings
+-- it up to date. Nothing but the columns is read: no cast, no function, no
+-- policy (pg_tenancy's owner bypasses row level security), no inheritance
+-- child.
 CREATE OR REPLACE FUNCTION tenancy._union_rows(table_name text, columns name[], types regtype[])
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     query text;
     definitions text;
+    mismatch record;
 BEGIN
     PERFORM tenancy._require_platform_admin('read a union view');
-    SELECT string_agg(format('SELECT %L::uuid, %s FROM %I.%I', t.id,
+    IF table_name IS NULL OR columns IS NULL OR types IS NULL
+       OR cardinality(columns) <> cardinality(types) OR array_position(types, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a union view needs a table name and one type per column';
+    END IF;
+    PERFORM tenancy._require_union_type(columns[i], types[i]) FROM generate_subscripts(columns, 1) i;
+    SELECT t.slug, a.attname, a.atttypid::regtype AS found_type, types[i] AS wanted_type INTO mismatch
+      FROM tenancy.tenants t
+           JOIN pg_namespace n ON n.nspname = t.schema_name
+           JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = _union_rows.table_name
+                          AND c.relkind IN ('r', 'p')
+           JOIN generate_subscripts(columns, 1) i ON true
+           JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = columns[i] AND NOT a.attisdropped
+     WHERE t.isolation = 'schema' AND a.atttypid <> types[i]
+     ORDER BY t.slug LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+            MESSAGE = format('column "%s" of table "%s" of tenant "%s" has type %s, the union view''s has %s',
+                             mismatch.attname, table_name, mismatch.slug, mismatch.found_type, mismatch.wanted_type),
+            HINT = 'Finish the migration that changes it in every tenant, then run SELECT * FROM '
+                   'tenancy.refresh_union_views().';
+    END IF;
+    SELECT string_agg(format('SELECT %L::uuid, %s FROM %s %I.%I', t.id,
                              (SELECT string_agg(CASE WHEN EXISTS (SELECT 1 FROM pg_attribute a
                                                                    WHERE a.attrelid = c.oid
                                                                      AND a.attname = columns[i]
                                                                      AND NOT a.attisdropped)
-                                                     THEN format('%I::%s', columns[i], types[i])
+                                                     THEN quote_ident(columns[i])
                                                      ELSE format('NULL::%s', types[i]) END, ', ' ORDER BY i)
                                 FROM generate_subscripts(columns, 1) i),
+                             CASE WHEN c.relkind = 'r' THEN 'ONLY' ELSE '' END,
                              t.schema_name, _union_rows.table_name),
                       ' UNION ALL ' ORDER BY t.slug)
       INTO query
@@ -7767,6 +7816,7 @@ BEGIN
             HINT = 'A union view takes its columns from the tenants'' tables: create a schema-mode tenant and '
                    'migrate it first.';
     END IF;
+    PERFORM tenancy._require_union_type(columns[i], types[i]) FROM generate_subscripts(columns, 1) i;
     query := tenancy._union_view_query(table_name, columns, types);
     SELECT c.* INTO existing FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
      WHERE n.nspname = view_schema AND c.relname = view_name;
@@ -7955,7 +8005,8 @@ COMMENT ON FUNCTION tenancy.refresh_union_views() IS
 -- that may read every tenant's tables would read other tenants' most common
 -- values and histograms there, whatever tenant it is in. An event trigger
 -- seals each table created in, or moved into, a tenant schema, and seals it
--- again after an ALTER TABLE that disabled it.
+-- again after an ALTER TABLE that disabled it. Materialized views and
+-- foreign tables, which cannot have row level security, are refused there.
 
 -- Enables row level security on a table of a tenant schema, with the policy
 -- that lets every row through, unless it has both.
@@ -7990,11 +8041,35 @@ REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
     'internal: tables of tenant schemas without row level security or its policy';
 
+-- Materialized views and foreign tables of tenant schemas: they cannot have
+-- row level security, so pg_stats would show their values to other tenants.
+CREATE OR REPLACE FUNCTION tenancy._unsealable_tenant_relations(relations oid[] DEFAULT NULL)
+RETURNS TABLE (relid regclass, kind text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN tenancy.tenants t ON t.schema_name = n.nspname
+     WHERE c.relkind IN ('m', 'f') AND (relations IS NULL OR c.oid = ANY (relations))
+$$;
+REVOKE ALL ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) IS
+    'internal: materialized views and foreign tables in tenant schemas';
+
 CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target regclass;
+    refused record;
 BEGIN
+    SELECT * INTO refused FROM tenancy._unsealable_tenant_relations(
+        ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d WHERE d.classid = 'pg_class'::regclass)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('a %s cannot live in a tenant schema', refused.kind),
+            DETAIL = format('%s cannot have row level security, so pg_stats would show its values to the roles '
+                            'of other tenants.', refused.relid),
+            HINT = 'Use a table (filled by the application, or by a function the tenant''s roles call).';
+    END IF;
     FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
                       ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
                              WHERE d.classid = 'pg_class'::regclass)) u LOOP
@@ -8079,6 +8154,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'WITH CHECK (true)', u.relid, u.relid)
       FROM tenancy._unsealed_tenant_tables() u
     UNION ALL
+    SELECT 'error', u.relid::text,
+           format('%s in a tenant schema: it cannot have row level security, so pg_stats shows its values to every '
+                  'role that may read it, in whatever tenant it is', u.kind),
+           'Replace it with a table.'
+      FROM tenancy._unsealable_tenant_relations() u
+    UNION ALL
     SELECT 'error', s.schema_name,
            format('tenant "%s" misses %s tenant migration%s: %s', s.slug, count(*),
                   CASE WHEN count(*) > 1 THEN 's' ELSE '' END,
@@ -8124,6 +8205,7 @@ CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
 -- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
 -- those of 0.11 at once.
 CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
+                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.seal_tenant_tables();
 SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;

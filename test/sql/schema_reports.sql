@@ -180,6 +180,125 @@ SELECT count(*) AS findings FROM tenancy.health_check()
 -- The regclass form refreshes an existing union view.
 SELECT tenancy.union_view('reports.all_orders'::regclass, 'orders');
 
+-- Attacks on the read. A union view reads every tenant's table with the
+-- rights of pg_tenancy, so it runs no code a role chose. A tenant's role who
+-- may create in its schema makes a column of its own type, castable to the
+-- view's type by its own function that would make it a superuser: the read
+-- is refused, naming the tenant, and the cast never runs.
+RESET ROLE;
+CREATE TABLE public.window_log (what text, outcome text);
+GRANT INSERT ON public.window_log TO PUBLIC;
+GRANT CREATE ON SCHEMA tenant_rep_two TO reports_reader;
+SET ROLE reports_owner;
+BEGIN;
+SELECT tenancy.enter('rep-one') IS NOT NULL AS entered;
+CREATE TABLE ledger (id int, amount numeric);
+INSERT INTO ledger VALUES (1, 10);
+COMMIT;
+RESET ROLE;
+SELECT tenancy.set_member_role('rep-two', 'reports_reader', 'member');
+SET ROLE reports_reader;
+BEGIN;
+SELECT tenancy.enter('rep-two') IS NOT NULL AS entered;
+CREATE TYPE tenant_rep_two.money_box AS (v numeric);
+CREATE FUNCTION tenant_rep_two.unbox(b tenant_rep_two.money_box) RETURNS numeric LANGUAGE plpgsql AS $f$
+BEGIN
+    INSERT INTO public.window_log VALUES ('cast ran', current_user);
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE reports_reader SUPERUSER';
+    END IF;
+    RETURN b.v;
+END $f$;
+CREATE CAST (tenant_rep_two.money_box AS numeric) WITH FUNCTION tenant_rep_two.unbox(tenant_rep_two.money_box);
+CREATE TABLE ledger (id int, amount tenant_rep_two.money_box);
+INSERT INTO ledger VALUES (2, ROW(5));
+COMMIT;
+RESET ROLE;
+RESET tenancy.tenant;
+RESET search_path;
+SET ROLE reports_owner;
+SELECT tenancy.union_view('reports.all_ledgers', 'ledger');
+SELECT * FROM reports.all_ledgers;
+:sqlstate
+RESET ROLE;
+SELECT rolsuper AS reader_is_superuser FROM pg_roles WHERE rolname = 'reports_reader';
+SELECT count(*) AS casts_run FROM public.window_log;
+-- A platform admin's own domain, whose CHECK would run with pg_tenancy's
+-- rights: refused, in the view and in a direct call.
+SET ROLE reports_owner;
+CREATE FUNCTION reports.promote(v text) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN EXECUTE 'ALTER ROLE reports_owner SUPERUSER'; RETURN true; END $f$;
+CREATE DOMAIN reports.sneaky AS text CHECK (reports.promote(VALUE));
+SELECT * FROM tenancy._union_rows('orders', '{note}', '{reports.sneaky}') AS r(tenant_id uuid, note reports.sneaky);
+:sqlstate
+SELECT * FROM tenancy._union_rows('orders', '{note}', '{text,text}') AS r(tenant_id uuid, note text);
+:sqlstate
+RESET ROLE;
+SELECT rolsuper AS owner_is_superuser FROM pg_roles WHERE rolname = 'reports_owner';
+-- While a union view is read, tenant schemas are open to reading its
+-- tables and to nothing else: code that runs then (the CHECK of a
+-- superuser's domain, on the NULL of a tenant lacking the column) cannot
+-- create, drop or call anything in a tenant schema.
+CREATE FUNCTION public.probe_window(v text) RETURNS boolean LANGUAGE plpgsql AS $f$
+BEGIN
+    BEGIN
+        EXECUTE 'CREATE TABLE tenant_rep_two.planted (x int)';
+        INSERT INTO public.window_log VALUES ('create', 'made');
+    EXCEPTION WHEN OTHERS THEN INSERT INTO public.window_log VALUES ('create', SQLSTATE);
+    END;
+    BEGIN
+        EXECUTE 'DROP TABLE tenant_rep_two.ledger';
+        INSERT INTO public.window_log VALUES ('drop', 'dropped');
+    EXCEPTION WHEN OTHERS THEN INSERT INTO public.window_log VALUES ('drop', SQLSTATE);
+    END;
+    BEGIN
+        PERFORM tenant_rep_two.unbox(ROW(1)::tenant_rep_two.money_box);
+        INSERT INTO public.window_log VALUES ('call', 'called');
+    EXCEPTION WHEN OTHERS THEN INSERT INTO public.window_log VALUES ('call', SQLSTATE);
+    END;
+    RETURN true;
+END $f$;
+CREATE DOMAIN public.probed AS text CHECK (public.probe_window(VALUE));
+CREATE TABLE tenant_rep_one.tagged (id int, tag public.probed);
+CREATE TABLE tenant_rep_two.tagged (id int);
+INSERT INTO tenant_rep_two.tagged VALUES (1);
+SET ROLE reports_owner;
+SELECT tenancy.union_view('reports.all_tagged', 'tagged');
+SELECT count(*) AS tagged_rows FROM reports.all_tagged;
+RESET ROLE;
+SELECT what, outcome FROM public.window_log WHERE what <> 'cast ran' ORDER BY what;
+SELECT to_regclass('tenant_rep_two.planted') AS planted, to_regclass('tenant_rep_two.ledger') AS ledger;
+DROP VIEW reports.all_tagged;
+DROP VIEW reports.all_ledgers;
+DROP TABLE tenant_rep_one.tagged, tenant_rep_two.tagged, tenant_rep_one.ledger, tenant_rep_two.ledger;
+DROP CAST (tenant_rep_two.money_box AS numeric);
+DROP FUNCTION tenant_rep_two.unbox(tenant_rep_two.money_box);
+DROP TYPE tenant_rep_two.money_box;
+REVOKE CREATE ON SCHEMA tenant_rep_two FROM reports_reader;
+DROP DOMAIN reports.sneaky;
+DROP FUNCTION reports.promote(text);
+DROP DOMAIN public.probed;
+DROP FUNCTION public.probe_window(text);
+DROP TABLE public.window_log;
+
+-- Materialized views and foreign tables cannot have row level security:
+-- refused in tenant schemas, which keeps their values out of pg_stats.
+SET ROLE reports_owner;
+BEGIN;
+SELECT tenancy.enter('rep-one') IS NOT NULL AS entered;
+CREATE MATERIALIZED VIEW order_totals AS SELECT sum(amount) FROM orders;
+:sqlstate
+ROLLBACK;
+CREATE MATERIALIZED VIEW reports.totals AS SELECT 1 AS one;
+BEGIN;
+SELECT tenancy.enter('rep-one') IS NOT NULL AS entered;
+ALTER MATERIALIZED VIEW reports.totals SET SCHEMA tenant_rep_one;
+:sqlstate
+ROLLBACK;
+DROP MATERIALIZED VIEW reports.totals;
+RESET tenancy.tenant;
+RESET search_path;
+
 -- Bad input changes nothing.
 SELECT tenancy.union_view('reports.nothing', 'no_such_table');
 :sqlstate

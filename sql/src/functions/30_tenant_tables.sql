@@ -6,7 +6,8 @@
 -- that may read every tenant's tables would read other tenants' most common
 -- values and histograms there, whatever tenant it is in. An event trigger
 -- seals each table created in, or moved into, a tenant schema, and seals it
--- again after an ALTER TABLE that disabled it.
+-- again after an ALTER TABLE that disabled it. Materialized views and
+-- foreign tables, which cannot have row level security, are refused there.
 
 -- Enables row level security on a table of a tenant schema, with the policy
 -- that lets every row through, unless it has both.
@@ -41,11 +42,35 @@ REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
     'internal: tables of tenant schemas without row level security or its policy';
 
+-- Materialized views and foreign tables of tenant schemas: they cannot have
+-- row level security, so pg_stats would show their values to other tenants.
+CREATE OR REPLACE FUNCTION tenancy._unsealable_tenant_relations(relations oid[] DEFAULT NULL)
+RETURNS TABLE (relid regclass, kind text)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.oid::regclass, CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN tenancy.tenants t ON t.schema_name = n.nspname
+     WHERE c.relkind IN ('m', 'f') AND (relations IS NULL OR c.oid = ANY (relations))
+$$;
+REVOKE ALL ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) IS
+    'internal: materialized views and foreign tables in tenant schemas';
+
 CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target regclass;
+    refused record;
 BEGIN
+    SELECT * INTO refused FROM tenancy._unsealable_tenant_relations(
+        ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d WHERE d.classid = 'pg_class'::regclass)) LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('a %s cannot live in a tenant schema', refused.kind),
+            DETAIL = format('%s cannot have row level security, so pg_stats would show its values to the roles '
+                            'of other tenants.', refused.relid),
+            HINT = 'Use a table (filled by the application, or by a function the tenant''s roles call).';
+    END IF;
     FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
                       ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
                              WHERE d.classid = 'pg_class'::regclass)) u LOOP

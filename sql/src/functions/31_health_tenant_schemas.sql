@@ -72,6 +72,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
                   'WITH CHECK (true)', u.relid, u.relid)
       FROM tenancy._unsealed_tenant_tables() u
     UNION ALL
+    SELECT 'error', u.relid::text,
+           format('%s in a tenant schema: it cannot have row level security, so pg_stats shows its values to every '
+                  'role that may read it, in whatever tenant it is', u.kind),
+           'Replace it with a table.'
+      FROM tenancy._unsealable_tenant_relations() u
+    UNION ALL
     SELECT 'error', s.schema_name,
            format('tenant "%s" misses %s tenant migration%s: %s', s.slug, count(*),
                   CASE WHEN count(*) > 1 THEN 's' ELSE '' END,

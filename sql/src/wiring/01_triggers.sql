@@ -85,7 +85,8 @@ CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
 
 -- Tables in tenant schemas get row level security (functions/30_tenant_tables.sql).
 CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE')
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
+                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.seal_tenant_tables();
 
 -- Finds actors whose names look alike (tenancy._refuse_lookalike).
