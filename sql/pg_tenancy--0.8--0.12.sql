@@ -8102,25 +8102,30 @@ REVOKE ALL ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) IS
     'internal: materialized views and foreign tables in tenant schemas';
 
+-- Looks at each relation of the command by its oid (index lookups only:
+-- it runs after every CREATE and ALTER TABLE of the database).
 CREATE OR REPLACE FUNCTION tenancy.seal_tenant_tables() RETURNS event_trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    target regclass;
-    refused record;
+    target oid;
+    relation record;
 BEGIN
-    SELECT * INTO refused FROM tenancy._unsealable_tenant_relations(
-        ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d WHERE d.classid = 'pg_class'::regclass)) LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('a %s cannot live in a tenant schema', refused.kind),
-            DETAIL = format('%s cannot have row level security, so pg_stats would show its values to the roles '
-                            'of other tenants.', refused.relid),
-            HINT = 'Use a table (filled by the application, or by a function the tenant''s roles call).';
-    END IF;
-    FOR target IN SELECT u.relid FROM tenancy._unsealed_tenant_tables(
-                      ARRAY(SELECT d.objid FROM pg_event_trigger_ddl_commands() d
-                             WHERE d.classid = 'pg_class'::regclass)) u LOOP
-        PERFORM tenancy._seal_tenant_table(target);
+    FOR target IN SELECT DISTINCT d.objid FROM pg_event_trigger_ddl_commands() d
+                   WHERE d.classid = 'pg_class'::regclass LOOP
+        SELECT c.oid::regclass AS relid, c.relkind INTO relation
+          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.oid = target AND c.relkind IN ('r', 'p', 'm', 'f')
+           AND EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = n.nspname);
+        CONTINUE WHEN NOT FOUND;
+        IF relation.relkind IN ('m', 'f') THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('a %s cannot live in a tenant schema',
+                                 CASE relation.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END),
+                DETAIL = format('%s cannot have row level security, so pg_stats would show its values to the '
+                                'roles of other tenants.', relation.relid),
+                HINT = 'Use a table (filled by the application, or by a function the tenant''s roles call).';
+        END IF;
+        PERFORM tenancy._seal_tenant_table(relation.relid);
     END LOOP;
 END
 $$;
