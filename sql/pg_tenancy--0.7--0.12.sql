@@ -8190,34 +8190,33 @@ REVOKE ALL ON FUNCTION tenancy._seal_tenant_table(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._seal_tenant_table(regclass) IS
     'internal: enables row level security on a tenant schema''s table with a policy that lets every row through';
 
--- The tables of tenant schemas that are not sealed; all of them, or those of
--- the DDL command that just ended.
-CREATE OR REPLACE FUNCTION tenancy._unsealed_tenant_tables(tables oid[] DEFAULT NULL)
-RETURNS TABLE (relid regclass, schema_name text)
+-- The tables of tenant schemas that are not sealed.
+CREATE OR REPLACE FUNCTION tenancy._unsealed_tenant_tables()
+RETURNS TABLE (relid regclass)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT c.oid::regclass, n.nspname::text
+    SELECT c.oid::regclass
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            JOIN tenancy.tenants t ON t.schema_name = n.nspname
-     WHERE c.relkind IN ('r', 'p') AND (tables IS NULL OR c.oid = ANY (tables))
+     WHERE c.relkind IN ('r', 'p')
        AND (NOT c.relrowsecurity
             OR NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenancy_schema_rows'))
 $$;
-REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._unsealed_tenant_tables(oid[]) IS
+REVOKE ALL ON FUNCTION tenancy._unsealed_tenant_tables() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealed_tenant_tables() IS
     'internal: tables of tenant schemas without row level security or its policy';
 
 -- Materialized views and foreign tables of tenant schemas: they cannot have
 -- row level security, so pg_stats would show their values to other tenants.
-CREATE OR REPLACE FUNCTION tenancy._unsealable_tenant_relations(relations oid[] DEFAULT NULL)
+CREATE OR REPLACE FUNCTION tenancy._unsealable_tenant_relations()
 RETURNS TABLE (relid regclass, kind text)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT c.oid::regclass, CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'foreign table' END
       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
            JOIN tenancy.tenants t ON t.schema_name = n.nspname
-     WHERE c.relkind IN ('m', 'f') AND (relations IS NULL OR c.oid = ANY (relations))
+     WHERE c.relkind IN ('m', 'f')
 $$;
-REVOKE ALL ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._unsealable_tenant_relations(oid[]) IS
+REVOKE ALL ON FUNCTION tenancy._unsealable_tenant_relations() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._unsealable_tenant_relations() IS
     'internal: materialized views and foreign tables in tenant schemas';
 
 -- Looks at each relation of the command by its oid (index lookups only:
