@@ -53,6 +53,8 @@ void add_report_command(CLI::App &app, Invocation &invocation);
 void add_tenant_region_command(CLI::App &tenant, Invocation &invocation);
 // tenant export|import|clone, registered on the tenant group
 void add_tenant_portability_commands(CLI::App &tenant, Invocation &invocation);
+// tenant move, registered on the tenant group
+void add_tenant_move_command(CLI::App &tenant, Invocation &invocation);
 // pii mark|unmark|policy|list|request|requests|export|erase
 void add_pii_commands(CLI::App &app, Invocation &invocation);
 // migrate DIR

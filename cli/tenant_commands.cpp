@@ -123,7 +123,7 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 {
 	auto args = std::make_shared<TenantArgs>();
 	CLI::App *tenant = app.add_subcommand(
-		"tenant", "Create, list, show, suspend, activate, archive, terminate, restore and drop tenants");
+		"tenant", "Create, list, show, suspend, activate, archive, move, terminate, restore and drop tenants");
 	tenant->require_subcommand(1);
 
 	CLI::App *create_command = tenant->add_subcommand(
@@ -188,6 +188,7 @@ void add_tenant_commands(CLI::App &app, Invocation &invocation)
 	add_tenant_limits_command(*tenant, invocation);
 	add_tenant_region_command(*tenant, invocation);
 	add_tenant_portability_commands(*tenant, invocation);
+	add_tenant_move_command(*tenant, invocation);
 }
 
 } // namespace tenantctl

@@ -35,6 +35,7 @@ namespace {
 
 constexpr int role_count = 5;
 constexpr int status_count = 4;
+constexpr int isolation_count = 3;
 constexpr size_t text_buffer = 512;
 
 // Oids and attribute numbers of the catalog, resolved once per invalidation.
@@ -46,22 +47,25 @@ struct Oids {
 	Oid protected_tables, audit_log, platform_grants;
 	Oid plans, setting_definitions;
 	Oid table_owner_role;
-	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason, tenant_schema_name;
+	AttrNumber tenant_id, tenant_slug, tenant_status, tenant_reason, tenant_schema_name, tenant_isolation;
 	AttrNumber member_tenant, member_actor, member_role, member_active;
 	Oid role_value[role_count];
 	Oid status_value[status_count];
+	Oid isolation_value[isolation_count];
 };
 
 Oids oids;
 
 const char *const role_labels[role_count] = {nullptr, "viewer", "member", "admin", "owner"};
 const char *const status_labels[status_count] = {"active", "suspended", "archived", "terminating"};
+const char *const isolation_labels[isolation_count] = {"row", "schema", "database"};
 
 // The fields of a tenant row copied out of the heap; plain data for pg_call.
 struct TenantFields {
 	bool found;
 	pg_uuid_t id;
 	Oid status;
+	Oid isolation;
 	char slug[text_buffer];
 	char reason[text_buffer];
 };
@@ -104,6 +108,7 @@ void resolve_oids()
 		found.tenant_status = get_attnum(found.tenants, "status");
 		found.tenant_reason = get_attnum(found.tenants, "status_reason");
 		found.tenant_schema_name = get_attnum(found.tenants, "schema_name");
+		found.tenant_isolation = get_attnum(found.tenants, "isolation");
 		found.member_tenant = get_attnum(found.memberships, "tenant_id");
 		found.member_actor = get_attnum(found.memberships, "actor");
 		found.member_role = get_attnum(found.memberships, "role");
@@ -116,6 +121,10 @@ void resolve_oids()
 			found.role_value[i] = enum_value(role_type, role_labels[i]);
 		for (int i = 0; i < status_count; i++)
 			found.status_value[i] = enum_value(status_type, status_labels[i]);
+		Oid isolation_type = GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum("isolation"),
+											 ObjectIdGetDatum(schema));
+		for (int i = 0; i < isolation_count; i++)
+			found.isolation_value[i] = enum_value(isolation_type, isolation_labels[i]);
 	}
 	found.table_owner_role = get_role_oid("tenancy_table_owner", true);
 	// Not installed (or being installed): look again next time.
@@ -174,6 +183,7 @@ void scan_tenants(Oid index, AttrNumber key_column, RegProcedure equality, Datum
 		Datum id = heap_getattr(tuple, oids.tenant_id, desc, &isnull);
 		memcpy(&out->id, DatumGetUUIDP(id), sizeof(pg_uuid_t));
 		out->status = DatumGetObjectId(heap_getattr(tuple, oids.tenant_status, desc, &isnull));
+		out->isolation = DatumGetObjectId(heap_getattr(tuple, oids.tenant_isolation, desc, &isnull));
 		Datum slug = heap_getattr(tuple, oids.tenant_slug, desc, &isnull);
 		copy_text_datum(slug, isnull, out->slug);
 		Datum reason = heap_getattr(tuple, oids.tenant_reason, desc, &isnull);
@@ -352,6 +362,15 @@ Status status_from_oid(Oid value)
 	throw Error(ERRCODE_DATA_CORRUPTED, "unknown tenant status in tenancy.tenants");
 }
 
+// Converts the isolation enum oid of a row into an Isolation.
+Isolation isolation_from_oid(Oid value)
+{
+	for (int i = 0; i < isolation_count; i++)
+		if (oids.isolation_value[i] == value)
+			return static_cast<Isolation>(i);
+	throw Error(ERRCODE_DATA_CORRUPTED, "unknown isolation mode in tenancy.tenants");
+}
+
 // Turns the fields of a tenant row into a Tenant.
 Tenant to_tenant(const TenantFields &fields)
 {
@@ -362,6 +381,7 @@ Tenant to_tenant(const TenantFields &fields)
 		tenant.slug = fields.slug;
 		tenant.status = status_from_oid(fields.status);
 		tenant.status_reason = fields.reason;
+		tenant.isolation = isolation_from_oid(fields.isolation);
 	}
 	return tenant;
 }
@@ -399,13 +419,13 @@ Tenant find_schema_tenant(const char *schema_name)
 	return to_tenant(fields);
 }
 
-// Says whether a tenant with this id exists.
-bool tenant_exists(const pg_uuid_t &id)
+// Finds a tenant by id.
+Tenant find_tenant_by_id(const pg_uuid_t &id)
 {
 	const Oids &o = resolved();
 	TenantFields fields{};
 	pg_call(scan_tenants, o.tenants_pkey, o.tenant_id, F_UUID_EQ, UUIDPGetDatum(&id), &fields);
-	return fields.found;
+	return to_tenant(fields);
 }
 
 // Finds the membership of an actor in a tenant.

@@ -19,6 +19,9 @@ enum class Role : int { none = 0, viewer = 1, member = 2, admin = 3, owner = 4 }
 // Lifecycle states of a tenant.
 enum class Status : int { active = 0, suspended = 1, archived = 2, terminating = 3 };
 
+// Where a tenant's rows live: in protected tables, its schema, its database.
+enum class Isolation : int { row = 0, schema = 1, database = 2 };
+
 // One row of tenancy.tenants, as far as the context needs it.
 struct Tenant {
 	bool found = false;
@@ -26,6 +29,7 @@ struct Tenant {
 	std::string slug;
 	Status status = Status::active;
 	std::string status_reason;
+	Isolation isolation = Isolation::row;
 };
 
 // One row of tenancy.memberships, as far as the context needs it.
@@ -42,8 +46,8 @@ Tenant find_tenant(const char *slug_or_uuid);
 // the update to 0.11 has run).
 Tenant find_schema_tenant(const char *schema_name);
 
-// Says whether a tenant with this id exists (latest committed state).
-bool tenant_exists(const pg_uuid_t &id);
+// Finds a tenant by id (latest committed state).
+Tenant find_tenant_by_id(const pg_uuid_t &id);
 
 // Finds the membership of an actor in a tenant.
 Membership find_membership(const pg_uuid_t &tenant, const std::string &actor);

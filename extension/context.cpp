@@ -95,7 +95,7 @@ Context resolve(const statement::Inputs &inputs)
 			 Error(ERRCODE_UNDEFINED_OBJECT, "tenant \"" + actor_names::shown(requested) + "\" does not exist")
 				 .hint("Check the slug with tenancy.tenant_list()."));
 	}
-	tenant_lock::known_to_exist(tenant.id, stamp);
+	tenant_lock::known_to_exist(tenant, stamp);
 
 	Context context;
 	context.tenant_id = tenant.id;

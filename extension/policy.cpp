@@ -5,9 +5,10 @@
 // with it inside a scalar subquery, so it runs once per statement, not per
 // row, and the comparison can use the tenant_id index; the write policies
 // call it per row written, from the context cached for the statement (an
-// initplan would cost more to set up). For a write it also holds
-// the tenant until the transaction ends (tenant_lock.hpp), so that the rows
-// it writes cannot outlive their tenant.
+// initplan would cost more to set up). For a write (a delete too) it also
+// holds the tenant until the transaction ends (tenant_lock.hpp), so that the
+// rows it writes cannot outlive their tenant, and a move of the tenant to
+// another mode waits for it (and it for the move).
 #include "boundary.hpp"
 #include "datum.hpp"
 #include "rights.hpp"
@@ -34,6 +35,8 @@ TENANCY_SQL_FUNCTION(tenancy_tenant_for)
 		rights::require(context, required, wanted, relid);
 		if (wanted == rights::Action::insert || wanted == rights::Action::update)
 			tenant_lock::hold_for_write(context.tenant_id);
+		else if (wanted == rights::Action::remove)
+			tenant_lock::hold_for_delete(context.tenant_id);
 		return uuid_datum(context.tenant_id);
 	});
 }

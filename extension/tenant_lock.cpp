@@ -32,6 +32,9 @@ namespace tenancy::tenant_lock {
 
 namespace {
 
+// Where a tenant keeps its rows, as far as writes into protected tables care.
+enum class Placement { missing, tables, elsewhere };
+
 // The lock space of pg_tenancy's tags: locktag_field4 of advisory tags, which
 // pg_advisory_lock() sets to 1 or 2.
 constexpr uint16 lock_space = 29812;
@@ -47,8 +50,9 @@ bool has_last = false;
 // Whether this transaction holds the tag of all tenants.
 bool holds_all = false;
 
-// Whether tenants exist, until the catalog changes.
-GenerationMap<bool> known_tenants(100000);
+// Whether tenants exist and keep their rows in protected tables (row mode),
+// until the catalog changes.
+GenerationMap<Placement> known_tenants(100000);
 
 // Returns the 16-byte key of a tenant.
 std::string key_of(const pg_uuid_t &tenant)
@@ -80,12 +84,17 @@ void acquire(const pg_uuid_t *tenant, LOCKMODE mode)
 	(void) LockAcquire(&tag, mode, false, false);
 }
 
-// Says whether the tenant exists in the latest committed state (this
+// Says where the tenant keeps its rows in the latest committed state (this
 // transaction's own changes included), from the cache when still valid.
-bool tenant_exists(const pg_uuid_t &tenant)
+Placement placement_of(const pg_uuid_t &tenant)
 {
 	invalidation::catch_up();
-	return known_tenants.get(key_of(tenant), [&] { return catalog::tenant_exists(tenant); });
+	return known_tenants.get(key_of(tenant), [&] {
+		catalog::Tenant found = catalog::find_tenant_by_id(tenant);
+		if (!found.found)
+			return Placement::missing;
+		return found.isolation == catalog::Isolation::row ? Placement::tables : Placement::elsewhere;
+	});
 }
 
 // Returns the text of a uuid (palloc'd).
@@ -102,6 +111,20 @@ char *uuid_text(const pg_uuid_t *tenant)
 		.detail("Every row of a protected table belongs to a tenant of tenancy.tenants; this one was never "
 				"created, or was dropped.")
 		.hint("Create the tenant with tenancy.create_tenant() first, or set tenant_id to an existing tenant.");
+}
+
+// Throws the error of a row of a tenant that keeps its rows elsewhere: in
+// its schema (since tenancy.move_tenant() moved it, perhaps while the writer
+// waited for the move) or its database.
+[[noreturn]] void throw_elsewhere(const pg_uuid_t &tenant)
+{
+	catalog::Tenant found = catalog::find_tenant_by_id(tenant);
+	const char *where = found.isolation == catalog::Isolation::database ? "database" : "schema";
+	throw Error(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+				"tenant \"" + found.slug + "\" keeps its rows in its own " + where + ", not in protected tables")
+		.detail("Protected tables hold the rows of row-mode tenants only; tenant \"" + found.slug + "\" is in " +
+				where + " mode (created so, or moved by tenancy.move_tenant()).")
+		.hint("Run SELECT tenancy.enter('" + found.slug + "') again: its search path finds the tenant's tables.");
 }
 
 // Forgets every tenant this transaction held.
@@ -129,10 +152,9 @@ void on_subtransaction_end(SubXactEvent event, SubTransactionId subxact, SubTran
 		forget_all();
 }
 
-} // namespace
-
-// Holds the tenant for writing until the transaction ends.
-void hold_for_write(const pg_uuid_t &tenant)
+// Holds the tenant until the transaction ends, checking where it keeps its
+// rows; a delete may remove rows of a tenant that no longer exists.
+void hold(const pg_uuid_t &tenant, bool deleting)
 {
 	if (has_last && memcmp(last_held.data, tenant.data, UUID_LEN) == 0)
 		return;
@@ -144,12 +166,32 @@ void hold_for_write(const pg_uuid_t &tenant)
 		}
 		if (!holds_all)
 			pg_call(acquire, &tenant, AccessShareLock);
-		if (!tenant_exists(tenant))
+		Placement placement = placement_of(tenant);
+		if (placement == Placement::elsewhere)
+			throw_elsewhere(tenant);
+		if (placement == Placement::missing) {
+			if (deleting)
+				return;
 			throw_missing(tenant);
+		}
 		held.insert(key);
 	}
 	last_held = tenant;
 	has_last = true;
+}
+
+} // namespace
+
+// Holds the tenant for writing until the transaction ends.
+void hold_for_write(const pg_uuid_t &tenant)
+{
+	hold(tenant, false);
+}
+
+// Holds the tenant for deleting its rows until the transaction ends.
+void hold_for_delete(const pg_uuid_t &tenant)
+{
+	hold(tenant, true);
 }
 
 // Holds the tenant for its removal until the transaction ends.
@@ -171,10 +213,11 @@ void hold_member_seats(const pg_uuid_t &tenant)
 	});
 }
 
-// Records that the tenant exists, as of generation stamp.
-void known_to_exist(const pg_uuid_t &tenant, uint64 stamp)
+// Records where the tenant keeps its rows, as of generation stamp.
+void known_to_exist(const catalog::Tenant &tenant, uint64 stamp)
 {
-	known_tenants.put(key_of(tenant), stamp, true);
+	known_tenants.put(key_of(tenant.id), stamp,
+					  tenant.isolation == catalog::Isolation::row ? Placement::tables : Placement::elsewhere);
 }
 
 // Forgets that this transaction checked the tenant.

@@ -5,8 +5,8 @@
 # file refused; a failing tenant reported with the server's error while the
 # others go on (exit 1); kill -9 in the middle of a run and a resume that
 # applies nothing twice; a tenant created afterwards gets every migration;
-# tenantctl psql lands in the tenant's schema. Writes "passed failed" into
-# the file named by $1.
+# tenantctl tenant move both ways; tenantctl psql lands in the tenant's
+# schema. Writes "passed failed" into the file named by $1.
 set -u
 cd "$(dirname "$0")"
 . ../lib.sh
@@ -128,9 +128,26 @@ expect "the union view has the new column" "tenant_id,id,title,blocker,due,done"
 expect "and shows t01's row with it" "t01|first|f" \
     "$(sql "SELECT t.slug, v.title, v.done FROM reports.all_todo v JOIN tenancy.tenants t ON t.id = v.tenant_id")"
 
+# tenantctl tenant move: the row-mode tenant into a schema of its own (the
+# union view shows it then), and t01 out of its schema into the protected
+# table.
+sql "SELECT tenancy.protect('public.todo')" >/dev/null
+sql "INSERT INTO public.todo (title, tenant_id) SELECT 'row ' || g, t.id FROM tenancy.tenants t, generate_series(1, 2) g WHERE t.slug = 'rows'" >/dev/null
+check "tenant move copies, verifies and switches" 0 \
+    "moved tenant rows from row to schema mode \(tenant_rows\): 1 table, 2 rows copied, counts and checksums verified" \
+    -- tenant move rows --isolation schema
+expect "its rows are in its schema and the union view" "row 1,row 2|0|row 1,row 2" \
+    "$(sql "SELECT (SELECT string_agg(title, ',' ORDER BY id) FROM tenant_rows.todo), (SELECT count(*) FROM public.todo),
+                   (SELECT string_agg(v.title, ',' ORDER BY v.id) FROM reports.all_todo v JOIN tenancy.tenants t ON t.id = v.tenant_id WHERE t.slug = 'rows')")"
+check "moving it to the mode it is in is refused" 1 'tenant "rows" is already in schema mode' -- tenant move rows --isolation schema
+check "tenant move --json prints what moved" 0 '"from": "schema".*"rows": 1.*"target": "public.todo"' -- --json tenant move t01 --isolation row
+expect "t01's row is in the protected table, its schema gone" "first|0" \
+    "$(sql "SELECT (SELECT string_agg(d.title, ',') FROM public.todo d JOIN tenancy.tenants t ON t.id = d.tenant_id WHERE t.slug = 't01'),
+                   (SELECT count(*) FROM pg_namespace WHERE nspname = 'tenant_t01')")"
+
 # tenantctl psql opens a schema tenant's schema first.
-out=$("$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" psql t01 -- -At -c "SHOW search_path" 2>&1)
-expect "tenantctl psql lands in the tenant's schema" 'tenant_t01, "$user", public' "$out"
+out=$("$tenantctl" -d "dbname=$database user=migrate_owner password=tenancy-test" psql t02 -- -At -c "SHOW search_path" 2>&1)
+expect "tenantctl psql lands in the tenant's schema" 'tenant_t02, "$user", public' "$out"
 
 dropdb --force "$database" >/dev/null 2>&1
 psql -X -q -d postgres -c "DROP ROLE IF EXISTS migrate_owner" -c "DROP ROLE IF EXISTS migrate_stranger" >/dev/null

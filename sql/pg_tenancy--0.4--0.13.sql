@@ -75,6 +75,9 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 -- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+-- pg_tenancy 0.12 -> 0.13, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.13'" to load this file. \quit
 -- pg_tenancy: the state of each backfill and online protection
 -- (tenancy.protect_online()), one row per table, so that a run killed at any
 -- step resumes where it stopped. Every step records its progress in the
@@ -8580,6 +8583,492 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
+-- pg_tenancy: moving a tenant between row and schema mode. move_tenant()
+-- does everything in the caller's transaction, so that a move that fails or
+-- is interrupted leaves the tenant as it was, in its old mode:
+--
+--   1. it waits for the transactions writing into the tenant and keeps new
+--      ones out until it ends (the tenant's lock, and in schema mode a lock
+--      on every table of its schema that lets readers through);
+--   2. it copies the tenant's rows, table by table, into temporary tables,
+--      each read as the table's owner, and takes their count and checksum;
+--   3. it removes the old copy (the rows in protected tables, or the
+--      schema), switches the tenant's mode and loads the rows into their new
+--      tables as those tables' owners, in foreign key order, keeping every
+--      value (keys included) and moving sequences past the keys loaded;
+--   4. it counts and checksums every new table and raises unless each equals
+--      its source.
+--
+-- A row-mode table and a schema-mode table correspond by name: public.todo
+-- and tenant_acme.todo, as the tenant migrations make them.
+
+-- The columns a move copies from source to target: every column of the
+-- source but tenant_id, dropped and generated ones, which the target must
+-- have with the same type (a value left behind would be lost).
+CREATE OR REPLACE FUNCTION tenancy._move_columns(source regclass, target regclass) RETURNS name[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_column record;
+    target_type oid;
+    columns name[] := '{}';
+BEGIN
+    FOR source_column IN SELECT * FROM tenancy._portable_columns(source) LOOP
+        SELECT a.atttypid INTO target_type
+          FROM pg_attribute a
+         WHERE a.attrelid = target AND a.attname = source_column.column_name AND a.attnum > 0
+           AND NOT a.attisdropped AND a.attgenerated = '';
+        IF target_type IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('column %I of %s has no column in %s to go to', source_column.column_name, source,
+                                 target),
+                DETAIL = 'A move copies every column of the tenant''s tables; the values of this one would be lost.',
+                HINT = 'Add the column with a migration (tenantctl migrate), or drop it, before the move.';
+        ELSIF target_type <> source_column.type_oid THEN
+            RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+                MESSAGE = format('column %I is of type %s in %s and of type %s in %s', source_column.column_name,
+                                 source_column.type_oid::regtype, source, target_type::regtype, target),
+                DETAIL = 'A move copies values without casting them.',
+                HINT = 'Give both tables the same type with a migration before the move.';
+        END IF;
+        columns := columns || source_column.column_name;
+    END LOOP;
+    RETURN columns;
+END
+$$;
+
+-- The rows of a table in a FROM clause: ONLY for a plain table (never its
+-- inheritance children), the table itself for a partitioned one.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_of(target regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN c.relkind = 'p' THEN format('%s t', target) ELSE format('ONLY %s t', target) END
+      FROM pg_class c WHERE c.oid = target
+$$;
+
+-- The expression of a table's count and checksum, "rows/sum": the sum of a
+-- 64-bit hash of the text of each row's columns (in the order given), which
+-- does not depend on the order the rows are read in.
+CREATE OR REPLACE FUNCTION tenancy._move_checksum(columns name[]) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' OPERATOR(pg_catalog.||) '
+                  'coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(0%s)::pg_catalog.text, 0)'
+                  '::pg_catalog.numeric), 0)::pg_catalog.text',
+                  (SELECT coalesce(string_agg(format(', t.%I', c), '' ORDER BY n), '')
+                     FROM unnest(columns) WITH ORDINALITY u(c, n)))
+$$;
+
+-- The sequences that fill columns of a table (serial and identity columns),
+-- with the column.
+CREATE OR REPLACE FUNCTION tenancy._move_sequences(target regclass)
+RETURNS TABLE (column_name name, sequence regclass)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname, d.objid::regclass
+      FROM pg_depend d
+      JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = target AND d.deptype IN ('a', 'i')
+$$;
+
+-- Returns a table's owner.
+CREATE OR REPLACE FUNCTION tenancy._owner_of(target regclass) RETURNS regrole
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target
+$$;
+
+-- Runs a statement on a table of a tenant's schema as the table's owner,
+-- with that tenant open; the statement names everything with its schema.
+CREATE OR REPLACE FUNCTION tenancy._in_tenant_table(target regclass, tenant uuid, statement text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._run_in_tenant(tenancy._owner_of(target), tenant, 'pg_catalog, pg_temp', statement);
+END
+$$;
+
+-- Raises unless every table's copy has the count and checksum of its
+-- source; moved holds one object per table (source, target, rows, checksum)
+-- and checks the targets' "rows/sum" by target oid.
+CREATE OR REPLACE FUNCTION tenancy._require_same_rows(moved jsonb, checks jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(moved) e LOOP
+        IF checks->>(item->>'target_oid') IS DISTINCT FROM (item->>'rows') || '/' || (item->>'checksum') THEN
+            RAISE EXCEPTION USING ERRCODE = 'data_exception',
+                MESSAGE = format('the copy of %s in %s differs from it', item->>'source', item->>'target'),
+                DETAIL = format('The source has %s row(s) with checksum %s; the copy has %s.', item->>'rows',
+                                item->>'checksum', coalesce(replace(checks->>(item->>'target_oid'), '/',
+                                                                    ' row(s) with checksum '), 'nothing')),
+                HINT = 'Nothing was moved. A trigger or rule of the new table changed or kept out rows, or a '
+                       'column''s type rounds its values: change it, then move the tenant again.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Moves a row-mode tenant into a schema of its own: its rows leave the
+-- protected tables for the tables of the same names that the tenant
+-- migrations create in its new schema.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_to_schema(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    schema text := tenancy._schema_name_for(target.slug);
+    protected record;
+    staged jsonb := '[]';
+    moved jsonb := '[]';
+    item jsonb;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    checksum text;
+    targets regclass[] := '{}';
+    checks jsonb := '{}';
+    sequence_item record;
+    n integer := 0;
+BEGIN
+    PERFORM tenancy._require_free_schema(target.slug, schema);
+    -- The tenant's rows of every protected table, with their checksums.
+    FOR protected IN
+        SELECT p.relid, p.read_role, c.relname
+          FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+         ORDER BY p.relid::text LOOP
+        PERFORM tenancy._refuse_owner_code(protected.relid, 'A move reads the tenant''s rows as the table''s owner');
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(protected.relid) pc));
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum),
+               coalesce(array_agg(pc.column_name ORDER BY pc.attnum), '{}')
+          INTO column_list, columns
+          FROM tenancy._portable_columns(protected.relid) pc;
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', protected.relid);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1', stage,
+                column_list, (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c),
+                tenancy._move_rows_of(protected.relid)), NULL);
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+               'SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+               tenancy._move_checksum(columns), tenancy._move_rows_of(protected.relid)), NULL) f;
+        staged := staged || jsonb_build_object('source', protected.relid::text, 'source_oid', protected.relid::oid,
+                                               'name', protected.relname, 'stage', stage::text,
+                                               'rows', split_part(checksum, '/', 1)::bigint,
+                                               'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes, and the tenant gets its schema.
+    PERFORM tenancy._remove_tenant_rows(target.id);
+    UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
+    PERFORM tenancy._create_tenant_schema(target.id);
+    -- Each protected table's rows go to the table of its name there.
+    FOR item IN SELECT e FROM jsonb_array_elements(staged) e LOOP
+        counterpart := NULL;
+        IF tenancy._protected_counterpart(item->>'name') = (item->>'source_oid')::oid THEN
+            SELECT c.oid::regclass INTO counterpart
+              FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = schema AND c.relname = item->>'name' AND c.relkind IN ('r', 'p');
+        END IF;
+        IF counterpart IS NULL THEN
+            IF (item->>'rows')::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of tenant "%s" in %s have no table to go to in its schema',
+                                     item->>'rows', target.slug, item->>'source'),
+                    DETAIL = format('A tenant''s schema has the tables of the tenant migrations; the rows of a '
+                                    'protected table go to the one of its name when the table is the first of that '
+                                    'name in the shared schemas (%s). A move copies every row of the tenant.',
+                                    tenancy._shared_search_path()),
+                    HINT = 'Create the table with a tenant migration (tenantctl migrate DIR), or remove those rows, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        targets := targets || counterpart;
+        columns := tenancy._move_columns((item->>'source_oid')::oid::regclass, counterpart);
+        moved := moved || (item || jsonb_build_object('target', counterpart::text, 'target_oid', counterpart::oid,
+                                                      'columns', to_jsonb(columns)));
+    END LOOP;
+    -- The new tables hold the tenant's rows and nothing else: what the
+    -- migrations put in them goes (children first), then the rows come
+    -- (parents first).
+    targets := tenancy._load_order(targets);
+    FOR i IN REVERSE coalesce(cardinality(targets), 0) .. 1 LOOP
+        counterpart := targets[i];
+        PERFORM tenancy._in_tenant_table(counterpart, target.id,
+                                         format('DELETE FROM %s', tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH counterpart IN ARRAY targets LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', counterpart);
+        IF column_list IS NOT NULL AND (item->>'rows')::bigint > 0 THEN
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', counterpart, column_list,
+                column_list, item->>'stage'));
+        END IF;
+        FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                              WHERE s.column_name = ANY (columns) LOOP
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'SELECT pg_catalog.setval(%L::pg_catalog.regclass, m) FROM (SELECT pg_catalog.max(t.%I) AS m FROM %s) x '
+                'WHERE m IS NOT NULL', sequence_item.sequence, sequence_item.column_name,
+                tenancy._move_rows_of(counterpart)));
+        END LOOP;
+        PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', counterpart::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    SELECT coalesce(jsonb_object_agg(k.relid::text, k.checksum), '{}') INTO checks FROM pg_temp.tenancy_move_checks k;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+-- Finds the protected table that corresponds to a table of a tenant's
+-- schema: the protected table of that name in the shared schemas (where
+-- tenant migrations run for row-mode tenants), the first in their order;
+-- null when there is none.
+CREATE OR REPLACE FUNCTION tenancy._protected_counterpart(relname name) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.relid
+      FROM tenancy.protected_tables p
+      JOIN pg_class c ON c.oid = p.relid
+      JOIN pg_namespace s ON s.oid = c.relnamespace
+      JOIN regexp_split_to_table(tenancy._shared_search_path(), '\s*,\s*') WITH ORDINALITY e(entry, n)
+        ON s.nspname = CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
+                            ELSE lower(e.entry) END
+     WHERE c.relname = _protected_counterpart.relname
+     ORDER BY e.n
+     LIMIT 1
+$$;
+
+-- Moves a schema-mode tenant into the protected tables: the rows of each
+-- table of its schema go to the protected table of the same name, and the
+-- schema goes.
+CREATE OR REPLACE FUNCTION tenancy._move_schema_to_rows(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+    sources regclass[];
+    source regclass;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    moved jsonb := '[]';
+    item jsonb;
+    checks jsonb := '{}';
+    checksum text;
+    targets regclass[] := '{}';
+    held bigint;
+    sequence_item record;
+    constraint_name text;
+    problem text;
+    n integer := 0;
+BEGIN
+    sources := ARRAY(SELECT c.oid::regclass
+                       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+                      WHERE s.nspname = target.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                      ORDER BY c.relname);
+    -- Writers of the tenant's tables wait until the move ends (readers go
+    -- on), and then find the tables gone.
+    IF cardinality(sources) > 0 THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                       format('LOCK TABLE %s IN EXCLUSIVE MODE',
+                                              (SELECT string_agg(r::text, ', ') FROM unnest(sources) r)));
+    END IF;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH source IN ARRAY sources LOOP
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(source) pc));
+        columns := ARRAY(SELECT pc.column_name FROM tenancy._portable_columns(source) pc ORDER BY pc.attnum);
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', source);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', source);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._in_tenant_table(source, target.id, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s', stage, column_list,
+                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c), tenancy._move_rows_of(source)));
+        END IF;
+        PERFORM tenancy._in_tenant_table(source, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', source::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(source)));
+        checksum := (SELECT k.checksum FROM pg_temp.tenancy_move_checks k WHERE k.relid = source);
+        counterpart := tenancy._protected_counterpart((SELECT c.relname FROM pg_class c WHERE c.oid = source));
+        IF counterpart IS NULL THEN
+            IF split_part(checksum, '/', 1)::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of %s have no protected table to go to', split_part(checksum, '/', 1),
+                                     source),
+                    DETAIL = format('Row mode keeps a tenant''s rows in protected tables; no protected table of the '
+                                    'shared schemas (%s) is named %I.', tenancy._shared_search_path(),
+                                    (SELECT c.relname FROM pg_class c WHERE c.oid = source)),
+                    HINT = 'Protect the shared table of that name (tenancy.protect()), or empty the tenant''s table, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        PERFORM tenancy._refuse_owner_code(counterpart, 'A move writes the tenant''s rows as the table''s owner');
+        columns := tenancy._move_columns(source, counterpart);
+        SELECT (f #>> '{}')::bigint INTO held
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s '
+                                             'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_rows_of(counterpart)), NULL) f;
+        IF held > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s already has %s row(s) of tenant "%s"', counterpart, held, target.slug),
+                DETAIL = 'A schema-mode tenant''s rows belong in its schema; a move would mix them with these.',
+                HINT = 'Remove those rows (or move them into the tenant''s schema), then move the tenant again.';
+        END IF;
+        targets := targets || counterpart;
+        moved := moved || jsonb_build_object('source', source::text, 'target', counterpart::text,
+                                             'target_oid', counterpart::oid, 'stage', stage::text,
+                                             'columns', to_jsonb(columns),
+                                             'rows', split_part(checksum, '/', 1)::bigint,
+                                             'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes (with the tenant's schema open), and the tenant is in
+    -- row mode from here on.
+    PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                   format('DROP SCHEMA %I CASCADE', target.schema_name));
+    UPDATE tenancy.tenants SET isolation = 'row', schema_name = NULL WHERE id = target.id;
+    DELETE FROM tenancy.migrations m WHERE m.scope = 'tenant' AND m.tenant_id = target.id;
+    FOREACH counterpart IN ARRAY tenancy._load_order(targets) LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        IF (item->>'rows')::bigint > 0 THEN
+            BEGIN
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'INSERT INTO %s (tenant_id%s) OVERRIDING SYSTEM VALUE SELECT $1%s FROM %s s', counterpart,
+                    coalesce(', ' || column_list, ''),
+                    coalesce((SELECT ', ' || string_agg('s.' || quote_ident(c), ', ') FROM unnest(columns) c), ''),
+                    item->>'stage'), NULL);
+            EXCEPTION WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
+                RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                    MESSAGE = format('the rows of %s cannot go into %s', item->>'source', counterpart),
+                    DETAIL = format('Unique constraint "%s" holds across tenants, and another tenant''s row has a '
+                                    'value of the tenant''s.%s', constraint_name,
+                                    coalesce(' ' || nullif(problem, ''), '')),
+                    HINT = 'A move keeps every value. Make the constraint include tenant_id, or change the '
+                           'tenant''s values first.';
+            END;
+            -- The table's sequences go past the keys that came in (never back).
+            FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                                  WHERE s.column_name = ANY (columns) LOOP
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'SELECT pg_catalog.to_jsonb(pg_catalog.setval(%L::pg_catalog.regclass, x.m)) '
+                    'FROM (SELECT pg_catalog.max(s.%I) AS m FROM %s s) x, %s q WHERE x.m >= q.last_value',
+                    sequence_item.sequence, sequence_item.column_name, item->>'stage', sequence_item.sequence), NULL);
+            END LOOP;
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)), NULL) f;
+        checks := checks || jsonb_build_object(counterpart::oid::text, checksum);
+    END LOOP;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.isolation) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    refused text;
+    started timestamptz := clock_timestamp();
+    moved jsonb;
+BEGIN
+    PERFORM tenancy._require_platform_admin('move tenants');
+    target := tenancy._find_tenant(tenant);
+    IF move_tenant.isolation IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
+            HINT = 'The modes are row and schema.';
+    END IF;
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
+            MESSAGE = 'tenancy.move_tenant() must run in a READ COMMITTED transaction',
+            DETAIL = format('This transaction is %s: its snapshot, taken before the move waited for the tenant''s '
+                            'writers, would not show their rows.', upper(current_setting('transaction_isolation'))),
+            HINT = 'Move the tenant in a transaction of its own (READ COMMITTED is the default).';
+    END IF;
+    -- Every writer of the tenant is waited for and kept out; then the
+    -- tenant's row, in its latest state, is held until the end.
+    PERFORM tenancy._hold_tenant_rows(target.id);
+    target := tenancy._find_tenant(target.id::text, true);
+    IF target.isolation = move_tenant.isolation THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is already in %s mode', target.slug, target.isolation);
+    END IF;
+    IF target.status = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is being terminated', target.slug),
+            HINT = 'Restore it first with tenancy.restore_tenant(), or let it be purged.';
+    END IF;
+    moved := CASE move_tenant.isolation
+                  WHEN 'schema' THEN tenancy._move_rows_to_schema(target)
+                  ELSE tenancy._move_schema_to_rows(target) END;
+    RETURN jsonb_build_object(
+        'tenant', target.slug, 'from', target.isolation, 'to', move_tenant.isolation,
+        'schema', (SELECT t.schema_name FROM tenancy.tenants t WHERE t.id = target.id),
+        'tables', (SELECT coalesce(jsonb_agg(jsonb_build_object('source', e->>'source', 'target', e->>'target',
+                                                                 'rows', (e->>'rows')::bigint, 'checksum', e->>'checksum')
+                                             ORDER BY e->>'target'), '[]')
+                     FROM jsonb_array_elements(moved) e),
+        'rows', (SELECT coalesce(sum((e->>'rows')::bigint), 0) FROM jsonb_array_elements(moved) e),
+        'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+END
+$$;
+COMMENT ON FUNCTION tenancy.move_tenant(text, tenancy.isolation) IS
+    'moves a tenant between row and schema mode in the caller''s transaction: copies its rows into the tables of '
+    'the same names, verifies their counts and checksums, switches the tenant and removes the old copy; returns '
+    'what moved (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy._hold_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_hold_tenant_rows';
+CREATE OR REPLACE FUNCTION tenancy._remove_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_remove_rows_of_tenant';
+
+REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_rows_of(regclass),
+    tenancy._move_checksum(name[]), tenancy._move_sequences(regclass), tenancy._owner_of(regclass),
+    tenancy._in_tenant_table(regclass, uuid, text), tenancy._require_same_rows(jsonb, jsonb),
+    tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
+    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid), tenancy._remove_tenant_rows(uuid)
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._move_columns(regclass, regclass) IS 'internal: the columns a move copies, checked';
+COMMENT ON FUNCTION tenancy._move_rows_of(regclass) IS 'internal: a table''s rows in a FROM clause, as t';
+COMMENT ON FUNCTION tenancy._move_checksum(name[]) IS 'internal: the expression of a table''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_sequences(regclass) IS 'internal: the sequences that fill a table''s columns';
+COMMENT ON FUNCTION tenancy._owner_of(regclass) IS 'internal: a table''s owner';
+COMMENT ON FUNCTION tenancy._in_tenant_table(regclass, uuid, text) IS
+    'internal: runs a statement as the owner of a table of a tenant''s schema, that tenant open';
+COMMENT ON FUNCTION tenancy._require_same_rows(jsonb, jsonb) IS
+    'internal: error unless every copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_rows_to_schema(tenancy.tenants) IS 'internal: moves a row-mode tenant into its schema';
+COMMENT ON FUNCTION tenancy._protected_counterpart(name) IS
+    'internal: the protected table a tenant table''s rows go to in row mode';
+COMMENT ON FUNCTION tenancy._move_schema_to_rows(tenancy.tenants) IS
+    'internal: moves a schema-mode tenant into the protected tables';
+COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
+    'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
+COMMENT ON FUNCTION tenancy._remove_tenant_rows(uuid) IS
+    'internal: deletes the tenant''s rows from every protected table, the tenant staying';
 -- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
 -- BACKFILL row per backfilled table.
 ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
@@ -8680,3 +9169,5 @@ CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
                  'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.seal_tenant_tables();
 SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
+-- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
+-- tables; move_tenant() and its helpers come with the functions.

@@ -1,65 +1,278 @@
--- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+-- pg_tenancy: group roles, types and schema privileges.
+\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
 
--- Tenants can be terminating: read-only until their grace period ends. The
--- new label cannot be used before this transaction commits, so the
--- functions and the constraint below compare it as text.
-ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+-- The owner of tables protected in strict mode. Roles are cluster-wide:
+-- create it only when missing, and leave it in place on DROP EXTENSION
+-- (other databases may use it). Platform rights are per database
+-- (objects/04_platform_grants.sql), not roles.
+DO $roles$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
+    END IF;
+END
+$roles$;
+
+REVOKE ALL ON SCHEMA tenancy FROM PUBLIC;
+GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
+COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant catalog, tenant context, protection and audit';
+
+CREATE TYPE tenancy.role AS ENUM ('viewer', 'member', 'admin', 'owner');
+COMMENT ON TYPE tenancy.role IS 'membership role in a tenant, ordered viewer < member < admin < owner';
+
+CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived', 'terminating');
 COMMENT ON TYPE tenancy.tenant_status IS
     'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
     'deleted by tenancy.purge_terminated() once its grace period ends)';
-ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
-    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
-COMMENT ON COLUMN tenancy.tenants.purge_after IS
-    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
-ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
-    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+
+CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
+COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
+-- pg_tenancy: the catalog tables. Nobody but the extension owner writes
+-- them directly; every change goes through the management functions.
+
+CREATE TABLE tenancy.tenants (
+    id            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
+    slug          text COLLATE "C" NOT NULL,
+    name          text NOT NULL,
+    status        tenancy.tenant_status NOT NULL DEFAULT 'active',
+    status_reason text,
+    isolation     tenancy.isolation NOT NULL DEFAULT 'row',
+    plan          text NOT NULL DEFAULT 'basic',
+    settings      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    purge_after   timestamptz,
+    limits        jsonb NOT NULL DEFAULT '{}',
+    region        text COLLATE "C" NOT NULL,
+    schema_name   text COLLATE "C",
+    CONSTRAINT tenants_pkey PRIMARY KEY (id),
+    CONSTRAINT tenants_slug_key UNIQUE (slug),
+    CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
+    CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
+    CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object'),
+    -- Compared as text: an upgrade adds the label in the same transaction.
+    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL)),
+    CONSTRAINT tenants_schema_name_key UNIQUE (schema_name),
+    CONSTRAINT tenants_schema_name_check CHECK ((isolation = 'schema') = (schema_name IS NOT NULL))
+);
+COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
 COMMENT ON COLUMN tenancy.tenants.limits IS
     'limits of this tenant that override its plan''s (tenancy.set_limit())';
--- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
-
--- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
--- creates it and the foreign key). The default fills the existing rows
--- without firing the triggers of tenancy.tenants, and is dropped at once:
--- tenancy.create_tenant() names the region of each new tenant.
-ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
-ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
 COMMENT ON COLUMN tenancy.tenants.region IS
     'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
--- create_tenant() takes a region, and tenant_list() shows it.
-DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
-DROP FUNCTION IF EXISTS tenancy.tenant_list();
--- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
-
--- Nothing to change before the functions: 0.9 adds the requests about
--- persons (objects/13_pii.sql) and the functions of the PII registry.
--- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
-
--- 0.10 adds functions only (tenant export, import and clone).
--- _refuse_owner_code() takes the operation it refuses (export, clone) as a
--- second argument from 0.10 on.
-DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
--- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
-
--- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
-ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
-ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
-    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.schema_name IS
     'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
--- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+
+CREATE TABLE tenancy.memberships (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    actor      text COLLATE "C" NOT NULL,
+    role       tenancy.role NOT NULL,
+    is_active  boolean NOT NULL DEFAULT true,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, actor),
+    CONSTRAINT memberships_actor_check CHECK (
+        pg_catalog.octet_length(actor) BETWEEN 1 AND 256
+        AND actor !~ '[[:cntrl:]]' AND actor = pg_catalog.btrim(actor))
+);
+CREATE INDEX memberships_actor_idx ON tenancy.memberships (actor);
+COMMENT ON TABLE tenancy.memberships IS 'pg_tenancy: which actor has which role in which tenant';
+
+CREATE TABLE tenancy.domains (
+    host       text COLLATE "C" NOT NULL,
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT domains_pkey PRIMARY KEY (host)
+);
+CREATE INDEX domains_tenant_idx ON tenancy.domains (tenant_id);
+COMMENT ON TABLE tenancy.domains IS 'pg_tenancy: host names that resolve to a tenant';
+
+CREATE TABLE tenancy.protected_tables (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role NOT NULL,
+    write_role     tenancy.role NOT NULL,
+    delete_role    tenancy.role NOT NULL,
+    audit          boolean NOT NULL,
+    rls_was_enabled boolean NOT NULL,
+    rls_was_forced  boolean NOT NULL,
+    protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    protected_by   text NOT NULL,
+    strict         boolean NOT NULL DEFAULT false,
+    owner_before_strict regrole,
+    CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.protected_tables IS
+    'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
+
+-- tenancy.grant_platform_admin() grants SELECT on the catalog to each
+-- platform admin of this database; nobody else may read it. Row level
+-- security (policies in wiring/01_triggers.sql) keeps out the roles that
+-- read every table without a grant (pg_read_all_data).
+REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.domains', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protected_tables', '');
+-- pg_tenancy: the audit trail. tenancy.audit_log is written by the C++
+-- trigger tenancy.audit_trigger() (and by the access log writer for
+-- platform admins entering a tenant); nobody edits it. It is partitioned by
+-- month; tenancy.prune_audit() drops old months and creates coming ones.
+
+CREATE SEQUENCE tenancy.audit_log_id_seq;
+COMMENT ON SEQUENCE tenancy.audit_log_id_seq IS 'pg_tenancy: ids of tenancy.audit_log rows';
+
+CREATE TABLE tenancy.audit_log (
+    id             bigint NOT NULL DEFAULT pg_catalog.nextval('tenancy.audit_log_id_seq'),
+    at             timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
+    tenant_id      uuid,
+    actor          text NOT NULL,
+    db_role        text NOT NULL,
+    table_name     text,
+    relid          oid,
+    operation      text NOT NULL,
+    old_row        jsonb,
+    new_row        jsonb,
+    xid            xid8,
+    support_access boolean NOT NULL DEFAULT false,
+    CONSTRAINT audit_log_operation_check
+        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'))
+) PARTITION BY RANGE (at);
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'the tenant of the row itself (not of the session)';
+COMMENT ON COLUMN tenancy.audit_log.actor IS 'tenancy.actor(): the login role, or the application user asserted by a service';
+COMMENT ON COLUMN tenancy.audit_log.db_role IS 'the session''s outer database role';
+COMMENT ON COLUMN tenancy.audit_log.old_row IS 'the row before the change (UPDATE, DELETE)';
+COMMENT ON COLUMN tenancy.audit_log.new_row IS 'INSERT: the new row; UPDATE: the new values of the changed columns';
+COMMENT ON COLUMN tenancy.audit_log.support_access IS 'a platform admin who is not a member of the tenant did it';
+
+-- Rows land here until tenancy.prune_audit() has created their month.
+CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
+COMMENT ON TABLE tenancy.audit_log_default IS 'pg_tenancy: audit rows outside every monthly partition';
+-- Each partition has its own index, and the parent none: pg_dump recreates
+-- the monthly partitions (they are not part of the extension) with CREATE
+-- TABLE, ATTACH PARTITION and CREATE INDEX, and an index on the parent, which
+-- CREATE EXTENSION makes first, would already have given each attached
+-- partition an index of that name.
+CREATE INDEX audit_log_default_tenant_at_idx ON tenancy.audit_log_default (tenant_id, at);
+
+CREATE TABLE tenancy.access_denials (
+    id               bigint GENERATED ALWAYS AS IDENTITY,
+    at               timestamptz NOT NULL,
+    actor            text NOT NULL,
+    db_role          text NOT NULL,
+    requested_tenant text NOT NULL,
+    tenant_id        uuid,
+    reason           text NOT NULL,
+    message          text NOT NULL,
+    last_at          timestamptz NOT NULL,
+    attempts         bigint NOT NULL DEFAULT 1,
+    CONSTRAINT access_denials_pkey PRIMARY KEY (id),
+    CONSTRAINT access_denials_reason_check CHECK (reason IN
+        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
+    CONSTRAINT access_denials_attempts_check CHECK (attempts > 0)
+);
+CREATE INDEX access_denials_at_idx ON tenancy.access_denials (at);
+CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
+COMMENT ON TABLE tenancy.access_denials IS
+    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
+    'they survive its rollback), repeated attempts aggregated per hour';
+COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
+COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
+COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
+
+REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default, tenancy.access_denials, tenancy.audit_log_id_seq
+    FROM PUBLIC;
+GRANT SELECT ON tenancy.audit_log TO PUBLIC;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_default', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_id_seq', '');
+-- pg_tenancy: platform rights of this database. Roles are shared by every
+-- database of the cluster; these rights are not. A role is a platform admin
+-- or a trusted service of the databases whose tenancy.platform_grants name
+-- it (or name a role it has the privileges of); superusers are platform
+-- admins everywhere. The table travels with pg_dump; the role column is a
+-- regrole, so a dump names the role and a restore finds it by name.
+CREATE TABLE tenancy.platform_grants (
+    role       regrole NOT NULL,
+    kind       text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by text NOT NULL,
+    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
+    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
+);
+COMMENT ON TABLE tenancy.platform_grants IS
+    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
+    'tenancy.grant_service())';
+COMMENT ON COLUMN tenancy.platform_grants.kind IS
+    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
+
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
+REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it
@@ -8525,8 +8738,591 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
--- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
--- tenancy.tenant_events (new in 0.7) and who reads it.
+-- pg_tenancy: moving a tenant between row and schema mode. move_tenant()
+-- does everything in the caller's transaction, so that a move that fails or
+-- is interrupted leaves the tenant as it was, in its old mode:
+--
+--   1. it waits for the transactions writing into the tenant and keeps new
+--      ones out until it ends (the tenant's lock, and in schema mode a lock
+--      on every table of its schema that lets readers through);
+--   2. it copies the tenant's rows, table by table, into temporary tables,
+--      each read as the table's owner, and takes their count and checksum;
+--   3. it removes the old copy (the rows in protected tables, or the
+--      schema), switches the tenant's mode and loads the rows into their new
+--      tables as those tables' owners, in foreign key order, keeping every
+--      value (keys included) and moving sequences past the keys loaded;
+--   4. it counts and checksums every new table and raises unless each equals
+--      its source.
+--
+-- A row-mode table and a schema-mode table correspond by name: public.todo
+-- and tenant_acme.todo, as the tenant migrations make them.
+
+-- The columns a move copies from source to target: every column of the
+-- source but tenant_id, dropped and generated ones, which the target must
+-- have with the same type (a value left behind would be lost).
+CREATE OR REPLACE FUNCTION tenancy._move_columns(source regclass, target regclass) RETURNS name[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_column record;
+    target_type oid;
+    columns name[] := '{}';
+BEGIN
+    FOR source_column IN SELECT * FROM tenancy._portable_columns(source) LOOP
+        SELECT a.atttypid INTO target_type
+          FROM pg_attribute a
+         WHERE a.attrelid = target AND a.attname = source_column.column_name AND a.attnum > 0
+           AND NOT a.attisdropped AND a.attgenerated = '';
+        IF target_type IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('column %I of %s has no column in %s to go to', source_column.column_name, source,
+                                 target),
+                DETAIL = 'A move copies every column of the tenant''s tables; the values of this one would be lost.',
+                HINT = 'Add the column with a migration (tenantctl migrate), or drop it, before the move.';
+        ELSIF target_type <> source_column.type_oid THEN
+            RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+                MESSAGE = format('column %I is of type %s in %s and of type %s in %s', source_column.column_name,
+                                 source_column.type_oid::regtype, source, target_type::regtype, target),
+                DETAIL = 'A move copies values without casting them.',
+                HINT = 'Give both tables the same type with a migration before the move.';
+        END IF;
+        columns := columns || source_column.column_name;
+    END LOOP;
+    RETURN columns;
+END
+$$;
+
+-- The rows of a table in a FROM clause: ONLY for a plain table (never its
+-- inheritance children), the table itself for a partitioned one.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_of(target regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN c.relkind = 'p' THEN format('%s t', target) ELSE format('ONLY %s t', target) END
+      FROM pg_class c WHERE c.oid = target
+$$;
+
+-- The expression of a table's count and checksum, "rows/sum": the sum of a
+-- 64-bit hash of the text of each row's columns (in the order given), which
+-- does not depend on the order the rows are read in.
+CREATE OR REPLACE FUNCTION tenancy._move_checksum(columns name[]) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' OPERATOR(pg_catalog.||) '
+                  'coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(0%s)::pg_catalog.text, 0)'
+                  '::pg_catalog.numeric), 0)::pg_catalog.text',
+                  (SELECT coalesce(string_agg(format(', t.%I', c), '' ORDER BY n), '')
+                     FROM unnest(columns) WITH ORDINALITY u(c, n)))
+$$;
+
+-- The sequences that fill columns of a table (serial and identity columns),
+-- with the column.
+CREATE OR REPLACE FUNCTION tenancy._move_sequences(target regclass)
+RETURNS TABLE (column_name name, sequence regclass)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname, d.objid::regclass
+      FROM pg_depend d
+      JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = target AND d.deptype IN ('a', 'i')
+$$;
+
+-- Returns a table's owner.
+CREATE OR REPLACE FUNCTION tenancy._owner_of(target regclass) RETURNS regrole
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target
+$$;
+
+-- Runs a statement on a table of a tenant's schema as the table's owner,
+-- with that tenant open; the statement names everything with its schema.
+CREATE OR REPLACE FUNCTION tenancy._in_tenant_table(target regclass, tenant uuid, statement text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._run_in_tenant(tenancy._owner_of(target), tenant, 'pg_catalog, pg_temp', statement);
+END
+$$;
+
+-- Raises unless every table's copy has the count and checksum of its
+-- source; moved holds one object per table (source, target, rows, checksum)
+-- and checks the targets' "rows/sum" by target oid.
+CREATE OR REPLACE FUNCTION tenancy._require_same_rows(moved jsonb, checks jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(moved) e LOOP
+        IF checks->>(item->>'target_oid') IS DISTINCT FROM (item->>'rows') || '/' || (item->>'checksum') THEN
+            RAISE EXCEPTION USING ERRCODE = 'data_exception',
+                MESSAGE = format('the copy of %s in %s differs from it', item->>'source', item->>'target'),
+                DETAIL = format('The source has %s row(s) with checksum %s; the copy has %s.', item->>'rows',
+                                item->>'checksum', coalesce(replace(checks->>(item->>'target_oid'), '/',
+                                                                    ' row(s) with checksum '), 'nothing')),
+                HINT = 'Nothing was moved. A trigger or rule of the new table changed or kept out rows, or a '
+                       'column''s type rounds its values: change it, then move the tenant again.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Moves a row-mode tenant into a schema of its own: its rows leave the
+-- protected tables for the tables of the same names that the tenant
+-- migrations create in its new schema.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_to_schema(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    schema text := tenancy._schema_name_for(target.slug);
+    protected record;
+    staged jsonb := '[]';
+    moved jsonb := '[]';
+    item jsonb;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    checksum text;
+    targets regclass[] := '{}';
+    checks jsonb := '{}';
+    sequence_item record;
+    n integer := 0;
+BEGIN
+    PERFORM tenancy._require_free_schema(target.slug, schema);
+    -- The tenant's rows of every protected table, with their checksums.
+    FOR protected IN
+        SELECT p.relid, p.read_role, c.relname
+          FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+         ORDER BY p.relid::text LOOP
+        PERFORM tenancy._refuse_owner_code(protected.relid, 'A move reads the tenant''s rows as the table''s owner');
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(protected.relid) pc));
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum),
+               coalesce(array_agg(pc.column_name ORDER BY pc.attnum), '{}')
+          INTO column_list, columns
+          FROM tenancy._portable_columns(protected.relid) pc;
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', protected.relid);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1', stage,
+                column_list, (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c),
+                tenancy._move_rows_of(protected.relid)), NULL);
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+               'SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+               tenancy._move_checksum(columns), tenancy._move_rows_of(protected.relid)), NULL) f;
+        staged := staged || jsonb_build_object('source', protected.relid::text, 'source_oid', protected.relid::oid,
+                                               'name', protected.relname, 'stage', stage::text,
+                                               'rows', split_part(checksum, '/', 1)::bigint,
+                                               'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes, and the tenant gets its schema.
+    PERFORM tenancy._remove_tenant_rows(target.id);
+    UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
+    PERFORM tenancy._create_tenant_schema(target.id);
+    -- Each protected table's rows go to the table of its name there.
+    FOR item IN SELECT e FROM jsonb_array_elements(staged) e LOOP
+        counterpart := NULL;
+        IF tenancy._protected_counterpart(item->>'name') = (item->>'source_oid')::oid THEN
+            SELECT c.oid::regclass INTO counterpart
+              FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = schema AND c.relname = item->>'name' AND c.relkind IN ('r', 'p');
+        END IF;
+        IF counterpart IS NULL THEN
+            IF (item->>'rows')::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of tenant "%s" in %s have no table to go to in its schema',
+                                     item->>'rows', target.slug, item->>'source'),
+                    DETAIL = format('A tenant''s schema has the tables of the tenant migrations; the rows of a '
+                                    'protected table go to the one of its name when the table is the first of that '
+                                    'name in the shared schemas (%s). A move copies every row of the tenant.',
+                                    tenancy._shared_search_path()),
+                    HINT = 'Create the table with a tenant migration (tenantctl migrate DIR), or remove those rows, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        targets := targets || counterpart;
+        columns := tenancy._move_columns((item->>'source_oid')::oid::regclass, counterpart);
+        moved := moved || (item || jsonb_build_object('target', counterpart::text, 'target_oid', counterpart::oid,
+                                                      'columns', to_jsonb(columns)));
+    END LOOP;
+    -- The new tables hold the tenant's rows and nothing else: what the
+    -- migrations put in them goes (children first), then the rows come
+    -- (parents first).
+    targets := tenancy._load_order(targets);
+    FOR i IN REVERSE coalesce(cardinality(targets), 0) .. 1 LOOP
+        counterpart := targets[i];
+        PERFORM tenancy._in_tenant_table(counterpart, target.id,
+                                         format('DELETE FROM %s', tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH counterpart IN ARRAY targets LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', counterpart);
+        IF column_list IS NOT NULL AND (item->>'rows')::bigint > 0 THEN
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', counterpart, column_list,
+                column_list, item->>'stage'));
+        END IF;
+        FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                              WHERE s.column_name = ANY (columns) LOOP
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'SELECT pg_catalog.setval(%L::pg_catalog.regclass, m) FROM (SELECT pg_catalog.max(t.%I) AS m FROM %s) x '
+                'WHERE m IS NOT NULL', sequence_item.sequence, sequence_item.column_name,
+                tenancy._move_rows_of(counterpart)));
+        END LOOP;
+        PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', counterpart::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    SELECT coalesce(jsonb_object_agg(k.relid::text, k.checksum), '{}') INTO checks FROM pg_temp.tenancy_move_checks k;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+-- Finds the protected table that corresponds to a table of a tenant's
+-- schema: the protected table of that name in the shared schemas (where
+-- tenant migrations run for row-mode tenants), the first in their order;
+-- null when there is none.
+CREATE OR REPLACE FUNCTION tenancy._protected_counterpart(relname name) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.relid
+      FROM tenancy.protected_tables p
+      JOIN pg_class c ON c.oid = p.relid
+      JOIN pg_namespace s ON s.oid = c.relnamespace
+      JOIN regexp_split_to_table(tenancy._shared_search_path(), '\s*,\s*') WITH ORDINALITY e(entry, n)
+        ON s.nspname = CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
+                            ELSE lower(e.entry) END
+     WHERE c.relname = _protected_counterpart.relname
+     ORDER BY e.n
+     LIMIT 1
+$$;
+
+-- Moves a schema-mode tenant into the protected tables: the rows of each
+-- table of its schema go to the protected table of the same name, and the
+-- schema goes.
+CREATE OR REPLACE FUNCTION tenancy._move_schema_to_rows(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+    sources regclass[];
+    source regclass;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    moved jsonb := '[]';
+    item jsonb;
+    checks jsonb := '{}';
+    checksum text;
+    targets regclass[] := '{}';
+    held bigint;
+    sequence_item record;
+    constraint_name text;
+    problem text;
+    n integer := 0;
+BEGIN
+    sources := ARRAY(SELECT c.oid::regclass
+                       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+                      WHERE s.nspname = target.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                      ORDER BY c.relname);
+    -- Writers of the tenant's tables wait until the move ends (readers go
+    -- on), and then find the tables gone.
+    IF cardinality(sources) > 0 THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                       format('LOCK TABLE %s IN EXCLUSIVE MODE',
+                                              (SELECT string_agg(r::text, ', ') FROM unnest(sources) r)));
+    END IF;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH source IN ARRAY sources LOOP
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(source) pc));
+        columns := ARRAY(SELECT pc.column_name FROM tenancy._portable_columns(source) pc ORDER BY pc.attnum);
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', source);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', source);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._in_tenant_table(source, target.id, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s', stage, column_list,
+                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c), tenancy._move_rows_of(source)));
+        END IF;
+        PERFORM tenancy._in_tenant_table(source, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', source::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(source)));
+        checksum := (SELECT k.checksum FROM pg_temp.tenancy_move_checks k WHERE k.relid = source);
+        counterpart := tenancy._protected_counterpart((SELECT c.relname FROM pg_class c WHERE c.oid = source));
+        IF counterpart IS NULL THEN
+            IF split_part(checksum, '/', 1)::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of %s have no protected table to go to', split_part(checksum, '/', 1),
+                                     source),
+                    DETAIL = format('Row mode keeps a tenant''s rows in protected tables; no protected table of the '
+                                    'shared schemas (%s) is named %I.', tenancy._shared_search_path(),
+                                    (SELECT c.relname FROM pg_class c WHERE c.oid = source)),
+                    HINT = 'Protect the shared table of that name (tenancy.protect()), or empty the tenant''s table, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        PERFORM tenancy._refuse_owner_code(counterpart, 'A move writes the tenant''s rows as the table''s owner');
+        columns := tenancy._move_columns(source, counterpart);
+        SELECT (f #>> '{}')::bigint INTO held
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s '
+                                             'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_rows_of(counterpart)), NULL) f;
+        IF held > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s already has %s row(s) of tenant "%s"', counterpart, held, target.slug),
+                DETAIL = 'A schema-mode tenant''s rows belong in its schema; a move would mix them with these.',
+                HINT = 'Remove those rows (or move them into the tenant''s schema), then move the tenant again.';
+        END IF;
+        targets := targets || counterpart;
+        moved := moved || jsonb_build_object('source', source::text, 'target', counterpart::text,
+                                             'target_oid', counterpart::oid, 'stage', stage::text,
+                                             'columns', to_jsonb(columns),
+                                             'rows', split_part(checksum, '/', 1)::bigint,
+                                             'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes (with the tenant's schema open), and the tenant is in
+    -- row mode from here on.
+    PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                   format('DROP SCHEMA %I CASCADE', target.schema_name));
+    UPDATE tenancy.tenants SET isolation = 'row', schema_name = NULL WHERE id = target.id;
+    DELETE FROM tenancy.migrations m WHERE m.scope = 'tenant' AND m.tenant_id = target.id;
+    FOREACH counterpart IN ARRAY tenancy._load_order(targets) LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        IF (item->>'rows')::bigint > 0 THEN
+            BEGIN
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'INSERT INTO %s (tenant_id%s) OVERRIDING SYSTEM VALUE SELECT $1%s FROM %s s', counterpart,
+                    coalesce(', ' || column_list, ''),
+                    coalesce((SELECT ', ' || string_agg('s.' || quote_ident(c), ', ') FROM unnest(columns) c), ''),
+                    item->>'stage'), NULL);
+            EXCEPTION WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
+                RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                    MESSAGE = format('the rows of %s cannot go into %s', item->>'source', counterpart),
+                    DETAIL = format('Unique constraint "%s" holds across tenants, and another tenant''s row has a '
+                                    'value of the tenant''s.%s', constraint_name,
+                                    coalesce(' ' || nullif(problem, ''), '')),
+                    HINT = 'A move keeps every value. Make the constraint include tenant_id, or change the '
+                           'tenant''s values first.';
+            END;
+            -- The table's sequences go past the keys that came in (never back).
+            FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                                  WHERE s.column_name = ANY (columns) LOOP
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'SELECT pg_catalog.to_jsonb(pg_catalog.setval(%L::pg_catalog.regclass, x.m)) '
+                    'FROM (SELECT pg_catalog.max(s.%I) AS m FROM %s s) x, %s q WHERE x.m >= q.last_value',
+                    sequence_item.sequence, sequence_item.column_name, item->>'stage', sequence_item.sequence), NULL);
+            END LOOP;
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)), NULL) f;
+        checks := checks || jsonb_build_object(counterpart::oid::text, checksum);
+    END LOOP;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.isolation) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    refused text;
+    started timestamptz := clock_timestamp();
+    moved jsonb;
+BEGIN
+    PERFORM tenancy._require_platform_admin('move tenants');
+    target := tenancy._find_tenant(tenant);
+    IF move_tenant.isolation IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
+            HINT = 'The modes are row and schema.';
+    END IF;
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
+            MESSAGE = 'tenancy.move_tenant() must run in a READ COMMITTED transaction',
+            DETAIL = format('This transaction is %s: its snapshot, taken before the move waited for the tenant''s '
+                            'writers, would not show their rows.', upper(current_setting('transaction_isolation'))),
+            HINT = 'Move the tenant in a transaction of its own (READ COMMITTED is the default).';
+    END IF;
+    -- Every writer of the tenant is waited for and kept out; then the
+    -- tenant's row, in its latest state, is held until the end.
+    PERFORM tenancy._hold_tenant_rows(target.id);
+    target := tenancy._find_tenant(target.id::text, true);
+    IF target.isolation = move_tenant.isolation THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is already in %s mode', target.slug, target.isolation);
+    END IF;
+    IF target.status = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is being terminated', target.slug),
+            HINT = 'Restore it first with tenancy.restore_tenant(), or let it be purged.';
+    END IF;
+    moved := CASE move_tenant.isolation
+                  WHEN 'schema' THEN tenancy._move_rows_to_schema(target)
+                  ELSE tenancy._move_schema_to_rows(target) END;
+    RETURN jsonb_build_object(
+        'tenant', target.slug, 'from', target.isolation, 'to', move_tenant.isolation,
+        'schema', (SELECT t.schema_name FROM tenancy.tenants t WHERE t.id = target.id),
+        'tables', (SELECT coalesce(jsonb_agg(jsonb_build_object('source', e->>'source', 'target', e->>'target',
+                                                                 'rows', (e->>'rows')::bigint, 'checksum', e->>'checksum')
+                                             ORDER BY e->>'target'), '[]')
+                     FROM jsonb_array_elements(moved) e),
+        'rows', (SELECT coalesce(sum((e->>'rows')::bigint), 0) FROM jsonb_array_elements(moved) e),
+        'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+END
+$$;
+COMMENT ON FUNCTION tenancy.move_tenant(text, tenancy.isolation) IS
+    'moves a tenant between row and schema mode in the caller''s transaction: copies its rows into the tables of '
+    'the same names, verifies their counts and checksums, switches the tenant and removes the old copy; returns '
+    'what moved (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy._hold_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_hold_tenant_rows';
+CREATE OR REPLACE FUNCTION tenancy._remove_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_remove_rows_of_tenant';
+
+REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_rows_of(regclass),
+    tenancy._move_checksum(name[]), tenancy._move_sequences(regclass), tenancy._owner_of(regclass),
+    tenancy._in_tenant_table(regclass, uuid, text), tenancy._require_same_rows(jsonb, jsonb),
+    tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
+    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid), tenancy._remove_tenant_rows(uuid)
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._move_columns(regclass, regclass) IS 'internal: the columns a move copies, checked';
+COMMENT ON FUNCTION tenancy._move_rows_of(regclass) IS 'internal: a table''s rows in a FROM clause, as t';
+COMMENT ON FUNCTION tenancy._move_checksum(name[]) IS 'internal: the expression of a table''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_sequences(regclass) IS 'internal: the sequences that fill a table''s columns';
+COMMENT ON FUNCTION tenancy._owner_of(regclass) IS 'internal: a table''s owner';
+COMMENT ON FUNCTION tenancy._in_tenant_table(regclass, uuid, text) IS
+    'internal: runs a statement as the owner of a table of a tenant''s schema, that tenant open';
+COMMENT ON FUNCTION tenancy._require_same_rows(jsonb, jsonb) IS
+    'internal: error unless every copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_rows_to_schema(tenancy.tenants) IS 'internal: moves a row-mode tenant into its schema';
+COMMENT ON FUNCTION tenancy._protected_counterpart(name) IS
+    'internal: the protected table a tenant table''s rows go to in row mode';
+COMMENT ON FUNCTION tenancy._move_schema_to_rows(tenancy.tenants) IS
+    'internal: moves a schema-mode tenant into the protected tables';
+COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
+    'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
+COMMENT ON FUNCTION tenancy._remove_tenant_rows(uuid) IS
+    'internal: deletes the tenant''s rows from every protected table, the tenant staying';
+-- pg_tenancy: the triggers, policies and event triggers that connect the
+-- functions to the tables. Created at install; an upgrade script creates
+-- the ones a version adds.
+
+CREATE TRIGGER tenants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER memberships_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- A tenant's rows go with it, and nothing else removes a tenant.
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+-- A schema-mode tenant's schema goes with it.
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
+    EXECUTE FUNCTION tenancy.forget_dropped_tables();
+
+CREATE TRIGGER protected_tables_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- A change of platform rights reaches every session at its next statement.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+-- DROP OWNED BY a role revokes the privileges that came with its rights here;
+-- the rights go with them.
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+
+-- Membership and tenant changes are audited too: tenant admins see who added
+-- whom; the tenant of a tenants row is its own id.
+CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger();
+CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
+
+-- Before DDL: refuses what weakens a protected table, and loads the library
+-- so that its object access hook checks the code new indexes, constraints
+-- and generated columns would run on every tenant's rows.
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+
+-- After DDL: judges what it left, on the tables it changed, by oid.
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+
+CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
+    WHEN TAG IN ('GRANT')
+    EXECUTE FUNCTION tenancy.guard_grants();
+
+-- Tables in tenant schemas get row level security (functions/30_tenant_tables.sql).
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
+                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+
+-- Finds actors whose names look alike (tenancy._refuse_lookalike).
+CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
+
+-- New sessions load pg_tenancy at start, for its guards.
+SELECT tenancy._preload_in_database();
+
+-- The history of each tenant (tenancy.tenant_events): its creation, changes
+-- of status, plan, isolation and owners, and its deletion, however made.
 CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
     FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
 CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
@@ -8536,42 +9332,9 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
 
--- Plans (new in 0.7): platform admins read them like the rest of the catalog.
-CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
-    END LOOP;
-END
-$grants$;
-
--- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
--- (tenancy_*) are refused to other triggers on protected tables.
-DROP EVENT TRIGGER tenancy_guard_ddl;
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
-                 'CREATE INDEX', 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
--- pg_tenancy 0.7 -> 0.8, after the functions.
-
--- Regions (new in 0.8): platform admins read them like the rest of the catalog.
+-- Regions: platform admins read them like the rest of the catalog.
 CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
     USING ((SELECT tenancy.is_platform_admin()));
-DO $grants$
-DECLARE
-    admin regrole;
-BEGIN
-    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
-                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
-        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
-    END LOOP;
-END
-$grants$;
 
 -- A change of plans or of setting definitions reaches every session's
 -- statement_timeout, work_mem and TimeZone at its next statement.
@@ -8593,26 +9356,8 @@ CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy 0.8 -> 0.9, after the functions.
 
--- Requests about persons (new in 0.9): read like the audit log; written only
--- by the functions of personal data.
+-- Requests about persons: read like the audit log; written only by the
+-- functions of personal data.
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
--- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
-COMMENT ON TYPE tenancy.isolation IS
-    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
-
--- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
-CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
--- pg_tenancy 0.11 -> 0.12, after the functions.
-
--- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
--- those of 0.11 at once.
-CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
-                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
-    EXECUTE FUNCTION tenancy.seal_tenant_tables();
-SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;

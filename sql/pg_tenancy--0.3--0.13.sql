@@ -1,3 +1,69 @@
+-- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
+-- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+
+-- tenancy.protect() takes backfill and backfill_from, and is SECURITY
+-- INVOKER now (tenancy._protect_table() does the privileged work): the
+-- six-argument version goes, or calls with defaults would be ambiguous.
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
+-- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
+
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
+-- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
+
+-- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
+-- creates it and the foreign key). The default fills the existing rows
+-- without firing the triggers of tenancy.tenants, and is dropped at once:
+-- tenancy.create_tenant() names the region of each new tenant.
+ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
+ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+-- create_tenant() takes a region, and tenant_list() shows it.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
+DROP FUNCTION IF EXISTS tenancy.tenant_list();
+-- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
+
+-- Nothing to change before the functions: 0.9 adds the requests about
+-- persons (objects/13_pii.sql) and the functions of the PII registry.
+-- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
+
+-- 0.10 adds functions only (tenant export, import and clone).
+-- _refuse_owner_code() takes the operation it refuses (export, clone) as a
+-- second argument from 0.10 on.
+DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
 -- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
@@ -12,6 +78,338 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 -- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+-- pg_tenancy 0.12 -> 0.13, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.13'" to load this file. \quit
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    db_role   text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
+-- pg_tenancy: plans. A plan names the features it unlocks and the limits it
+-- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
+-- its own that override the plan's (tenancy.tenants.limits). The install
+-- creates no plan, so that a dump of this table restores into a fresh
+-- install: tenancy.create_tenant() creates the plan "basic" (no features, no
+-- limits) the first time a tenant takes it, unless it exists already.
+
+CREATE TABLE tenancy.plans (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    features    text[] NOT NULL DEFAULT '{}',
+    limits      jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT plans_pkey PRIMARY KEY (name),
+    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
+);
+COMMENT ON TABLE tenancy.plans IS
+    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
+COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
+COMMENT ON COLUMN tenancy.plans.limits IS
+    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
+
+-- Every tenant's plan exists (an update from 0.6 brings in the plans its
+-- tenants named; a fresh install has no tenant).
+INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
+
+REVOKE ALL ON tenancy.plans FROM PUBLIC;
+ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
+-- pg_tenancy: the rows each tenant has in each protected table that a row
+-- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
+-- statement triggers on those tables (tenancy_row_count*) so that a limit is
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
+
+CREATE TABLE tenancy.row_counts (
+    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    relid     oid NOT NULL,
+    rows      bigint NOT NULL,
+    row_limit bigint,
+    limits_version bigint NOT NULL DEFAULT 0,
+    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
+);
+CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
+COMMENT ON TABLE tenancy.row_counts IS
+    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
+
+REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
+ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
+
+-- The version of the limits: every change of plans, of a tenant's plan or of
+-- its own limits raises it (and holds its row until commit, so that such
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
+CREATE TABLE tenancy.row_limits_version (
+    version bigint NOT NULL
+);
+INSERT INTO tenancy.row_limits_version (version) VALUES (0);
+COMMENT ON TABLE tenancy.row_limits_version IS
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
+REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
+ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
+-- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
+-- type and a default; tenancy.set_tenant_setting() then refuses values of
+-- another type, and tenancy.setting() answers the current tenant's value or
+-- the default. Keys without a definition stay free-form.
+
+CREATE TABLE tenancy.setting_definitions (
+    key           text COLLATE "C" NOT NULL,
+    type          text NOT NULL,
+    default_value jsonb,
+    description   text,
+    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
+    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
+                                                              'locale', 'email', 'url', 'color', 'jsonb'))
+);
+COMMENT ON TABLE tenancy.setting_definitions IS
+    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
+
+REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
+GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
+-- pg_tenancy: regions, for data residency. Every tenant lives in one
+-- (tenancy.tenants.region); a region says, for database-mode tenants, which
+-- server their databases live on. The install creates no region, so that a
+-- dump of this table restores into a fresh install: tenancy.create_tenant()
+-- creates the region "default" (this server) the first time a tenant takes
+-- it, unless it exists already.
+
+CREATE TABLE tenancy.regions (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    server      text,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT regions_pkey PRIMARY KEY (name),
+    CONSTRAINT regions_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT regions_server_check CHECK (pg_catalog.length(pg_catalog.btrim(server)) > 0)
+);
+COMMENT ON TABLE tenancy.regions IS
+    'pg_tenancy: the regions tenants'' data may live in (tenancy.define_region())';
+COMMENT ON COLUMN tenancy.regions.server IS
+    'the server that database-mode tenants of the region live on (a libpq connection string); '
+    'null: this server';
+
+-- Every tenant's region exists (an update from 0.7 puts its tenants in
+-- "default"; a fresh install has no tenant).
+INSERT INTO tenancy.regions (name, description)
+SELECT 'default', 'this server' WHERE EXISTS (SELECT 1 FROM tenancy.tenants);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_region_fkey FOREIGN KEY (region) REFERENCES tenancy.regions (name);
+
+REVOKE ALL ON tenancy.regions FROM PUBLIC;
+ALTER TABLE tenancy.regions ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.regions', '');
+-- pg_tenancy: usage alerts. When a tenant's usage crosses 80 % and 100 % of
+-- one of its limits (members, rows of a table), a row is written here, once
+-- per limit, threshold and month, and a NOTIFY tenancy_alerts carries it as
+-- JSON to whoever listens (at commit: an addition that rolls back alerts
+-- nobody).
+
+CREATE TABLE tenancy.alerts (
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id   uuid NOT NULL,
+    tenant      text NOT NULL,
+    limit_key   text NOT NULL,
+    threshold   integer NOT NULL,
+    period      date NOT NULL,
+    usage       numeric NOT NULL,
+    "limit"     numeric NOT NULL,
+    plan        text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CONSTRAINT alerts_pkey PRIMARY KEY (id),
+    CONSTRAINT alerts_once UNIQUE (tenant_id, limit_key, threshold, period),
+    CONSTRAINT alerts_threshold_check CHECK (threshold IN (80, 100))
+);
+CREATE INDEX alerts_at_idx ON tenancy.alerts (at);
+COMMENT ON TABLE tenancy.alerts IS
+    'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
+    'read by platform admins and by the owners and admins of the current tenant';
+COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
+COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
+COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
+
+REVOKE ALL ON tenancy.alerts FROM PUBLIC;
+GRANT SELECT ON tenancy.alerts TO PUBLIC;
+ALTER TABLE tenancy.alerts ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts_id_seq', '');
+-- pg_tenancy: usage per tenant and day. The writes into protected tables are
+-- metered in every session (extension/usage_meter.cpp) and folded in here
+-- by the collector; rows per table and the storage estimate come from
+-- tenancy.collect_usage(), run from cron. Read by platform admins, and by the
+-- owners and admins of the current tenant for that tenant.
+
+CREATE TABLE tenancy.usage_daily (
+    tenant_id  uuid NOT NULL,
+    day        date NOT NULL,
+    table_name text NOT NULL,
+    inserted   bigint NOT NULL DEFAULT 0,
+    updated    bigint NOT NULL DEFAULT 0,
+    deleted    bigint NOT NULL DEFAULT 0,
+    rows       bigint,
+    bytes      bigint,
+    CONSTRAINT usage_daily_pkey PRIMARY KEY (tenant_id, day, table_name)
+);
+COMMENT ON TABLE tenancy.usage_daily IS
+    'pg_tenancy: per tenant, UTC day and protected table: rows inserted, updated and deleted, and (from '
+    'tenancy.collect_usage()) the rows the table held and an estimate of the bytes they take';
+COMMENT ON COLUMN tenancy.usage_daily.bytes IS
+    'the table''s total size (with indexes and TOAST) times the tenant''s share of its rows';
+
+CREATE TABLE tenancy.usage_actors (
+    tenant_id uuid NOT NULL,
+    day       date NOT NULL,
+    actor     text COLLATE "C" NOT NULL,
+    CONSTRAINT usage_actors_pkey PRIMARY KEY (tenant_id, day, actor)
+);
+COMMENT ON TABLE tenancy.usage_actors IS 'pg_tenancy: the actors who used each tenant, per UTC day';
+
+REVOKE ALL ON tenancy.usage_daily, tenancy.usage_actors FROM PUBLIC;
+GRANT SELECT ON tenancy.usage_daily, tenancy.usage_actors TO PUBLIC;
+ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
+-- pg_tenancy: requests about a person's data (subject access and erasure).
+-- The PII registry itself is kept as security labels of provider
+-- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
+-- to one tenant; its owners and admins create and read the requests of the
+-- current tenant, platform admins all of them. The subject is kept until
+-- the erasure it asks for is done, never after.
+
+CREATE TABLE tenancy.subject_requests (
+    id           bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id    uuid NOT NULL,
+    tenant       text NOT NULL,
+    kind         text NOT NULL,
+    subject      text,
+    status       text NOT NULL DEFAULT 'pending',
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    completed_by text,
+    completed_at timestamptz,
+    result       jsonb,
+    CONSTRAINT subject_requests_pkey PRIMARY KEY (id),
+    CONSTRAINT subject_requests_kind_check CHECK (kind IN ('export', 'erasure')),
+    CONSTRAINT subject_requests_status_check CHECK (status IN ('pending', 'completed')),
+    CONSTRAINT subject_requests_subject_check CHECK (
+        subject IS NULL OR (pg_catalog.length(subject) BETWEEN 1 AND 1000)),
+    CONSTRAINT subject_requests_completed_check CHECK ((status = 'completed') = (completed_at IS NOT NULL))
+);
+CREATE INDEX subject_requests_tenant_idx ON tenancy.subject_requests (tenant_id, requested_at);
+COMMENT ON TABLE tenancy.subject_requests IS
+    'pg_tenancy: requests to export or erase what a tenant holds about a person; read by platform admins and '
+    'by the owners and admins of the current tenant for that tenant';
+COMMENT ON COLUMN tenancy.subject_requests.tenant IS 'the tenant''s slug when the request was made';
+COMMENT ON COLUMN tenancy.subject_requests.subject IS
+    'the value that identifies the person in the subject columns; null once an erasure of it is done';
+COMMENT ON COLUMN tenancy.subject_requests.result IS
+    'what was done: rows per table, audit rows redacted (never the values themselves)';
+
+REVOKE ALL ON tenancy.subject_requests FROM PUBLIC;
+GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
+ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
 -- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
 -- file of DIR/shared (run once) or of DIR/tenant (run in every place a
 -- tenant's tables live: the shared schemas of row-mode tenants, and each
@@ -8188,6 +8586,619 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._health_tenant_schemas() FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findings about schema-mode tenants';
+-- pg_tenancy: moving a tenant between row and schema mode. move_tenant()
+-- does everything in the caller's transaction, so that a move that fails or
+-- is interrupted leaves the tenant as it was, in its old mode:
+--
+--   1. it waits for the transactions writing into the tenant and keeps new
+--      ones out until it ends (the tenant's lock, and in schema mode a lock
+--      on every table of its schema that lets readers through);
+--   2. it copies the tenant's rows, table by table, into temporary tables,
+--      each read as the table's owner, and takes their count and checksum;
+--   3. it removes the old copy (the rows in protected tables, or the
+--      schema), switches the tenant's mode and loads the rows into their new
+--      tables as those tables' owners, in foreign key order, keeping every
+--      value (keys included) and moving sequences past the keys loaded;
+--   4. it counts and checksums every new table and raises unless each equals
+--      its source.
+--
+-- A row-mode table and a schema-mode table correspond by name: public.todo
+-- and tenant_acme.todo, as the tenant migrations make them.
+
+-- The columns a move copies from source to target: every column of the
+-- source but tenant_id, dropped and generated ones, which the target must
+-- have with the same type (a value left behind would be lost).
+CREATE OR REPLACE FUNCTION tenancy._move_columns(source regclass, target regclass) RETURNS name[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    source_column record;
+    target_type oid;
+    columns name[] := '{}';
+BEGIN
+    FOR source_column IN SELECT * FROM tenancy._portable_columns(source) LOOP
+        SELECT a.atttypid INTO target_type
+          FROM pg_attribute a
+         WHERE a.attrelid = target AND a.attname = source_column.column_name AND a.attnum > 0
+           AND NOT a.attisdropped AND a.attgenerated = '';
+        IF target_type IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('column %I of %s has no column in %s to go to', source_column.column_name, source,
+                                 target),
+                DETAIL = 'A move copies every column of the tenant''s tables; the values of this one would be lost.',
+                HINT = 'Add the column with a migration (tenantctl migrate), or drop it, before the move.';
+        ELSIF target_type <> source_column.type_oid THEN
+            RAISE EXCEPTION USING ERRCODE = 'datatype_mismatch',
+                MESSAGE = format('column %I is of type %s in %s and of type %s in %s', source_column.column_name,
+                                 source_column.type_oid::regtype, source, target_type::regtype, target),
+                DETAIL = 'A move copies values without casting them.',
+                HINT = 'Give both tables the same type with a migration before the move.';
+        END IF;
+        columns := columns || source_column.column_name;
+    END LOOP;
+    RETURN columns;
+END
+$$;
+
+-- The rows of a table in a FROM clause: ONLY for a plain table (never its
+-- inheritance children), the table itself for a partitioned one.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_of(target regclass) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN c.relkind = 'p' THEN format('%s t', target) ELSE format('ONLY %s t', target) END
+      FROM pg_class c WHERE c.oid = target
+$$;
+
+-- The expression of a table's count and checksum, "rows/sum": the sum of a
+-- 64-bit hash of the text of each row's columns (in the order given), which
+-- does not depend on the order the rows are read in.
+CREATE OR REPLACE FUNCTION tenancy._move_checksum(columns name[]) RETURNS text
+LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('pg_catalog.count(*)::pg_catalog.text OPERATOR(pg_catalog.||) ''/'' OPERATOR(pg_catalog.||) '
+                  'coalesce(pg_catalog.sum(pg_catalog.hashtextextended(ROW(0%s)::pg_catalog.text, 0)'
+                  '::pg_catalog.numeric), 0)::pg_catalog.text',
+                  (SELECT coalesce(string_agg(format(', t.%I', c), '' ORDER BY n), '')
+                     FROM unnest(columns) WITH ORDINALITY u(c, n)))
+$$;
+
+-- The sequences that fill columns of a table (serial and identity columns),
+-- with the column.
+CREATE OR REPLACE FUNCTION tenancy._move_sequences(target regclass)
+RETURNS TABLE (column_name name, sequence regclass)
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT a.attname, d.objid::regclass
+      FROM pg_depend d
+      JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+      JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+     WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
+       AND d.refobjid = target AND d.deptype IN ('a', 'i')
+$$;
+
+-- Returns a table's owner.
+CREATE OR REPLACE FUNCTION tenancy._owner_of(target regclass) RETURNS regrole
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target
+$$;
+
+-- Runs a statement on a table of a tenant's schema as the table's owner,
+-- with that tenant open; the statement names everything with its schema.
+CREATE OR REPLACE FUNCTION tenancy._in_tenant_table(target regclass, tenant uuid, statement text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM tenancy._run_in_tenant(tenancy._owner_of(target), tenant, 'pg_catalog, pg_temp', statement);
+END
+$$;
+
+-- Raises unless every table's copy has the count and checksum of its
+-- source; moved holds one object per table (source, target, rows, checksum)
+-- and checks the targets' "rows/sum" by target oid.
+CREATE OR REPLACE FUNCTION tenancy._require_same_rows(moved jsonb, checks jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    item jsonb;
+BEGIN
+    FOR item IN SELECT e FROM jsonb_array_elements(moved) e LOOP
+        IF checks->>(item->>'target_oid') IS DISTINCT FROM (item->>'rows') || '/' || (item->>'checksum') THEN
+            RAISE EXCEPTION USING ERRCODE = 'data_exception',
+                MESSAGE = format('the copy of %s in %s differs from it', item->>'source', item->>'target'),
+                DETAIL = format('The source has %s row(s) with checksum %s; the copy has %s.', item->>'rows',
+                                item->>'checksum', coalesce(replace(checks->>(item->>'target_oid'), '/',
+                                                                    ' row(s) with checksum '), 'nothing')),
+                HINT = 'Nothing was moved. A trigger or rule of the new table changed or kept out rows, or a '
+                       'column''s type rounds its values: change it, then move the tenant again.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Moves a row-mode tenant into a schema of its own: its rows leave the
+-- protected tables for the tables of the same names that the tenant
+-- migrations create in its new schema.
+CREATE OR REPLACE FUNCTION tenancy._move_rows_to_schema(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    schema text := tenancy._schema_name_for(target.slug);
+    protected record;
+    staged jsonb := '[]';
+    moved jsonb := '[]';
+    item jsonb;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    checksum text;
+    targets regclass[] := '{}';
+    checks jsonb := '{}';
+    sequence_item record;
+    n integer := 0;
+BEGIN
+    PERFORM tenancy._require_free_schema(target.slug, schema);
+    -- The tenant's rows of every protected table, with their checksums.
+    FOR protected IN
+        SELECT p.relid, p.read_role, c.relname
+          FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
+         ORDER BY p.relid::text LOOP
+        PERFORM tenancy._refuse_owner_code(protected.relid, 'A move reads the tenant''s rows as the table''s owner');
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(protected.relid) pc));
+        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum),
+               coalesce(array_agg(pc.column_name ORDER BY pc.attnum), '{}')
+          INTO column_list, columns
+          FROM tenancy._portable_columns(protected.relid) pc;
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', protected.relid);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1', stage,
+                column_list, (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c),
+                tenancy._move_rows_of(protected.relid)), NULL);
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
+               'SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+               tenancy._move_checksum(columns), tenancy._move_rows_of(protected.relid)), NULL) f;
+        staged := staged || jsonb_build_object('source', protected.relid::text, 'source_oid', protected.relid::oid,
+                                               'name', protected.relname, 'stage', stage::text,
+                                               'rows', split_part(checksum, '/', 1)::bigint,
+                                               'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes, and the tenant gets its schema.
+    PERFORM tenancy._remove_tenant_rows(target.id);
+    UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
+    PERFORM tenancy._create_tenant_schema(target.id);
+    -- Each protected table's rows go to the table of its name there.
+    FOR item IN SELECT e FROM jsonb_array_elements(staged) e LOOP
+        counterpart := NULL;
+        IF tenancy._protected_counterpart(item->>'name') = (item->>'source_oid')::oid THEN
+            SELECT c.oid::regclass INTO counterpart
+              FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+             WHERE s.nspname = schema AND c.relname = item->>'name' AND c.relkind IN ('r', 'p');
+        END IF;
+        IF counterpart IS NULL THEN
+            IF (item->>'rows')::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of tenant "%s" in %s have no table to go to in its schema',
+                                     item->>'rows', target.slug, item->>'source'),
+                    DETAIL = format('A tenant''s schema has the tables of the tenant migrations; the rows of a '
+                                    'protected table go to the one of its name when the table is the first of that '
+                                    'name in the shared schemas (%s). A move copies every row of the tenant.',
+                                    tenancy._shared_search_path()),
+                    HINT = 'Create the table with a tenant migration (tenantctl migrate DIR), or remove those rows, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        targets := targets || counterpart;
+        columns := tenancy._move_columns((item->>'source_oid')::oid::regclass, counterpart);
+        moved := moved || (item || jsonb_build_object('target', counterpart::text, 'target_oid', counterpart::oid,
+                                                      'columns', to_jsonb(columns)));
+    END LOOP;
+    -- The new tables hold the tenant's rows and nothing else: what the
+    -- migrations put in them goes (children first), then the rows come
+    -- (parents first).
+    targets := tenancy._load_order(targets);
+    FOR i IN REVERSE coalesce(cardinality(targets), 0) .. 1 LOOP
+        counterpart := targets[i];
+        PERFORM tenancy._in_tenant_table(counterpart, target.id,
+                                         format('DELETE FROM %s', tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH counterpart IN ARRAY targets LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', counterpart);
+        IF column_list IS NOT NULL AND (item->>'rows')::bigint > 0 THEN
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', counterpart, column_list,
+                column_list, item->>'stage'));
+        END IF;
+        FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                              WHERE s.column_name = ANY (columns) LOOP
+            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                'SELECT pg_catalog.setval(%L::pg_catalog.regclass, m) FROM (SELECT pg_catalog.max(t.%I) AS m FROM %s) x '
+                'WHERE m IS NOT NULL', sequence_item.sequence, sequence_item.column_name,
+                tenancy._move_rows_of(counterpart)));
+        END LOOP;
+        PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', counterpart::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)));
+    END LOOP;
+    SELECT coalesce(jsonb_object_agg(k.relid::text, k.checksum), '{}') INTO checks FROM pg_temp.tenancy_move_checks k;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+-- Finds the protected table that corresponds to a table of a tenant's
+-- schema: the protected table of that name in the shared schemas (where
+-- tenant migrations run for row-mode tenants), the first in their order;
+-- null when there is none.
+CREATE OR REPLACE FUNCTION tenancy._protected_counterpart(relname name) RETURNS regclass
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.relid
+      FROM tenancy.protected_tables p
+      JOIN pg_class c ON c.oid = p.relid
+      JOIN pg_namespace s ON s.oid = c.relnamespace
+      JOIN regexp_split_to_table(tenancy._shared_search_path(), '\s*,\s*') WITH ORDINALITY e(entry, n)
+        ON s.nspname = CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
+                            ELSE lower(e.entry) END
+     WHERE c.relname = _protected_counterpart.relname
+     ORDER BY e.n
+     LIMIT 1
+$$;
+
+-- Moves a schema-mode tenant into the protected tables: the rows of each
+-- table of its schema go to the protected table of the same name, and the
+-- schema goes.
+CREATE OR REPLACE FUNCTION tenancy._move_schema_to_rows(target tenancy.tenants) RETURNS jsonb
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET client_min_messages = warning AS $$
+DECLARE
+    sources regclass[];
+    source regclass;
+    counterpart regclass;
+    columns name[];
+    column_list text;
+    stage regclass;
+    moved jsonb := '[]';
+    item jsonb;
+    checks jsonb := '{}';
+    checksum text;
+    targets regclass[] := '{}';
+    held bigint;
+    sequence_item record;
+    constraint_name text;
+    problem text;
+    n integer := 0;
+BEGIN
+    sources := ARRAY(SELECT c.oid::regclass
+                       FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
+                      WHERE s.nspname = target.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+                      ORDER BY c.relname);
+    -- Writers of the tenant's tables wait until the move ends (readers go
+    -- on), and then find the tables gone.
+    IF cardinality(sources) > 0 THEN
+        PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                       format('LOCK TABLE %s IN EXCLUSIVE MODE',
+                                              (SELECT string_agg(r::text, ', ') FROM unnest(sources) r)));
+    END IF;
+    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
+    FOREACH source IN ARRAY sources LOOP
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
+                        FROM tenancy._portable_columns(source) pc));
+        columns := ARRAY(SELECT pc.column_name FROM tenancy._portable_columns(source) pc ORDER BY pc.attnum);
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner(stage, 'INSERT', source);
+        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', source);
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._in_tenant_table(source, target.id, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s', stage, column_list,
+                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c), tenancy._move_rows_of(source)));
+        END IF;
+        PERFORM tenancy._in_tenant_table(source, target.id, format(
+            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', source::oid,
+            tenancy._move_checksum(columns), tenancy._move_rows_of(source)));
+        checksum := (SELECT k.checksum FROM pg_temp.tenancy_move_checks k WHERE k.relid = source);
+        counterpart := tenancy._protected_counterpart((SELECT c.relname FROM pg_class c WHERE c.oid = source));
+        IF counterpart IS NULL THEN
+            IF split_part(checksum, '/', 1)::bigint > 0 THEN
+                RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                    MESSAGE = format('%s row(s) of %s have no protected table to go to', split_part(checksum, '/', 1),
+                                     source),
+                    DETAIL = format('Row mode keeps a tenant''s rows in protected tables; no protected table of the '
+                                    'shared schemas (%s) is named %I.', tenancy._shared_search_path(),
+                                    (SELECT c.relname FROM pg_class c WHERE c.oid = source)),
+                    HINT = 'Protect the shared table of that name (tenancy.protect()), or empty the tenant''s table, '
+                           'then move the tenant again.';
+            END IF;
+            CONTINUE;
+        END IF;
+        PERFORM tenancy._refuse_owner_code(counterpart, 'A move writes the tenant''s rows as the table''s owner');
+        columns := tenancy._move_columns(source, counterpart);
+        SELECT (f #>> '{}')::bigint INTO held
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s '
+                                             'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_rows_of(counterpart)), NULL) f;
+        IF held > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s already has %s row(s) of tenant "%s"', counterpart, held, target.slug),
+                DETAIL = 'A schema-mode tenant''s rows belong in its schema; a move would mix them with these.',
+                HINT = 'Remove those rows (or move them into the tenant''s schema), then move the tenant again.';
+        END IF;
+        targets := targets || counterpart;
+        moved := moved || jsonb_build_object('source', source::text, 'target', counterpart::text,
+                                             'target_oid', counterpart::oid, 'stage', stage::text,
+                                             'columns', to_jsonb(columns),
+                                             'rows', split_part(checksum, '/', 1)::bigint,
+                                             'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- The old copy goes (with the tenant's schema open), and the tenant is in
+    -- row mode from here on.
+    PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
+                                   format('DROP SCHEMA %I CASCADE', target.schema_name));
+    UPDATE tenancy.tenants SET isolation = 'row', schema_name = NULL WHERE id = target.id;
+    DELETE FROM tenancy.migrations m WHERE m.scope = 'tenant' AND m.tenant_id = target.id;
+    FOREACH counterpart IN ARRAY tenancy._load_order(targets) LOOP
+        SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
+        columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
+        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
+        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        IF (item->>'rows')::bigint > 0 THEN
+            BEGIN
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'INSERT INTO %s (tenant_id%s) OVERRIDING SYSTEM VALUE SELECT $1%s FROM %s s', counterpart,
+                    coalesce(', ' || column_list, ''),
+                    coalesce((SELECT ', ' || string_agg('s.' || quote_ident(c), ', ') FROM unnest(columns) c), ''),
+                    item->>'stage'), NULL);
+            EXCEPTION WHEN unique_violation THEN
+                GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
+                RAISE EXCEPTION USING ERRCODE = 'unique_violation',
+                    MESSAGE = format('the rows of %s cannot go into %s', item->>'source', counterpart),
+                    DETAIL = format('Unique constraint "%s" holds across tenants, and another tenant''s row has a '
+                                    'value of the tenant''s.%s', constraint_name,
+                                    coalesce(' ' || nullif(problem, ''), '')),
+                    HINT = 'A move keeps every value. Make the constraint include tenant_id, or change the '
+                           'tenant''s values first.';
+            END;
+            -- The table's sequences go past the keys that came in (never back).
+            FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                                  WHERE s.column_name = ANY (columns) LOOP
+                PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
+                    'SELECT pg_catalog.to_jsonb(pg_catalog.setval(%L::pg_catalog.regclass, x.m)) '
+                    'FROM (SELECT pg_catalog.max(s.%I) AS m FROM %s s) x, %s q WHERE x.m >= q.last_value',
+                    sequence_item.sequence, sequence_item.column_name, item->>'stage', sequence_item.sequence), NULL);
+            END LOOP;
+        END IF;
+        SELECT f #>> '{}' INTO checksum
+          FROM tenancy._rows_as_owner(counterpart, target.id,
+                                      (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
+                                      format('SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+                                             tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)), NULL) f;
+        checks := checks || jsonb_build_object(counterpart::oid::text, checksum);
+    END LOOP;
+    PERFORM tenancy._require_same_rows(moved, checks);
+    RETURN moved;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.isolation) RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    target tenancy.tenants;
+    refused text;
+    started timestamptz := clock_timestamp();
+    moved jsonb;
+BEGIN
+    PERFORM tenancy._require_platform_admin('move tenants');
+    target := tenancy._find_tenant(tenant);
+    IF move_tenant.isolation IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
+            HINT = 'The modes are row and schema.';
+    END IF;
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
+    END IF;
+    IF current_setting('transaction_isolation') <> 'read committed' THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
+            MESSAGE = 'tenancy.move_tenant() must run in a READ COMMITTED transaction',
+            DETAIL = format('This transaction is %s: its snapshot, taken before the move waited for the tenant''s '
+                            'writers, would not show their rows.', upper(current_setting('transaction_isolation'))),
+            HINT = 'Move the tenant in a transaction of its own (READ COMMITTED is the default).';
+    END IF;
+    -- Every writer of the tenant is waited for and kept out; then the
+    -- tenant's row, in its latest state, is held until the end.
+    PERFORM tenancy._hold_tenant_rows(target.id);
+    target := tenancy._find_tenant(target.id::text, true);
+    IF target.isolation = move_tenant.isolation THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is already in %s mode', target.slug, target.isolation);
+    END IF;
+    IF target.status = 'terminating' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('tenant "%s" is being terminated', target.slug),
+            HINT = 'Restore it first with tenancy.restore_tenant(), or let it be purged.';
+    END IF;
+    moved := CASE move_tenant.isolation
+                  WHEN 'schema' THEN tenancy._move_rows_to_schema(target)
+                  ELSE tenancy._move_schema_to_rows(target) END;
+    RETURN jsonb_build_object(
+        'tenant', target.slug, 'from', target.isolation, 'to', move_tenant.isolation,
+        'schema', (SELECT t.schema_name FROM tenancy.tenants t WHERE t.id = target.id),
+        'tables', (SELECT coalesce(jsonb_agg(jsonb_build_object('source', e->>'source', 'target', e->>'target',
+                                                                 'rows', (e->>'rows')::bigint, 'checksum', e->>'checksum')
+                                             ORDER BY e->>'target'), '[]')
+                     FROM jsonb_array_elements(moved) e),
+        'rows', (SELECT coalesce(sum((e->>'rows')::bigint), 0) FROM jsonb_array_elements(moved) e),
+        'seconds', round(extract(epoch FROM clock_timestamp() - started)::numeric, 3));
+END
+$$;
+COMMENT ON FUNCTION tenancy.move_tenant(text, tenancy.isolation) IS
+    'moves a tenant between row and schema mode in the caller''s transaction: copies its rows into the tables of '
+    'the same names, verifies their counts and checksums, switches the tenant and removes the old copy; returns '
+    'what moved (platform admins only)';
+
+CREATE OR REPLACE FUNCTION tenancy._hold_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_hold_tenant_rows';
+CREATE OR REPLACE FUNCTION tenancy._remove_tenant_rows(tenant uuid) RETURNS void
+    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_remove_rows_of_tenant';
+
+REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_rows_of(regclass),
+    tenancy._move_checksum(name[]), tenancy._move_sequences(regclass), tenancy._owner_of(regclass),
+    tenancy._in_tenant_table(regclass, uuid, text), tenancy._require_same_rows(jsonb, jsonb),
+    tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
+    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid), tenancy._remove_tenant_rows(uuid)
+    FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._move_columns(regclass, regclass) IS 'internal: the columns a move copies, checked';
+COMMENT ON FUNCTION tenancy._move_rows_of(regclass) IS 'internal: a table''s rows in a FROM clause, as t';
+COMMENT ON FUNCTION tenancy._move_checksum(name[]) IS 'internal: the expression of a table''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_sequences(regclass) IS 'internal: the sequences that fill a table''s columns';
+COMMENT ON FUNCTION tenancy._owner_of(regclass) IS 'internal: a table''s owner';
+COMMENT ON FUNCTION tenancy._in_tenant_table(regclass, uuid, text) IS
+    'internal: runs a statement as the owner of a table of a tenant''s schema, that tenant open';
+COMMENT ON FUNCTION tenancy._require_same_rows(jsonb, jsonb) IS
+    'internal: error unless every copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._move_rows_to_schema(tenancy.tenants) IS 'internal: moves a row-mode tenant into its schema';
+COMMENT ON FUNCTION tenancy._protected_counterpart(name) IS
+    'internal: the protected table a tenant table''s rows go to in row mode';
+COMMENT ON FUNCTION tenancy._move_schema_to_rows(tenancy.tenants) IS
+    'internal: moves a schema-mode tenant into the protected tables';
+COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
+    'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
+COMMENT ON FUNCTION tenancy._remove_tenant_rows(uuid) IS
+    'internal: deletes the tenant''s rows from every protected table, the tenant staying';
+-- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
+-- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
+-- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
+-- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
+
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+-- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
+-- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
+DO $tenant_check$
+DECLARE
+    target record;
+BEGIN
+    FOR target IN
+        SELECT p.relid, con.conname
+          FROM tenancy.protected_tables p
+          LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_constraint con
+                 ON con.conrelid = p.relid AND con.contype = 'f'
+                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
+                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
+    LOOP
+        IF target.conname IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
+            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
+                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
+        END IF;
+    END LOOP;
+END
+$tenant_check$;
+
+-- The write policies call tenancy.tenant_for() directly (09_protect.sql).
+SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
+  FROM tenancy.protected_tables p;
+-- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
+-- BACKFILL row per backfilled table.
+ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
+ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
+    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+-- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
+    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
+
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+-- pg_tenancy 0.7 -> 0.8, after the functions.
+
+-- Regions (new in 0.8): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- A change of plans or of setting definitions reaches every session's
+-- statement_timeout, work_mem and TimeZone at its next statement.
+CREATE TRIGGER plans_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER setting_definitions_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- Usage alerts: platform admins, and the owners and admins of the current
+-- tenant for that tenant, read them (like the audit log); nobody edits them.
+CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- Usage: read like the audit log; written only by the collector and
+-- tenancy.collect_usage().
+CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.8 -> 0.9, after the functions.
+
+-- Requests about persons (new in 0.9): read like the audit log; written only
+-- by the functions of personal data.
+CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
 -- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
 COMMENT ON TYPE tenancy.isolation IS
     'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
@@ -8204,3 +9215,5 @@ CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
                  'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
     EXECUTE FUNCTION tenancy.seal_tenant_tables();
 SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
+-- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
+-- tables; move_tenant() and its helpers come with the functions.

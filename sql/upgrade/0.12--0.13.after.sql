@@ -1,0 +1,2 @@
+-- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
+-- tables; move_tenant() and its helpers come with the functions.
