@@ -181,3 +181,6 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./portability.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./schema_tenants.sh
+
+echo
+PGUSER=$admin_user PGPASSWORD=$admin_password ./move_tenant.sh
