@@ -7418,6 +7418,7 @@ DECLARE
     destination text;
     counted record;
     loaded jsonb;
+    wanted tenancy.isolation;
 BEGIN
     PERFORM tenancy._require_platform_admin('import tenants');
     PERFORM tenancy._require_manifest(manifest);
@@ -7454,7 +7455,11 @@ BEGIN
             HINT = 'Call tenancy.import_stage() with the same manifest and copy each file into its table first, in '
                    'the same transaction (tenantctl tenant import does).';
     END IF;
-    SELECT * INTO created FROM tenancy._create_from_description(slug, manifest->'tenant', NULL, isolation,
+    -- A schema-mode tenant is made in row mode, loaded, then moved into its
+    -- schema (the rows are in protected tables in an export).
+    wanted := coalesce(isolation, (manifest->'tenant'->>'isolation')::tenancy.isolation, 'row');
+    SELECT * INTO created FROM tenancy._create_from_description(slug, manifest->'tenant', NULL,
+                                                                 CASE WHEN wanted = 'schema' THEN 'row' ELSE wanted END,
                                                                  destination,
                                                                  true, true, NULL);
     loaded := tenancy._load_staged(created.id, coalesce(tables, '{}'), coalesce(stages, '{}'));
@@ -7470,13 +7475,17 @@ BEGIN
                 HINT = 'The export is incomplete or was changed; nothing was imported. Export the tenant again.';
         END IF;
     END LOOP;
+    IF wanted = 'schema' THEN
+        PERFORM tenancy._move_rows_to_schema((SELECT t FROM tenancy.tenants t WHERE t.id = created.id));
+    END IF;
     RETURN jsonb_build_object('tenant', slug, 'id', created.id, 'region', (SELECT t.region FROM tenancy.tenants t WHERE t.id = created.id),
                               'rows', loaded, 'domains_left_out', created.domains_left_out);
 END
 $$;
 COMMENT ON FUNCTION tenancy.import_tenant(text, jsonb, tenancy.isolation, text, boolean) IS
     'creates a tenant from an export''s manifest (plan, settings, limits, members, free domains) and loads the rows '
-    'staged with import_stage(), with new keys where the tables generate them; refuses to move the tenant out of '
+    'staged with import_stage(), with new keys where the tables generate them (into its schema for schema '
+    'isolation); refuses to move the tenant out of '
     'its region unless allow_cross_region (platform admins only)';
 
 CREATE OR REPLACE FUNCTION tenancy.clone_tenant(source text, slug text, name text DEFAULT NULL,

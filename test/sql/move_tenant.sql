@@ -232,6 +232,32 @@ RESET ROLE;
 SELECT event, "from", "to" FROM tenancy.tenant_events e JOIN tenancy.tenants t ON t.id = e.tenant_id
  WHERE t.slug = 'm-one' AND event = 'isolation' ORDER BY e.id;
 
+-- An import into schema mode: loaded in row mode (new keys), then moved
+-- into the new tenant's schema, references following.
+SELECT tenancy.export_manifest('m-one') AS manifest \gset
+BEGIN;
+SELECT max(stage) FILTER (WHERE table_name = 'public.mv_lists') AS lists_stage,
+       max(stage) FILTER (WHERE table_name = 'public.mv_items') AS items_stage
+  FROM tenancy.import_stage(:'manifest') \gset
+INSERT INTO :lists_stage (id, name)
+SELECT l.id, l.name FROM public.mv_lists l JOIN tenancy.tenants t ON t.id = l.tenant_id WHERE t.slug = 'm-one';
+INSERT INTO :items_stage (id, list_id, title, price, tags, done)
+SELECT i.id, i.list_id, i.title, i.price, i.tags, i.done
+  FROM public.mv_items i JOIN tenancy.tenants t ON t.id = i.tenant_id WHERE t.slug = 'm-one';
+SELECT r.key AS table_name, r.value AS rows
+  FROM jsonb_each(tenancy.import_tenant('m-three', :'manifest', isolation => 'schema')->'rows') r
+ WHERE r.key LIKE 'public.mv\_%' ORDER BY 1;
+COMMIT;
+SELECT slug, isolation, schema_name FROM tenancy.tenants WHERE slug = 'm-three';
+SELECT count(*) AS m_three_rows_in_protected_tables FROM public.mv_items i JOIN tenancy.tenants t ON t.id = i.tenant_id
+ WHERE t.slug = 'm-three';
+SET ROLE mover_ann;
+SELECT tenancy.enter('m-three');
+SELECT l.name AS list, count(i.*) AS items FROM mv_items i LEFT JOIN mv_lists l ON l.id = i.list_id GROUP BY 1 ORDER BY 1;
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+
 -- A terminating tenant is not moved.
 SELECT tenancy.terminate_tenant('m-two') IS NOT NULL AS terminating;
 SELECT tenancy.move_tenant('m-two', 'schema');
@@ -240,6 +266,7 @@ SELECT tenancy.move_tenant('m-two', 'schema');
 -- Clean up.
 SELECT tenancy.drop_tenant('m-one');
 SELECT tenancy.drop_tenant('m-two');
+SELECT tenancy.drop_tenant('m-three');
 DELETE FROM tenancy.migrations;
 DELETE FROM tenancy.migration_scripts;
 SELECT tenancy.unprotect('public.mv_extras');
