@@ -6940,6 +6940,23 @@ BEGIN
 END
 $$;
 
+-- Raises unless the tenant keeps its rows in protected tables (row mode),
+-- where an export or a clone reads them: a schema-mode tenant's would be
+-- left out without a word.
+CREATE OR REPLACE FUNCTION tenancy._require_rows_in_tables(target tenancy.tenants, action text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF target.isolation <> 'row' THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('cannot %s tenant "%s": it is in %s mode', action, target.slug, target.isolation),
+            DETAIL = format('Exports and clones read a tenant''s rows in protected tables; a %s-mode tenant keeps '
+                            'them in its own %s.', target.isolation, target.isolation),
+            HINT = format('Move it to row mode first (tenancy.move_tenant(%L, ''row'')), or clone it with '
+                          'template => true for everything but its rows and members.', target.slug);
+    END IF;
+END
+$$;
+
 -- Everything about a tenant but its rows: what an export writes and what an
 -- import or a clone creates the new tenant from. The region's server goes
 -- only to platform admins.
@@ -7001,6 +7018,7 @@ DECLARE
     target tenancy.tenants := tenancy._tenant_for_caller(tenant, 'admin', 'export the tenant');
     relid regclass;
 BEGIN
+    PERFORM tenancy._require_rows_in_tables(target, 'export');
     -- The export plans queries on every protected table with the caller's
     -- rights: an owner's code that planning runs would run with them.
     FOR relid IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
@@ -7456,6 +7474,9 @@ DECLARE
 BEGIN
     PERFORM tenancy._require_platform_admin('clone tenants');
     origin := tenancy._find_tenant(source);
+    IF NOT coalesce(template, false) THEN
+        PERFORM tenancy._require_rows_in_tables(origin, 'clone');
+    END IF;
     SELECT * INTO created FROM tenancy._create_from_description(slug, tenancy._tenant_description(origin), name, NULL,
                                                                  NULL, NOT coalesce(template, false), false, owner);
     IF coalesce(template, false) THEN
@@ -7494,6 +7515,7 @@ COMMENT ON FUNCTION tenancy.clone_tenant(text, text, text, boolean, text) IS
     'source; owner adds a first owner (platform admins only)';
 
 REVOKE ALL ON FUNCTION tenancy._new_temporary_table(text, text), tenancy._portable_columns(regclass),
+    tenancy._require_rows_in_tables(tenancy.tenants, text),
     tenancy._generated_keys(regclass),
     tenancy._untrusted_input(regclass),
     tenancy._referring_columns(regclass), tenancy._load_order(regclass[]), tenancy._tenant_description(tenancy.tenants),
@@ -7502,6 +7524,8 @@ REVOKE ALL ON FUNCTION tenancy._new_temporary_table(text, text), tenancy._portab
     tenancy._grant_to_owner(regclass, text, regclass), tenancy._load_staged(uuid, regclass[], regclass[])
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._portable_columns(regclass) IS 'internal: the columns an export holds of a table';
+COMMENT ON FUNCTION tenancy._require_rows_in_tables(tenancy.tenants, text) IS
+    'internal: error unless the tenant keeps its rows in protected tables';
 COMMENT ON FUNCTION tenancy._new_temporary_table(text, text) IS
     'internal: a new temporary table of the session, dropped at commit';
 COMMENT ON FUNCTION tenancy._untrusted_input(regclass) IS

@@ -163,6 +163,13 @@ SELECT event, "from", "to" FROM tenancy.tenant_events e JOIN tenancy.tenants t O
  WHERE t.slug = 'm-one' AND event = 'isolation';
 SELECT m.version FROM tenancy.migrations m JOIN tenancy.tenants t ON t.id = m.tenant_id WHERE t.slug = 'm-one';
 
+-- Exports and clones read protected tables: refused for a schema-mode tenant
+-- (its rows would be left out).
+SELECT tenancy.export_manifest('m-one');
+:sqlstate
+SELECT tenancy.clone_tenant('m-one', 'm-copy');
+:sqlstate
+
 -- Back to row mode fails on a key another tenant holds (the tables' keys are
 -- unique across tenants, and a move keeps every value): m-one's new list 3
 -- and item 8 came from its own sequences, m-two has both. Nothing changes.
