@@ -544,7 +544,7 @@ check_all "a transposition is a near miss too" 2 'unknown command "member lsit"'
     member lsit acme
 check "a prefix suggests every command it starts" 2 '^did you mean "protect" or "protected"\?$' -- protec shop.items
 check_all "a word near no command lists the commands of its group" 2 'unknown command "tenant frobnicate"' \
-    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events, limits, set-region, export, import, clone$' -- tenant frobnicate
+    '^the commands of "tenant" are: create, list, show, suspend, activate, archive, drop, terminate, restore, purge, events, limits, set-region, export, import, clone, move$' -- tenant frobnicate
 check_all "a group without a command lists its commands" 2 '^tenantctl: "tenant" needs a command' \
     '^  list +List tenants' '^  drop +Drop a tenant' 'Run "tenantctl tenant COMMAND --help"' -- tenant
 check_without "a missing command is not CLI11's bare message" 2 '"member" needs a command' "A subcommand is required" -- \
@@ -663,7 +663,7 @@ if command -v zsh >/dev/null; then
         words=(tenantctl tenant create x --isolation ""); CURRENT=6; PREFIX=; _tenantctl
         words=(tenantctl member add acme bob --r); CURRENT=6; PREFIX=--r; _tenantctl' zsh "$tenantctl" 2>&1)
     if [ "$out" = "compdef _tenantctl tenantctl
-describe create list show suspend activate archive drop terminate restore purge events limits set-region export import clone
+describe create list show suspend activate archive drop terminate restore purge events limits set-region export import clone move
 compadd row schema database
 describe -h --help --role --version -d --dbname -o --output --json --no-headers" ]; then
         result ok "zsh: commands, option values and options from the command tree"
