@@ -252,19 +252,3 @@ TENANCY_SQL_FUNCTION(tenancy_hold_tenant_rows)
 		return PointerGetDatum(nullptr);
 	});
 }
-
-// tenancy._remove_tenant_rows(tenant uuid): deletes the tenant's rows from
-// every protected table as tenants_remove_rows does, the tenant staying
-// (tenancy.move_tenant(), once they are copied into its schema).
-TENANCY_SQL_FUNCTION(tenancy_remove_rows_of_tenant)
-{
-	pg_uuid_t tenant = *PG_GETARG_UUID_P(0);
-	return guarded([&] {
-		tenant_lock::hold_for_removal(tenant);
-		tenant_lock::forget(tenant);
-		Datum id = UUIDPGetDatum(&tenant);
-		for (Oid relid : deletion_order())
-			pg_call(delete_rows, relid, id);
-		return PointerGetDatum(nullptr);
-	});
-}

@@ -8162,11 +8162,13 @@ COMMENT ON FUNCTION tenancy._health_tenant_schemas() IS 'internal: health findin
 --      ones out until it ends (the tenant's lock, and in schema mode a lock
 --      on every table of its schema that lets readers through);
 --   2. it copies the tenant's rows, table by table, into temporary tables,
---      each read as the table's owner, and takes their count and checksum;
---   3. it removes the old copy (the rows in protected tables, or the
---      schema), switches the tenant's mode and loads the rows into their new
---      tables as those tables' owners, in foreign key order, keeping every
---      value (keys included) and moving sequences past the keys loaded;
+--      each read as the table's owner (in row mode deleted and returned by
+--      one statement, which also waits for writers that bypass the
+--      policies), and takes their count and checksum;
+--   3. it removes the old copy (the schema, in schema mode), switches the
+--      tenant's mode and loads the rows into their new tables as those
+--      tables' owners, in foreign key order, keeping every value (keys
+--      included) and moving sequences past the keys loaded;
 --   4. it counts and checksums every new table and raises unless each equals
 --      its source.
 --
@@ -8255,25 +8257,74 @@ BEGIN
 END
 $$;
 
--- Raises unless every table's copy has the count and checksum of its
--- source; moved holds one object per table (source, target, rows, checksum)
--- and checks the targets' "rows/sum" by target oid.
-CREATE OR REPLACE FUNCTION tenancy._require_same_rows(moved jsonb, checks jsonb) RETURNS void
-LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    item jsonb;
+-- Takes back a privilege on a temporary table of the session from a
+-- table's owner (see _grant_to_owner()).
+CREATE OR REPLACE FUNCTION tenancy._revoke_from_owner(temporary regclass, target regclass) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    FOR item IN SELECT e FROM jsonb_array_elements(moved) e LOOP
-        IF checks->>(item->>'target_oid') IS DISTINCT FROM (item->>'rows') || '/' || (item->>'checksum') THEN
-            RAISE EXCEPTION USING ERRCODE = 'data_exception',
-                MESSAGE = format('the copy of %s in %s differs from it', item->>'source', item->>'target'),
-                DETAIL = format('The source has %s row(s) with checksum %s; the copy has %s.', item->>'rows',
-                                item->>'checksum', coalesce(replace(checks->>(item->>'target_oid'), '/',
-                                                                    ' row(s) with checksum '), 'nothing')),
-                HINT = 'Nothing was moved. A trigger or rule of the new table changed or kept out rows, or a '
-                       'column''s type rounds its values: change it, then move the tenant again.';
-        END IF;
-    END LOOP;
+    EXECUTE format('REVOKE ALL ON TABLE %s FROM %I', temporary, tenancy._owner_of(target)::text);
+END
+$$;
+
+-- Returns the count and checksum ("rows/sum") of the columns of a table of
+-- a tenant's schema, computed as the table's owner (whose types' output
+-- functions run) with that tenant open. The value goes through a temporary
+-- table that only that one statement may write to: exactly one row, or the
+-- owner's code wrote there too.
+CREATE OR REPLACE FUNCTION tenancy._checksum_in_tenant(target regclass, tenant uuid, columns name[]) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    check_table regclass := tenancy._new_temporary_table('pg_temp.tenancy_move_check', 'checksum text');
+    taken text[];
+BEGIN
+    PERFORM tenancy._grant_to_owner(check_table, 'INSERT', target);
+    PERFORM tenancy._in_tenant_table(target, tenant, format('INSERT INTO %s SELECT %s FROM %s', check_table,
+                                                            tenancy._move_checksum(columns),
+                                                            tenancy._move_rows_of(target)));
+    PERFORM tenancy._revoke_from_owner(check_table, target);
+    taken := ARRAY(SELECT k.checksum FROM pg_temp.tenancy_move_check k);
+    EXECUTE format('DROP TABLE %s', check_table);
+    IF cardinality(taken) <> 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'data_exception',
+            MESSAGE = format('the checksum of %s could not be taken', target),
+            DETAIL = 'Code of the table''s owner wrote into the table the checksum goes through.',
+            HINT = 'Nothing was moved.';
+    END IF;
+    RETURN taken[1];
+END
+$$;
+
+-- Raises unless a copy has the count and checksum ("rows/sum") of its
+-- source.
+CREATE OR REPLACE FUNCTION tenancy._require_same_copy(source text, target regclass, expected text, copied text)
+RETURNS void
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF copied IS DISTINCT FROM expected THEN
+        RAISE EXCEPTION USING ERRCODE = 'data_exception',
+            MESSAGE = format('the copy of %s in %s differs from it', source, target),
+            DETAIL = format('The source has %s row(s) with checksum %s; the copy has %s.', split_part(expected, '/', 1),
+                            split_part(expected, '/', 2),
+                            coalesce(replace(copied, '/', ' row(s) with checksum '), 'nothing')),
+            HINT = 'Nothing was moved. A trigger or rule of the new table changed or kept out rows, or a '
+                   'column''s type rounds its values: change it, then move the tenant again.';
+    END IF;
+END
+$$;
+
+-- Raises when a table of a tenant's schema has a column tenant_id: in row
+-- mode that column holds the tenant, so its values would be lost.
+CREATE OR REPLACE FUNCTION tenancy._refuse_tenant_id_column(target regclass) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_attribute a
+                WHERE a.attrelid = target AND a.attname = 'tenant_id' AND a.attnum > 0 AND NOT a.attisdropped) THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+            MESSAGE = format('table %s has a column tenant_id', target),
+            DETAIL = 'In row mode the column tenant_id of a protected table holds the tenant; the values of this '
+                     'table''s own column would be lost.',
+            HINT = 'Rename the column with a tenant migration before the move.';
+    END IF;
 END
 $$;
 
@@ -8284,53 +8335,70 @@ CREATE OR REPLACE FUNCTION tenancy._move_rows_to_schema(target tenancy.tenants) 
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     schema text := tenancy._schema_name_for(target.slug);
-    protected record;
+    relid regclass;
     staged jsonb := '[]';
     moved jsonb := '[]';
     item jsonb;
     counterpart regclass;
     columns name[];
     column_list text;
+    definitions text;
     stage regclass;
+    stages regclass[] := '{}';
     checksum text;
     targets regclass[] := '{}';
-    checks jsonb := '{}';
     sequence_item record;
+    left_behind bigint;
     n integer := 0;
 BEGIN
     PERFORM tenancy._require_free_schema(target.slug, schema);
-    -- The tenant's rows of every protected table, with their checksums.
-    FOR protected IN
-        SELECT p.relid, p.read_role, c.relname
-          FROM tenancy.protected_tables p JOIN pg_class c ON c.oid = p.relid
-         ORDER BY p.relid::text LOOP
-        PERFORM tenancy._refuse_owner_code(protected.relid, 'A move reads the tenant''s rows as the table''s owner');
+    -- The tenant's rows leave every protected table, children first, for a
+    -- temporary table: deleted and returned by one statement as the table's
+    -- owner, which waits for whoever writes a row (a role that bypasses the
+    -- policies included) and takes its last version.
+    FOR relid IN SELECT u.r FROM unnest(tenancy._load_order(ARRAY(SELECT p.relid FROM tenancy.protected_tables p)))
+                                 WITH ORDINALITY u(r, k) ORDER BY u.k DESC LOOP
+        PERFORM tenancy._refuse_owner_code(relid, 'A move deletes and copies the tenant''s rows as the table''s owner');
+        SELECT coalesce(array_agg(pc.column_name ORDER BY pc.attnum), '{}'),
+               string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum)
+          INTO columns, definitions
+          FROM tenancy._portable_columns(relid) pc;
+        IF definitions IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('protected table %s has no column but tenant_id', relid),
+                HINT = 'A move copies the columns of a table; give it one, or unprotect it.';
+        END IF;
         n := n + 1;
-        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
-                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
-                        FROM tenancy._portable_columns(protected.relid) pc));
-        SELECT string_agg(quote_ident(pc.column_name), ', ' ORDER BY pc.attnum),
-               coalesce(array_agg(pc.column_name ORDER BY pc.attnum), '{}')
-          INTO column_list, columns
-          FROM tenancy._portable_columns(protected.relid) pc;
-        PERFORM tenancy._grant_to_owner(stage, 'INSERT', protected.relid);
-        IF column_list IS NOT NULL THEN
-            PERFORM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
-                'INSERT INTO %s (%s) SELECT %s FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1', stage,
-                column_list, (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c),
-                tenancy._move_rows_of(protected.relid)), NULL);
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n), definitions);
+        stages := stages || stage;
+        column_list := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(columns) c), ', ');
+        PERFORM tenancy._grant_to_owner(stage, 'SELECT, INSERT', relid);
+        PERFORM tenancy._rows_as_owner(relid, target.id, 'owner', format(
+            'WITH gone AS (DELETE FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 RETURNING %s) '
+            'INSERT INTO %s (%s) SELECT %s FROM gone', tenancy._move_rows_of(relid),
+            array_to_string(ARRAY(SELECT 't.' || quote_ident(c) FROM unnest(columns) c), ', '), stage, column_list,
+            column_list), NULL);
+        SELECT (f #>> '{}')::bigint INTO left_behind
+          FROM tenancy._rows_as_owner(relid, target.id, 'owner', format(
+               'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
+               tenancy._move_rows_of(relid)), NULL) f;
+        IF left_behind > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s row(s) of tenant "%s" stayed in %s', left_behind, target.slug, relid),
+                DETAIL = 'A trigger or rule of the table kept them from being deleted; a move takes every row.',
+                HINT = 'Nothing was moved. Change what keeps them (the table''s owner can), then move the tenant '
+                       'again.';
         END IF;
         SELECT f #>> '{}' INTO checksum
-          FROM tenancy._rows_as_owner(protected.relid, target.id, protected.read_role, format(
-               'SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
-               tenancy._move_checksum(columns), tenancy._move_rows_of(protected.relid)), NULL) f;
-        staged := staged || jsonb_build_object('source', protected.relid::text, 'source_oid', protected.relid::oid,
-                                               'name', protected.relname, 'stage', stage::text,
-                                               'rows', split_part(checksum, '/', 1)::bigint,
+          FROM tenancy._rows_as_owner(relid, target.id, 'owner', format(
+               'SELECT pg_catalog.to_jsonb(%s) FROM %s t', tenancy._move_checksum(columns), stage), NULL) f;
+        PERFORM tenancy._revoke_from_owner(stage, relid);
+        staged := staged || jsonb_build_object('source', relid::text, 'source_oid', relid::oid,
+                                               'name', (SELECT c.relname FROM pg_class c WHERE c.oid = relid),
+                                               'stage', stage::text, 'rows', split_part(checksum, '/', 1)::bigint,
                                                'checksum', split_part(checksum, '/', 2));
     END LOOP;
-    -- The old copy goes, and the tenant gets its schema.
-    PERFORM tenancy._remove_tenant_rows(target.id);
+    -- The tenant switches to schema mode and gets its schema.
     UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
     PERFORM tenancy._create_tenant_schema(target.id);
     -- Each protected table's rows go to the table of its name there.
@@ -8355,6 +8423,7 @@ BEGIN
             END IF;
             CONTINUE;
         END IF;
+        PERFORM tenancy._refuse_tenant_id_column(counterpart);
         targets := targets || counterpart;
         columns := tenancy._move_columns((item->>'source_oid')::oid::regclass, counterpart);
         moved := moved || (item || jsonb_build_object('target', counterpart::text, 'target_oid', counterpart::oid,
@@ -8365,35 +8434,34 @@ BEGIN
     -- (parents first).
     targets := tenancy._load_order(targets);
     FOR i IN REVERSE coalesce(cardinality(targets), 0) .. 1 LOOP
-        counterpart := targets[i];
-        PERFORM tenancy._in_tenant_table(counterpart, target.id,
-                                         format('DELETE FROM %s', tenancy._move_rows_of(counterpart)));
+        PERFORM tenancy._in_tenant_table(targets[i], target.id,
+                                         format('DELETE FROM %s', tenancy._move_rows_of(targets[i])));
     END LOOP;
-    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
     FOREACH counterpart IN ARRAY targets LOOP
         SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
         columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
-        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
-        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
-        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', counterpart);
-        IF column_list IS NOT NULL AND (item->>'rows')::bigint > 0 THEN
+        column_list := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(columns) c), ', ');
+        IF (item->>'rows')::bigint > 0 THEN
+            PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
             PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
                 'INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM %s', counterpart, column_list,
                 column_list, item->>'stage'));
+            PERFORM tenancy._revoke_from_owner((item->>'stage')::regclass, counterpart);
+            FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
+                                  WHERE s.column_name = ANY (columns) LOOP
+                PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
+                    'SELECT pg_catalog.setval(%L::pg_catalog.regclass, m) FROM (SELECT pg_catalog.max(t.%I) AS m '
+                    'FROM %s) x WHERE m IS NOT NULL', sequence_item.sequence, sequence_item.column_name,
+                    tenancy._move_rows_of(counterpart)));
+            END LOOP;
         END IF;
-        FOR sequence_item IN SELECT * FROM tenancy._move_sequences(counterpart) s
-                              WHERE s.column_name = ANY (columns) LOOP
-            PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
-                'SELECT pg_catalog.setval(%L::pg_catalog.regclass, m) FROM (SELECT pg_catalog.max(t.%I) AS m FROM %s) x '
-                'WHERE m IS NOT NULL', sequence_item.sequence, sequence_item.column_name,
-                tenancy._move_rows_of(counterpart)));
-        END LOOP;
-        PERFORM tenancy._in_tenant_table(counterpart, target.id, format(
-            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', counterpart::oid,
-            tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)));
+        PERFORM tenancy._require_same_copy(item->>'source', counterpart,
+                                           (item->>'rows') || '/' || (item->>'checksum'),
+                                           tenancy._checksum_in_tenant(counterpart, target.id, columns));
     END LOOP;
-    SELECT coalesce(jsonb_object_agg(k.relid::text, k.checksum), '{}') INTO checks FROM pg_temp.tenancy_move_checks k;
-    PERFORM tenancy._require_same_rows(moved, checks);
+    FOREACH stage IN ARRAY stages LOOP
+        EXECUTE format('DROP TABLE %s', stage);
+    END LOOP;
     RETURN moved;
 END
 $$;
@@ -8428,9 +8496,9 @@ DECLARE
     columns name[];
     column_list text;
     stage regclass;
+    stages regclass[] := '{}';
     moved jsonb := '[]';
     item jsonb;
-    checks jsonb := '{}';
     checksum text;
     targets regclass[] := '{}';
     held bigint;
@@ -8443,32 +8511,17 @@ BEGIN
                        FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
                       WHERE s.nspname = target.schema_name AND c.relkind IN ('r', 'p') AND NOT c.relispartition
                       ORDER BY c.relname);
-    -- Writers of the tenant's tables wait until the move ends (readers go
-    -- on), and then find the tables gone.
+    -- Writers of the tenant's tables (whoever they are) wait until the move
+    -- ends, and then find the tables gone; readers go on.
     IF cardinality(sources) > 0 THEN
         PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
                                        format('LOCK TABLE %s IN EXCLUSIVE MODE',
                                               (SELECT string_agg(r::text, ', ') FROM unnest(sources) r)));
     END IF;
-    PERFORM tenancy._new_temporary_table('pg_temp.tenancy_move_checks', 'relid oid, checksum text');
     FOREACH source IN ARRAY sources LOOP
-        n := n + 1;
-        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
-                     (SELECT coalesce(string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum), '')
-                        FROM tenancy._portable_columns(source) pc));
+        PERFORM tenancy._refuse_tenant_id_column(source);
         columns := ARRAY(SELECT pc.column_name FROM tenancy._portable_columns(source) pc ORDER BY pc.attnum);
-        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
-        PERFORM tenancy._grant_to_owner(stage, 'INSERT', source);
-        PERFORM tenancy._grant_to_owner('pg_temp.tenancy_move_checks'::regclass, 'INSERT', source);
-        IF column_list IS NOT NULL THEN
-            PERFORM tenancy._in_tenant_table(source, target.id, format(
-                'INSERT INTO %s (%s) SELECT %s FROM %s', stage, column_list,
-                (SELECT string_agg('t.' || quote_ident(c), ', ') FROM unnest(columns) c), tenancy._move_rows_of(source)));
-        END IF;
-        PERFORM tenancy._in_tenant_table(source, target.id, format(
-            'INSERT INTO pg_temp.tenancy_move_checks SELECT %s, %s FROM %s', source::oid,
-            tenancy._move_checksum(columns), tenancy._move_rows_of(source)));
-        checksum := (SELECT k.checksum FROM pg_temp.tenancy_move_checks k WHERE k.relid = source);
+        checksum := tenancy._checksum_in_tenant(source, target.id, columns);
         counterpart := tenancy._protected_counterpart((SELECT c.relname FROM pg_class c WHERE c.oid = source));
         IF counterpart IS NULL THEN
             IF split_part(checksum, '/', 1)::bigint > 0 THEN
@@ -8485,6 +8538,20 @@ BEGIN
         END IF;
         PERFORM tenancy._refuse_owner_code(counterpart, 'A move writes the tenant''s rows as the table''s owner');
         columns := tenancy._move_columns(source, counterpart);
+        column_list := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(columns) c), ', ');
+        n := n + 1;
+        stage := tenancy._new_temporary_table(format('pg_temp.tenancy_move_%s', n),
+                     (SELECT string_agg(format('%I %s', pc.column_name, pc.type_name), ', ' ORDER BY pc.attnum)
+                        FROM tenancy._portable_columns(source) pc));
+        stages := stages || stage;
+        IF column_list IS NOT NULL THEN
+            PERFORM tenancy._grant_to_owner(stage, 'INSERT', source);
+            PERFORM tenancy._in_tenant_table(source, target.id, format(
+                'INSERT INTO %s (%s) SELECT %s FROM %s', stage, column_list,
+                array_to_string(ARRAY(SELECT 't.' || quote_ident(c) FROM unnest(columns) c), ', '),
+                tenancy._move_rows_of(source)));
+            PERFORM tenancy._revoke_from_owner(stage, source);
+        END IF;
         SELECT (f #>> '{}')::bigint INTO held
           FROM tenancy._rows_as_owner(counterpart, target.id,
                                       (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
@@ -8513,14 +8580,14 @@ BEGIN
     FOREACH counterpart IN ARRAY tenancy._load_order(targets) LOOP
         SELECT e INTO item FROM jsonb_array_elements(moved) e WHERE (e->>'target_oid')::oid = counterpart;
         columns := ARRAY(SELECT jsonb_array_elements_text(item->'columns'))::name[];
-        column_list := (SELECT string_agg(quote_ident(c), ', ') FROM unnest(columns) c);
-        PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
+        column_list := array_to_string(ARRAY(SELECT quote_ident(c) FROM unnest(columns) c), ', ');
         IF (item->>'rows')::bigint > 0 THEN
+            PERFORM tenancy._grant_to_owner((item->>'stage')::regclass, 'SELECT', counterpart);
             BEGIN
                 PERFORM tenancy._rows_as_owner(counterpart, target.id, 'owner', format(
                     'INSERT INTO %s (tenant_id%s) OVERRIDING SYSTEM VALUE SELECT $1%s FROM %s s', counterpart,
                     coalesce(', ' || column_list, ''),
-                    coalesce((SELECT ', ' || string_agg('s.' || quote_ident(c), ', ') FROM unnest(columns) c), ''),
+                    coalesce(', ' || array_to_string(ARRAY(SELECT 's.' || quote_ident(c) FROM unnest(columns) c), ', '), ''),
                     item->>'stage'), NULL);
             EXCEPTION WHEN unique_violation THEN
                 GET STACKED DIAGNOSTICS constraint_name = CONSTRAINT_NAME, problem = PG_EXCEPTION_DETAIL;
@@ -8540,15 +8607,19 @@ BEGIN
                     'FROM (SELECT pg_catalog.max(s.%I) AS m FROM %s s) x, %s q WHERE x.m >= q.last_value',
                     sequence_item.sequence, sequence_item.column_name, item->>'stage', sequence_item.sequence), NULL);
             END LOOP;
+            PERFORM tenancy._revoke_from_owner((item->>'stage')::regclass, counterpart);
         END IF;
         SELECT f #>> '{}' INTO checksum
           FROM tenancy._rows_as_owner(counterpart, target.id,
                                       (SELECT p.read_role FROM tenancy.protected_tables p WHERE p.relid = counterpart),
                                       format('SELECT pg_catalog.to_jsonb(%s) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
                                              tenancy._move_checksum(columns), tenancy._move_rows_of(counterpart)), NULL) f;
-        checks := checks || jsonb_build_object(counterpart::oid::text, checksum);
+        PERFORM tenancy._require_same_copy(item->>'source', counterpart,
+                                           (item->>'rows') || '/' || (item->>'checksum'), checksum);
     END LOOP;
-    PERFORM tenancy._require_same_rows(moved, checks);
+    FOREACH stage IN ARRAY stages LOOP
+        EXECUTE format('DROP TABLE %s', stage);
+    END LOOP;
     RETURN moved;
 END
 $$;
@@ -8613,14 +8684,14 @@ COMMENT ON FUNCTION tenancy.move_tenant(text, tenancy.isolation) IS
 
 CREATE OR REPLACE FUNCTION tenancy._hold_tenant_rows(tenant uuid) RETURNS void
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_hold_tenant_rows';
-CREATE OR REPLACE FUNCTION tenancy._remove_tenant_rows(tenant uuid) RETURNS void
-    LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_remove_rows_of_tenant';
 
 REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_rows_of(regclass),
     tenancy._move_checksum(name[]), tenancy._move_sequences(regclass), tenancy._owner_of(regclass),
-    tenancy._in_tenant_table(regclass, uuid, text), tenancy._require_same_rows(jsonb, jsonb),
+    tenancy._in_tenant_table(regclass, uuid, text), tenancy._revoke_from_owner(regclass, regclass),
+    tenancy._checksum_in_tenant(regclass, uuid, name[]), tenancy._require_same_copy(text, regclass, text, text),
+    tenancy._refuse_tenant_id_column(regclass),
     tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
-    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid), tenancy._remove_tenant_rows(uuid)
+    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._move_columns(regclass, regclass) IS 'internal: the columns a move copies, checked';
 COMMENT ON FUNCTION tenancy._move_rows_of(regclass) IS 'internal: a table''s rows in a FROM clause, as t';
@@ -8629,8 +8700,14 @@ COMMENT ON FUNCTION tenancy._move_sequences(regclass) IS 'internal: the sequence
 COMMENT ON FUNCTION tenancy._owner_of(regclass) IS 'internal: a table''s owner';
 COMMENT ON FUNCTION tenancy._in_tenant_table(regclass, uuid, text) IS
     'internal: runs a statement as the owner of a table of a tenant''s schema, that tenant open';
-COMMENT ON FUNCTION tenancy._require_same_rows(jsonb, jsonb) IS
-    'internal: error unless every copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._revoke_from_owner(regclass, regclass) IS
+    'internal: takes back a privilege on a temporary table from a table''s owner';
+COMMENT ON FUNCTION tenancy._checksum_in_tenant(regclass, uuid, name[]) IS
+    'internal: the count and checksum of a table of a tenant''s schema, taken as its owner';
+COMMENT ON FUNCTION tenancy._require_same_copy(text, regclass, text, text) IS
+    'internal: error unless a copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._refuse_tenant_id_column(regclass) IS
+    'internal: error when a tenant table has a column tenant_id';
 COMMENT ON FUNCTION tenancy._move_rows_to_schema(tenancy.tenants) IS 'internal: moves a row-mode tenant into its schema';
 COMMENT ON FUNCTION tenancy._protected_counterpart(name) IS
     'internal: the protected table a tenant table''s rows go to in row mode';
@@ -8638,8 +8715,6 @@ COMMENT ON FUNCTION tenancy._move_schema_to_rows(tenancy.tenants) IS
     'internal: moves a schema-mode tenant into the protected tables';
 COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
     'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
-COMMENT ON FUNCTION tenancy._remove_tenant_rows(uuid) IS
-    'internal: deletes the tenant''s rows from every protected table, the tenant staying';
 -- pg_tenancy 0.11 -> 0.12, after the functions.
 
 -- Tables in tenant schemas get row level security (wiring/01_triggers.sql),

@@ -208,6 +208,17 @@ RESET search_path;
 RESET ROLE;
 SELECT tenancy.move_tenant('m-one', 'row');
 :sqlstate
+-- A column tenant_id of the tenant's own (in row mode that column holds the
+-- tenant): refused, its values would be lost.
+SET ROLE mover_migrator;
+SELECT tenancy.enter('m-one');
+DELETE FROM mv_notes;
+ALTER TABLE mv_notes ADD COLUMN tenant_id text;
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'row');
+:sqlstate
 SET ROLE mover_migrator;
 SELECT tenancy.enter('m-one');
 DROP TABLE mv_notes;
