@@ -8328,6 +8328,108 @@ BEGIN
 END
 $$;
 
+-- Raises when a row outside the tenant refers, through a foreign key, to a
+-- row of the tenant in a protected table: deleting the tenant's rows would
+-- fire the key's action (CASCADE, SET NULL, SET DEFAULT) on it, in another
+-- tenant or in a table that is not protected. Read by the extension's owner,
+-- comparing with the key's own operators, which must be trusted.
+CREATE OR REPLACE FUNCTION tenancy._refuse_outside_references(target tenancy.tenants) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    reference record;
+    outside bigint;
+BEGIN
+    FOR reference IN
+        SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
+               EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = con.conrelid) AS child_protected,
+               (SELECT string_agg(format('t.%I OPERATOR(%I.%s) p.%I', ca.attname, n.nspname, o.oprname, pa.attname),
+                                  ' AND ')
+                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
+                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+                  JOIN pg_operator o ON o.oid = k.op
+                  JOIN pg_namespace n ON n.oid = o.oprnamespace) AS matches,
+               (SELECT bool_and(tenancy._trusted_function(o.oprcode))
+                  FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted
+          FROM pg_constraint con
+         WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
+         ORDER BY con.conrelid::regclass::text, con.conname LOOP
+        IF NOT reference.trusted THEN
+            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                MESSAGE = format('foreign key %I of %s compares with an operator of an ordinary role',
+                                 reference.conname, reference.child),
+                DETAIL = 'A move looks for rows of other tenants that refer to the tenant''s rows, as the extension''s '
+                         'owner; it runs no code of ordinary roles.';
+        END IF;
+        PERFORM tenancy._refuse_owner_code(reference.child, 'A move looks for rows that refer to the tenant''s rows');
+        EXECUTE format('SELECT pg_catalog.count(*) FROM %s WHERE EXISTS (SELECT 1 FROM ONLY %s p '
+                       'WHERE p.tenant_id OPERATOR(pg_catalog.=) $1 AND %s)%s',
+                       tenancy._move_rows_of(reference.child), reference.parent, reference.matches,
+                       CASE WHEN reference.child_protected
+                            THEN ' AND t.tenant_id IS DISTINCT FROM $1' ELSE '' END)
+           INTO outside USING target.id;
+        IF outside > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s row(s) of %s outside tenant "%s" refer to its rows in %s', outside, reference.child,
+                                 target.slug, reference.parent),
+                DETAIL = format('When the tenant''s rows leave %s, foreign key %I would change or delete them, or '
+                                'fail.', reference.parent, reference.conname),
+                HINT = 'Change those rows first, and make the foreign key include tenant_id, so that no row refers '
+                       'across tenants.';
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- Returns the schema of an object of the kinds that live in a schema or on a
+-- table, null for others.
+CREATE OR REPLACE FUNCTION tenancy._object_schema(classid oid, objid oid) RETURNS oid
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE classid
+        WHEN 'pg_class'::regclass THEN (SELECT c.relnamespace FROM pg_class c WHERE c.oid = objid)
+        WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = objid)
+        WHEN 'pg_proc'::regclass THEN (SELECT f.pronamespace FROM pg_proc f WHERE f.oid = objid)
+        WHEN 'pg_constraint'::regclass THEN (SELECT c.connamespace FROM pg_constraint c WHERE c.oid = objid)
+        WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
+                                           WHERE r.oid = objid)
+        WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
+                                           WHERE g.oid = objid)
+        WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy y JOIN pg_class c ON c.oid = y.polrelid
+                                          WHERE y.oid = objid)
+        WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid
+                                           WHERE a.oid = objid)
+    END
+$$;
+
+-- Raises when objects outside a tenant's schema depend on objects in it (a
+-- view, a foreign key, a column of its row type): dropping the schema would
+-- drop them too.
+CREATE OR REPLACE FUNCTION tenancy._refuse_outside_dependents(schema_name text) RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    schema_oid oid := (SELECT n.oid FROM pg_namespace n WHERE n.nspname = schema_name);
+    dependents text;
+BEGIN
+    SELECT string_agg(DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid), ', ') INTO dependents
+      FROM pg_depend d
+     WHERE d.deptype IN ('n', 'a')
+       AND ((d.refclassid = 'pg_class'::regclass
+             AND d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = schema_oid))
+            OR (d.refclassid = 'pg_type'::regclass
+                AND d.refobjid IN (SELECT t.oid FROM pg_type t WHERE t.typnamespace = schema_oid))
+            OR (d.refclassid = 'pg_proc'::regclass
+                AND d.refobjid IN (SELECT f.oid FROM pg_proc f WHERE f.pronamespace = schema_oid))
+            OR (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = schema_oid))
+       AND tenancy._object_schema(d.classid, d.objid) IS DISTINCT FROM schema_oid;
+    IF dependents IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
+            MESSAGE = format('objects outside schema %s depend on it', schema_name),
+            DETAIL = format('Moving the tenant to row mode drops its schema, and with it: %s.', dependents),
+            HINT = 'Drop or change them first.';
+    END IF;
+END
+$$;
+
 -- Moves a row-mode tenant into a schema of its own: its rows leave the
 -- protected tables for the tables of the same names that the tenant
 -- migrations create in its new schema.
@@ -8352,6 +8454,7 @@ DECLARE
     n integer := 0;
 BEGIN
     PERFORM tenancy._require_free_schema(target.slug, schema);
+    PERFORM tenancy._refuse_outside_references(target);
     -- The tenant's rows leave every protected table, children first, for a
     -- temporary table: deleted and returned by one statement as the table's
     -- owner, which waits for whoever writes a row (a role that bypasses the
@@ -8378,17 +8481,6 @@ BEGIN
             'INSERT INTO %s (%s) SELECT %s FROM gone', tenancy._move_rows_of(relid),
             array_to_string(ARRAY(SELECT 't.' || quote_ident(c) FROM unnest(columns) c), ', '), stage, column_list,
             column_list), NULL);
-        SELECT (f #>> '{}')::bigint INTO left_behind
-          FROM tenancy._rows_as_owner(relid, target.id, 'owner', format(
-               'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM %s WHERE t.tenant_id OPERATOR(pg_catalog.=) $1',
-               tenancy._move_rows_of(relid)), NULL) f;
-        IF left_behind > 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('%s row(s) of tenant "%s" stayed in %s', left_behind, target.slug, relid),
-                DETAIL = 'A trigger or rule of the table kept them from being deleted; a move takes every row.',
-                HINT = 'Nothing was moved. Change what keeps them (the table''s owner can), then move the tenant '
-                       'again.';
-        END IF;
         SELECT f #>> '{}' INTO checksum
           FROM tenancy._rows_as_owner(relid, target.id, 'owner', format(
                'SELECT pg_catalog.to_jsonb(%s) FROM %s t', tenancy._move_checksum(columns), stage), NULL) f;
@@ -8397,6 +8489,20 @@ BEGIN
                                                'name', (SELECT c.relname FROM pg_class c WHERE c.oid = relid),
                                                'stage', stage::text, 'rows', split_part(checksum, '/', 1)::bigint,
                                                'checksum', split_part(checksum, '/', 2));
+    END LOOP;
+    -- None of the tenant's rows is left in any protected table (counted by a
+    -- direct scan: no policy of an owner hides one): a trigger, a rule or a
+    -- policy may have kept one, or written one after its table was done.
+    FOR relid IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
+        left_behind := tenancy._count_tenant_rows(relid, target.id);
+        IF left_behind > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s row(s) of tenant "%s" stayed in %s', left_behind, target.slug, relid),
+                DETAIL = 'A trigger, rule or policy of a table kept them from being deleted, or wrote them after the '
+                         'tenant''s rows left the table; a move takes every row.',
+                HINT = 'Nothing was moved. Change what keeps or writes them (the table''s owner can), then move the '
+                       'tenant again.';
+        END IF;
     END LOOP;
     -- The tenant switches to schema mode and gets its schema.
     UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
@@ -8573,6 +8679,7 @@ BEGIN
     END LOOP;
     -- The old copy goes (with the tenant's schema open), and the tenant is in
     -- row mode from here on.
+    PERFORM tenancy._refuse_outside_dependents(target.schema_name);
     PERFORM tenancy._run_in_tenant(current_user::regrole, target.id, 'pg_catalog, pg_temp',
                                    format('DROP SCHEMA %I CASCADE', target.schema_name));
     UPDATE tenancy.tenants SET isolation = 'row', schema_name = NULL WHERE id = target.id;
@@ -8689,7 +8796,8 @@ REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_
     tenancy._move_checksum(name[]), tenancy._move_sequences(regclass), tenancy._owner_of(regclass),
     tenancy._in_tenant_table(regclass, uuid, text), tenancy._revoke_from_owner(regclass, regclass),
     tenancy._checksum_in_tenant(regclass, uuid, name[]), tenancy._require_same_copy(text, regclass, text, text),
-    tenancy._refuse_tenant_id_column(regclass),
+    tenancy._refuse_tenant_id_column(regclass), tenancy._refuse_outside_references(tenancy.tenants),
+    tenancy._object_schema(oid, oid), tenancy._refuse_outside_dependents(text),
     tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
     tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid)
     FROM PUBLIC;
@@ -8706,6 +8814,11 @@ COMMENT ON FUNCTION tenancy._checksum_in_tenant(regclass, uuid, name[]) IS
     'internal: the count and checksum of a table of a tenant''s schema, taken as its owner';
 COMMENT ON FUNCTION tenancy._require_same_copy(text, regclass, text, text) IS
     'internal: error unless a copy has its source''s count and checksum';
+COMMENT ON FUNCTION tenancy._refuse_outside_references(tenancy.tenants) IS
+    'internal: error when rows outside a tenant refer to its rows in protected tables';
+COMMENT ON FUNCTION tenancy._object_schema(oid, oid) IS 'internal: the schema of an object, or of its table';
+COMMENT ON FUNCTION tenancy._refuse_outside_dependents(text) IS
+    'internal: error when objects outside a tenant''s schema depend on it';
 COMMENT ON FUNCTION tenancy._refuse_tenant_id_column(regclass) IS
     'internal: error when a tenant table has a column tenant_id';
 COMMENT ON FUNCTION tenancy._move_rows_to_schema(tenancy.tenants) IS 'internal: moves a row-mode tenant into its schema';

@@ -111,6 +111,34 @@ ALTER TABLE public.mv_items ADD COLUMN only_here text;
 SELECT tenancy.move_tenant('m-one', 'schema');
 :sqlstate
 ALTER TABLE public.mv_items DROP COLUMN only_here;
+-- A row outside the tenant that refers to its rows (a table that is not
+-- protected, with ON DELETE CASCADE): refused, the row stays.
+CREATE TABLE public.mv_pins (id int PRIMARY KEY, list_id bigint REFERENCES public.mv_lists ON DELETE CASCADE);
+INSERT INTO public.mv_pins SELECT 1, min(l.id) FROM public.mv_lists l JOIN tenancy.tenants t ON t.id = l.tenant_id
+ WHERE t.slug = 'm-one';
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+SELECT count(*) AS pins FROM public.mv_pins;
+DROP TABLE public.mv_pins;
+-- A trigger of a table that writes a row of the tenant into a protected
+-- table as its rows leave, and a policy of the owner that hides rows from
+-- the move's delete: refused, whatever the order of the tables.
+CREATE FUNCTION public.mv_note_deletion() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.mv_extras VALUES (OLD.id, 'deleted'); RETURN OLD; END $$;
+ALTER FUNCTION public.mv_note_deletion() OWNER TO mover_migrator;
+SET ROLE mover_migrator;
+CREATE TRIGGER mv_note_deletion AFTER DELETE ON public.mv_lists FOR EACH ROW EXECUTE FUNCTION public.mv_note_deletion();
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+DROP TRIGGER mv_note_deletion ON public.mv_lists;
+DROP FUNCTION public.mv_note_deletion();
+SET ROLE mover_migrator;
+CREATE POLICY mv_hide_work ON public.mv_lists AS RESTRICTIVE USING (name <> 'work');
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+DROP POLICY mv_hide_work ON public.mv_lists;
 -- Nothing of those attempts is left: no schema, the tenant in row mode.
 SELECT slug, isolation, schema_name FROM tenancy.tenants WHERE slug LIKE 'm-%' ORDER BY 1;
 SELECT count(*) AS tenant_schemas FROM pg_namespace WHERE nspname LIKE 'tenant\_m\_%';
@@ -197,6 +225,18 @@ SELECT tenancy.move_tenant('m-one', 'row');
 SELECT slug, isolation FROM tenancy.tenants WHERE slug = 'm-one';
 DROP TRIGGER mv_shout ON public.mv_items;
 DROP FUNCTION public.mv_shout();
+
+-- A view outside the tenant's schema over its table: moving to row mode
+-- would drop it with the schema, so it is refused.
+SET ROLE mover_migrator;
+SELECT tenancy.enter('m-one');
+CREATE VIEW public.mv_item_titles AS SELECT title FROM tenant_m_one.mv_items;
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'row');
+:sqlstate
+DROP VIEW public.mv_item_titles;
 
 -- A table of the schema whose rows have no protected table to go to: refused.
 SET ROLE mover_migrator;
