@@ -8875,32 +8875,39 @@ BEGIN
 END
 $$;
 
--- Returns the count and checksum ("rows/sum") of the columns of a table of
--- a tenant's schema, computed as the table's owner (whose types' output
--- functions run) with that tenant open. The value goes through a temporary
--- table that only that one statement may write to: exactly one row, or the
--- owner's code wrote there too.
-CREATE OR REPLACE FUNCTION tenancy._checksum_in_tenant(target regclass, tenant uuid, columns name[]) RETURNS text
+-- Returns the one value a query gives, run as a table's owner (whose code
+-- it may run) with one tenant open (its schema, and its rows of protected
+-- tables). The value goes through a temporary table that only that one
+-- statement may write to: exactly one row, or the owner's code wrote there
+-- too.
+CREATE OR REPLACE FUNCTION tenancy._value_as_owner(target regclass, tenant uuid, query text) RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    check_table regclass := tenancy._new_temporary_table('pg_temp.tenancy_move_check', 'checksum text');
+    result_table regclass := tenancy._new_temporary_table('pg_temp.tenancy_move_value', 'value text');
     taken text[];
 BEGIN
-    PERFORM tenancy._grant_to_owner(check_table, 'INSERT', target);
-    PERFORM tenancy._in_tenant_table(target, tenant, format('INSERT INTO %s SELECT %s FROM %s', check_table,
-                                                            tenancy._move_checksum(columns),
-                                                            tenancy._move_rows_of(target)));
-    PERFORM tenancy._revoke_from_owner(check_table, target);
-    taken := ARRAY(SELECT k.checksum FROM pg_temp.tenancy_move_check k);
-    EXECUTE format('DROP TABLE %s', check_table);
+    PERFORM tenancy._grant_to_owner(result_table, 'INSERT', target);
+    PERFORM tenancy._in_tenant_table(target, tenant, format('INSERT INTO %s %s', result_table, query));
+    PERFORM tenancy._revoke_from_owner(result_table, target);
+    taken := ARRAY(SELECT k.value FROM pg_temp.tenancy_move_value k);
+    EXECUTE format('DROP TABLE %s', result_table);
     IF cardinality(taken) <> 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'data_exception',
-            MESSAGE = format('the checksum of %s could not be taken', target),
-            DETAIL = 'Code of the table''s owner wrote into the table the checksum goes through.',
+            MESSAGE = format('a query on %s as its owner could not be answered', target),
+            DETAIL = 'Code of the table''s owner wrote into the table the answer goes through.',
             HINT = 'Nothing was moved.';
     END IF;
     RETURN taken[1];
 END
+$$;
+
+-- Returns the count and checksum ("rows/sum") of the columns of a table of
+-- a tenant's schema, computed as the table's owner (whose types' output
+-- functions run) with that tenant open.
+CREATE OR REPLACE FUNCTION tenancy._checksum_in_tenant(target regclass, tenant uuid, columns name[]) RETURNS text
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
+    SELECT tenancy._value_as_owner(target, tenant, format('SELECT %s FROM %s', tenancy._move_checksum(columns),
+                                                          tenancy._move_rows_of(target)))
 $$;
 
 -- Raises unless a copy has the count and checksum ("rows/sum") of its
@@ -8940,14 +8947,25 @@ $$;
 -- Raises when a row outside the tenant refers, through a foreign key, to a
 -- row of the tenant in a protected table: deleting the tenant's rows would
 -- fire the key's action (CASCADE, SET NULL, SET DEFAULT) on it, in another
--- tenant or in a table that is not protected. Read by the extension's owner,
--- comparing with the key's own operators, which must be trusted.
+-- tenant or in a table that is not protected. The tenant's referenced rows
+-- are locked first (FOR UPDATE), so that no reference to them can be added
+-- until the move ends. A protected referencing table is read by the
+-- extension's owner (no policy hides another tenant's row; its planned code
+-- is refused first, and the key's operators must be trusted); any other
+-- table by its own owner, whose code it is.
 CREATE OR REPLACE FUNCTION tenancy._refuse_outside_references(target tenancy.tenants) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     reference record;
+    parent regclass;
     outside bigint;
 BEGIN
+    FOR parent IN SELECT DISTINCT con.confrelid::regclass FROM pg_constraint con
+                   WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p) LOOP
+        PERFORM tenancy._rows_as_owner(parent, target.id, 'owner', format(
+            'SELECT pg_catalog.to_jsonb(pg_catalog.count(*)) FROM (SELECT 1 FROM ONLY %s t '
+            'WHERE t.tenant_id OPERATOR(pg_catalog.=) $1 FOR UPDATE) l', parent), NULL);
+    END LOOP;
     FOR reference IN
         SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
                EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = con.conrelid) AS child_protected,
@@ -8962,21 +8980,28 @@ BEGIN
                   FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted
           FROM pg_constraint con
          WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
+           AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = con.conrelid AND c.relispartition)
          ORDER BY con.conrelid::regclass::text, con.conname LOOP
-        IF NOT reference.trusted THEN
-            RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-                MESSAGE = format('foreign key %I of %s compares with an operator of an ordinary role',
-                                 reference.conname, reference.child),
-                DETAIL = 'A move looks for rows of other tenants that refer to the tenant''s rows, as the extension''s '
-                         'owner; it runs no code of ordinary roles.';
+        IF reference.child_protected THEN
+            IF NOT reference.trusted THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('foreign key %I of %s compares with an operator of an ordinary role',
+                                     reference.conname, reference.child),
+                    DETAIL = 'A move looks for rows of other tenants that refer to the tenant''s rows as the '
+                             'extension''s owner, which runs no code of ordinary roles.';
+            END IF;
+            PERFORM tenancy._refuse_owner_code(reference.child,
+                                               'A move looks for rows of other tenants that refer to the tenant''s rows');
+            EXECUTE format('SELECT pg_catalog.count(*) FROM ONLY %s t WHERE t.tenant_id IS DISTINCT FROM $1 '
+                           'AND EXISTS (SELECT 1 FROM ONLY %s p WHERE p.tenant_id OPERATOR(pg_catalog.=) $1 AND %s)',
+                           reference.child, reference.parent, reference.matches)
+               INTO outside USING target.id;
+        ELSE
+            outside := tenancy._value_as_owner(reference.child, target.id, format(
+                'SELECT pg_catalog.count(*)::pg_catalog.text FROM %s WHERE EXISTS (SELECT 1 FROM ONLY %s p '
+                'WHERE p.tenant_id OPERATOR(pg_catalog.=) %L::pg_catalog.uuid AND %s)',
+                tenancy._move_rows_of(reference.child), reference.parent, target.id, reference.matches))::bigint;
         END IF;
-        PERFORM tenancy._refuse_owner_code(reference.child, 'A move looks for rows that refer to the tenant''s rows');
-        EXECUTE format('SELECT pg_catalog.count(*) FROM %s WHERE EXISTS (SELECT 1 FROM ONLY %s p '
-                       'WHERE p.tenant_id OPERATOR(pg_catalog.=) $1 AND %s)%s',
-                       tenancy._move_rows_of(reference.child), reference.parent, reference.matches,
-                       CASE WHEN reference.child_protected
-                            THEN ' AND t.tenant_id IS DISTINCT FROM $1' ELSE '' END)
-           INTO outside USING target.id;
         IF outside > 0 THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
                 MESSAGE = format('%s row(s) of %s outside tenant "%s" refer to its rows in %s', outside, reference.child,
@@ -8999,6 +9024,17 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = objid)
         WHEN 'pg_proc'::regclass THEN (SELECT f.pronamespace FROM pg_proc f WHERE f.oid = objid)
         WHEN 'pg_constraint'::regclass THEN (SELECT c.connamespace FROM pg_constraint c WHERE c.oid = objid)
+        WHEN 'pg_collation'::regclass THEN (SELECT c.collnamespace FROM pg_collation c WHERE c.oid = objid)
+        WHEN 'pg_operator'::regclass THEN (SELECT o.oprnamespace FROM pg_operator o WHERE o.oid = objid)
+        WHEN 'pg_opclass'::regclass THEN (SELECT o.opcnamespace FROM pg_opclass o WHERE o.oid = objid)
+        WHEN 'pg_opfamily'::regclass THEN (SELECT o.opfnamespace FROM pg_opfamily o WHERE o.oid = objid)
+        WHEN 'pg_conversion'::regclass THEN (SELECT c.connamespace FROM pg_conversion c WHERE c.oid = objid)
+        WHEN 'pg_statistic_ext'::regclass THEN (SELECT x.stxnamespace FROM pg_statistic_ext x WHERE x.oid = objid)
+        WHEN 'pg_ts_config'::regclass THEN (SELECT c.cfgnamespace FROM pg_ts_config c WHERE c.oid = objid)
+        WHEN 'pg_ts_dict'::regclass THEN (SELECT d.dictnamespace FROM pg_ts_dict d WHERE d.oid = objid)
+        WHEN 'pg_ts_parser'::regclass THEN (SELECT p.prsnamespace FROM pg_ts_parser p WHERE p.oid = objid)
+        WHEN 'pg_ts_template'::regclass THEN (SELECT t.tmplnamespace FROM pg_ts_template t WHERE t.oid = objid)
+        WHEN 'pg_default_acl'::regclass THEN (SELECT a.defaclnamespace FROM pg_default_acl a WHERE a.oid = objid)
         WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class
                                            WHERE r.oid = objid)
         WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid
@@ -9020,15 +9056,22 @@ DECLARE
     dependents text;
 BEGIN
     SELECT string_agg(DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid), ', ') INTO dependents
-      FROM pg_depend d
+      FROM (SELECT 'pg_namespace'::regclass::oid, schema_oid
+            UNION ALL SELECT 'pg_class'::regclass, c.oid FROM pg_class c WHERE c.relnamespace = schema_oid
+            UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t WHERE t.typnamespace = schema_oid
+            UNION ALL SELECT 'pg_proc'::regclass, f.oid FROM pg_proc f WHERE f.pronamespace = schema_oid
+            UNION ALL SELECT 'pg_collation'::regclass, c.oid FROM pg_collation c WHERE c.collnamespace = schema_oid
+            UNION ALL SELECT 'pg_operator'::regclass, o.oid FROM pg_operator o WHERE o.oprnamespace = schema_oid
+            UNION ALL SELECT 'pg_opclass'::regclass, o.oid FROM pg_opclass o WHERE o.opcnamespace = schema_oid
+            UNION ALL SELECT 'pg_opfamily'::regclass, o.oid FROM pg_opfamily o WHERE o.opfnamespace = schema_oid
+            UNION ALL SELECT 'pg_conversion'::regclass, c.oid FROM pg_conversion c WHERE c.connamespace = schema_oid
+            UNION ALL SELECT 'pg_ts_config'::regclass, c.oid FROM pg_ts_config c WHERE c.cfgnamespace = schema_oid
+            UNION ALL SELECT 'pg_ts_dict'::regclass, d.oid FROM pg_ts_dict d WHERE d.dictnamespace = schema_oid
+            UNION ALL SELECT 'pg_ts_parser'::regclass, p.oid FROM pg_ts_parser p WHERE p.prsnamespace = schema_oid
+            UNION ALL SELECT 'pg_ts_template'::regclass, t.oid FROM pg_ts_template t WHERE t.tmplnamespace = schema_oid
+           ) inside(classid, objid)
+      JOIN pg_depend d ON d.refclassid = inside.classid AND d.refobjid = inside.objid
      WHERE d.deptype IN ('n', 'a')
-       AND ((d.refclassid = 'pg_class'::regclass
-             AND d.refobjid IN (SELECT c.oid FROM pg_class c WHERE c.relnamespace = schema_oid))
-            OR (d.refclassid = 'pg_type'::regclass
-                AND d.refobjid IN (SELECT t.oid FROM pg_type t WHERE t.typnamespace = schema_oid))
-            OR (d.refclassid = 'pg_proc'::regclass
-                AND d.refobjid IN (SELECT f.oid FROM pg_proc f WHERE f.pronamespace = schema_oid))
-            OR (d.refclassid = 'pg_namespace'::regclass AND d.refobjid = schema_oid))
        AND tenancy._object_schema(d.classid, d.objid) IS DISTINCT FROM schema_oid;
     IF dependents IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
@@ -9036,6 +9079,29 @@ BEGIN
             DETAIL = format('Moving the tenant to row mode drops its schema, and with it: %s.', dependents),
             HINT = 'Drop or change them first.';
     END IF;
+END
+$$;
+
+-- Raises when a protected table holds a row of a tenant whose rows left
+-- (counted by a direct scan: no policy of an owner hides one): a trigger, a
+-- rule or a policy kept one, or code wrote one afterwards.
+CREATE OR REPLACE FUNCTION tenancy._require_no_rows_left(target tenancy.tenants) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    relid regclass;
+    left_behind bigint;
+BEGIN
+    FOR relid IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
+        left_behind := tenancy._count_tenant_rows(relid, target.id);
+        IF left_behind > 0 THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s row(s) of tenant "%s" stayed in %s', left_behind, target.slug, relid),
+                DETAIL = 'A trigger, rule or policy kept them from being deleted, or code of a table wrote them '
+                         'during the move; a move takes every row.',
+                HINT = 'Nothing was moved. Change what keeps or writes them (the table''s owner can), then move the '
+                       'tenant again.';
+        END IF;
+    END LOOP;
 END
 $$;
 
@@ -9059,7 +9125,6 @@ DECLARE
     checksum text;
     targets regclass[] := '{}';
     sequence_item record;
-    left_behind bigint;
     n integer := 0;
 BEGIN
     PERFORM tenancy._require_free_schema(target.slug, schema);
@@ -9099,20 +9164,7 @@ BEGIN
                                                'stage', stage::text, 'rows', split_part(checksum, '/', 1)::bigint,
                                                'checksum', split_part(checksum, '/', 2));
     END LOOP;
-    -- None of the tenant's rows is left in any protected table (counted by a
-    -- direct scan: no policy of an owner hides one): a trigger, a rule or a
-    -- policy may have kept one, or written one after its table was done.
-    FOR relid IN SELECT p.relid FROM tenancy.protected_tables p ORDER BY p.relid::text LOOP
-        left_behind := tenancy._count_tenant_rows(relid, target.id);
-        IF left_behind > 0 THEN
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('%s row(s) of tenant "%s" stayed in %s', left_behind, target.slug, relid),
-                DETAIL = 'A trigger, rule or policy of a table kept them from being deleted, or wrote them after the '
-                         'tenant''s rows left the table; a move takes every row.',
-                HINT = 'Nothing was moved. Change what keeps or writes them (the table''s owner can), then move the '
-                       'tenant again.';
-        END IF;
-    END LOOP;
+    PERFORM tenancy._require_no_rows_left(target);
     -- The tenant switches to schema mode and gets its schema.
     UPDATE tenancy.tenants SET isolation = 'schema', schema_name = schema WHERE id = target.id;
     PERFORM tenancy._create_tenant_schema(target.id);
@@ -9174,6 +9226,8 @@ BEGIN
                                            (item->>'rows') || '/' || (item->>'checksum'),
                                            tenancy._checksum_in_tenant(counterpart, target.id, columns));
     END LOOP;
+    -- Again, now that the new tables' code ran too.
+    PERFORM tenancy._require_no_rows_left(target);
     FOREACH stage IN ARRAY stages LOOP
         EXECUTE format('DROP TABLE %s', stage);
     END LOOP;
@@ -9407,6 +9461,7 @@ REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_
     tenancy._checksum_in_tenant(regclass, uuid, name[]), tenancy._require_same_copy(text, regclass, text, text),
     tenancy._refuse_tenant_id_column(regclass), tenancy._refuse_outside_references(tenancy.tenants),
     tenancy._object_schema(oid, oid), tenancy._refuse_outside_dependents(text),
+    tenancy._value_as_owner(regclass, uuid, text), tenancy._require_no_rows_left(tenancy.tenants),
     tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
     tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid)
     FROM PUBLIC;
@@ -9425,6 +9480,10 @@ COMMENT ON FUNCTION tenancy._require_same_copy(text, regclass, text, text) IS
     'internal: error unless a copy has its source''s count and checksum';
 COMMENT ON FUNCTION tenancy._refuse_outside_references(tenancy.tenants) IS
     'internal: error when rows outside a tenant refer to its rows in protected tables';
+COMMENT ON FUNCTION tenancy._value_as_owner(regclass, uuid, text) IS
+    'internal: the one value of a query run as a table''s owner with one tenant open';
+COMMENT ON FUNCTION tenancy._require_no_rows_left(tenancy.tenants) IS
+    'internal: error when a protected table holds a row of the moved tenant';
 COMMENT ON FUNCTION tenancy._object_schema(oid, oid) IS 'internal: the schema of an object, or of its table';
 COMMENT ON FUNCTION tenancy._refuse_outside_dependents(text) IS
     'internal: error when objects outside a tenant''s schema depend on it';

@@ -143,6 +143,42 @@ DROP POLICY mv_hide_work ON public.mv_lists;
 SELECT slug, isolation, schema_name FROM tenancy.tenants WHERE slug LIKE 'm-%' ORDER BY 1;
 SELECT count(*) AS tenant_schemas FROM pg_namespace WHERE nspname LIKE 'tenant\_m\_%';
 
+-- A tenant migration whose trigger writes a row of the tenant into a
+-- protected table while the move loads the new schema: the last scan
+-- refuses it.
+CREATE FUNCTION public.mv_echo() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.mv_extras VALUES (99, 'echo'); RETURN NULL; END $$;
+ALTER FUNCTION public.mv_echo() OWNER TO mover_migrator;
+SET ROLE mover_migrator;
+BEGIN;
+SELECT tenancy.start_migration('tenant', NULL, '0102_echo.sql', repeat('e', 64),
+    'CREATE TRIGGER mv_echo AFTER INSERT ON mv_lists FOR EACH STATEMENT EXECUTE FUNCTION public.mv_echo();') AS runs;
+SELECT tenancy.finish_migration('tenant', NULL, '0102_echo.sql') IS NOT NULL AS applied;
+COMMIT;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+DELETE FROM tenancy.migrations WHERE version = '0102_echo.sql';
+DELETE FROM tenancy.migration_scripts WHERE version = '0102_echo.sql';
+DROP FUNCTION public.mv_echo();
+-- A table that is not protected refers to a protected one and has an index
+-- whose predicate calls its owner's function: looking for its rows that
+-- refer to the tenant's runs that code as its owner, never as a superuser.
+CREATE FUNCTION public.mv_escalate() RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE mover_bo SUPERUSER';
+    END IF;
+    RETURN true;
+END $$;
+CREATE FUNCTION public.mv_predicate(int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT public.mv_escalate()';
+ALTER FUNCTION public.mv_escalate() OWNER TO mover_migrator;
+ALTER FUNCTION public.mv_predicate(int) OWNER TO mover_migrator;
+SET ROLE mover_migrator;
+CREATE TABLE public.mv_pins (id int PRIMARY KEY, list_id bigint REFERENCES public.mv_lists ON DELETE CASCADE);
+CREATE INDEX ON public.mv_pins (id) WHERE public.mv_predicate(1);
+RESET ROLE;
+
 -- Row to schema mode: every row of m-one into tenant_m_one, counts and
 -- checksums verified; m-two untouched.
 SELECT m->>'from' AS "from", m->>'to' AS "to", m->>'schema' AS schema, m->>'rows' AS rows,
@@ -150,6 +186,9 @@ SELECT m->>'from' AS "from", m->>'to' AS "to", m->>'schema' AS schema, m->>'rows
        jsonb_path_query_array(m->'tables', '$[*].rows') AS table_rows
   FROM tenancy.move_tenant('m-one', 'schema') m;
 SELECT slug, isolation, schema_name FROM tenancy.tenants WHERE slug LIKE 'm-%' ORDER BY 1;
+SELECT rolsuper AS mover_bo_superuser FROM pg_roles WHERE rolname = 'mover_bo';
+DROP TABLE public.mv_pins;
+DROP FUNCTION public.mv_predicate(int), public.mv_escalate();
 SELECT t.slug, count(*) AS rows_in_protected_tables
   FROM (SELECT tenant_id FROM public.mv_items UNION ALL SELECT tenant_id FROM public.mv_lists) r
   JOIN tenancy.tenants t ON t.id = r.tenant_id GROUP BY 1 ORDER BY 1;
@@ -262,6 +301,15 @@ SELECT tenancy.move_tenant('m-one', 'row');
 SET ROLE mover_migrator;
 SELECT tenancy.enter('m-one');
 DROP TABLE mv_notes;
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+
+-- Objects of the schema itself (statistics, a collation) go with it.
+SET ROLE mover_migrator;
+SELECT tenancy.enter('m-one');
+CREATE STATISTICS tenant_m_one.mv_stats ON id, title FROM tenant_m_one.mv_items;
+CREATE COLLATION tenant_m_one.mv_collation FROM "C";
 RESET tenancy.tenant;
 RESET search_path;
 RESET ROLE;
