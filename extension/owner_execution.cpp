@@ -171,6 +171,18 @@ TENANCY_SQL_FUNCTION(tenancy_count_tenant_rows)
 	PG_RETURN_INT64(count);
 }
 
+// tenancy._count_all_rows(table regclass) → bigint: every row of a table
+// (of its partitions), counted by direct scans that no policy hides a row
+// from (tenancy.move_tenant(), about a table of a tenant's schema).
+TENANCY_SQL_FUNCTION(tenancy_count_all_rows)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("table must not be null")));
+	Oid relid = PG_GETARG_OID(0);
+	int64 count = guarded([&] { return pg_call(tenant_row_count::count_all_rows, relid, GetActiveSnapshot()); });
+	PG_RETURN_INT64(count);
+}
+
 // tenancy._execute_as_owner(target, search_path, query, tenant, first, last):
 // the rows a backfill statement processed, run as the table's owner.
 TENANCY_SQL_FUNCTION(tenancy_execute_as_owner)

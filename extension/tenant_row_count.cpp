@@ -9,6 +9,7 @@ extern "C" {
 #include "access/table.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -67,6 +68,27 @@ int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant, Snapshot snapshot)
 		count++;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return count;
+}
+
+// Counts every row of a table, or of the leaf partitions of a partitioned
+// one, visible to a snapshot, by heap scans: no policies, no code of the
+// table's owner (plain C: runs inside pg_call).
+int64 count_all_rows(Oid relid, Snapshot snapshot)
+{
+	int64 count = 0;
+	ListCell *cell;
+	foreach (cell, find_all_inheritors(relid, AccessShareLock, nullptr)) {
+		Relation rel = table_open(lfirst_oid(cell), AccessShareLock);
+		if (RELKIND_HAS_STORAGE(rel->rd_rel->relkind) &&
+			(lfirst_oid(cell) == relid || rel->rd_rel->relispartition)) {
+			SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, snapshot, 0, nullptr);
+			while (HeapTupleIsValid(systable_getnext(scan)))
+				count++;
+			systable_endscan(scan);
+		}
+		table_close(rel, AccessShareLock);
+	}
 	return count;
 }
 

@@ -15,4 +15,9 @@ namespace tenancy::tenant_row_count {
 // run it inside pg_call).
 int64 count_tenant_rows(Oid relid, const pg_uuid_t *tenant, Snapshot snapshot);
 
+// Returns how many rows of relid (its leaf partitions for a partitioned
+// table; not inheritance children) the snapshot sees (plain C: run it inside
+// pg_call).
+int64 count_all_rows(Oid relid, Snapshot snapshot);
+
 } // namespace tenancy::tenant_row_count

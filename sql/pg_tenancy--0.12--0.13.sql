@@ -3134,6 +3134,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
           FROM pg_attrdef d JOIN protected p ON p.relid = d.adrelid
                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
+        UNION ALL
+        -- The planner evaluates the expressions of extended statistics.
+        SELECT x.stxrelid, format('statistics object %I.%I', n.nspname, x.stxname), 'pg_statistic_ext'::regclass, x.oid
+          FROM pg_statistic_ext x JOIN protected p ON p.relid = x.stxrelid
+               JOIN pg_namespace n ON n.oid = x.stxnamespace
+         WHERE x.stxexprs IS NOT NULL
     ), code_and_domains AS (
         -- A domain an expression casts to runs its constraints too.
         SELECT * FROM code
@@ -3157,7 +3163,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._planned_owner_code(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._planned_owner_code(regclass) IS
-    'internal: indexes, CHECK constraints and generated columns of protected tables that call owners'' code';
+    'internal: indexes, CHECK constraints, generated columns and statistics expressions of protected tables that '
+    'call owners'' code';
 
 CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
 RETURNS TABLE (severity text, object text, problem text, hint text)
@@ -8367,6 +8374,8 @@ BEGIN
             END IF;
             PERFORM tenancy._refuse_owner_code(reference.child,
                                                'A move looks for rows of other tenants that refer to the tenant''s rows');
+            PERFORM tenancy._refuse_owner_code(reference.parent,
+                                               'A move looks for rows of other tenants that refer to the tenant''s rows');
             EXECUTE format('SELECT pg_catalog.count(*) FROM ONLY %s t WHERE t.tenant_id IS DISTINCT FROM $1 '
                            'AND EXISTS (SELECT 1 FROM ONLY %s p WHERE p.tenant_id OPERATOR(pg_catalog.=) $1 AND %s)',
                            reference.child, reference.parent, reference.matches)
@@ -8666,6 +8675,17 @@ BEGIN
         PERFORM tenancy._refuse_tenant_id_column(source);
         columns := ARRAY(SELECT pc.column_name FROM tenancy._portable_columns(source) pc ORDER BY pc.attnum);
         checksum := tenancy._checksum_in_tenant(source, target.id, columns);
+        -- Read as its owner, the table may hide rows by a policy of its own:
+        -- the direct count sees them all.
+        IF tenancy._count_all_rows(source) <> split_part(checksum, '/', 1)::bigint THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+                MESSAGE = format('%s has %s row(s), its owner sees %s', source, tenancy._count_all_rows(source),
+                                 split_part(checksum, '/', 1)),
+                DETAIL = 'A policy of the table hides rows from its owner (FORCE ROW LEVEL SECURITY); a move reads '
+                         'the tenant''s tables as their owners and takes every row.',
+                HINT = 'Nothing was moved. Drop or relax the policy (or ALTER TABLE ... NO FORCE ROW LEVEL SECURITY) '
+                       'for the move.';
+        END IF;
         counterpart := tenancy._protected_counterpart((SELECT c.relname FROM pg_class c WHERE c.oid = source));
         IF counterpart IS NULL THEN
             IF split_part(checksum, '/', 1)::bigint > 0 THEN
@@ -8827,6 +8847,8 @@ COMMENT ON FUNCTION tenancy.move_tenant(text, tenancy.isolation) IS
     'the same names, verifies their counts and checksums, switches the tenant and removes the old copy; returns '
     'what moved (platform admins only)';
 
+CREATE OR REPLACE FUNCTION tenancy._count_all_rows(target regclass) RETURNS bigint
+    LANGUAGE c AS 'MODULE_PATHNAME', 'tenancy_count_all_rows';
 CREATE OR REPLACE FUNCTION tenancy._hold_tenant_rows(tenant uuid) RETURNS void
     LANGUAGE c STRICT AS 'MODULE_PATHNAME', 'tenancy_hold_tenant_rows';
 
@@ -8838,7 +8860,7 @@ REVOKE ALL ON FUNCTION tenancy._move_columns(regclass, regclass), tenancy._move_
     tenancy._object_schema(oid, oid), tenancy._refuse_outside_dependents(text),
     tenancy._value_as_owner(regclass, uuid, text), tenancy._require_no_rows_left(tenancy.tenants),
     tenancy._move_rows_to_schema(tenancy.tenants), tenancy._protected_counterpart(name),
-    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid)
+    tenancy._move_schema_to_rows(tenancy.tenants), tenancy._hold_tenant_rows(uuid), tenancy._count_all_rows(regclass)
     FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._move_columns(regclass, regclass) IS 'internal: the columns a move copies, checked';
 COMMENT ON FUNCTION tenancy._move_rows_of(regclass) IS 'internal: a table''s rows in a FROM clause, as t';
@@ -8869,6 +8891,8 @@ COMMENT ON FUNCTION tenancy._protected_counterpart(name) IS
     'internal: the protected table a tenant table''s rows go to in row mode';
 COMMENT ON FUNCTION tenancy._move_schema_to_rows(tenancy.tenants) IS
     'internal: moves a schema-mode tenant into the protected tables';
+COMMENT ON FUNCTION tenancy._count_all_rows(regclass) IS
+    'internal: every row of a table (of its partitions), counted by direct scans';
 COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
     'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
 -- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the

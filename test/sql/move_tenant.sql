@@ -143,6 +143,19 @@ DROP POLICY mv_hide_work ON public.mv_lists;
 SELECT slug, isolation, schema_name FROM tenancy.tenants WHERE slug LIKE 'm-%' ORDER BY 1;
 SELECT count(*) AS tenant_schemas FROM pg_namespace WHERE nspname LIKE 'tenant\_m\_%';
 
+-- Extended statistics whose expression calls the owner's function (the
+-- planner evaluates it, with the rights of whoever plans): refused before
+-- anything is planned as the extension's owner.
+CREATE FUNCTION public.mv_zero(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT 0';
+ALTER FUNCTION public.mv_zero(int) OWNER TO mover_migrator;
+SET ROLE mover_migrator;
+CREATE STATISTICS public.mv_list_stats ON (id + public.mv_zero(1)) FROM public.mv_lists;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+DROP STATISTICS public.mv_list_stats;
+DROP FUNCTION public.mv_zero(int);
+
 -- A tenant migration whose trigger writes a row of the tenant into a
 -- protected table while the move loads the new schema: the last scan
 -- refuses it.
@@ -301,6 +314,25 @@ SELECT tenancy.move_tenant('m-one', 'row');
 SET ROLE mover_migrator;
 SELECT tenancy.enter('m-one');
 DROP TABLE mv_notes;
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+
+-- A policy of the tenant's table that hides rows from its owner (FORCE
+-- ROW LEVEL SECURITY): the direct count sees them, refused.
+SET ROLE mover_migrator;
+SELECT tenancy.enter('m-one');
+ALTER TABLE mv_items FORCE ROW LEVEL SECURITY;
+CREATE POLICY mv_hide_home ON mv_items AS RESTRICTIVE FOR SELECT USING (title <> 'home 1');
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'row');
+:sqlstate
+SET ROLE mover_migrator;
+SELECT tenancy.enter('m-one');
+DROP POLICY mv_hide_home ON mv_items;
+ALTER TABLE mv_items NO FORCE ROW LEVEL SECURITY;
 RESET tenancy.tenant;
 RESET search_path;
 RESET ROLE;

@@ -200,6 +200,12 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
         SELECT d.adrelid, format('generated column %I', a.attname), 'pg_attrdef'::regclass, d.oid
           FROM pg_attrdef d JOIN protected p ON p.relid = d.adrelid
                JOIN pg_attribute a ON a.attrelid = d.adrelid AND a.attnum = d.adnum AND a.attgenerated <> ''
+        UNION ALL
+        -- The planner evaluates the expressions of extended statistics.
+        SELECT x.stxrelid, format('statistics object %I.%I', n.nspname, x.stxname), 'pg_statistic_ext'::regclass, x.oid
+          FROM pg_statistic_ext x JOIN protected p ON p.relid = x.stxrelid
+               JOIN pg_namespace n ON n.oid = x.stxnamespace
+         WHERE x.stxexprs IS NOT NULL
     ), code_and_domains AS (
         -- A domain an expression casts to runs its constraints too.
         SELECT * FROM code
@@ -223,7 +229,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 REVOKE ALL ON FUNCTION tenancy._planned_owner_code(regclass) FROM PUBLIC;
 COMMENT ON FUNCTION tenancy._planned_owner_code(regclass) IS
-    'internal: indexes, CHECK constraints and generated columns of protected tables that call owners'' code';
+    'internal: indexes, CHECK constraints, generated columns and statistics expressions of protected tables that '
+    'call owners'' code';
 
 CREATE OR REPLACE FUNCTION tenancy._owner_code_findings()
 RETURNS TABLE (severity text, object text, problem text, hint text)
