@@ -8445,12 +8445,27 @@ BEGIN
                   JOIN pg_operator o ON o.oid = k.op
                   JOIN pg_namespace n ON n.oid = o.oprnamespace) AS matches,
                (SELECT bool_and(tenancy._trusted_function(o.oprcode))
-                  FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted
+                  FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted,
+               (SELECT bool_and(ca.atttypid = o.oprleft AND pa.atttypid = o.oprright)
+                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
+                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+                  JOIN pg_operator o ON o.oid = k.op) AS exact_types
           FROM pg_constraint con
          WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
            AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = con.conrelid AND c.relispartition)
          ORDER BY con.conrelid::regclass::text, con.conname LOOP
         IF reference.child_protected THEN
+            -- Columns of exactly the operator's types: no cast (which could
+            -- be an ordinary role's function) comes into the comparison.
+            IF NOT reference.exact_types THEN
+                RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
+                    MESSAGE = format('foreign key %I of %s compares columns of other types than its operator''s',
+                                     reference.conname, reference.child),
+                    DETAIL = 'A move looks for rows of other tenants that refer to the tenant''s rows as the '
+                             'extension''s owner, and a comparison needing a cast could run code of an ordinary role.',
+                    HINT = 'Give the referring columns the types of the columns they refer to.';
+            END IF;
             IF NOT reference.trusted THEN
                 RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
                     MESSAGE = format('foreign key %I of %s compares with an operator of an ordinary role',
@@ -8517,8 +8532,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 
 -- Raises when objects outside a tenant's schema depend on objects in it (a
--- view, a foreign key, a column of its row type): dropping the schema would
--- drop them too.
+-- view, a foreign key, a column of its row type), or a table in it belongs
+-- to a table outside it (a partition, an inheritance child): dropping the
+-- schema would drop them, or the outside table's rows in it, too.
 CREATE OR REPLACE FUNCTION tenancy._refuse_outside_dependents(schema_name text) RETURNS void
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -8543,6 +8559,16 @@ BEGIN
       JOIN pg_depend d ON d.refclassid = inside.classid AND d.refobjid = inside.objid
      WHERE d.deptype IN ('n', 'a')
        AND tenancy._object_schema(d.classid, d.objid) IS DISTINCT FROM schema_oid;
+    -- A partition or inheritance child in the schema of a table outside it
+    -- holds rows of that table.
+    SELECT concat_ws(', ', dependents, string_agg(format('table %s (part of %s)', i.inhrelid::regclass,
+                                                         i.inhparent::regclass), ', '))
+      INTO dependents
+      FROM pg_inherits i
+      JOIN pg_class c ON c.oid = i.inhrelid
+      JOIN pg_class p ON p.oid = i.inhparent
+     WHERE c.relnamespace = schema_oid AND p.relnamespace <> schema_oid;
+    dependents := nullif(dependents, '');
     IF dependents IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'dependent_objects_still_exist',
             MESSAGE = format('objects outside schema %s depend on it', schema_name),

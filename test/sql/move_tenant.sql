@@ -156,6 +156,34 @@ SELECT tenancy.move_tenant('m-one', 'schema');
 DROP STATISTICS public.mv_list_stats;
 DROP FUNCTION public.mv_zero(int);
 
+-- A protected table whose foreign key compares through an implicit cast of
+-- its owner (a function that would make a role superuser if a superuser ran
+-- it): refused before the comparison is ever run.
+SET ROLE mover_migrator;
+CREATE TYPE public.mv_key AS (v bigint);
+CREATE FUNCTION public.mv_key_value(public.mv_key) RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN
+    IF (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+        EXECUTE 'ALTER ROLE mover_bo SUPERUSER';
+    END IF;
+    RETURN $1.v;
+END $$;
+CREATE CAST (public.mv_key AS bigint) WITH FUNCTION public.mv_key_value(public.mv_key) AS IMPLICIT;
+CREATE TABLE public.mv_refs (id int PRIMARY KEY, list public.mv_key REFERENCES public.mv_lists (id));
+RESET ROLE;
+SELECT tenancy.protect('public.mv_refs');
+INSERT INTO public.mv_refs (id, list, tenant_id)
+SELECT 1, ROW(l.id)::public.mv_key, l.tenant_id FROM public.mv_lists l JOIN tenancy.tenants t ON t.id = l.tenant_id
+ WHERE t.slug = 'm-two';
+SELECT tenancy.move_tenant('m-one', 'schema');
+:sqlstate
+SELECT rolsuper AS mover_bo_superuser FROM pg_roles WHERE rolname = 'mover_bo';
+SELECT tenancy.unprotect('public.mv_refs');
+DROP TABLE public.mv_refs;
+DROP CAST (public.mv_key AS bigint);
+DROP FUNCTION public.mv_key_value(public.mv_key);
+DROP TYPE public.mv_key;
+
 -- A tenant migration whose trigger writes a row of the tenant into a
 -- protected table while the move loads the new schema: the last scan
 -- refuses it.
@@ -289,6 +317,18 @@ RESET ROLE;
 SELECT tenancy.move_tenant('m-one', 'row');
 :sqlstate
 DROP VIEW public.mv_item_titles;
+-- A partition in the tenant's schema of a table outside it holds that
+-- table's rows: refused too.
+SET ROLE mover_migrator;
+CREATE TABLE public.mv_log (id int, message text) PARTITION BY RANGE (id);
+SELECT tenancy.enter('m-one');
+CREATE TABLE tenant_m_one.mv_log_high PARTITION OF public.mv_log FOR VALUES FROM (100) TO (200);
+RESET tenancy.tenant;
+RESET search_path;
+RESET ROLE;
+SELECT tenancy.move_tenant('m-one', 'row');
+:sqlstate
+DROP TABLE public.mv_log;
 
 -- A table of the schema whose rows have no protected table to go to: refused.
 SET ROLE mover_migrator;
