@@ -7243,18 +7243,29 @@ COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
     'platform admins)';
 
--- Returns the shared schemas: the session's configured search_path (its
--- value at RESET) without any tenant's schema.
+-- Returns the shared schemas: the entries of the session's configured
+-- search_path (its value at RESET) that are not a tenant's schema, in order,
+-- each with the schema name it means ("$user" means none).
+CREATE OR REPLACE FUNCTION tenancy._shared_schemas()
+RETURNS TABLE (entry text, schema_name text, search_order bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.entry, p.schema_name, p.search_order
+      FROM pg_settings s,
+           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, search_order),
+           LATERAL (SELECT e.entry, e.search_order,
+                           CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
+                                ELSE lower(e.entry) END AS schema_name) p
+     WHERE s.name = 'search_path' AND p.entry <> ''
+       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = p.schema_name)
+$$;
+REVOKE ALL ON FUNCTION tenancy._shared_schemas() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._shared_schemas() IS
+    'internal: the shared schemas, the entries of the session''s configured search_path without tenant schemas';
+
+-- Returns the shared schemas as a search path.
 CREATE OR REPLACE FUNCTION tenancy._shared_search_path() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(string_agg(entry, ', ' ORDER BY position), '')
-      FROM pg_settings s,
-           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, position)
-     WHERE s.name = 'search_path' AND entry <> ''
-       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t
-                        WHERE t.schema_name = CASE WHEN entry LIKE '"%"'
-                                                   THEN replace(substr(entry, 2, length(entry) - 2), '""', '"')
-                                                   ELSE lower(entry) END)
+    SELECT coalesce(string_agg(s.entry, ', ' ORDER BY s.search_order), '') FROM tenancy._shared_schemas() s
 $$;
 COMMENT ON FUNCTION tenancy._shared_search_path() IS
     'internal: the shared schemas, the session''s configured search_path without tenant schemas';
@@ -8437,21 +8448,18 @@ BEGIN
     FOR reference IN
         SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
                EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = con.conrelid) AS child_protected,
-               (SELECT string_agg(format('t.%I OPERATOR(%I.%s) p.%I', ca.attname, n.nspname, o.oprname, pa.attname),
-                                  ' AND ')
-                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
-                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
-                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
-                  JOIN pg_operator o ON o.oid = k.op
-                  JOIN pg_namespace n ON n.oid = o.oprnamespace) AS matches,
-               (SELECT bool_and(tenancy._trusted_function(o.oprcode))
-                  FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted,
-               (SELECT bool_and(ca.atttypid = o.oprleft AND pa.atttypid = o.oprright)
-                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
-                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
-                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
-                  JOIN pg_operator o ON o.oid = k.op) AS exact_types
+               keys.matches, keys.trusted, keys.exact_types
           FROM pg_constraint con
+          CROSS JOIN LATERAL (
+              SELECT string_agg(format('t.%I OPERATOR(%I.%s) p.%I', ca.attname, n.nspname, o.oprname, pa.attname),
+                                ' AND ') AS matches,
+                     bool_and(tenancy._trusted_function(o.oprcode)) AS trusted,
+                     bool_and(ca.atttypid = o.oprleft AND pa.atttypid = o.oprright) AS exact_types
+                FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
+                JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+                JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+                JOIN pg_operator o ON o.oid = k.op
+                JOIN pg_namespace n ON n.oid = o.oprnamespace) keys
          WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
            AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = con.conrelid AND c.relispartition)
          ORDER BY con.conrelid::regclass::text, con.conname LOOP
@@ -8741,11 +8749,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM tenancy.protected_tables p
       JOIN pg_class c ON c.oid = p.relid
       JOIN pg_namespace s ON s.oid = c.relnamespace
-      JOIN regexp_split_to_table(tenancy._shared_search_path(), '\s*,\s*') WITH ORDINALITY e(entry, n)
-        ON s.nspname = CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
-                            ELSE lower(e.entry) END
+      JOIN tenancy._shared_schemas() e ON e.schema_name = s.nspname
      WHERE c.relname = _protected_counterpart.relname
-     ORDER BY e.n
+     ORDER BY e.search_order
      LIMIT 1
 $$;
 
@@ -8767,6 +8773,7 @@ DECLARE
     checksum text;
     targets regclass[] := '{}';
     held bigint;
+    all_rows bigint;
     sequence_item record;
     constraint_name text;
     problem text;
@@ -8789,10 +8796,10 @@ BEGIN
         checksum := tenancy._checksum_in_tenant(source, target.id, columns);
         -- Read as its owner, the table may hide rows by a policy of its own:
         -- the direct count sees them all.
-        IF tenancy._count_all_rows(source) <> split_part(checksum, '/', 1)::bigint THEN
+        all_rows := tenancy._count_all_rows(source);
+        IF all_rows <> split_part(checksum, '/', 1)::bigint THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('%s has %s row(s), its owner sees %s', source, tenancy._count_all_rows(source),
-                                 split_part(checksum, '/', 1)),
+                MESSAGE = format('%s has %s row(s), its owner sees %s', source, all_rows, split_part(checksum, '/', 1)),
                 DETAIL = 'A policy of the table hides rows from its owner (FORCE ROW LEVEL SECURITY); a move reads '
                          'the tenant''s tables as their owners and takes every row.',
                 HINT = 'Nothing was moved. Drop or relax the policy (or ALTER TABLE ... NO FORCE ROW LEVEL SECURITY) '

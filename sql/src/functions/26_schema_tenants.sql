@@ -35,18 +35,29 @@ COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
     'platform admins)';
 
--- Returns the shared schemas: the session's configured search_path (its
--- value at RESET) without any tenant's schema.
+-- Returns the shared schemas: the entries of the session's configured
+-- search_path (its value at RESET) that are not a tenant's schema, in order,
+-- each with the schema name it means ("$user" means none).
+CREATE OR REPLACE FUNCTION tenancy._shared_schemas()
+RETURNS TABLE (entry text, schema_name text, search_order bigint)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT p.entry, p.schema_name, p.search_order
+      FROM pg_settings s,
+           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, search_order),
+           LATERAL (SELECT e.entry, e.search_order,
+                           CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
+                                ELSE lower(e.entry) END AS schema_name) p
+     WHERE s.name = 'search_path' AND p.entry <> ''
+       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t WHERE t.schema_name = p.schema_name)
+$$;
+REVOKE ALL ON FUNCTION tenancy._shared_schemas() FROM PUBLIC;
+COMMENT ON FUNCTION tenancy._shared_schemas() IS
+    'internal: the shared schemas, the entries of the session''s configured search_path without tenant schemas';
+
+-- Returns the shared schemas as a search path.
 CREATE OR REPLACE FUNCTION tenancy._shared_search_path() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(string_agg(entry, ', ' ORDER BY position), '')
-      FROM pg_settings s,
-           regexp_split_to_table(s.reset_val, '\s*,\s*') WITH ORDINALITY AS e(entry, position)
-     WHERE s.name = 'search_path' AND entry <> ''
-       AND NOT EXISTS (SELECT 1 FROM tenancy.tenants t
-                        WHERE t.schema_name = CASE WHEN entry LIKE '"%"'
-                                                   THEN replace(substr(entry, 2, length(entry) - 2), '""', '"')
-                                                   ELSE lower(entry) END)
+    SELECT coalesce(string_agg(s.entry, ', ' ORDER BY s.search_order), '') FROM tenancy._shared_schemas() s
 $$;
 COMMENT ON FUNCTION tenancy._shared_search_path() IS
     'internal: the shared schemas, the session''s configured search_path without tenant schemas';

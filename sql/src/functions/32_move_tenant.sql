@@ -204,21 +204,18 @@ BEGIN
     FOR reference IN
         SELECT con.conname, con.conrelid::regclass AS child, con.confrelid::regclass AS parent,
                EXISTS (SELECT 1 FROM tenancy.protected_tables p WHERE p.relid = con.conrelid) AS child_protected,
-               (SELECT string_agg(format('t.%I OPERATOR(%I.%s) p.%I', ca.attname, n.nspname, o.oprname, pa.attname),
-                                  ' AND ')
-                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
-                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
-                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
-                  JOIN pg_operator o ON o.oid = k.op
-                  JOIN pg_namespace n ON n.oid = o.oprnamespace) AS matches,
-               (SELECT bool_and(tenancy._trusted_function(o.oprcode))
-                  FROM unnest(con.conpfeqop) k(op) JOIN pg_operator o ON o.oid = k.op) AS trusted,
-               (SELECT bool_and(ca.atttypid = o.oprleft AND pa.atttypid = o.oprright)
-                  FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
-                  JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
-                  JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
-                  JOIN pg_operator o ON o.oid = k.op) AS exact_types
+               keys.matches, keys.trusted, keys.exact_types
           FROM pg_constraint con
+          CROSS JOIN LATERAL (
+              SELECT string_agg(format('t.%I OPERATOR(%I.%s) p.%I', ca.attname, n.nspname, o.oprname, pa.attname),
+                                ' AND ') AS matches,
+                     bool_and(tenancy._trusted_function(o.oprcode)) AS trusted,
+                     bool_and(ca.atttypid = o.oprleft AND pa.atttypid = o.oprright) AS exact_types
+                FROM unnest(con.conkey, con.confkey, con.conpfeqop) k(child_attnum, parent_attnum, op)
+                JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_attnum
+                JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_attnum
+                JOIN pg_operator o ON o.oid = k.op
+                JOIN pg_namespace n ON n.oid = o.oprnamespace) keys
          WHERE con.contype = 'f' AND con.confrelid IN (SELECT p.relid FROM tenancy.protected_tables p)
            AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = con.conrelid AND c.relispartition)
          ORDER BY con.conrelid::regclass::text, con.conname LOOP
@@ -508,11 +505,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
       FROM tenancy.protected_tables p
       JOIN pg_class c ON c.oid = p.relid
       JOIN pg_namespace s ON s.oid = c.relnamespace
-      JOIN regexp_split_to_table(tenancy._shared_search_path(), '\s*,\s*') WITH ORDINALITY e(entry, n)
-        ON s.nspname = CASE WHEN e.entry LIKE '"%"' THEN replace(substr(e.entry, 2, length(e.entry) - 2), '""', '"')
-                            ELSE lower(e.entry) END
+      JOIN tenancy._shared_schemas() e ON e.schema_name = s.nspname
      WHERE c.relname = _protected_counterpart.relname
-     ORDER BY e.n
+     ORDER BY e.search_order
      LIMIT 1
 $$;
 
@@ -534,6 +529,7 @@ DECLARE
     checksum text;
     targets regclass[] := '{}';
     held bigint;
+    all_rows bigint;
     sequence_item record;
     constraint_name text;
     problem text;
@@ -556,10 +552,10 @@ BEGIN
         checksum := tenancy._checksum_in_tenant(source, target.id, columns);
         -- Read as its owner, the table may hide rows by a policy of its own:
         -- the direct count sees them all.
-        IF tenancy._count_all_rows(source) <> split_part(checksum, '/', 1)::bigint THEN
+        all_rows := tenancy._count_all_rows(source);
+        IF all_rows <> split_part(checksum, '/', 1)::bigint THEN
             RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('%s has %s row(s), its owner sees %s', source, tenancy._count_all_rows(source),
-                                 split_part(checksum, '/', 1)),
+                MESSAGE = format('%s has %s row(s), its owner sees %s', source, all_rows, split_part(checksum, '/', 1)),
                 DETAIL = 'A policy of the table hides rows from its owner (FORCE ROW LEVEL SECURITY); a move reads '
                          'the tenant''s tables as their owners and takes every row.',
                 HINT = 'Nothing was moved. Drop or relax the policy (or ALTER TABLE ... NO FORCE ROW LEVEL SECURITY) '
