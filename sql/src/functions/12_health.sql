@@ -286,7 +286,9 @@ BEGIN
                 UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()
                 UNION ALL
-                SELECT * FROM tenancy._health_tenant_schemas()) f
+                SELECT * FROM tenancy._health_tenant_schemas()
+                UNION ALL
+                SELECT * FROM tenancy._health_tenant_databases()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
