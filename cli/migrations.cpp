@@ -90,6 +90,8 @@ std::string Place::name() const
 {
 	if (scope == "shared" || scope == "union views")
 		return scope;
+	if (!database.empty())
+		return "tenant " + tenant + " (database " + database + ")";
 	return tenant.empty() ? "row-mode tenants (shared schemas)" : "tenant " + tenant;
 }
 
