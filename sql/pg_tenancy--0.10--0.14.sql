@@ -20,7 +20,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
 -- file of DIR/shared (run once) or of DIR/tenant (run in every place a
 -- tenant's tables live: the shared schemas of row-mode tenants, and each

@@ -9,7 +9,7 @@
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: the union views of platform admins (tenancy.union_view()): one
 -- view per row, showing one table of every schema-mode tenant.
 

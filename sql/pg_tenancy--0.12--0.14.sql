@@ -6,7 +6,7 @@
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: database-mode tenants. The control database (where the tenant
 -- was created) keeps tenant_databases: the database of each such tenant and
 -- the generation of the tenant's state last sent to it. The tenant's own

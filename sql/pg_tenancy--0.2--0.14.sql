@@ -160,7 +160,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: platform rights of this database. Roles are shared by every
 -- database of the cluster; these rights are not. A role is a platform admin
 -- or a trusted service of the databases whose tenancy.platform_grants name

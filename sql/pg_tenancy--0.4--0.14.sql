@@ -83,7 +83,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: the state of each backfill and online protection
 -- (tenancy.protect_online()), one row per table, so that a run killed at any
 -- step resumes where it stopped. Every step records its progress in the

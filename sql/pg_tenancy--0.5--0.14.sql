@@ -75,7 +75,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it

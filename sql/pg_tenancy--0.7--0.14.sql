@@ -49,7 +49,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: regions, for data residency. Every tenant lives in one
 -- (tenancy.tenants.region); a region says, for database-mode tenants, which
 -- server their databases live on. The install creates no region, so that a

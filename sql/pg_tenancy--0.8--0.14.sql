@@ -34,7 +34,7 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();
 -- pg_tenancy: requests about a person's data (subject access and erasure).
 -- The PII registry itself is kept as security labels of provider
 -- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs

@@ -3,4 +3,4 @@
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
 
 -- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION tenancy.migration_places();
+DROP FUNCTION IF EXISTS tenancy.migration_places();

@@ -9,10 +9,10 @@
 \set sqlstate '\\echo SQLSTATE :SQLSTATE'
 SELECT current_database() AS control, current_user AS admin \gset
 
-CREATE ROLE dbt_ann LOGIN;
-CREATE ROLE dbt_bo LOGIN;
-CREATE ROLE dbt_cy LOGIN;
-CREATE ROLE dbt_ops LOGIN;
+CREATE ROLE dbt_ann LOGIN PASSWORD 'dbt-test';
+CREATE ROLE dbt_bo LOGIN PASSWORD 'dbt-test';
+CREATE ROLE dbt_cy LOGIN PASSWORD 'dbt-test';
+CREATE ROLE dbt_ops LOGIN PASSWORD 'dbt-test';
 SELECT tenancy.isolation_problem('database') IS NULL AS database_supported;
 
 -- A tenant migration applied before the tenant exists, by the migration
@@ -57,7 +57,7 @@ CREATE TABLE items (id int PRIMARY KEY, title text NOT NULL);
 GRANT USAGE ON SCHEMA tenant_dbt_one TO PUBLIC;
 GRANT SELECT, INSERT, UPDATE, DELETE ON items TO PUBLIC;
 
-\c tenant_dbt_one dbt_ann
+\c 'dbname=tenant_dbt_one user=dbt_ann password=dbt-test'
 SELECT tenancy.current_tenant(), tenancy.current_role();
 INSERT INTO items VALUES (1, 'first');
 SELECT * FROM items;
@@ -70,7 +70,7 @@ RESET tenancy.tenant;
 SELECT tenancy.add_member('dbt-one', 'dbt_bo', 'owner');
 :sqlstate
 
-\c tenant_dbt_one dbt_bo
+\c 'dbname=tenant_dbt_one user=dbt_bo password=dbt-test'
 -- Not a member: the schema is out of the search path and closed by name.
 SELECT * FROM items;
 :sqlstate
@@ -89,7 +89,7 @@ SELECT tenancy._run_outside_transaction('DROP DATABASE tenant_dbt_one');
 
 \c :control :admin
 SELECT tenancy.add_member('dbt-one', 'dbt_bo', 'viewer');
-\c tenant_dbt_one dbt_bo
+\c 'dbname=tenant_dbt_one user=dbt_bo password=dbt-test'
 -- A viewer now, with the viewer's rights.
 SELECT * FROM items;
 INSERT INTO items VALUES (2, 'second');
@@ -97,7 +97,7 @@ INSERT INTO items VALUES (2, 'second');
 
 \c :control :admin
 SELECT tenancy.set_member_role('dbt-one', 'dbt_bo', 'member');
-\c tenant_dbt_one dbt_bo
+\c 'dbname=tenant_dbt_one user=dbt_bo password=dbt-test'
 INSERT INTO items VALUES (2, 'second');
 DELETE FROM items WHERE id = 2;
 :sqlstate
@@ -105,14 +105,14 @@ DELETE FROM items WHERE id = 2;
 -- Revoked in the control database: refused from the next statement.
 \c :control :admin
 SELECT tenancy.remove_member('dbt-one', 'dbt_bo');
-\c tenant_dbt_one dbt_bo
+\c 'dbname=tenant_dbt_one user=dbt_bo password=dbt-test'
 SELECT * FROM tenant_dbt_one.items;
 :sqlstate
 
 -- Suspended in the control database: refused in the tenant's database.
 \c :control :admin
 SELECT tenancy.suspend_tenant('dbt-one', 'unpaid');
-\c tenant_dbt_one dbt_ann
+\c 'dbname=tenant_dbt_one user=dbt_ann password=dbt-test'
 SELECT * FROM tenant_dbt_one.items;
 :sqlstate
 \c :control :admin
@@ -121,7 +121,7 @@ SELECT tenancy.activate_tenant('dbt-one');
 -- Platform admins of the control database are platform admins there too,
 -- and their entries are recorded there.
 SELECT tenancy.grant_platform_admin('dbt_ops');
-\c tenant_dbt_one dbt_ops
+\c 'dbname=tenant_dbt_one user=dbt_ops password=dbt-test'
 SELECT count(*) AS rows FROM tenant_dbt_one.items;
 SELECT tenancy.wait_for_access_log() AS written;
 SELECT count(*) > 0 AS entry_recorded FROM tenancy.audit_log WHERE operation = 'ENTER' AND actor = 'dbt_ops';
@@ -130,7 +130,7 @@ SELECT tenancy.drop_tenant('dbt-one');
 :sqlstate
 \c :control :admin
 SELECT tenancy.revoke_platform_admin('dbt_ops');
-\c tenant_dbt_one dbt_ops
+\c 'dbname=tenant_dbt_one user=dbt_ops password=dbt-test'
 SELECT count(*) FROM tenant_dbt_one.items;
 :sqlstate
 
@@ -143,7 +143,7 @@ CREATE TABLE items (id int PRIMARY KEY, title text NOT NULL);
 GRANT USAGE ON SCHEMA tenant_dbt_two TO PUBLIC;
 GRANT SELECT ON items TO PUBLIC;
 INSERT INTO items VALUES (7, 'two''s');
-\c tenant_dbt_two dbt_ann
+\c 'dbname=tenant_dbt_two user=dbt_ann password=dbt-test'
 SELECT * FROM tenant_dbt_two.items;
 :sqlstate
 SET tenancy.tenant = 'dbt-one';
