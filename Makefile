@@ -31,29 +31,23 @@ NEW_OBJECTS_0.7--0.8 = sql/src/objects/10_regions.sql sql/src/objects/11_alerts.
 NEW_OBJECTS_0.8--0.9 = sql/src/objects/13_pii.sql
 NEW_OBJECTS_0.10--0.11 = sql/src/objects/14_migrations.sql sql/src/objects/15_cache.sql
 NEW_OBJECTS_0.11--0.12 = sql/src/objects/16_union_views.sql
-NEW_OBJECTS_0.13--0.14 = sql/src/objects/17_tenant_databases.sql
-# The triggers and policies a step adds (wiring/ files of their own) go in
-# after the functions.
-NEW_WIRING_0.13--0.14 = sql/src/wiring/02_tenant_databases.sql
 # The steps from each earlier version to the current one.
-STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.9 = 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.10 = 0.10--0.11 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.11 = 0.11--0.12 0.12--0.13 0.13--0.14
-STEPS_FROM_0.12 = 0.12--0.13 0.13--0.14
-STEPS_FROM_0.13 = 0.13--0.14
-UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.10 0.11 0.12 0.13
+STEPS_FROM_0.1 = 0.1--0.2 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.2 = 0.2--0.3 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.3 = 0.3--0.4 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.4 = 0.4--0.5 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.5 = 0.5--0.6 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.6 = 0.6--0.7 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.7 = 0.7--0.8 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.8 = 0.8--0.9 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.9 = 0.9--0.10 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.10 = 0.10--0.11 0.11--0.12 0.12--0.13
+STEPS_FROM_0.11 = 0.11--0.12 0.12--0.13
+STEPS_FROM_0.12 = 0.12--0.13
+UPGRADE_FROM   = 0.1 0.2 0.3 0.4 0.5 0.6 0.7 0.8 0.9 0.10 0.11 0.12
 upgrade_sql = $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).before.sql) \
               $(foreach step,$(STEPS_FROM_$(1)),$(NEW_OBJECTS_$(step))) \
-              $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),$(NEW_WIRING_$(step))) \
-              $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
+              $(FUNCTIONS_SQL) $(foreach step,$(STEPS_FROM_$(1)),sql/upgrade/$(step).after.sql)
 UPGRADE_SCRIPTS = $(foreach from,$(UPGRADE_FROM),sql/pg_tenancy--$(from)--$(EXTVERSION).sql)
 DATA_built = sql/pg_tenancy--$(EXTVERSION).sql $(UPGRADE_SCRIPTS)
 DATA       = $(filter-out $(DATA_built),$(sort $(wildcard sql/pg_tenancy--*.sql)))
@@ -139,9 +133,6 @@ sql/pg_tenancy--0.11--$(EXTVERSION).sql: $(call upgrade_sql,0.11)
 	cat $^ > $@
 
 sql/pg_tenancy--0.12--$(EXTVERSION).sql: $(call upgrade_sql,0.12)
-	cat $^ > $@
-
-sql/pg_tenancy--0.13--$(EXTVERSION).sql: $(call upgrade_sql,0.13)
 	cat $^ > $@
 
 cli/%.o: cli/%.cpp $(wildcard cli/*.hpp)

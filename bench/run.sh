@@ -184,4 +184,3 @@ PGUSER=$admin_user PGPASSWORD=$admin_password ./schema_tenants.sh
 
 echo
 PGUSER=$admin_user PGPASSWORD=$admin_password ./move_tenant.sh
-PGUSER=$admin_user PGPASSWORD=$admin_password ./tenant_databases.sh

@@ -1,7 +1,6 @@
 // tenantctl migrate DIR: shared migrations once, then tenant migrations in
 // every place tenants' tables live (the shared schemas of row-mode tenants,
-// each schema-mode tenant's schema, each database-mode tenant's schema in
-// its own database), with --jobs connections at once. Each
+// each schema-mode tenant's schema), with --jobs connections at once. Each
 // file commits with its ledger row, so a run stopped at any point (even
 // kill -9) resumes where it stopped; a place that fails stops there and the
 // others go on; any failure makes the exit code 1.
@@ -51,54 +50,34 @@ struct Summary {
 std::vector<Place> tenant_places(Session &session, const MigrateArgs &args)
 {
 	std::vector<Place> places;
-	pqxx::result rows = session.run("SELECT coalesce(tenant, ''), coalesce(database_name, '') "
-									"FROM tenancy.migration_places()");
-	for (const pqxx::row &row : rows)
-		places.push_back({"tenant", row[0].as<std::string>(), row[1].as<std::string>()});
-	if (args.tenants.empty())
+	pqxx::result rows = session.run("SELECT coalesce(tenant, ''), isolation::text FROM tenancy.migration_places()");
+	if (args.tenants.empty()) {
+		for (const pqxx::row &row : rows)
+			places.push_back({"tenant", row[0].as<std::string>()});
 		return places;
-	std::vector<Place> chosen;
-	std::set<std::string> seen;
+	}
+	std::set<std::string> chosen;
 	for (const std::string &slug : args.tenants) {
+		// A row-mode tenant's place is the shared schemas.
 		std::string isolation = session.value(
 			"SELECT isolation::text FROM tenancy.tenant_list() WHERE slug = $1", slug);
 		if (isolation.empty())
 			throw Refusal("tenant \"" + slug + "\" does not exist", "", "tenantctl tenant list lists the tenants.");
-		// A row-mode tenant's place is the shared schemas.
-		std::string key = isolation == "row" ? "" : slug;
-		if (!seen.insert(key).second)
-			continue;
-		for (const Place &place : places)
-			if (place.tenant == key)
-				chosen.push_back(place);
+		chosen.insert(isolation == "schema" ? slug : "");
 	}
-	return chosen;
-}
-
-// Reads the ledger of a database-mode tenant's own database into ledger.
-void read_database_ledger(const std::string &conninfo, const Place &place, Ledger &ledger)
-{
-	pqxx::connection connection(conninfo_for_database(conninfo, place.database));
-	Ledger own = read_ledger(connection);
-	ledger[ledger_key(place)] = own[ledger_key(place)];
+	for (const std::string &tenant : chosen)
+		places.push_back({"tenant", tenant});
+	return places;
 }
 
 // Finds the work of every place; places whose applied migrations changed
 // are failures at once.
-std::vector<Work> plan(const std::string &conninfo, const std::vector<Place> &places,
-					   const std::vector<Migration> &migrations, Ledger &ledger, Summary &summary)
+std::vector<Work> plan(const std::vector<Place> &places, const std::vector<Migration> &migrations,
+					   const Ledger &ledger, Summary &summary)
 {
 	std::vector<Work> work;
 	for (const Place &place : places) {
 		summary.places++;
-		if (!place.database.empty()) {
-			try {
-				read_database_ledger(conninfo, place, ledger);
-			} catch (const pqxx::failure &error) {
-				summary.failures.push_back(Failure{place, "", "08006", error.what()});
-				continue;
-			}
-		}
 		std::optional<Failure> changed;
 		std::vector<const Migration *> pending = pending_in(place, migrations, ledger, changed);
 		if (changed)
@@ -127,15 +106,9 @@ void apply_all(const std::string &conninfo, const std::vector<Work> &work, const
 			const Work &item = work[index];
 			PlaceOutcome outcome;
 			try {
-				if (!item.place.database.empty()) {
-					// A tenant's own database: a connection of its own.
-					pqxx::connection own(conninfo_for_database(conninfo, item.place.database));
-					outcome = apply_to_place(own, item.place, item.pending, args.lock_timeout);
-				} else {
-					if (!connection)
-						connection = std::make_unique<pqxx::connection>(conninfo);
-					outcome = apply_to_place(*connection, item.place, item.pending, args.lock_timeout);
-				}
+				if (!connection)
+					connection = std::make_unique<pqxx::connection>(conninfo);
+				outcome = apply_to_place(*connection, item.place, item.pending, args.lock_timeout);
 			} catch (const pqxx::failure &error) {
 				outcome.failure = Failure{item.place, item.pending.front()->version, "08006", error.what()};
 				connection.reset();
@@ -163,7 +136,7 @@ void refresh_union_views(pqxx::connection &connection, Summary &summary)
 		summary.union_views = static_cast<int>(transaction.exec("SELECT * FROM tenancy.refresh_union_views()").size());
 		transaction.commit();
 	} catch (const pqxx::sql_error &error) {
-		summary.failures.push_back(failure_of(Place{"union views", "", ""}, "", error));
+		summary.failures.push_back(failure_of(Place{"union views", ""}, "", error));
 	}
 }
 
@@ -229,7 +202,7 @@ void migrate(Session &session, const Invocation &invocation, const MigrateArgs &
 	Summary summary;
 
 	if (run_shared) {
-		std::vector<Work> shared = plan(session.conninfo(), {{"shared", "", ""}}, set.shared, ledger, summary);
+		std::vector<Work> shared = plan({{"shared", ""}}, set.shared, ledger, summary);
 		if (args.dry_run)
 			summary.planned.insert(summary.planned.end(), shared.begin(), shared.end());
 		else if (!shared.empty()) {
@@ -242,7 +215,7 @@ void migrate(Session &session, const Invocation &invocation, const MigrateArgs &
 	// Tenant migrations may rely on the shared ones: none run after a failure.
 	if (run_tenant && summary.failures.empty()) {
 		std::vector<Place> places = tenant_places(session, args);
-		std::vector<Work> work = plan(session.conninfo(), places, set.tenant, ledger, summary);
+		std::vector<Work> work = plan(places, set.tenant, ledger, summary);
 		if (args.dry_run)
 			summary.planned.insert(summary.planned.end(), work.begin(), work.end());
 		else

@@ -90,8 +90,6 @@ std::string Place::name() const
 {
 	if (scope == "shared" || scope == "union views")
 		return scope;
-	if (!database.empty())
-		return "tenant " + tenant + " (database " + database + ")";
 	return tenant.empty() ? "row-mode tenants (shared schemas)" : "tenant " + tenant;
 }
 

@@ -28,13 +28,11 @@ struct MigrationSet {
 // exists or a file cannot be read.
 MigrationSet read_migrations(const std::string &dir);
 
-// Where migrations run: the shared schemas (tenant empty), the schema of a
-// schema-mode tenant, or the schema of a database-mode tenant in its own
-// database.
+// Where migrations run: the shared schemas (tenant empty) or the schema of a
+// schema-mode tenant.
 struct Place {
 	std::string scope;  // "shared" or "tenant" ("union views" in failures)
 	std::string tenant; // slug; empty for the shared schemas
-	std::string database; // a database-mode tenant's database; empty for this one
 	// Returns how a place is named in reports.
 	std::string name() const;
 };

@@ -1,8 +1,7 @@
 // tenantctl psql SLUG [-- psql args]: psql on the same connection, with
 // tenancy.tenant already set and the search path of tenancy.enter() (a
-// schema-mode tenant's schema first), in the tenant's own database for a
-// database-mode tenant. The tenant is checked first, so that a typo or a
-// refusal is reported before psql starts.
+// schema-mode tenant's schema first). The tenant is checked first, so that a typo or
+// a refusal is reported before psql starts.
 //
 // The tenant is set with a SET statement, not with connection options: a
 // connection pooler such as PgBouncer refuses the "options" startup
@@ -55,11 +54,11 @@ bool runs_commands(const std::vector<std::string> &args)
 
 // Returns the psql command line: the connection, then the user's arguments,
 // with the SET as the first command when psql runs commands.
-std::vector<std::string> command_line(const std::string &conninfo, const PsqlArgs &args, const std::string &set)
+std::vector<std::string> command_line(const Invocation &invocation, const PsqlArgs &args, const std::string &set)
 {
 	std::vector<std::string> words = {"psql"};
-	if (!conninfo.empty())
-		words.insert(words.end(), {"-d", conninfo});
+	if (!invocation.conninfo.empty())
+		words.insert(words.end(), {"-d", invocation.conninfo});
 	if (runs_commands(args.psql_args))
 		words.insert(words.end(), {"-c", "\\o /dev/null", "-c", set, "-c", "\\o"});
 	words.insert(words.end(), args.psql_args.begin(), args.psql_args.end());
@@ -113,10 +112,10 @@ int run_psql(std::vector<std::string> words)
 
 // Runs psql with the tenant and its search path set (path: from the server,
 // identifiers already quoted); exits with psql's exit code.
-[[noreturn]] void start_psql(const std::string &conninfo, const PsqlArgs &args, const std::string &path)
+[[noreturn]] void start_psql(const Invocation &invocation, const PsqlArgs &args, const std::string &path)
 {
 	std::string set = "SET tenancy.tenant = " + sql_literal(args.tenant) + "; SET search_path = " + path;
-	std::vector<std::string> words = command_line(conninfo, args, set);
+	std::vector<std::string> words = command_line(invocation, args, set);
 	if (runs_commands(args.psql_args))
 		std::exit(run_psql(words));
 	std::string startup = write_startup_file(set);
@@ -137,19 +136,13 @@ void add_psql_command(CLI::App &app, Invocation &invocation)
 	psql->add_option("psql_args", args->psql_args, "Arguments for psql, after --");
 	psql->callback([&invocation, args] {
 		invocation.action = [&invocation, args](Session &session) {
-			// A database-mode tenant is entered in its own database.
-			std::string database = session.value("SELECT tenancy.tenant_database($1)", args->tenant);
-			bool elsewhere = !database.empty() && database != session.value("SELECT current_database()");
-			std::string conninfo =
-				elsewhere ? conninfo_for_database(invocation.conninfo, database) : invocation.conninfo;
-			Session own(conninfo);
-			Session &place = elsewhere ? own : session;
 			// Two statements: the context of a statement is fixed when it starts.
-			place.run("SELECT set_config('tenancy.tenant', $1, false)", args->tenant);
-			place.run("SELECT tenancy.current_tenant()");
-			// The search path that finds the tenant's tables in every mode.
-			std::string path = place.value("SELECT path FROM tenancy._entry($1)", args->tenant);
-			start_psql(conninfo, *args, path.empty() ? "DEFAULT" : path);
+			session.run("SELECT set_config('tenancy.tenant', $1, false)", args->tenant);
+			session.run("SELECT tenancy.current_tenant()");
+			// The search path that finds the tenant's tables in every mode
+			// (a database-mode tenant is refused with the database to use).
+			std::string path = session.value("SELECT path FROM tenancy._entry($1)", args->tenant);
+			start_psql(invocation, *args, path.empty() ? "DEFAULT" : path);
 		};
 	});
 }

@@ -1,47 +1,10 @@
 // The database session of one tenantctl command.
 #include "session.hpp"
 
-#include <libpq-fe.h>
-
 #include <exception>
-#include <stdexcept>
 #include <utility>
 
 namespace tenantctl {
-
-namespace {
-
-// Quotes a connection string value: single quotes, with \ and ' escaped.
-std::string conninfo_value(const std::string &value)
-{
-	std::string quoted = "'";
-	for (char c : value) {
-		if (c == '\\' || c == '\'')
-			quoted += '\\';
-		quoted += c;
-	}
-	return quoted + "'";
-}
-
-} // namespace
-
-// Rebuilds conninfo keyword by keyword, with dbname replaced.
-std::string conninfo_for_database(const std::string &conninfo, const std::string &database)
-{
-	char *error = nullptr;
-	PQconninfoOption *options = PQconninfoParse(conninfo.c_str(), &error);
-	if (options == nullptr) {
-		std::string message = error != nullptr ? error : "invalid connection string";
-		PQfreemem(error);
-		throw std::invalid_argument(message);
-	}
-	std::string result;
-	for (PQconninfoOption *option = options; option->keyword != nullptr; option++)
-		if (option->val != nullptr && std::string(option->keyword) != "dbname")
-			result += std::string(option->keyword) + "=" + conninfo_value(option->val) + " ";
-	PQconninfoFree(options);
-	return result + "dbname=" + conninfo_value(database);
-}
 
 // Returns the connection, connecting if needed.
 pqxx::connection &Session::connection()

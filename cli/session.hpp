@@ -11,10 +11,6 @@
 
 namespace tenantctl {
 
-// Returns a connection string that connects where conninfo does (a keyword
-// list or a URI, or empty for libpq's PG* variables), but to database.
-std::string conninfo_for_database(const std::string &conninfo, const std::string &database);
-
 // A connection made on first use, from -d/--dbname or libpq's PG* variables.
 class Session {
 public:

@@ -1,6 +1,5 @@
 // Library entry point of pg_tenancy: settings and cache callbacks.
 #include "audit_writer.hpp"
-#include "database_worker.hpp"
 #include "guc.hpp"
 #include "invalidation.hpp"
 #include "owner_code_guard.hpp"
@@ -29,8 +28,7 @@ TENANCY_EXPORTED void _PG_init(void);
 // installs the statement check, hooks, estimates and the guard against
 // owners' code, and follows transactions for the tenant locks and the
 // tenants' session settings, and registers the PII registry's label
-// provider, and follows transactions for the drops of tenants' databases;
-// runs once per backend.
+// provider; runs once per backend.
 void _PG_init(void)
 {
 	tenancy::guc::define();
@@ -47,6 +45,5 @@ void _PG_init(void)
 	tenancy::noforce_guard::install();
 	tenancy::session_settings::register_callbacks();
 	tenancy::usage_meter::register_callbacks();
-	tenancy::database_worker::register_callbacks();
 	tenancy::pii_labels::register_provider();
 }

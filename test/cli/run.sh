@@ -212,11 +212,8 @@ check "the server's hint is shown" 1 "HINT: +Choose another slug" -- tenant crea
 check_without "PL/pgSQL context lines are left out" 1 'tenant "acme" already exists' "CONTEXT|PL/pgSQL" -- \
     tenant create acme --name Again
 check "an invalid slug is refused" 1 'invalid tenant slug "Bad Slug"' -- tenant create "Bad Slug" --name Bad
-check "a database-mode tenant gets its own database" 0 "created tenant initech" -- \
-    tenant create initech --name Initech --isolation database --owner ctl_alice
-check "tenantctl psql enters a database-mode tenant in its own database" 0 "tenant_initech +initech" -- \
-    psql initech -- -At -F ' ' -c "SELECT current_database(), tenancy.current_tenant()"
-check "tenant drop initech" 0 "dropped tenant initech" -- tenant drop initech --yes
+check "an unsupported isolation mode is refused by the server" 1 "not supported yet" -- \
+    tenant create initech --name Initech --isolation database
 check "tenant list shows status, plan and members" 0 "acme +Acme Corp +active +row +basic +1" -- tenant list
 check_json "tenant list --json" "[t['slug'] for t in v] == ['acme', 'globex'] and v[1]['plan'] == 'pro'" -- tenant list
 check "tenant show" 0 "ctl_alice +owner" -- tenant show acme
@@ -502,12 +499,12 @@ check "tenant drop regional" 0 "dropped tenant regional" -- tenant drop regional
 # there are) and then an existing one, a region and an isolation mode
 # refused on the spot and then accepted ones, owner, confirmation.
 out=$(python3 pty_session.py "Tenant name=>Umbrella Corp" "Slug=>Bad Slug" "Slug=>" "Plan=>gold" "Plan=>pro" \
-      "Region=>mars" "Region=>eu-west" "Isolation=>cluster" "Isolation=>" \
+      "Region=>mars" "Region=>eu-west" "Isolation=>database" "Isolation=>" \
       "First owner=>ctl_alice" "Create it?=>y" -- "$tenantctl" -d "dbname=$database" tenant create 2>&1); code=$?
 if [ "$code" = 0 ] && grep -q "Welcome" <<<"$out" && grep -q "a slug starts with a lowercase letter" <<<"$out" \
    && grep -q "\[umbrella-corp\]" <<<"$out" && grep -q 'plan "gold" does not exist; the plans are: basic, pro' <<<"$out" \
    && grep -q 'region "mars" does not exist; the regions are: default, eu-west' <<<"$out" \
-   && grep -q 'unknown isolation mode "cluster": the modes are row, schema and database' <<<"$out" \
+   && grep -q 'isolation mode "database" is not supported yet' <<<"$out" \
    && grep -q "region eu-west, isolation row" <<<"$out" \
    && grep -q "created tenant umbrella-corp" <<<"$out"; then
     result ok "the wizard creates a tenant, checking the slug, plan, region and isolation on the spot"

@@ -36,6 +36,8 @@ SELECT tenancy.create_tenant('initech', 'Initech', plan => 'Gold Plan');
 :sqlstate
 SELECT tenancy.create_tenant('initech', 'Initech', owner => ' padded ');
 :sqlstate
+SELECT tenancy.create_tenant('initech', 'Initech', isolation => 'database');
+:sqlstate
 -- Duplicate slug.
 SELECT tenancy.create_tenant('acme', 'Acme again');
 :sqlstate

@@ -15,7 +15,6 @@ DECLARE
     suggestion text;
     isolation_refused text;
     schema text;
-    database text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -68,14 +67,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            HINT = 'Create the tenant with isolation => ''row'', ''schema'' or ''database''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
     END IF;
     IF create_tenant.isolation = 'schema' THEN
         schema := tenancy._schema_name_for(create_tenant.slug);
         PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
-    ELSIF create_tenant.isolation = 'database' THEN
-        database := tenancy._schema_name_for(create_tenant.slug);
-        PERFORM tenancy._require_free_database(create_tenant.slug, database, create_tenant.region);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -103,18 +100,12 @@ BEGIN
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
-    -- Last, so that the new database starts with the owner.
-    IF database IS NOT NULL THEN
-        INSERT INTO tenancy.tenant_databases (tenant_id, database_name) VALUES (new_id, database);
-        PERFORM tenancy._create_tenant_database(new_id);
-    END IF;
     RETURN new_id;
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
-    'a schema-mode tenant gets its schema, a database-mode tenant its database, with every tenant migration '
-    'applied so far '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -126,6 +117,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS

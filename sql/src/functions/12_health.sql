@@ -286,9 +286,7 @@ BEGIN
                 UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()
                 UNION ALL
-                SELECT * FROM tenancy._health_tenant_schemas()
-                UNION ALL
-                SELECT * FROM tenancy._health_tenant_databases()) f
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;

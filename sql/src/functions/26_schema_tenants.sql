@@ -28,15 +28,12 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding b WHERE b.tenant_id = target.id) THEN
-        RETURN current_database();
-    END IF;
-    RETURN (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id);
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
-    'platform admins; in the tenant''s own database, that database)';
+    'platform admins)';
 
 -- Returns the shared schemas: the entries of the session's configured
 -- search_path (its value at RESET) that are not a tenant's schema, in order,
@@ -90,8 +87,7 @@ BEGIN
             DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
                             'database "%s".', current_database()),
             HINT = format('Connect to database "%s" (tenantctl psql %s).',
-                          (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id),
-                          target.slug);
+                          tenancy._schema_name_for(target.slug), target.slug);
     END IF;
     slug := target.slug;
     path := tenancy._shared_search_path();

@@ -55,21 +55,20 @@ COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
     'internal: raises when an applied migration''s file has changed';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_places()
-RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text, database_name text)
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM tenancy._require_platform_admin('list the places of migrations');
     RETURN QUERY
-        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text, NULL::text
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
         UNION ALL
-        (SELECT t.slug::text, t.isolation, t.schema_name::text, d.database_name::text
-           FROM tenancy.tenants t LEFT JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-          WHERE t.isolation IN ('schema', 'database') ORDER BY t.slug);
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
 END
 $$;
 COMMENT ON FUNCTION tenancy.migration_places() IS
     'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
-    'schema-mode tenant and every database-mode tenant, in its own database (platform admins only)';
+    'schema-mode tenant (platform admins only)';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_list()
 RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,

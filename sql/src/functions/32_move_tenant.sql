@@ -668,6 +668,7 @@ CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.is
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
+    refused text;
     started timestamptz := clock_timestamp();
     moved jsonb;
 BEGIN
@@ -677,11 +678,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
             HINT = 'The modes are row and schema.';
     END IF;
-    IF 'database' IN (move_tenant.isolation, target.isolation) THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'moving a tenant into or out of database mode is not supported yet',
-            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.',
-            HINT = 'Create a tenant in the other mode and copy the rows across (pg_dump of the tenant''s schema, or COPY).';
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',

@@ -1,3 +1,143 @@
+-- pg_tenancy 0.2 -> 0.3, before the functions. The upgrade scripts are
+-- assembled by the Makefile: the before parts of every step from the
+-- version being updated (0.1--0.2, then this), the objects 0.3 adds,
+-- every file of sql/src/functions/ (all CREATE OR REPLACE), and the after
+-- parts; test/upgrade/run.sh checks that a database updated from each earlier
+-- version has exactly the objects of a fresh install. Written so that it
+-- also takes the development snapshots of 0.2 that main carried for a while
+-- (IF EXISTS, IF NOT EXISTS).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.3'" to load this file. \quit
+
+-- Strict mode: protected tables owned by tenancy_table_owner, which no role
+-- is a member of; platform admins act as it through tenancy.as_table_owner().
+DO $strict$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
+        CREATE ROLE tenancy_table_owner NOLOGIN;
+        COMMENT ON ROLE tenancy_table_owner IS
+            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
+            'of their database';
+    END IF;
+    -- A development snapshot of 0.2 made platform admins members of it.
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin')
+       AND pg_catalog.pg_has_role('tenancy_admin', 'tenancy_table_owner', 'MEMBER') THEN
+        REVOKE tenancy_table_owner FROM tenancy_admin;
+    END IF;
+END
+$strict$;
+
+-- Platform rights become per database (objects/04_platform_grants.sql,
+-- filled in 0.2--0.3.after.sql from the members of the group roles of 0.1
+-- and 0.2, which stay: other databases of the cluster may still use them).
+-- The catalog is read by this database's platform admins only.
+DO $catalog$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_admin') THEN
+        REVOKE SELECT ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables,
+            tenancy.access_denials FROM tenancy_admin;
+    END IF;
+END
+$catalog$;
+ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
+DROP FUNCTION IF EXISTS tenancy._set_group(regrole, name, boolean);
+ALTER TABLE tenancy.protected_tables
+    ADD COLUMN IF NOT EXISTS strict boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS owner_before_strict regrole;
+-- protect() gains strict => ...
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean);
+
+-- Takes the id of a tenant to bring back.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation);
+-- Now takes the tables to look at (the DDL guard asks about the ones it changed).
+DROP FUNCTION IF EXISTS tenancy._health_protected_tables();
+
+-- Dump and restore: the audit log's parent index goes (pg_restore attaches
+-- the monthly partitions after CREATE EXTENSION made it, which would give
+-- each partition an index whose name the dump then creates again); every
+-- partition gets its own. The denial ids' sequence is dumped with its table.
+DROP INDEX IF EXISTS tenancy.audit_log_tenant_at_idx;
+DO $partitions$
+DECLARE
+    part regclass;
+BEGIN
+    FOR part IN SELECT i.inhrelid::regclass FROM pg_catalog.pg_inherits i
+                 WHERE i.inhparent = 'tenancy.audit_log'::regclass LOOP
+        EXECUTE pg_catalog.format('CREATE INDEX IF NOT EXISTS %I ON %s (tenant_id, at)',
+            (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid = part) || '_tenant_at_idx', part);
+    END LOOP;
+END
+$partitions$;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
+-- pg_tenancy 0.3 -> 0.4, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.4'" to load this file. \quit
+-- pg_tenancy 0.4 -> 0.5, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.5'" to load this file. \quit
+
+-- tenancy.protect() takes backfill and backfill_from, and is SECURITY
+-- INVOKER now (tenancy._protect_table() does the privileged work): the
+-- six-argument version goes, or calls with defaults would be ambiguous.
+DROP FUNCTION IF EXISTS tenancy.protect(regclass, tenancy.role, tenancy.role, tenancy.role, boolean, boolean);
+-- pg_tenancy 0.5 -> 0.6, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.6'" to load this file. \quit
+
+-- tenancy._known_tenants() takes the tenants the caller may fill, judged
+-- before the backfill statement runs as the table's owner.
+DROP FUNCTION IF EXISTS tenancy._known_tenants(regclass, text[]);
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
+
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
+COMMENT ON TYPE tenancy.tenant_status IS
+    'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
+    'deleted by tenancy.purge_terminated() once its grace period ends)';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.purge_after IS
+    'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
+-- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
+
+-- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
+-- creates it and the foreign key). The default fills the existing rows
+-- without firing the triggers of tenancy.tenants, and is dropped at once:
+-- tenancy.create_tenant() names the region of each new tenant.
+ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
+ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+-- create_tenant() takes a region, and tenant_list() shows it.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
+DROP FUNCTION IF EXISTS tenancy.tenant_list();
+-- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
+
+-- Nothing to change before the functions: 0.9 adds the requests about
+-- persons (objects/13_pii.sql) and the functions of the PII registry.
+-- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
+
+-- 0.10 adds functions only (tenant export, import and clone).
+-- _refuse_owner_code() takes the operation it refuses (export, clone) as a
+-- second argument from 0.10 on.
+DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
 -- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
@@ -15,12 +155,362 @@ COMMENT ON COLUMN tenancy.tenants.schema_name IS
 -- pg_tenancy 0.12 -> 0.13, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.13'" to load this file. \quit
--- pg_tenancy 0.13 -> 0.14, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
+-- pg_tenancy: platform rights of this database. Roles are shared by every
+-- database of the cluster; these rights are not. A role is a platform admin
+-- or a trusted service of the databases whose tenancy.platform_grants name
+-- it (or name a role it has the privileges of); superusers are platform
+-- admins everywhere. The table travels with pg_dump; the role column is a
+-- regrole, so a dump names the role and a restore finds it by name.
+CREATE TABLE tenancy.platform_grants (
+    role       regrole NOT NULL,
+    kind       text NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    granted_by text NOT NULL,
+    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
+    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
+);
+COMMENT ON TABLE tenancy.platform_grants IS
+    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
+    'tenancy.grant_service())';
+COMMENT ON COLUMN tenancy.platform_grants.kind IS
+    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
 
--- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION IF EXISTS tenancy.migration_places();
+-- Changed only through the grant and revoke functions, which also grant each
+-- holder privileges in this database: USAGE on schema tenancy (which keeps
+-- the role from being dropped while it holds a right) and, to platform
+-- admins, SELECT on the catalog, this table and the denials.
+REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
+ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
+-- pg_tenancy: the state of each backfill and online protection
+-- (tenancy.protect_online()), one row per table, so that a run killed at any
+-- step resumes where it stopped. Every step records its progress in the
+-- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
+-- write it: the backfill rule stored here is what they run, as the table's
+-- owner, and the BACKFILL audit row is made from it.
+CREATE TABLE tenancy.protect_jobs (
+    relid          regclass NOT NULL,
+    read_role      tenancy.role,
+    write_role     tenancy.role,
+    delete_role    tenancy.role,
+    audit          boolean,
+    strict         boolean,
+    backfill_tenant uuid,
+    backfill_from  text,
+    search_path    text NOT NULL,
+    unassigned     text NOT NULL,
+    batch_rows     integer NOT NULL,
+    online         boolean NOT NULL,
+    foreign_key    oid,
+    step           text NOT NULL DEFAULT 'prepare',
+    pass           integer NOT NULL DEFAULT 1,
+    next_block     bigint NOT NULL DEFAULT 0,
+    total_blocks   bigint NOT NULL DEFAULT 0,
+    rows_total     bigint NOT NULL DEFAULT 0,
+    rows_done      bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_by     text NOT NULL,
+    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
+    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
+    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
+    CONSTRAINT protect_jobs_step_check
+        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
+);
+COMMENT ON TABLE tenancy.protect_jobs IS
+    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
+REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
+ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
+-- tenancy.memberships (wiring/01_triggers.sql) record every creation,
+-- change of status, plan, isolation or owner, and deletion, whoever made it
+-- and however (management functions, tenantctl, a superuser's UPDATE).
+-- Events outlive their tenant: no foreign key, and the slug is kept.
+
+CREATE TABLE tenancy.tenant_events (
+    id        bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id uuid NOT NULL,
+    tenant    text NOT NULL,
+    at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    actor     text NOT NULL,
+    db_role   text NOT NULL,
+    event     text NOT NULL,
+    "from"    text,
+    "to"      text,
+    reason    text,
+    details   jsonb NOT NULL DEFAULT '{}',
+    CONSTRAINT tenant_events_pkey PRIMARY KEY (id),
+    CONSTRAINT tenant_events_event_check
+        CHECK (event IN ('created', 'status', 'plan', 'isolation', 'region', 'owner', 'deleted'))
+);
+CREATE INDEX tenant_events_tenant_at_idx ON tenancy.tenant_events (tenant_id, at);
+COMMENT ON TABLE tenancy.tenant_events IS
+    'pg_tenancy: every creation, change of status, plan, isolation, region or owner, and deletion of a tenant; '
+    'read by platform admins and by the owners and admins of the current tenant, edited by nobody';
+COMMENT ON COLUMN tenancy.tenant_events.tenant IS 'the tenant''s slug when the event happened';
+COMMENT ON COLUMN tenancy.tenant_events.actor IS 'tenancy.actor() of the session that made the change';
+COMMENT ON COLUMN tenancy.tenant_events.db_role IS 'the session''s outer database role (a service role asserting the actor)';
+COMMENT ON COLUMN tenancy.tenant_events.event IS
+    'created, status, plan, isolation, region, owner (an actor became or stopped being an active owner), deleted';
+COMMENT ON COLUMN tenancy.tenant_events."from" IS 'the value before (status, plan, isolation, region; owner: the actor who stopped being one)';
+COMMENT ON COLUMN tenancy.tenant_events."to" IS 'the value after (status, plan, isolation, region; owner: the actor who became one)';
+COMMENT ON COLUMN tenancy.tenant_events.reason IS 'the reason given with a change of status';
+
+REVOKE ALL ON tenancy.tenant_events FROM PUBLIC;
+GRANT SELECT ON tenancy.tenant_events TO PUBLIC;
+ALTER TABLE tenancy.tenant_events ENABLE ROW LEVEL SECURITY;
+
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_events_id_seq', '');
+-- pg_tenancy: plans. A plan names the features it unlocks and the limits it
+-- sets; each tenant has one (tenancy.tenants.plan), and may have limits of
+-- its own that override the plan's (tenancy.tenants.limits). The install
+-- creates no plan, so that a dump of this table restores into a fresh
+-- install: tenancy.create_tenant() creates the plan "basic" (no features, no
+-- limits) the first time a tenant takes it, unless it exists already.
+
+CREATE TABLE tenancy.plans (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    features    text[] NOT NULL DEFAULT '{}',
+    limits      jsonb NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT plans_pkey PRIMARY KEY (name),
+    CONSTRAINT plans_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT plans_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object')
+);
+COMMENT ON TABLE tenancy.plans IS
+    'pg_tenancy: plans with the features they unlock and the limits they set (tenancy.create_plan())';
+COMMENT ON COLUMN tenancy.plans.features IS 'what tenancy.has_feature() answers true for';
+COMMENT ON COLUMN tenancy.plans.limits IS
+    'members, rows (per protected table), storage_mb, statement_timeout, work_mem; absent: no limit';
+
+-- Every tenant's plan exists (an update from 0.6 brings in the plans its
+-- tenants named; a fresh install has no tenant).
+INSERT INTO tenancy.plans (name) SELECT DISTINCT t.plan FROM tenancy.tenants t;
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_plan_fkey FOREIGN KEY (plan) REFERENCES tenancy.plans (name);
+
+REVOKE ALL ON tenancy.plans FROM PUBLIC;
+ALTER TABLE tenancy.plans ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.plans', '');
+-- pg_tenancy: the rows each tenant has in each protected table that a row
+-- limit names (plans.limits->'rows', tenants.limits->'rows'), maintained by
+-- statement triggers on those tables (tenancy_row_count*) so that a limit is
+-- checked without counting. The counts of a table are taken in full when its
+-- triggers are installed; derived data, not dumped (after a restore,
+-- tenancy.recount_rows() counts again), removed with the tenant.
+
+CREATE TABLE tenancy.row_counts (
+    tenant_id uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    relid     oid NOT NULL,
+    rows      bigint NOT NULL,
+    row_limit bigint,
+    limits_version bigint NOT NULL DEFAULT 0,
+    CONSTRAINT row_counts_pkey PRIMARY KEY (tenant_id, relid)
+);
+CREATE INDEX row_counts_relid_idx ON tenancy.row_counts (relid);
+COMMENT ON TABLE tenancy.row_counts IS
+    'pg_tenancy: rows per tenant of the protected tables a row limit names, kept by triggers (not dumped)';
+COMMENT ON COLUMN tenancy.row_counts.row_limit IS
+    'the tenant''s row limit for the table (NULL: none), as of limits_version; read again when the limits change';
+
+REVOKE ALL ON tenancy.row_counts FROM PUBLIC;
+ALTER TABLE tenancy.row_counts ENABLE ROW LEVEL SECURITY;
+
+-- The protected tables whose counts are complete: counted when their
+-- triggers were installed (or by tenancy.recount_rows()), under the name the
+-- row limit gives them, which they keep when the table is renamed.
+CREATE TABLE tenancy.row_count_tables (
+    relid      oid NOT NULL,
+    limit_name text NOT NULL,
+    counted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT row_count_tables_pkey PRIMARY KEY (relid)
+);
+COMMENT ON TABLE tenancy.row_count_tables IS
+    'pg_tenancy: tables whose rows per tenant are counted in full, and the name their row limits use (not dumped)';
+REVOKE ALL ON tenancy.row_count_tables FROM PUBLIC;
+ALTER TABLE tenancy.row_count_tables ENABLE ROW LEVEL SECURITY;
+
+-- The version of the limits: every change of plans, of a tenant's plan or of
+-- its own limits raises it (and holds its row until commit, so that such
+-- changes take turns); a count whose copied limit is of another version
+-- reads the limit again at its tenant's next write.
+CREATE TABLE tenancy.row_limits_version (
+    version bigint NOT NULL
+);
+INSERT INTO tenancy.row_limits_version (version) VALUES (0);
+COMMENT ON TABLE tenancy.row_limits_version IS
+    'pg_tenancy: one row, raised by every change of limits, so that row_counts read their limits again';
+REVOKE ALL ON tenancy.row_limits_version FROM PUBLIC;
+ALTER TABLE tenancy.row_limits_version ENABLE ROW LEVEL SECURITY;
+-- pg_tenancy: typed tenant settings. tenancy.define_setting() gives a key a
+-- type and a default; tenancy.set_tenant_setting() then refuses values of
+-- another type, and tenancy.setting() answers the current tenant's value or
+-- the default. Keys without a definition stay free-form.
+
+CREATE TABLE tenancy.setting_definitions (
+    key           text COLLATE "C" NOT NULL,
+    type          text NOT NULL,
+    default_value jsonb,
+    description   text,
+    defined_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT setting_definitions_pkey PRIMARY KEY (key),
+    CONSTRAINT setting_definitions_key_check CHECK (key ~ '^[a-z][a-z0-9_.-]{0,62}$'),
+    CONSTRAINT setting_definitions_type_check CHECK (type IN ('text', 'integer', 'numeric', 'boolean', 'timezone',
+                                                              'locale', 'email', 'url', 'color', 'jsonb'))
+);
+COMMENT ON TABLE tenancy.setting_definitions IS
+    'pg_tenancy: the type, default and description of tenant setting keys (tenancy.define_setting())';
+
+REVOKE ALL ON tenancy.setting_definitions FROM PUBLIC;
+GRANT SELECT ON tenancy.setting_definitions TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.setting_definitions', '');
+-- pg_tenancy: regions, for data residency. Every tenant lives in one
+-- (tenancy.tenants.region); a region says, for database-mode tenants, which
+-- server their databases live on. The install creates no region, so that a
+-- dump of this table restores into a fresh install: tenancy.create_tenant()
+-- creates the region "default" (this server) the first time a tenant takes
+-- it, unless it exists already.
+
+CREATE TABLE tenancy.regions (
+    name        text COLLATE "C" NOT NULL,
+    description text,
+    server      text,
+    created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT regions_pkey PRIMARY KEY (name),
+    CONSTRAINT regions_name_check CHECK (name ~ '^[a-z][a-z0-9_-]{0,62}$'),
+    CONSTRAINT regions_server_check CHECK (pg_catalog.length(pg_catalog.btrim(server)) > 0)
+);
+COMMENT ON TABLE tenancy.regions IS
+    'pg_tenancy: the regions tenants'' data may live in (tenancy.define_region())';
+COMMENT ON COLUMN tenancy.regions.server IS
+    'the server that database-mode tenants of the region live on (a libpq connection string); '
+    'null: this server';
+
+-- Every tenant's region exists (an update from 0.7 puts its tenants in
+-- "default"; a fresh install has no tenant).
+INSERT INTO tenancy.regions (name, description)
+SELECT 'default', 'this server' WHERE EXISTS (SELECT 1 FROM tenancy.tenants);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_region_fkey FOREIGN KEY (region) REFERENCES tenancy.regions (name);
+
+REVOKE ALL ON tenancy.regions FROM PUBLIC;
+ALTER TABLE tenancy.regions ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.regions', '');
+-- pg_tenancy: usage alerts. When a tenant's usage crosses 80 % and 100 % of
+-- one of its limits (members, rows of a table), a row is written here, once
+-- per limit, threshold and month, and a NOTIFY tenancy_alerts carries it as
+-- JSON to whoever listens (at commit: an addition that rolls back alerts
+-- nobody).
+
+CREATE TABLE tenancy.alerts (
+    id          bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id   uuid NOT NULL,
+    tenant      text NOT NULL,
+    limit_key   text NOT NULL,
+    threshold   integer NOT NULL,
+    period      date NOT NULL,
+    usage       numeric NOT NULL,
+    "limit"     numeric NOT NULL,
+    plan        text NOT NULL,
+    at          timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    CONSTRAINT alerts_pkey PRIMARY KEY (id),
+    CONSTRAINT alerts_once UNIQUE (tenant_id, limit_key, threshold, period),
+    CONSTRAINT alerts_threshold_check CHECK (threshold IN (80, 100))
+);
+CREATE INDEX alerts_at_idx ON tenancy.alerts (at);
+COMMENT ON TABLE tenancy.alerts IS
+    'pg_tenancy: a tenant''s usage crossing 80 % or 100 % of a limit, once per limit, threshold and month; '
+    'read by platform admins and by the owners and admins of the current tenant';
+COMMENT ON COLUMN tenancy.alerts.limit_key IS 'members, or rows.<schema>.<table> (as tenancy.tenant_limits() names them)';
+COMMENT ON COLUMN tenancy.alerts.period IS 'the month (UTC) the alert belongs to (its first day)';
+COMMENT ON COLUMN tenancy.alerts.usage IS 'the usage that crossed the threshold';
+
+REVOKE ALL ON tenancy.alerts FROM PUBLIC;
+GRANT SELECT ON tenancy.alerts TO PUBLIC;
+ALTER TABLE tenancy.alerts ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.alerts_id_seq', '');
+-- pg_tenancy: usage per tenant and day. The writes into protected tables are
+-- metered in every session (extension/usage_meter.cpp) and folded in here
+-- by the collector; rows per table and the storage estimate come from
+-- tenancy.collect_usage(), run from cron. Read by platform admins, and by the
+-- owners and admins of the current tenant for that tenant.
+
+CREATE TABLE tenancy.usage_daily (
+    tenant_id  uuid NOT NULL,
+    day        date NOT NULL,
+    table_name text NOT NULL,
+    inserted   bigint NOT NULL DEFAULT 0,
+    updated    bigint NOT NULL DEFAULT 0,
+    deleted    bigint NOT NULL DEFAULT 0,
+    rows       bigint,
+    bytes      bigint,
+    CONSTRAINT usage_daily_pkey PRIMARY KEY (tenant_id, day, table_name)
+);
+COMMENT ON TABLE tenancy.usage_daily IS
+    'pg_tenancy: per tenant, UTC day and protected table: rows inserted, updated and deleted, and (from '
+    'tenancy.collect_usage()) the rows the table held and an estimate of the bytes they take';
+COMMENT ON COLUMN tenancy.usage_daily.bytes IS
+    'the table''s total size (with indexes and TOAST) times the tenant''s share of its rows';
+
+CREATE TABLE tenancy.usage_actors (
+    tenant_id uuid NOT NULL,
+    day       date NOT NULL,
+    actor     text COLLATE "C" NOT NULL,
+    CONSTRAINT usage_actors_pkey PRIMARY KEY (tenant_id, day, actor)
+);
+COMMENT ON TABLE tenancy.usage_actors IS 'pg_tenancy: the actors who used each tenant, per UTC day';
+
+REVOKE ALL ON tenancy.usage_daily, tenancy.usage_actors FROM PUBLIC;
+GRANT SELECT ON tenancy.usage_daily, tenancy.usage_actors TO PUBLIC;
+ALTER TABLE tenancy.usage_daily ENABLE ROW LEVEL SECURITY;
+ALTER TABLE tenancy.usage_actors ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.usage_actors', '');
+-- pg_tenancy: requests about a person's data (subject access and erasure).
+-- The PII registry itself is kept as security labels of provider
+-- "pg_tenancy" on the columns (extension/pii_labels.cpp). A request belongs
+-- to one tenant; its owners and admins create and read the requests of the
+-- current tenant, platform admins all of them. The subject is kept until
+-- the erasure it asks for is done, never after.
+
+CREATE TABLE tenancy.subject_requests (
+    id           bigint GENERATED ALWAYS AS IDENTITY,
+    tenant_id    uuid NOT NULL,
+    tenant       text NOT NULL,
+    kind         text NOT NULL,
+    subject      text,
+    status       text NOT NULL DEFAULT 'pending',
+    requested_by text NOT NULL,
+    requested_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    completed_by text,
+    completed_at timestamptz,
+    result       jsonb,
+    CONSTRAINT subject_requests_pkey PRIMARY KEY (id),
+    CONSTRAINT subject_requests_kind_check CHECK (kind IN ('export', 'erasure')),
+    CONSTRAINT subject_requests_status_check CHECK (status IN ('pending', 'completed')),
+    CONSTRAINT subject_requests_subject_check CHECK (
+        subject IS NULL OR (pg_catalog.length(subject) BETWEEN 1 AND 1000)),
+    CONSTRAINT subject_requests_completed_check CHECK ((status = 'completed') = (completed_at IS NOT NULL))
+);
+CREATE INDEX subject_requests_tenant_idx ON tenancy.subject_requests (tenant_id, requested_at);
+COMMENT ON TABLE tenancy.subject_requests IS
+    'pg_tenancy: requests to export or erase what a tenant holds about a person; read by platform admins and '
+    'by the owners and admins of the current tenant for that tenant';
+COMMENT ON COLUMN tenancy.subject_requests.tenant IS 'the tenant''s slug when the request was made';
+COMMENT ON COLUMN tenancy.subject_requests.subject IS
+    'the value that identifies the person in the subject columns; null once an erasure of it is done';
+COMMENT ON COLUMN tenancy.subject_requests.result IS
+    'what was done: rows per table, audit rows redacted (never the values themselves)';
+
+REVOKE ALL ON tenancy.subject_requests FROM PUBLIC;
+GRANT SELECT ON tenancy.subject_requests TO PUBLIC;
+ALTER TABLE tenancy.subject_requests ENABLE ROW LEVEL SECURITY;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.subject_requests_id_seq', '');
 -- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
 -- file of DIR/shared (run once) or of DIR/tenant (run in every place a
 -- tenant's tables live: the shared schemas of row-mode tenants, and each
@@ -93,47 +583,6 @@ COMMENT ON TABLE tenancy.union_views IS
     'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
 REVOKE ALL ON tenancy.union_views FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
--- pg_tenancy: database-mode tenants. The control database (where the tenant
--- was created) keeps tenant_databases: the database of each such tenant and
--- the generation of the tenant's state last sent to it. The tenant's own
--- database keeps database_binding: the one tenant it belongs to and the
--- control database that manages it. Its tenancy catalog (the tenant, its
--- plan, its members, the platform grants) is a copy that only pg_tenancy's
--- worker writes, before the control database's transaction commits.
-
-CREATE TABLE tenancy.tenant_databases (
-    tenant_id     uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    database_name text COLLATE "C" NOT NULL,
-    generation    bigint NOT NULL DEFAULT 0,
-    state_hash    text,
-    synced_at     timestamptz,
-    CONSTRAINT tenant_databases_pkey PRIMARY KEY (tenant_id),
-    CONSTRAINT tenant_databases_database_name_key UNIQUE (database_name),
-    CONSTRAINT tenant_databases_database_name_check CHECK (pg_catalog.octet_length(database_name) BETWEEN 1 AND 63)
-);
-COMMENT ON TABLE tenancy.tenant_databases IS
-    'pg_tenancy: the database of each database-mode tenant, and the generation of the tenant''s state (its '
-    'row, plan, members, the platform grants) last sent to it';
-
-CREATE TABLE tenancy.database_binding (
-    singleton        boolean NOT NULL DEFAULT true,
-    tenant_id        uuid NOT NULL,
-    control_database text COLLATE "C" NOT NULL,
-    generation       bigint NOT NULL,
-    synced_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT database_binding_pkey PRIMARY KEY (singleton),
-    CONSTRAINT database_binding_singleton_check CHECK (singleton)
-);
-COMMENT ON COLUMN tenancy.tenant_databases.state_hash IS
-    'the MD5 of the state last sent: a change that leaves it equal sends nothing';
-
-COMMENT ON TABLE tenancy.database_binding IS
-    'pg_tenancy: in a database-mode tenant''s own database, the tenant it belongs to and the control database '
-    'that manages it (empty in every other database)';
-
-REVOKE ALL ON tenancy.tenant_databases, tenancy.database_binding FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_databases', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.database_binding', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -486,7 +935,6 @@ DECLARE
     suggestion text;
     isolation_refused text;
     schema text;
-    database text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -539,14 +987,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            HINT = 'Create the tenant with isolation => ''row'', ''schema'' or ''database''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
     END IF;
     IF create_tenant.isolation = 'schema' THEN
         schema := tenancy._schema_name_for(create_tenant.slug);
         PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
-    ELSIF create_tenant.isolation = 'database' THEN
-        database := tenancy._schema_name_for(create_tenant.slug);
-        PERFORM tenancy._require_free_database(create_tenant.slug, database, create_tenant.region);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -574,18 +1020,12 @@ BEGIN
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
-    -- Last, so that the new database starts with the owner.
-    IF database IS NOT NULL THEN
-        INSERT INTO tenancy.tenant_databases (tenant_id, database_name) VALUES (new_id, database);
-        PERFORM tenancy._create_tenant_database(new_id);
-    END IF;
     RETURN new_id;
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
-    'a schema-mode tenant gets its schema, a database-mode tenant its database, with every tenant migration '
-    'applied so far '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -597,6 +1037,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
@@ -2800,9 +3241,7 @@ BEGIN
                 UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()
                 UNION ALL
-                SELECT * FROM tenancy._health_tenant_schemas()
-                UNION ALL
-                SELECT * FROM tenancy._health_tenant_databases()) f
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -7293,15 +7732,12 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding b WHERE b.tenant_id = target.id) THEN
-        RETURN current_database();
-    END IF;
-    RETURN (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id);
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
-    'platform admins; in the tenant''s own database, that database)';
+    'platform admins)';
 
 -- Returns the shared schemas: the entries of the session's configured
 -- search_path (its value at RESET) that are not a tenant's schema, in order,
@@ -7355,8 +7791,7 @@ BEGIN
             DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
                             'database "%s".', current_database()),
             HINT = format('Connect to database "%s" (tenantctl psql %s).',
-                          (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id),
-                          target.slug);
+                          tenancy._schema_name_for(target.slug), target.slug);
     END IF;
     slug := target.slug;
     path := tenancy._shared_search_path();
@@ -7620,21 +8055,20 @@ COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
     'internal: raises when an applied migration''s file has changed';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_places()
-RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text, database_name text)
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM tenancy._require_platform_admin('list the places of migrations');
     RETURN QUERY
-        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text, NULL::text
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
         UNION ALL
-        (SELECT t.slug::text, t.isolation, t.schema_name::text, d.database_name::text
-           FROM tenancy.tenants t LEFT JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-          WHERE t.isolation IN ('schema', 'database') ORDER BY t.slug);
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
 END
 $$;
 COMMENT ON FUNCTION tenancy.migration_places() IS
     'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
-    'schema-mode tenant and every database-mode tenant, in its own database (platform admins only)';
+    'schema-mode tenant (platform admins only)';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_list()
 RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
@@ -8974,6 +9408,7 @@ CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.is
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
+    refused text;
     started timestamptz := clock_timestamp();
     moved jsonb;
 BEGIN
@@ -8983,11 +9418,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
             HINT = 'The modes are row and schema.';
     END IF;
-    IF 'database' IN (move_tenant.isolation, target.isolation) THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'moving a tenant into or out of database mode is not supported yet',
-            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.',
-            HINT = 'Create a tenant in the other mode and copy the rows across (pg_dump of the tenant''s schema, or COPY).';
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
@@ -9076,510 +9510,204 @@ COMMENT ON FUNCTION tenancy._count_all_rows(regclass) IS
     'internal: every row of a table (of its partitions), counted by direct scans';
 COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
     'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
--- pg_tenancy: database-mode tenants. create_tenant(isolation => 'database')
--- creates the database tenant_<slug> in this cluster, installs pg_tenancy
--- in it and binds it to the tenant: inside, the tenant is a schema-mode
--- tenant of its own database (schema tenant_<slug>, selected by default),
--- so that every rule of schema mode holds there. This database, the
--- control database, stays where the tenant is managed: each change of the
--- tenant, its plan, its members or the platform grants is sent to the
--- tenant's database before the transaction that made it commits (a
--- deferred trigger), so a revocation is in force there when it is reported
--- done. The work in the other database is done by pg_tenancy's background
--- workers (extension/database_worker.cpp), as the bootstrap superuser.
+-- pg_tenancy 0.2 -> 0.3, after the functions: the triggers, policies and
+-- event triggers 0.3 adds or changes, and data changes that need the new
+-- functions (see 0.2--0.3.before.sql for how the scripts are assembled).
 
-CREATE OR REPLACE FUNCTION tenancy._run_in_database(database name, setup text, query text, argument text)
-RETURNS text LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_in_database';
-REVOKE ALL ON FUNCTION tenancy._run_in_database(name, text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_in_database(name, text, text, text) IS
-    'internal: runs statements in another database of the cluster, in a worker''s own transaction (superusers)';
+-- Before DDL, the guard also loads the library for CREATE INDEX and ALTER
+-- DOMAIN (its object access hook checks the code they would run); after DDL,
+-- the outcome is judged by oid.
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_outcome;
+DROP EVENT TRIGGER IF EXISTS tenancy_guard_ddl_drops;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY', 'CREATE INDEX',
+                 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
+CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
+    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
 
-CREATE OR REPLACE FUNCTION tenancy._run_outside_transaction(statement text)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_outside_transaction';
-REVOKE ALL ON FUNCTION tenancy._run_outside_transaction(text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_outside_transaction(text) IS
-    'internal: runs CREATE DATABASE or DROP DATABASE in a worker, outside the caller''s transaction (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._drop_database_later(database name, at_commit boolean)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_drop_database_later';
-REVOKE ALL ON FUNCTION tenancy._drop_database_later(name, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_database_later(name, boolean) IS
-    'internal: drops a tenant''s database once the transaction commits (true) or rolls back (false), unless '
-    'a tenant holds it by then (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._in_database_worker()
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_database_worker';
-REVOKE ALL ON FUNCTION tenancy._in_database_worker() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._in_database_worker() IS
-    'internal: whether this session is a pg_tenancy worker (which alone writes a tenant database''s catalog)';
-
--- Raises unless a new database-mode tenant with this slug can have its
--- database.
-CREATE OR REPLACE FUNCTION tenancy._require_free_database(slug text, database text, region text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF octet_length(database) > 63 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('slug "%s" is too long for a database-mode tenant', slug),
-            DETAIL = format('Its database would be "%s", longer than the 63 bytes a PostgreSQL name can have.',
-                            database),
-            HINT = 'A database-mode tenant''s slug has at most 56 characters.';
-    END IF;
-    IF (SELECT r.server FROM tenancy.regions r WHERE r.name = region) IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('region "%s" is on another server', region),
-            DETAIL = 'This version of pg_tenancy creates tenant databases in the cluster of the control '
-                     'database only.',
-            HINT = 'Create the tenant in a region of this server, or in schema or row mode.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = database) THEN
-        RAISE EXCEPTION USING ERRCODE = 'duplicate_database',
-            MESSAGE = format('database "%s" already exists', database),
-            DETAIL = coalesce('It is the database of tenant "' ||
-                              (SELECT t.slug FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id
-                                WHERE d.database_name = database) || '".',
-                              'A database-mode tenant never takes over a database that exists.'),
-            HINT = 'Choose another slug ("-" and "_" give the same database name), or drop or rename the database.';
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._require_free_database(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._require_free_database(text, text, text) IS
-    'internal: raises unless a new database-mode tenant can create its database';
-
--- Returns what a tenant's database keeps of it: the tenant's row, its plan
--- and region, its members, and the platform grants of this database.
-CREATE OR REPLACE FUNCTION tenancy._tenant_state(tenant uuid) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'control_database', current_database(),
-        'database', d.database_name,
-        'tenant', to_jsonb(t) - 'isolation' - 'schema_name',
-        'plan', (SELECT to_jsonb(p) FROM tenancy.plans p WHERE p.name = t.plan),
-        'region', (SELECT to_jsonb(r) - 'server' FROM tenancy.regions r WHERE r.name = t.region),
-        'memberships', coalesce((SELECT jsonb_agg(jsonb_build_object('actor', m.actor, 'role', m.role,
-                                                                     'is_active', m.is_active,
-                                                                     'created_at', m.created_at) ORDER BY m.actor)
-                                   FROM tenancy.memberships m WHERE m.tenant_id = t.id), '[]'),
-        'platform_grants', coalesce((SELECT jsonb_agg(jsonb_build_object('role', g.role::text, 'kind', g.kind,
-                                                                         'granted_by', g.granted_by)
-                                                      ORDER BY g.role::text, g.kind)
-                                       FROM tenancy.platform_grants g), '[]'))
-      FROM tenancy.tenants t JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-     WHERE t.id = _tenant_state.tenant
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_state(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_state(uuid) IS
-    'internal: the state of a database-mode tenant that its database keeps a copy of';
-
--- In a tenant's database: makes its catalog the state sent by the control
--- database (binding the database the first time). Only pg_tenancy's worker
--- calls it; a state older than the one applied is ignored.
-CREATE OR REPLACE FUNCTION tenancy._apply_tenant_state(state jsonb) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- The permissive policy is now tenancy.installed() (protected tables fail
+-- closed after DROP EXTENSION), and policies are re-created as 0.3 makes them.
+DO $policies$
 DECLARE
-    bound tenancy.database_binding;
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
-    sent_generation bigint := (state ->> 'generation')::bigint;
-    grant_row record;
+    p tenancy.protected_tables;
 BEGIN
-    IF NOT tenancy._in_database_worker() THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'only pg_tenancy''s worker changes the catalog of a tenant''s database';
-    END IF;
-    SELECT * INTO bound FROM tenancy.database_binding FOR UPDATE;
-    IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM tenancy.tenants) THEN
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('database "%s" has tenants of its own', current_database()),
-                HINT = 'A tenant''s database is created empty by tenancy.create_tenant().';
-        END IF;
-        INSERT INTO tenancy.database_binding (tenant_id, control_database, generation)
-        VALUES (tenant_key, state ->> 'control_database', sent_generation);
-    ELSIF bound.tenant_id <> tenant_key OR bound.control_database <> state ->> 'control_database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" belongs to another tenant', current_database()),
-            DETAIL = format('It is bound to tenant %s of database "%s".', bound.tenant_id, bound.control_database);
-    ELSIF sent_generation < bound.generation THEN
-        RETURN bound.generation;
-    END IF;
-
-    INSERT INTO tenancy.regions AS r SELECT * FROM jsonb_populate_record(NULL::tenancy.regions, state -> 'region')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.plans AS p SELECT * FROM jsonb_populate_record(NULL::tenancy.plans, state -> 'plan')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, features = excluded.features,
-                                         limits = excluded.limits, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.tenants AS t
-    SELECT (jsonb_populate_record(NULL::tenancy.tenants,
-                                  (state -> 'tenant') || jsonb_build_object('isolation', 'schema',
-                                                                            'schema_name', current_database()))).*
-        ON CONFLICT (id) DO UPDATE
-        SET slug = excluded.slug, name = excluded.name, status = excluded.status,
-            status_reason = excluded.status_reason, plan = excluded.plan, settings = excluded.settings,
-            updated_at = excluded.updated_at, purge_after = excluded.purge_after, limits = excluded.limits,
-            region = excluded.region;
-
-    DELETE FROM tenancy.memberships m
-     WHERE m.tenant_id = tenant_key
-       AND m.actor NOT IN (SELECT e ->> 'actor' FROM jsonb_array_elements(state -> 'memberships') e);
-    INSERT INTO tenancy.memberships AS m (tenant_id, actor, role, is_active, created_at)
-    SELECT tenant_key, e ->> 'actor', (e ->> 'role')::tenancy.role, (e ->> 'is_active')::boolean,
-           (e ->> 'created_at')::timestamptz
-      FROM jsonb_array_elements(state -> 'memberships') e
-        ON CONFLICT (tenant_id, actor) DO UPDATE SET role = excluded.role, is_active = excluded.is_active,
-                                                     updated_at = now()
-     WHERE (m.role, m.is_active) IS DISTINCT FROM (excluded.role, excluded.is_active);
-
-    FOR grant_row IN
-        SELECT g.role, g.kind FROM tenancy.platform_grants g
-         WHERE (g.role::text, g.kind) NOT IN (SELECT e ->> 'role', e ->> 'kind'
-                                                FROM jsonb_array_elements(state -> 'platform_grants') e)
-    LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, false);
+    FOR p IN SELECT * FROM tenancy.protected_tables LOOP
+        PERFORM tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role);
     END LOOP;
-    FOR grant_row IN
-        SELECT to_regrole(e ->> 'role') AS role, e ->> 'kind' AS kind
-          FROM jsonb_array_elements(state -> 'platform_grants') e
-         WHERE to_regrole(e ->> 'role') IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tenancy.platform_grants g
-                            WHERE g.role = to_regrole(e ->> 'role') AND g.kind = e ->> 'kind')
+END
+$policies$;
+
+-- The catalog, the denials and the platform grants: platform admins of this
+-- database read them (with the SELECT grant_platform_admin() gives them);
+-- these policies keep out pg_read_all_data.
+CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+
+-- Platform rights per database: whoever was a member of the group roles of
+-- 0.1 and 0.2 keeps the right in this database; superusers need none.
+CREATE TRIGGER platform_grants_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+DO $convert$
+DECLARE
+    holder record;
+BEGIN
+    FOR holder IN
+        SELECT m.member::regrole AS role, g.kind
+          FROM (VALUES ('tenancy_admin', 'platform_admin'), ('tenancy_service', 'service')) AS g (group_name, kind)
+          JOIN pg_catalog.pg_roles r ON r.rolname = g.group_name
+          JOIN pg_catalog.pg_auth_members m ON m.roleid = r.oid
+          JOIN pg_catalog.pg_roles grantee ON grantee.oid = m.member
+         WHERE NOT grantee.rolsuper AND grantee.rolname NOT LIKE 'tenancy\_%'
     LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, true);
+        PERFORM tenancy._set_platform_right(holder.role, holder.kind, true);
     END LOOP;
-
-    UPDATE tenancy.database_binding b SET generation = sent_generation, synced_at = now();
-    RETURN sent_generation;
 END
-$$;
-REVOKE ALL ON FUNCTION tenancy._apply_tenant_state(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._apply_tenant_state(jsonb) IS
-    'internal: in a tenant''s database, makes its catalog the state the control database sent (pg_tenancy''s '
-    'worker only)';
+$convert$;
+CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
+    WHEN TAG IN ('DROP OWNED')
+    EXECUTE FUNCTION tenancy.forget_dropped_grants();
+-- pg_tenancy 0.3 -> 0.4, after the functions: protected tables trade their
+-- foreign key to tenancy.tenants for the tenancy_tenant_check trigger and
+-- the tenant locks (extension/tenant_lock.hpp); tenancy.tenants gets the
+-- triggers that remove a dropped tenant's rows and refuse TRUNCATE.
 
--- In a new tenant's database: binds it to the tenant, creates the tenant's
--- schema with every tenant migration applied so far, and makes the tenant
--- and its schema what every session of the database starts with.
-CREATE OR REPLACE FUNCTION tenancy._bind_database(state jsonb) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
+CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
+
+-- The foreign key protect() added: on tenant_id, to tenancy.tenants, ON
+-- DELETE CASCADE. Foreign keys of other shapes were the owners' own.
+DO $tenant_check$
 DECLARE
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
+    target record;
 BEGIN
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding) THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" is bound to a tenant already', current_database());
-    END IF;
-    PERFORM tenancy._apply_tenant_state(state);
-    INSERT INTO tenancy.migration_scripts
-    SELECT * FROM jsonb_populate_recordset(NULL::tenancy.migration_scripts, state -> 'scripts');
-    PERFORM tenancy._create_tenant_schema(tenant_key);
-    EXECUTE format('ALTER DATABASE %I SET tenancy.tenant = %L', current_database(), state -> 'tenant' ->> 'slug');
-    EXECUTE format('ALTER DATABASE %I SET search_path = %I, public', current_database(), current_database());
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._bind_database(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._bind_database(jsonb) IS
-    'internal: binds a new tenant database to its tenant and creates the tenant''s schema in it';
-
--- Creates the database of a new database-mode tenant (its row in
--- tenancy.tenant_databases exists) and binds it. The database is dropped
--- again if the transaction, or the subtransaction, rolls back.
-CREATE OR REPLACE FUNCTION tenancy._create_tenant_database(tenant uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-BEGIN
-    SELECT * INTO STRICT target FROM tenancy.tenant_databases d WHERE d.tenant_id = _create_tenant_database.tenant;
-    PERFORM tenancy._run_outside_transaction(
-        format('CREATE DATABASE %I OWNER %I', target.database_name,
-               (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database())));
-    PERFORM tenancy._drop_database_later(target.database_name, false);
-    state := tenancy._tenant_state(target.tenant_id);
-    PERFORM tenancy._run_in_database(
-        target.database_name, 'CREATE EXTENSION IF NOT EXISTS pg_tenancy', 'SELECT tenancy._bind_database($1::jsonb)',
-        (state || jsonb_build_object(
-            'generation', 1,
-            'scripts', coalesce((SELECT jsonb_agg(jsonb_build_object('version', s.version, 'checksum', s.checksum,
-                                                                     'body', s.body, 'run_as', s.run_as::text,
-                                                                     'shared_path', s.shared_path,
-                                                                     'added_at', s.added_at) ORDER BY s.version)
-                                   FROM tenancy.migration_scripts s), '[]')))::text);
-    UPDATE tenancy.tenant_databases d SET generation = 1, state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._create_tenant_database(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._create_tenant_database(uuid) IS
-    'internal: creates and binds the database of a new database-mode tenant';
-
--- Sends a database-mode tenant's state to its database unless it has not
--- changed since it was last sent (force: send anyway); returns the
--- generation the database has. Concurrent senders of one tenant take turns
--- (the row lock), and each reads the state after its turn came, so the last
--- to commit sends the state that includes every change.
-CREATE OR REPLACE FUNCTION tenancy._sync_tenant_database(tenant uuid, force boolean DEFAULT false) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-    sent bigint;
-BEGIN
-    SELECT * INTO target FROM tenancy.tenant_databases d WHERE d.tenant_id = _sync_tenant_database.tenant FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    state := tenancy._tenant_state(target.tenant_id);
-    IF state IS NULL OR (NOT force AND target.state_hash IS NOT DISTINCT FROM md5(state::text)) THEN
-        RETURN target.generation;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = target.database_name) THEN
-        -- Nothing there to keep in step; the health check reports it.
-        RETURN target.generation;
-    END IF;
-    UPDATE tenancy.tenant_databases d SET generation = d.generation + 1
-     WHERE d.tenant_id = target.tenant_id RETURNING d.generation INTO sent;
-    BEGIN
-        PERFORM tenancy._run_in_database(target.database_name, '', 'SELECT tenancy._apply_tenant_state($1::jsonb)',
-                                         (state || jsonb_build_object('generation', sent))::text);
-    EXCEPTION WHEN OTHERS THEN
-        DECLARE
-            message text;
-            detail text;
-        BEGIN
-            GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('could not bring database "%s" of tenant "%s" up to date', target.database_name,
-                                 state -> 'tenant' ->> 'slug'),
-                DETAIL = format('%s %s Nothing was changed.', message, detail),
-                HINT = 'Check that the database exists and accepts connections (tenancy.health_check()).';
-        END;
-    END;
-    UPDATE tenancy.tenant_databases d SET state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-    RETURN sent;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) IS
-    'internal: sends a database-mode tenant''s state to its database when it changed';
-
-CREATE OR REPLACE FUNCTION tenancy.sync_tenant_database(tenant text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenants;
-BEGIN
-    PERFORM tenancy._require_platform_admin('bring tenant databases up to date');
-    target := tenancy._find_tenant(tenant);
-    IF target.isolation <> 'database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('tenant "%s" has no database of its own', target.slug),
-            DETAIL = format('It is in %s mode.', target.isolation);
-    END IF;
-    RETURN tenancy._sync_tenant_database(target.id, true);
-END
-$$;
-COMMENT ON FUNCTION tenancy.sync_tenant_database(text) IS
-    'sends a database-mode tenant''s state (row, plan, members, platform grants) to its database now, as every '
-    'change does before it commits; returns the generation sent (platform admins only)';
-
--- The deferred trigger that sends changes of tenants, members, plans and
--- platform grants to the databases of the tenants they concern, when the
--- transaction commits (or at SET CONSTRAINTS ... IMMEDIATE).
-CREATE OR REPLACE FUNCTION tenancy._tenant_database_changed() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._sync_tenant_database(d.tenant_id)
-       FROM tenancy.tenant_databases d
-      WHERE CASE TG_TABLE_NAME
-                WHEN 'memberships' THEN d.tenant_id IN ((to_jsonb(OLD) ->> 'tenant_id')::uuid,
-                                                        (to_jsonb(NEW) ->> 'tenant_id')::uuid)
-                WHEN 'tenants' THEN d.tenant_id = (to_jsonb(NEW) ->> 'id')::uuid
-                WHEN 'plans' THEN d.tenant_id IN (SELECT t.id FROM tenancy.tenants t
-                                                   WHERE t.plan = to_jsonb(NEW) ->> 'name')
-                ELSE true
-            END
-      ORDER BY d.tenant_id;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_database_changed() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_database_changed() IS
-    'internal: sends changed tenant state to the tenants'' databases before the transaction commits';
-
--- The trigger that drops a database-mode tenant's database once the
--- transaction that removed the tenant commits.
-CREATE OR REPLACE FUNCTION tenancy._drop_tenant_database() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._drop_database_later(OLD.database_name, true);
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._drop_tenant_database() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_tenant_database() IS
-    'internal: drops a tenant''s database after the transaction that removed the tenant commits';
-
--- In a tenant's database, the trigger that keeps its catalog a copy: the
--- tenant is managed in the control database.
-CREATE OR REPLACE FUNCTION tenancy._refuse_bound_catalog_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound record;
-BEGIN
-    IF tenancy._in_database_worker() THEN
-        RETURN NULL;
-    END IF;
-    SELECT b.control_database, t.slug INTO bound
-      FROM tenancy.database_binding b LEFT JOIN tenancy.tenants t ON t.id = b.tenant_id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('tenant "%s" is managed in database "%s"', bound.slug, bound.control_database),
-            DETAIL = format('Database "%s" is the tenant''s own database; its tenants, plans, members and platform '
-                            'grants are copies of the control database''s.', current_database()),
-            HINT = format('Make the change in database "%s"; it reaches this database before it commits.',
-                          bound.control_database);
-    END IF;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._refuse_bound_catalog_change() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._refuse_bound_catalog_change() IS
-    'internal: in a tenant''s database, refuses changes of the catalog copy except by pg_tenancy''s worker';
-
--- In a tenant's database: what the control database's health check asks.
-CREATE OR REPLACE FUNCTION tenancy._database_report() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'tenant_id', (SELECT b.tenant_id FROM tenancy.database_binding b),
-        'control_database', (SELECT b.control_database FROM tenancy.database_binding b),
-        'generation', (SELECT b.generation FROM tenancy.database_binding b),
-        'migrations', coalesce((SELECT jsonb_agg(m.version ORDER BY m.version) FROM tenancy.migrations m
-                                 WHERE m.scope = 'tenant'), '[]'))
-$$;
-REVOKE ALL ON FUNCTION tenancy._database_report() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._database_report() IS
-    'internal: in a tenant''s database, its binding and the tenant migrations applied there';
-
--- Health findings about database-mode tenants: databases missing,
--- unreachable, bound elsewhere, behind on state or on tenant migrations;
--- and databases left behind by tenants that are gone.
-CREATE OR REPLACE FUNCTION tenancy._health_tenant_databases()
-RETURNS TABLE (severity text, object text, problem text, hint text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    place record;
-    report jsonb;
-    missing text;
-BEGIN
-    FOR place IN
-        SELECT t.id, t.slug::text AS slug, d.database_name, d.generation
-          FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id ORDER BY t.slug
+    FOR target IN
+        SELECT p.relid, con.conname
+          FROM tenancy.protected_tables p
+          LEFT JOIN pg_catalog.pg_attribute a
+                 ON a.attrelid = p.relid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+          LEFT JOIN pg_catalog.pg_constraint con
+                 ON con.conrelid = p.relid AND con.contype = 'f'
+                AND con.confrelid = 'tenancy.tenants'::pg_catalog.regclass
+                AND con.conkey = ARRAY[a.attnum] AND con.confdeltype = 'c'
     LOOP
-        object := place.database_name;
-        IF NOT EXISTS (SELECT 1 FROM pg_database b WHERE b.datname = place.database_name) THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" does not exist', place.slug);
-            hint := 'Restore it from a backup, or drop the tenant (tenancy.drop_tenant()).';
-            RETURN NEXT;
-            CONTINUE;
+        IF target.conname IS NOT NULL THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', target.relid, target.conname);
         END IF;
-        BEGIN
-            report := tenancy._run_in_database(place.database_name, '', 'SELECT tenancy._database_report()', '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is unreachable: %s', place.slug, SQLERRM);
-            hint := 'Check that it accepts connections and has pg_tenancy installed.';
-            RETURN NEXT;
-            CONTINUE;
-        END;
-        IF (report ->> 'tenant_id')::uuid IS DISTINCT FROM place.id
-           OR report ->> 'control_database' IS DISTINCT FROM current_database() THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is bound to another tenant or control database', place.slug);
-            hint := 'Find out who changed it; a tenant''s database is bound once, when it is created.';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF (report ->> 'generation')::bigint < place.generation THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is behind: it has state %s of %s', place.slug,
-                              report ->> 'generation', place.generation);
-            hint := format('SELECT tenancy.sync_tenant_database(%L)', place.slug);
-            RETURN NEXT;
-        END IF;
-        SELECT string_agg(s.version, ', ' ORDER BY s.version) INTO missing
-          FROM tenancy.migration_scripts s
-         WHERE NOT (report -> 'migrations') ? s.version;
-        IF missing IS NOT NULL THEN
-            severity := 'warning';
-            problem := format('the database of tenant "%s" is behind on tenant migrations: %s', place.slug, missing);
-            hint := format('tenantctl migrate DIR --tenant %s', place.slug);
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-    FOR place IN
-        SELECT b.datname FROM pg_database b
-         WHERE b.datname LIKE 'tenant\_%' AND b.datallowconn
-           AND NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases d WHERE d.database_name = b.datname)
-         ORDER BY b.datname
-    LOOP
-        BEGIN
-            report := tenancy._run_in_database(place.datname, '',
-                                               'SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_extension '
-                                               'WHERE extname = ''pg_tenancy'') THEN tenancy._database_report() END',
-                                               '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            report := NULL;
-        END;
-        IF report ->> 'control_database' = current_database() THEN
-            severity := 'warning';
-            object := place.datname;
-            problem := format('database "%s" belonged to a tenant that no longer exists', place.datname);
-            hint := format('DROP DATABASE %I', place.datname);
-            RETURN NEXT;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid = target.relid AND t.tgname = 'tenancy_tenant_check') THEN
+            EXECUTE pg_catalog.format('CREATE TRIGGER tenancy_tenant_check AFTER INSERT OR UPDATE OF tenant_id '
+                                      'ON %s FOR EACH ROW EXECUTE FUNCTION tenancy.tenant_check()', target.relid);
         END IF;
     END LOOP;
 END
-$$;
-REVOKE ALL ON FUNCTION tenancy._health_tenant_databases() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._health_tenant_databases() IS
-    'internal: health findings about the databases of database-mode tenants';
--- pg_tenancy: the triggers of database-mode tenants (functions/33_tenant_databases.sql).
+$tenant_check$;
 
--- In the control database: changes of what a tenant's database keeps a
--- copy of reach it before the transaction commits.
-CREATE CONSTRAINT TRIGGER memberships_reach_tenant_database
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER tenants_reach_tenant_database
-    AFTER UPDATE ON tenancy.tenants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER plans_reach_tenant_databases
-    AFTER UPDATE ON tenancy.plans
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER platform_grants_reach_tenant_databases
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.platform_grants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
--- A tenant's database goes once the transaction that removed the tenant commits.
-CREATE TRIGGER tenant_databases_drop AFTER DELETE ON tenancy.tenant_databases
-    FOR EACH ROW EXECUTE FUNCTION tenancy._drop_tenant_database();
+-- The write policies call tenancy.tenant_for() directly (09_protect.sql).
+SELECT tenancy._install_policies(p.relid, p.read_role, p.write_role, p.delete_role)
+  FROM tenancy.protected_tables p;
+-- pg_tenancy 0.4 -> 0.5, after the functions: the audit log takes one
+-- BACKFILL row per backfilled table.
+ALTER TABLE tenancy.audit_log DROP CONSTRAINT audit_log_operation_check;
+ALTER TABLE tenancy.audit_log ADD CONSTRAINT audit_log_operation_check
+    CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'));
+COMMENT ON TABLE tenancy.audit_log IS
+    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
+    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
+-- pg_tenancy 0.5 -> 0.6, after the functions: nothing to add.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
+CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
+CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
+    FOR EACH ROW EXECUTE FUNCTION tenancy._record_owner_event();
+CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
+    ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
 
--- In a tenant's own database: its catalog is a copy that only pg_tenancy's
--- worker writes.
-CREATE TRIGGER tenants_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER memberships_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER plans_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER regions_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.regions
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER platform_grants_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER database_binding_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.database_binding
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+-- pg_tenancy 0.7 -> 0.8, after the functions.
+
+-- Regions (new in 0.8): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- A change of plans or of setting definitions reaches every session's
+-- statement_timeout, work_mem and TimeZone at its next statement.
+CREATE TRIGGER plans_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+CREATE TRIGGER setting_definitions_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.setting_definitions
+    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
+
+-- Usage alerts: platform admins, and the owners and admins of the current
+-- tenant for that tenant, read them (like the audit log); nobody edits them.
+CREATE POLICY alerts_read ON tenancy.alerts FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+
+-- Usage: read like the audit log; written only by the collector and
+-- tenancy.collect_usage().
+CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.8 -> 0.9, after the functions.
+
+-- Requests about persons (new in 0.9): read like the audit log; written only
+-- by the functions of personal data.
+CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
+    USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
 -- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
 COMMENT ON TYPE tenancy.isolation IS
     'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
@@ -9598,6 +9726,3 @@ CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
 SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
 -- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
 -- tables; move_tenant() and its helpers come with the functions.
--- pg_tenancy 0.13 -> 0.14, after the functions: database-mode tenants come
--- with their table (objects/17_tenant_databases.sql), functions and
--- triggers (wiring/02_tenant_databases.sql); nothing else changes.

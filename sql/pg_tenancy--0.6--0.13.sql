@@ -1,278 +1,68 @@
--- pg_tenancy: group roles, types and schema privileges.
-\echo Use "CREATE EXTENSION pg_tenancy" to load this file. \quit
+-- pg_tenancy 0.6 -> 0.7, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.7'" to load this file. \quit
 
--- The owner of tables protected in strict mode. Roles are cluster-wide:
--- create it only when missing, and leave it in place on DROP EXTENSION
--- (other databases may use it). Platform rights are per database
--- (objects/04_platform_grants.sql), not roles.
-DO $roles$
-BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'tenancy_table_owner') THEN
-        CREATE ROLE tenancy_table_owner NOLOGIN;
-        COMMENT ON ROLE tenancy_table_owner IS
-            'pg_tenancy: owns the tables protected in strict mode; their schema is changed by platform admins '
-            'of their database';
-    END IF;
-END
-$roles$;
-
-REVOKE ALL ON SCHEMA tenancy FROM PUBLIC;
-GRANT USAGE ON SCHEMA tenancy TO PUBLIC;
-COMMENT ON SCHEMA tenancy IS 'pg_tenancy: tenant catalog, tenant context, protection and audit';
-
-CREATE TYPE tenancy.role AS ENUM ('viewer', 'member', 'admin', 'owner');
-COMMENT ON TYPE tenancy.role IS 'membership role in a tenant, ordered viewer < member < admin < owner';
-
-CREATE TYPE tenancy.tenant_status AS ENUM ('active', 'suspended', 'archived', 'terminating');
+-- Tenants can be terminating: read-only until their grace period ends. The
+-- new label cannot be used before this transaction commits, so the
+-- functions and the constraint below compare it as text.
+ALTER TYPE tenancy.tenant_status ADD VALUE IF NOT EXISTS 'terminating' AFTER 'archived';
 COMMENT ON TYPE tenancy.tenant_status IS
     'tenant lifecycle: active; suspended (members refused); archived (read-only); terminating (read-only, '
     'deleted by tenancy.purge_terminated() once its grace period ends)';
-
-CREATE TYPE tenancy.isolation AS ENUM ('row', 'schema', 'database');
-COMMENT ON TYPE tenancy.isolation IS 'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
--- pg_tenancy: the catalog tables. Nobody but the extension owner writes
--- them directly; every change goes through the management functions.
-
-CREATE TABLE tenancy.tenants (
-    id            uuid NOT NULL DEFAULT pg_catalog.gen_random_uuid(),
-    slug          text COLLATE "C" NOT NULL,
-    name          text NOT NULL,
-    status        tenancy.tenant_status NOT NULL DEFAULT 'active',
-    status_reason text,
-    isolation     tenancy.isolation NOT NULL DEFAULT 'row',
-    plan          text NOT NULL DEFAULT 'basic',
-    settings      jsonb NOT NULL DEFAULT '{}',
-    created_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    purge_after   timestamptz,
-    limits        jsonb NOT NULL DEFAULT '{}',
-    region        text COLLATE "C" NOT NULL,
-    schema_name   text COLLATE "C",
-    CONSTRAINT tenants_pkey PRIMARY KEY (id),
-    CONSTRAINT tenants_slug_key UNIQUE (slug),
-    CONSTRAINT tenants_slug_check CHECK (slug ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT tenants_name_check CHECK (pg_catalog.length(pg_catalog.btrim(name)) BETWEEN 1 AND 200),
-    CONSTRAINT tenants_plan_check CHECK (plan ~ '^[a-z][a-z0-9_-]{0,62}$'),
-    CONSTRAINT tenants_settings_check CHECK (pg_catalog.jsonb_typeof(settings) = 'object'),
-    CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object'),
-    -- Compared as text: an upgrade adds the label in the same transaction.
-    CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL)),
-    CONSTRAINT tenants_schema_name_key UNIQUE (schema_name),
-    CONSTRAINT tenants_schema_name_check CHECK ((isolation = 'schema') = (schema_name IS NOT NULL))
-);
-COMMENT ON TABLE tenancy.tenants IS 'pg_tenancy: one row per tenant';
-COMMENT ON COLUMN tenancy.tenants.limits IS
-    'limits of this tenant that override its plan''s (tenancy.set_limit())';
-COMMENT ON COLUMN tenancy.tenants.region IS
-    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
-COMMENT ON COLUMN tenancy.tenants.schema_name IS
-    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
+ALTER TABLE tenancy.tenants ADD COLUMN purge_after timestamptz,
+    ADD CONSTRAINT tenants_purge_after_check CHECK ((status::text = 'terminating') = (purge_after IS NOT NULL));
 COMMENT ON COLUMN tenancy.tenants.purge_after IS
     'when a terminating tenant''s grace period ends: tenancy.purge_terminated() deletes it from then on';
+ALTER TABLE tenancy.tenants ADD COLUMN limits jsonb NOT NULL DEFAULT '{}',
+    ADD CONSTRAINT tenants_limits_check CHECK (pg_catalog.jsonb_typeof(limits) = 'object');
+COMMENT ON COLUMN tenancy.tenants.limits IS
+    'limits of this tenant that override its plan''s (tenancy.set_limit())';
+-- pg_tenancy 0.7 -> 0.8, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.8'" to load this file. \quit
 
-CREATE TABLE tenancy.memberships (
-    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    actor      text COLLATE "C" NOT NULL,
-    role       tenancy.role NOT NULL,
-    is_active  boolean NOT NULL DEFAULT true,
-    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT memberships_pkey PRIMARY KEY (tenant_id, actor),
-    CONSTRAINT memberships_actor_check CHECK (
-        pg_catalog.octet_length(actor) BETWEEN 1 AND 256
-        AND actor !~ '[[:cntrl:]]' AND actor = pg_catalog.btrim(actor))
-);
-CREATE INDEX memberships_actor_idx ON tenancy.memberships (actor);
-COMMENT ON TABLE tenancy.memberships IS 'pg_tenancy: which actor has which role in which tenant';
+-- Every tenant lives in a region; those of 0.7 in "default" (objects/10_regions.sql
+-- creates it and the foreign key). The default fills the existing rows
+-- without firing the triggers of tenancy.tenants, and is dropped at once:
+-- tenancy.create_tenant() names the region of each new tenant.
+ALTER TABLE tenancy.tenants ADD COLUMN region text COLLATE "C" NOT NULL DEFAULT 'default';
+ALTER TABLE tenancy.tenants ALTER COLUMN region DROP DEFAULT;
+COMMENT ON COLUMN tenancy.tenants.region IS
+    'the region (tenancy.regions) where the tenant''s data lives (tenancy.set_region())';
+-- create_tenant() takes a region, and tenant_list() shows it.
+DROP FUNCTION IF EXISTS tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid);
+DROP FUNCTION IF EXISTS tenancy.tenant_list();
+-- pg_tenancy 0.8 -> 0.9, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.9'" to load this file. \quit
 
-CREATE TABLE tenancy.domains (
-    host       text COLLATE "C" NOT NULL,
-    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT domains_pkey PRIMARY KEY (host)
-);
-CREATE INDEX domains_tenant_idx ON tenancy.domains (tenant_id);
-COMMENT ON TABLE tenancy.domains IS 'pg_tenancy: host names that resolve to a tenant';
+-- Nothing to change before the functions: 0.9 adds the requests about
+-- persons (objects/13_pii.sql) and the functions of the PII registry.
+-- pg_tenancy 0.9 -> 0.10, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.10'" to load this file. \quit
 
-CREATE TABLE tenancy.protected_tables (
-    relid          regclass NOT NULL,
-    read_role      tenancy.role NOT NULL,
-    write_role     tenancy.role NOT NULL,
-    delete_role    tenancy.role NOT NULL,
-    audit          boolean NOT NULL,
-    rls_was_enabled boolean NOT NULL,
-    rls_was_forced  boolean NOT NULL,
-    protected_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    protected_by   text NOT NULL,
-    strict         boolean NOT NULL DEFAULT false,
-    owner_before_strict regrole,
-    CONSTRAINT protected_tables_pkey PRIMARY KEY (relid)
-);
-COMMENT ON TABLE tenancy.protected_tables IS
-    'pg_tenancy: tables protected by tenancy.protect(), with their settings, for the health check';
+-- 0.10 adds functions only (tenant export, import and clone).
+-- _refuse_owner_code() takes the operation it refuses (export, clone) as a
+-- second argument from 0.10 on.
+DROP FUNCTION IF EXISTS tenancy._refuse_owner_code(regclass);
+-- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
 
--- tenancy.grant_platform_admin() grants SELECT on the catalog to each
--- platform admin of this database; nobody else may read it. Row level
--- security (policies in wiring/01_triggers.sql) keeps out the roles that
--- read every table without a grant (pg_read_all_data).
-REVOKE ALL ON tenancy.tenants, tenancy.memberships, tenancy.domains, tenancy.protected_tables FROM PUBLIC;
-ALTER TABLE tenancy.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.domains ENABLE ROW LEVEL SECURITY;
-ALTER TABLE tenancy.protected_tables ENABLE ROW LEVEL SECURITY;
-
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenants', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.memberships', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.domains', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protected_tables', '');
--- pg_tenancy: the audit trail. tenancy.audit_log is written by the C++
--- trigger tenancy.audit_trigger() (and by the access log writer for
--- platform admins entering a tenant); nobody edits it. It is partitioned by
--- month; tenancy.prune_audit() drops old months and creates coming ones.
-
-CREATE SEQUENCE tenancy.audit_log_id_seq;
-COMMENT ON SEQUENCE tenancy.audit_log_id_seq IS 'pg_tenancy: ids of tenancy.audit_log rows';
-
-CREATE TABLE tenancy.audit_log (
-    id             bigint NOT NULL DEFAULT pg_catalog.nextval('tenancy.audit_log_id_seq'),
-    at             timestamptz NOT NULL DEFAULT pg_catalog.statement_timestamp(),
-    tenant_id      uuid,
-    actor          text NOT NULL,
-    db_role        text NOT NULL,
-    table_name     text,
-    relid          oid,
-    operation      text NOT NULL,
-    old_row        jsonb,
-    new_row        jsonb,
-    xid            xid8,
-    support_access boolean NOT NULL DEFAULT false,
-    CONSTRAINT audit_log_operation_check
-        CHECK (operation IN ('INSERT', 'UPDATE', 'DELETE', 'TRUNCATE', 'ENTER', 'BACKFILL'))
-) PARTITION BY RANGE (at);
-COMMENT ON TABLE tenancy.audit_log IS
-    'pg_tenancy: one row per change of a protected row (UPDATE: old row, and new values of changed columns), '
-    'per TRUNCATE, per platform admin entering a tenant (ENTER), and per table backfilled by protect() (BACKFILL)';
-COMMENT ON COLUMN tenancy.audit_log.tenant_id IS 'the tenant of the row itself (not of the session)';
-COMMENT ON COLUMN tenancy.audit_log.actor IS 'tenancy.actor(): the login role, or the application user asserted by a service';
-COMMENT ON COLUMN tenancy.audit_log.db_role IS 'the session''s outer database role';
-COMMENT ON COLUMN tenancy.audit_log.old_row IS 'the row before the change (UPDATE, DELETE)';
-COMMENT ON COLUMN tenancy.audit_log.new_row IS 'INSERT: the new row; UPDATE: the new values of the changed columns';
-COMMENT ON COLUMN tenancy.audit_log.support_access IS 'a platform admin who is not a member of the tenant did it';
-
--- Rows land here until tenancy.prune_audit() has created their month.
-CREATE TABLE tenancy.audit_log_default PARTITION OF tenancy.audit_log DEFAULT;
-COMMENT ON TABLE tenancy.audit_log_default IS 'pg_tenancy: audit rows outside every monthly partition';
--- Each partition has its own index, and the parent none: pg_dump recreates
--- the monthly partitions (they are not part of the extension) with CREATE
--- TABLE, ATTACH PARTITION and CREATE INDEX, and an index on the parent, which
--- CREATE EXTENSION makes first, would already have given each attached
--- partition an index of that name.
-CREATE INDEX audit_log_default_tenant_at_idx ON tenancy.audit_log_default (tenant_id, at);
-
-CREATE TABLE tenancy.access_denials (
-    id               bigint GENERATED ALWAYS AS IDENTITY,
-    at               timestamptz NOT NULL,
-    actor            text NOT NULL,
-    db_role          text NOT NULL,
-    requested_tenant text NOT NULL,
-    tenant_id        uuid,
-    reason           text NOT NULL,
-    message          text NOT NULL,
-    last_at          timestamptz NOT NULL,
-    attempts         bigint NOT NULL DEFAULT 1,
-    CONSTRAINT access_denials_pkey PRIMARY KEY (id),
-    CONSTRAINT access_denials_reason_check CHECK (reason IN
-        ('unknown_tenant', 'not_member', 'inactive_membership', 'suspended', 'spoofed_actor', 'session_setting')),
-    CONSTRAINT access_denials_attempts_check CHECK (attempts > 0)
-);
-CREATE INDEX access_denials_at_idx ON tenancy.access_denials (at);
-CREATE INDEX access_denials_repeat_idx ON tenancy.access_denials (actor, reason, requested_tenant, at);
-COMMENT ON TABLE tenancy.access_denials IS
-    'pg_tenancy: refused attempts to use a tenant, recorded outside the transaction that caused them (so that '
-    'they survive its rollback), repeated attempts aggregated per hour';
-COMMENT ON COLUMN tenancy.access_denials.at IS 'when the first of these attempts was refused';
-COMMENT ON COLUMN tenancy.access_denials.last_at IS 'when the last of these attempts was refused';
-COMMENT ON COLUMN tenancy.access_denials.attempts IS 'how many identical attempts this row stands for';
-COMMENT ON COLUMN tenancy.access_denials.requested_tenant IS 'tenancy.tenant as the caller set it';
-
-REVOKE ALL ON tenancy.audit_log, tenancy.audit_log_default, tenancy.access_denials, tenancy.audit_log_id_seq
-    FROM PUBLIC;
-GRANT SELECT ON tenancy.audit_log TO PUBLIC;
-ALTER TABLE tenancy.access_denials ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE tenancy.audit_log ENABLE ROW LEVEL SECURITY;
-
-SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_default', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.access_denials_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.audit_log_id_seq', '');
--- pg_tenancy: platform rights of this database. Roles are shared by every
--- database of the cluster; these rights are not. A role is a platform admin
--- or a trusted service of the databases whose tenancy.platform_grants name
--- it (or name a role it has the privileges of); superusers are platform
--- admins everywhere. The table travels with pg_dump; the role column is a
--- regrole, so a dump names the role and a restore finds it by name.
-CREATE TABLE tenancy.platform_grants (
-    role       regrole NOT NULL,
-    kind       text NOT NULL,
-    granted_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    granted_by text NOT NULL,
-    CONSTRAINT platform_grants_pkey PRIMARY KEY (role, kind),
-    CONSTRAINT platform_grants_kind_check CHECK (kind IN ('platform_admin', 'service'))
-);
-COMMENT ON TABLE tenancy.platform_grants IS
-    'pg_tenancy: the platform admins and trusted services of this database (tenancy.grant_platform_admin(), '
-    'tenancy.grant_service())';
-COMMENT ON COLUMN tenancy.platform_grants.kind IS
-    'platform_admin: manages tenants and may enter any (recorded); service: may assert tenancy.actor per transaction';
-
--- Changed only through the grant and revoke functions, which also grant each
--- holder privileges in this database: USAGE on schema tenancy (which keeps
--- the role from being dropped while it holds a right) and, to platform
--- admins, SELECT on the catalog, this table and the denials.
-REVOKE ALL ON tenancy.platform_grants FROM PUBLIC;
-ALTER TABLE tenancy.platform_grants ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.platform_grants', '');
--- pg_tenancy: the state of each backfill and online protection
--- (tenancy.protect_online()), one row per table, so that a run killed at any
--- step resumes where it stopped. Every step records its progress in the
--- transaction that does it. Only pg_tenancy's SECURITY DEFINER functions
--- write it: the backfill rule stored here is what they run, as the table's
--- owner, and the BACKFILL audit row is made from it.
-CREATE TABLE tenancy.protect_jobs (
-    relid          regclass NOT NULL,
-    read_role      tenancy.role,
-    write_role     tenancy.role,
-    delete_role    tenancy.role,
-    audit          boolean,
-    strict         boolean,
-    backfill_tenant uuid,
-    backfill_from  text,
-    search_path    text NOT NULL,
-    unassigned     text NOT NULL,
-    batch_rows     integer NOT NULL,
-    online         boolean NOT NULL,
-    foreign_key    oid,
-    step           text NOT NULL DEFAULT 'prepare',
-    pass           integer NOT NULL DEFAULT 1,
-    next_block     bigint NOT NULL DEFAULT 0,
-    total_blocks   bigint NOT NULL DEFAULT 0,
-    rows_total     bigint NOT NULL DEFAULT 0,
-    rows_done      bigint NOT NULL DEFAULT 0,
-    started_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    started_by     text NOT NULL,
-    CONSTRAINT protect_jobs_pkey PRIMARY KEY (relid),
-    CONSTRAINT protect_jobs_unassigned_check CHECK (unassigned IN ('refuse', 'backfill')),
-    CONSTRAINT protect_jobs_batch_rows_check CHECK (batch_rows > 0),
-    CONSTRAINT protect_jobs_step_check
-        CHECK (step IN ('prepare', 'backfill', 'verify', 'validate', 'index', 'switch'))
-);
-COMMENT ON TABLE tenancy.protect_jobs IS
-    'pg_tenancy: online protections in progress (tenancy.protect_online()), with the step each has reached';
-REVOKE ALL ON tenancy.protect_jobs FROM PUBLIC;
-ALTER TABLE tenancy.protect_jobs ENABLE ROW LEVEL SECURITY;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.protect_jobs', '');
+-- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
+ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
+    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
+-- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
+-- pg_tenancy 0.12 -> 0.13, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.13'" to load this file. \quit
 -- pg_tenancy: the history of each tenant. Triggers on tenancy.tenants and
 -- tenancy.memberships (wiring/01_triggers.sql) record every creation,
 -- change of status, plan, isolation or owner, and deletion, whoever made it
@@ -634,47 +424,6 @@ COMMENT ON TABLE tenancy.union_views IS
     'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
 REVOKE ALL ON tenancy.union_views FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
--- pg_tenancy: database-mode tenants. The control database (where the tenant
--- was created) keeps tenant_databases: the database of each such tenant and
--- the generation of the tenant's state last sent to it. The tenant's own
--- database keeps database_binding: the one tenant it belongs to and the
--- control database that manages it. Its tenancy catalog (the tenant, its
--- plan, its members, the platform grants) is a copy that only pg_tenancy's
--- worker writes, before the control database's transaction commits.
-
-CREATE TABLE tenancy.tenant_databases (
-    tenant_id     uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    database_name text COLLATE "C" NOT NULL,
-    generation    bigint NOT NULL DEFAULT 0,
-    state_hash    text,
-    synced_at     timestamptz,
-    CONSTRAINT tenant_databases_pkey PRIMARY KEY (tenant_id),
-    CONSTRAINT tenant_databases_database_name_key UNIQUE (database_name),
-    CONSTRAINT tenant_databases_database_name_check CHECK (pg_catalog.octet_length(database_name) BETWEEN 1 AND 63)
-);
-COMMENT ON TABLE tenancy.tenant_databases IS
-    'pg_tenancy: the database of each database-mode tenant, and the generation of the tenant''s state (its '
-    'row, plan, members, the platform grants) last sent to it';
-
-CREATE TABLE tenancy.database_binding (
-    singleton        boolean NOT NULL DEFAULT true,
-    tenant_id        uuid NOT NULL,
-    control_database text COLLATE "C" NOT NULL,
-    generation       bigint NOT NULL,
-    synced_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT database_binding_pkey PRIMARY KEY (singleton),
-    CONSTRAINT database_binding_singleton_check CHECK (singleton)
-);
-COMMENT ON COLUMN tenancy.tenant_databases.state_hash IS
-    'the MD5 of the state last sent: a change that leaves it equal sends nothing';
-
-COMMENT ON TABLE tenancy.database_binding IS
-    'pg_tenancy: in a database-mode tenant''s own database, the tenant it belongs to and the control database '
-    'that manages it (empty in every other database)';
-
-REVOKE ALL ON tenancy.tenant_databases, tenancy.database_binding FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_databases', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.database_binding', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -1027,7 +776,6 @@ DECLARE
     suggestion text;
     isolation_refused text;
     schema text;
-    database text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -1080,14 +828,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            HINT = 'Create the tenant with isolation => ''row'', ''schema'' or ''database''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
     END IF;
     IF create_tenant.isolation = 'schema' THEN
         schema := tenancy._schema_name_for(create_tenant.slug);
         PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
-    ELSIF create_tenant.isolation = 'database' THEN
-        database := tenancy._schema_name_for(create_tenant.slug);
-        PERFORM tenancy._require_free_database(create_tenant.slug, database, create_tenant.region);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -1115,18 +861,12 @@ BEGIN
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
-    -- Last, so that the new database starts with the owner.
-    IF database IS NOT NULL THEN
-        INSERT INTO tenancy.tenant_databases (tenant_id, database_name) VALUES (new_id, database);
-        PERFORM tenancy._create_tenant_database(new_id);
-    END IF;
     RETURN new_id;
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
-    'a schema-mode tenant gets its schema, a database-mode tenant its database, with every tenant migration '
-    'applied so far '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -1138,6 +878,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
@@ -3341,9 +3082,7 @@ BEGIN
                 UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()
                 UNION ALL
-                SELECT * FROM tenancy._health_tenant_schemas()
-                UNION ALL
-                SELECT * FROM tenancy._health_tenant_databases()) f
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -7834,15 +7573,12 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding b WHERE b.tenant_id = target.id) THEN
-        RETURN current_database();
-    END IF;
-    RETURN (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id);
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
-    'platform admins; in the tenant''s own database, that database)';
+    'platform admins)';
 
 -- Returns the shared schemas: the entries of the session's configured
 -- search_path (its value at RESET) that are not a tenant's schema, in order,
@@ -7896,8 +7632,7 @@ BEGIN
             DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
                             'database "%s".', current_database()),
             HINT = format('Connect to database "%s" (tenantctl psql %s).',
-                          (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id),
-                          target.slug);
+                          tenancy._schema_name_for(target.slug), target.slug);
     END IF;
     slug := target.slug;
     path := tenancy._shared_search_path();
@@ -8161,21 +7896,20 @@ COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
     'internal: raises when an applied migration''s file has changed';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_places()
-RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text, database_name text)
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM tenancy._require_platform_admin('list the places of migrations');
     RETURN QUERY
-        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text, NULL::text
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
         UNION ALL
-        (SELECT t.slug::text, t.isolation, t.schema_name::text, d.database_name::text
-           FROM tenancy.tenants t LEFT JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-          WHERE t.isolation IN ('schema', 'database') ORDER BY t.slug);
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
 END
 $$;
 COMMENT ON FUNCTION tenancy.migration_places() IS
     'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
-    'schema-mode tenant and every database-mode tenant, in its own database (platform admins only)';
+    'schema-mode tenant (platform admins only)';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_list()
 RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
@@ -9515,6 +9249,7 @@ CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.is
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
+    refused text;
     started timestamptz := clock_timestamp();
     moved jsonb;
 BEGIN
@@ -9524,11 +9259,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
             HINT = 'The modes are row and schema.';
     END IF;
-    IF 'database' IN (move_tenant.isolation, target.isolation) THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'moving a tenant into or out of database mode is not supported yet',
-            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.',
-            HINT = 'Create a tenant in the other mode and copy the rows across (pg_dump of the tenant''s schema, or COPY).';
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
@@ -9617,573 +9351,8 @@ COMMENT ON FUNCTION tenancy._count_all_rows(regclass) IS
     'internal: every row of a table (of its partitions), counted by direct scans';
 COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
     'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
--- pg_tenancy: database-mode tenants. create_tenant(isolation => 'database')
--- creates the database tenant_<slug> in this cluster, installs pg_tenancy
--- in it and binds it to the tenant: inside, the tenant is a schema-mode
--- tenant of its own database (schema tenant_<slug>, selected by default),
--- so that every rule of schema mode holds there. This database, the
--- control database, stays where the tenant is managed: each change of the
--- tenant, its plan, its members or the platform grants is sent to the
--- tenant's database before the transaction that made it commits (a
--- deferred trigger), so a revocation is in force there when it is reported
--- done. The work in the other database is done by pg_tenancy's background
--- workers (extension/database_worker.cpp), as the bootstrap superuser.
-
-CREATE OR REPLACE FUNCTION tenancy._run_in_database(database name, setup text, query text, argument text)
-RETURNS text LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_in_database';
-REVOKE ALL ON FUNCTION tenancy._run_in_database(name, text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_in_database(name, text, text, text) IS
-    'internal: runs statements in another database of the cluster, in a worker''s own transaction (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._run_outside_transaction(statement text)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_outside_transaction';
-REVOKE ALL ON FUNCTION tenancy._run_outside_transaction(text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_outside_transaction(text) IS
-    'internal: runs CREATE DATABASE or DROP DATABASE in a worker, outside the caller''s transaction (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._drop_database_later(database name, at_commit boolean)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_drop_database_later';
-REVOKE ALL ON FUNCTION tenancy._drop_database_later(name, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_database_later(name, boolean) IS
-    'internal: drops a tenant''s database once the transaction commits (true) or rolls back (false), unless '
-    'a tenant holds it by then (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._in_database_worker()
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_database_worker';
-REVOKE ALL ON FUNCTION tenancy._in_database_worker() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._in_database_worker() IS
-    'internal: whether this session is a pg_tenancy worker (which alone writes a tenant database''s catalog)';
-
--- Raises unless a new database-mode tenant with this slug can have its
--- database.
-CREATE OR REPLACE FUNCTION tenancy._require_free_database(slug text, database text, region text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF octet_length(database) > 63 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('slug "%s" is too long for a database-mode tenant', slug),
-            DETAIL = format('Its database would be "%s", longer than the 63 bytes a PostgreSQL name can have.',
-                            database),
-            HINT = 'A database-mode tenant''s slug has at most 56 characters.';
-    END IF;
-    IF (SELECT r.server FROM tenancy.regions r WHERE r.name = region) IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('region "%s" is on another server', region),
-            DETAIL = 'This version of pg_tenancy creates tenant databases in the cluster of the control '
-                     'database only.',
-            HINT = 'Create the tenant in a region of this server, or in schema or row mode.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = database) THEN
-        RAISE EXCEPTION USING ERRCODE = 'duplicate_database',
-            MESSAGE = format('database "%s" already exists', database),
-            DETAIL = coalesce('It is the database of tenant "' ||
-                              (SELECT t.slug FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id
-                                WHERE d.database_name = database) || '".',
-                              'A database-mode tenant never takes over a database that exists.'),
-            HINT = 'Choose another slug ("-" and "_" give the same database name), or drop or rename the database.';
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._require_free_database(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._require_free_database(text, text, text) IS
-    'internal: raises unless a new database-mode tenant can create its database';
-
--- Returns what a tenant's database keeps of it: the tenant's row, its plan
--- and region, its members, and the platform grants of this database.
-CREATE OR REPLACE FUNCTION tenancy._tenant_state(tenant uuid) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'control_database', current_database(),
-        'database', d.database_name,
-        'tenant', to_jsonb(t) - 'isolation' - 'schema_name',
-        'plan', (SELECT to_jsonb(p) FROM tenancy.plans p WHERE p.name = t.plan),
-        'region', (SELECT to_jsonb(r) - 'server' FROM tenancy.regions r WHERE r.name = t.region),
-        'memberships', coalesce((SELECT jsonb_agg(jsonb_build_object('actor', m.actor, 'role', m.role,
-                                                                     'is_active', m.is_active,
-                                                                     'created_at', m.created_at) ORDER BY m.actor)
-                                   FROM tenancy.memberships m WHERE m.tenant_id = t.id), '[]'),
-        'platform_grants', coalesce((SELECT jsonb_agg(jsonb_build_object('role', g.role::text, 'kind', g.kind,
-                                                                         'granted_by', g.granted_by)
-                                                      ORDER BY g.role::text, g.kind)
-                                       FROM tenancy.platform_grants g), '[]'))
-      FROM tenancy.tenants t JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-     WHERE t.id = _tenant_state.tenant
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_state(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_state(uuid) IS
-    'internal: the state of a database-mode tenant that its database keeps a copy of';
-
--- In a tenant's database: makes its catalog the state sent by the control
--- database (binding the database the first time). Only pg_tenancy's worker
--- calls it; a state older than the one applied is ignored.
-CREATE OR REPLACE FUNCTION tenancy._apply_tenant_state(state jsonb) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound tenancy.database_binding;
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
-    sent_generation bigint := (state ->> 'generation')::bigint;
-    grant_row record;
-BEGIN
-    IF NOT tenancy._in_database_worker() THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'only pg_tenancy''s worker changes the catalog of a tenant''s database';
-    END IF;
-    SELECT * INTO bound FROM tenancy.database_binding FOR UPDATE;
-    IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM tenancy.tenants) THEN
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('database "%s" has tenants of its own', current_database()),
-                HINT = 'A tenant''s database is created empty by tenancy.create_tenant().';
-        END IF;
-        INSERT INTO tenancy.database_binding (tenant_id, control_database, generation)
-        VALUES (tenant_key, state ->> 'control_database', sent_generation);
-    ELSIF bound.tenant_id <> tenant_key OR bound.control_database <> state ->> 'control_database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" belongs to another tenant', current_database()),
-            DETAIL = format('It is bound to tenant %s of database "%s".', bound.tenant_id, bound.control_database);
-    ELSIF sent_generation < bound.generation THEN
-        RETURN bound.generation;
-    END IF;
-
-    INSERT INTO tenancy.regions AS r SELECT * FROM jsonb_populate_record(NULL::tenancy.regions, state -> 'region')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.plans AS p SELECT * FROM jsonb_populate_record(NULL::tenancy.plans, state -> 'plan')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, features = excluded.features,
-                                         limits = excluded.limits, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.tenants AS t
-    SELECT (jsonb_populate_record(NULL::tenancy.tenants,
-                                  (state -> 'tenant') || jsonb_build_object('isolation', 'schema',
-                                                                            'schema_name', current_database()))).*
-        ON CONFLICT (id) DO UPDATE
-        SET slug = excluded.slug, name = excluded.name, status = excluded.status,
-            status_reason = excluded.status_reason, plan = excluded.plan, settings = excluded.settings,
-            updated_at = excluded.updated_at, purge_after = excluded.purge_after, limits = excluded.limits,
-            region = excluded.region;
-
-    DELETE FROM tenancy.memberships m
-     WHERE m.tenant_id = tenant_key
-       AND m.actor NOT IN (SELECT e ->> 'actor' FROM jsonb_array_elements(state -> 'memberships') e);
-    INSERT INTO tenancy.memberships AS m (tenant_id, actor, role, is_active, created_at)
-    SELECT tenant_key, e ->> 'actor', (e ->> 'role')::tenancy.role, (e ->> 'is_active')::boolean,
-           (e ->> 'created_at')::timestamptz
-      FROM jsonb_array_elements(state -> 'memberships') e
-        ON CONFLICT (tenant_id, actor) DO UPDATE SET role = excluded.role, is_active = excluded.is_active,
-                                                     updated_at = now()
-     WHERE (m.role, m.is_active) IS DISTINCT FROM (excluded.role, excluded.is_active);
-
-    FOR grant_row IN
-        SELECT g.role, g.kind FROM tenancy.platform_grants g
-         WHERE (g.role::text, g.kind) NOT IN (SELECT e ->> 'role', e ->> 'kind'
-                                                FROM jsonb_array_elements(state -> 'platform_grants') e)
-    LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, false);
-    END LOOP;
-    FOR grant_row IN
-        SELECT to_regrole(e ->> 'role') AS role, e ->> 'kind' AS kind
-          FROM jsonb_array_elements(state -> 'platform_grants') e
-         WHERE to_regrole(e ->> 'role') IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tenancy.platform_grants g
-                            WHERE g.role = to_regrole(e ->> 'role') AND g.kind = e ->> 'kind')
-    LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, true);
-    END LOOP;
-
-    UPDATE tenancy.database_binding b SET generation = sent_generation, synced_at = now();
-    RETURN sent_generation;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._apply_tenant_state(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._apply_tenant_state(jsonb) IS
-    'internal: in a tenant''s database, makes its catalog the state the control database sent (pg_tenancy''s '
-    'worker only)';
-
--- In a new tenant's database: binds it to the tenant, creates the tenant's
--- schema with every tenant migration applied so far, and makes the tenant
--- and its schema what every session of the database starts with.
-CREATE OR REPLACE FUNCTION tenancy._bind_database(state jsonb) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
-BEGIN
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding) THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" is bound to a tenant already', current_database());
-    END IF;
-    PERFORM tenancy._apply_tenant_state(state);
-    INSERT INTO tenancy.migration_scripts
-    SELECT * FROM jsonb_populate_recordset(NULL::tenancy.migration_scripts, state -> 'scripts');
-    PERFORM tenancy._create_tenant_schema(tenant_key);
-    EXECUTE format('ALTER DATABASE %I SET tenancy.tenant = %L', current_database(), state -> 'tenant' ->> 'slug');
-    EXECUTE format('ALTER DATABASE %I SET search_path = %I, public', current_database(), current_database());
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._bind_database(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._bind_database(jsonb) IS
-    'internal: binds a new tenant database to its tenant and creates the tenant''s schema in it';
-
--- Creates the database of a new database-mode tenant (its row in
--- tenancy.tenant_databases exists) and binds it. The database is dropped
--- again if the transaction, or the subtransaction, rolls back.
-CREATE OR REPLACE FUNCTION tenancy._create_tenant_database(tenant uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-BEGIN
-    SELECT * INTO STRICT target FROM tenancy.tenant_databases d WHERE d.tenant_id = _create_tenant_database.tenant;
-    PERFORM tenancy._run_outside_transaction(
-        format('CREATE DATABASE %I OWNER %I', target.database_name,
-               (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database())));
-    PERFORM tenancy._drop_database_later(target.database_name, false);
-    state := tenancy._tenant_state(target.tenant_id);
-    PERFORM tenancy._run_in_database(
-        target.database_name, 'CREATE EXTENSION IF NOT EXISTS pg_tenancy', 'SELECT tenancy._bind_database($1::jsonb)',
-        (state || jsonb_build_object(
-            'generation', 1,
-            'scripts', coalesce((SELECT jsonb_agg(jsonb_build_object('version', s.version, 'checksum', s.checksum,
-                                                                     'body', s.body, 'run_as', s.run_as::text,
-                                                                     'shared_path', s.shared_path,
-                                                                     'added_at', s.added_at) ORDER BY s.version)
-                                   FROM tenancy.migration_scripts s), '[]')))::text);
-    UPDATE tenancy.tenant_databases d SET generation = 1, state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._create_tenant_database(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._create_tenant_database(uuid) IS
-    'internal: creates and binds the database of a new database-mode tenant';
-
--- Sends a database-mode tenant's state to its database unless it has not
--- changed since it was last sent (force: send anyway); returns the
--- generation the database has. Concurrent senders of one tenant take turns
--- (the row lock), and each reads the state after its turn came, so the last
--- to commit sends the state that includes every change.
-CREATE OR REPLACE FUNCTION tenancy._sync_tenant_database(tenant uuid, force boolean DEFAULT false) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-    sent bigint;
-BEGIN
-    SELECT * INTO target FROM tenancy.tenant_databases d WHERE d.tenant_id = _sync_tenant_database.tenant FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    state := tenancy._tenant_state(target.tenant_id);
-    IF state IS NULL OR (NOT force AND target.state_hash IS NOT DISTINCT FROM md5(state::text)) THEN
-        RETURN target.generation;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = target.database_name) THEN
-        -- Nothing there to keep in step; the health check reports it.
-        RETURN target.generation;
-    END IF;
-    UPDATE tenancy.tenant_databases d SET generation = d.generation + 1
-     WHERE d.tenant_id = target.tenant_id RETURNING d.generation INTO sent;
-    BEGIN
-        PERFORM tenancy._run_in_database(target.database_name, '', 'SELECT tenancy._apply_tenant_state($1::jsonb)',
-                                         (state || jsonb_build_object('generation', sent))::text);
-    EXCEPTION WHEN OTHERS THEN
-        DECLARE
-            message text;
-            detail text;
-        BEGIN
-            GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('could not bring database "%s" of tenant "%s" up to date', target.database_name,
-                                 state -> 'tenant' ->> 'slug'),
-                DETAIL = format('%s %s Nothing was changed.', message, detail),
-                HINT = 'Check that the database exists and accepts connections (tenancy.health_check()).';
-        END;
-    END;
-    UPDATE tenancy.tenant_databases d SET state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-    RETURN sent;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) IS
-    'internal: sends a database-mode tenant''s state to its database when it changed';
-
-CREATE OR REPLACE FUNCTION tenancy.sync_tenant_database(tenant text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenants;
-BEGIN
-    PERFORM tenancy._require_platform_admin('bring tenant databases up to date');
-    target := tenancy._find_tenant(tenant);
-    IF target.isolation <> 'database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('tenant "%s" has no database of its own', target.slug),
-            DETAIL = format('It is in %s mode.', target.isolation);
-    END IF;
-    RETURN tenancy._sync_tenant_database(target.id, true);
-END
-$$;
-COMMENT ON FUNCTION tenancy.sync_tenant_database(text) IS
-    'sends a database-mode tenant''s state (row, plan, members, platform grants) to its database now, as every '
-    'change does before it commits; returns the generation sent (platform admins only)';
-
--- The deferred trigger that sends changes of tenants, members, plans and
--- platform grants to the databases of the tenants they concern, when the
--- transaction commits (or at SET CONSTRAINTS ... IMMEDIATE).
-CREATE OR REPLACE FUNCTION tenancy._tenant_database_changed() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._sync_tenant_database(d.tenant_id)
-       FROM tenancy.tenant_databases d
-      WHERE CASE TG_TABLE_NAME
-                WHEN 'memberships' THEN d.tenant_id IN ((to_jsonb(OLD) ->> 'tenant_id')::uuid,
-                                                        (to_jsonb(NEW) ->> 'tenant_id')::uuid)
-                WHEN 'tenants' THEN d.tenant_id = (to_jsonb(NEW) ->> 'id')::uuid
-                WHEN 'plans' THEN d.tenant_id IN (SELECT t.id FROM tenancy.tenants t
-                                                   WHERE t.plan = to_jsonb(NEW) ->> 'name')
-                ELSE true
-            END
-      ORDER BY d.tenant_id;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_database_changed() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_database_changed() IS
-    'internal: sends changed tenant state to the tenants'' databases before the transaction commits';
-
--- The trigger that drops a database-mode tenant's database once the
--- transaction that removed the tenant commits.
-CREATE OR REPLACE FUNCTION tenancy._drop_tenant_database() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._drop_database_later(OLD.database_name, true);
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._drop_tenant_database() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_tenant_database() IS
-    'internal: drops a tenant''s database after the transaction that removed the tenant commits';
-
--- In a tenant's database, the trigger that keeps its catalog a copy: the
--- tenant is managed in the control database.
-CREATE OR REPLACE FUNCTION tenancy._refuse_bound_catalog_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound record;
-BEGIN
-    IF tenancy._in_database_worker() THEN
-        RETURN NULL;
-    END IF;
-    SELECT b.control_database, t.slug INTO bound
-      FROM tenancy.database_binding b LEFT JOIN tenancy.tenants t ON t.id = b.tenant_id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('tenant "%s" is managed in database "%s"', bound.slug, bound.control_database),
-            DETAIL = format('Database "%s" is the tenant''s own database; its tenants, plans, members and platform '
-                            'grants are copies of the control database''s.', current_database()),
-            HINT = format('Make the change in database "%s"; it reaches this database before it commits.',
-                          bound.control_database);
-    END IF;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._refuse_bound_catalog_change() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._refuse_bound_catalog_change() IS
-    'internal: in a tenant''s database, refuses changes of the catalog copy except by pg_tenancy''s worker';
-
--- In a tenant's database: what the control database's health check asks.
-CREATE OR REPLACE FUNCTION tenancy._database_report() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'tenant_id', (SELECT b.tenant_id FROM tenancy.database_binding b),
-        'control_database', (SELECT b.control_database FROM tenancy.database_binding b),
-        'generation', (SELECT b.generation FROM tenancy.database_binding b),
-        'migrations', coalesce((SELECT jsonb_agg(m.version ORDER BY m.version) FROM tenancy.migrations m
-                                 WHERE m.scope = 'tenant'), '[]'))
-$$;
-REVOKE ALL ON FUNCTION tenancy._database_report() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._database_report() IS
-    'internal: in a tenant''s database, its binding and the tenant migrations applied there';
-
--- Health findings about database-mode tenants: databases missing,
--- unreachable, bound elsewhere, behind on state or on tenant migrations;
--- and databases left behind by tenants that are gone.
-CREATE OR REPLACE FUNCTION tenancy._health_tenant_databases()
-RETURNS TABLE (severity text, object text, problem text, hint text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    place record;
-    report jsonb;
-    missing text;
-BEGIN
-    FOR place IN
-        SELECT t.id, t.slug::text AS slug, d.database_name, d.generation
-          FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id ORDER BY t.slug
-    LOOP
-        object := place.database_name;
-        IF NOT EXISTS (SELECT 1 FROM pg_database b WHERE b.datname = place.database_name) THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" does not exist', place.slug);
-            hint := 'Restore it from a backup, or drop the tenant (tenancy.drop_tenant()).';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        BEGIN
-            report := tenancy._run_in_database(place.database_name, '', 'SELECT tenancy._database_report()', '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is unreachable: %s', place.slug, SQLERRM);
-            hint := 'Check that it accepts connections and has pg_tenancy installed.';
-            RETURN NEXT;
-            CONTINUE;
-        END;
-        IF (report ->> 'tenant_id')::uuid IS DISTINCT FROM place.id
-           OR report ->> 'control_database' IS DISTINCT FROM current_database() THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is bound to another tenant or control database', place.slug);
-            hint := 'Find out who changed it; a tenant''s database is bound once, when it is created.';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF (report ->> 'generation')::bigint < place.generation THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is behind: it has state %s of %s', place.slug,
-                              report ->> 'generation', place.generation);
-            hint := format('SELECT tenancy.sync_tenant_database(%L)', place.slug);
-            RETURN NEXT;
-        END IF;
-        SELECT string_agg(s.version, ', ' ORDER BY s.version) INTO missing
-          FROM tenancy.migration_scripts s
-         WHERE NOT (report -> 'migrations') ? s.version;
-        IF missing IS NOT NULL THEN
-            severity := 'warning';
-            problem := format('the database of tenant "%s" is behind on tenant migrations: %s', place.slug, missing);
-            hint := format('tenantctl migrate DIR --tenant %s', place.slug);
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-    FOR place IN
-        SELECT b.datname FROM pg_database b
-         WHERE b.datname LIKE 'tenant\_%' AND b.datallowconn
-           AND NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases d WHERE d.database_name = b.datname)
-         ORDER BY b.datname
-    LOOP
-        BEGIN
-            report := tenancy._run_in_database(place.datname, '',
-                                               'SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_extension '
-                                               'WHERE extname = ''pg_tenancy'') THEN tenancy._database_report() END',
-                                               '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            report := NULL;
-        END;
-        IF report ->> 'control_database' = current_database() THEN
-            severity := 'warning';
-            object := place.datname;
-            problem := format('database "%s" belonged to a tenant that no longer exists', place.datname);
-            hint := format('DROP DATABASE %I', place.datname);
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._health_tenant_databases() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._health_tenant_databases() IS
-    'internal: health findings about the databases of database-mode tenants';
--- pg_tenancy: the triggers, policies and event triggers that connect the
--- functions to the tables. Created at install; an upgrade script creates
--- the ones a version adds.
-
-CREATE TRIGGER tenants_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-CREATE TRIGGER memberships_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-
--- A tenant's rows go with it, and nothing else removes a tenant.
-CREATE TRIGGER tenants_remove_rows AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.remove_tenant_rows();
--- A schema-mode tenant's schema goes with it.
-CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
-CREATE TRIGGER tenants_refuse_truncate BEFORE TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-CREATE TRIGGER tenants_refuse_new_id BEFORE UPDATE OF id ON tenancy.tenants
-    FOR EACH ROW WHEN (OLD.id IS DISTINCT FROM NEW.id) EXECUTE FUNCTION tenancy._refuse_tenant_rows_loss();
-
-CREATE EVENT TRIGGER tenancy_forget_dropped_tables ON sql_drop
-    EXECUTE FUNCTION tenancy.forget_dropped_tables();
-
-CREATE TRIGGER protected_tables_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.protected_tables
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
-
-CREATE POLICY audit_log_read ON tenancy.audit_log FOR SELECT TO PUBLIC
-    USING (tenancy.audit_visible(tenant_id));
-
--- The catalog, the denials and the platform grants: platform admins of this
--- database read them (with the SELECT grant_platform_admin() gives them);
--- these policies keep out pg_read_all_data.
-CREATE POLICY platform_admins_read ON tenancy.tenants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.memberships FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.domains FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.protected_tables FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.access_denials FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.platform_grants FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
-    USING ((SELECT tenancy.is_platform_admin()));
-
--- A change of platform rights reaches every session at its next statement.
-CREATE TRIGGER platform_grants_changed
-    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy.catalog_changed();
--- DROP OWNED BY a role revokes the privileges that came with its rights here;
--- the rights go with them.
-CREATE EVENT TRIGGER tenancy_forget_dropped_grants ON ddl_command_end
-    WHEN TAG IN ('DROP OWNED')
-    EXECUTE FUNCTION tenancy.forget_dropped_grants();
-
--- Membership and tenant changes are audited too: tenant admins see who added
--- whom; the tenant of a tenants row is its own id.
-CREATE TRIGGER memberships_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger();
-CREATE TRIGGER tenants_audit AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
-    FOR EACH ROW EXECUTE FUNCTION tenancy.audit_trigger('id');
-
--- Before DDL: refuses what weakens a protected table, and loads the library
--- so that its object access hook checks the code new indexes, constraints
--- and generated columns would run on every tenant's rows.
-CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
-    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
-                 'CREATE INDEX', 'ALTER DOMAIN')
-    EXECUTE FUNCTION tenancy.guard_ddl();
-
--- After DDL: judges what it left, on the tables it changed, by oid.
-CREATE EVENT TRIGGER tenancy_guard_ddl_outcome ON ddl_command_end
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-CREATE EVENT TRIGGER tenancy_guard_ddl_drops ON sql_drop
-    EXECUTE FUNCTION tenancy.guard_ddl_outcome();
-
-CREATE EVENT TRIGGER tenancy_guard_grants ON ddl_command_end
-    WHEN TAG IN ('GRANT')
-    EXECUTE FUNCTION tenancy.guard_grants();
-
--- Tables in tenant schemas get row level security (functions/30_tenant_tables.sql).
-CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
-    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
-                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
-    EXECUTE FUNCTION tenancy.seal_tenant_tables();
-
--- Finds actors whose names look alike (tenancy._refuse_lookalike).
-CREATE INDEX memberships_actor_skeleton_idx ON tenancy.memberships (tenant_id, tenancy._actor_skeleton(actor));
-
--- New sessions load pg_tenancy at start, for its guards.
-SELECT tenancy._preload_in_database();
-
--- The history of each tenant (tenancy.tenant_events): its creation, changes
--- of status, plan, isolation and owners, and its deletion, however made.
+-- pg_tenancy 0.6 -> 0.7, after the functions: the triggers that record
+-- tenancy.tenant_events (new in 0.7) and who reads it.
 CREATE TRIGGER tenants_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.tenants
     FOR EACH ROW EXECUTE FUNCTION tenancy._record_tenant_event();
 CREATE TRIGGER memberships_owner_events AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
@@ -10193,9 +9362,42 @@ CREATE POLICY tenant_events_read ON tenancy.tenant_events FOR SELECT TO PUBLIC
 ALTER TABLE tenancy.tenant_events ALTER COLUMN actor SET DEFAULT tenancy.actor(),
     ALTER COLUMN db_role SET DEFAULT tenancy.db_role();
 
--- Regions: platform admins read them like the rest of the catalog.
+-- Plans (new in 0.7): platform admins read them like the rest of the catalog.
+CREATE POLICY platform_admins_read ON tenancy.plans FOR SELECT TO PUBLIC
+    USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.plans TO %s', admin);
+    END LOOP;
+END
+$grants$;
+
+-- The DDL guard also sees CREATE TRIGGER: the names of pg_tenancy's triggers
+-- (tenancy_*) are refused to other triggers on protected tables.
+DROP EVENT TRIGGER tenancy_guard_ddl;
+CREATE EVENT TRIGGER tenancy_guard_ddl ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'CREATE TRIGGER', 'DROP TRIGGER', 'ALTER TRIGGER', 'DROP POLICY', 'ALTER POLICY',
+                 'CREATE INDEX', 'ALTER DOMAIN')
+    EXECUTE FUNCTION tenancy.guard_ddl();
+-- pg_tenancy 0.7 -> 0.8, after the functions.
+
+-- Regions (new in 0.8): platform admins read them like the rest of the catalog.
 CREATE POLICY platform_admins_read ON tenancy.regions FOR SELECT TO PUBLIC
     USING ((SELECT tenancy.is_platform_admin()));
+DO $grants$
+DECLARE
+    admin regrole;
+BEGIN
+    FOR admin IN SELECT DISTINCT g.role FROM tenancy.platform_grants g
+                   JOIN pg_catalog.pg_roles r ON r.oid = g.role WHERE g.kind = 'platform_admin' LOOP
+        EXECUTE pg_catalog.format('GRANT SELECT ON tenancy.regions TO %s', admin);
+    END LOOP;
+END
+$grants$;
 
 -- A change of plans or of setting definitions reaches every session's
 -- statement_timeout, work_mem and TimeZone at its next statement.
@@ -10217,44 +9419,28 @@ CREATE POLICY usage_daily_read ON tenancy.usage_daily FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
 CREATE POLICY usage_actors_read ON tenancy.usage_actors FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
+-- pg_tenancy 0.8 -> 0.9, after the functions.
 
--- Requests about persons: read like the audit log; written only by the
--- functions of personal data.
+-- Requests about persons (new in 0.9): read like the audit log; written only
+-- by the functions of personal data.
 CREATE POLICY subject_requests_read ON tenancy.subject_requests FOR SELECT TO PUBLIC
     USING (tenancy.audit_visible(tenant_id));
--- pg_tenancy: the triggers of database-mode tenants (functions/33_tenant_databases.sql).
+-- pg_tenancy 0.9 -> 0.10, after the functions: nothing to change.
+-- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
+COMMENT ON TYPE tenancy.isolation IS
+    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
 
--- In the control database: changes of what a tenant's database keeps a
--- copy of reach it before the transaction commits.
-CREATE CONSTRAINT TRIGGER memberships_reach_tenant_database
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER tenants_reach_tenant_database
-    AFTER UPDATE ON tenancy.tenants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER plans_reach_tenant_databases
-    AFTER UPDATE ON tenancy.plans
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER platform_grants_reach_tenant_databases
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.platform_grants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
--- A tenant's database goes once the transaction that removed the tenant commits.
-CREATE TRIGGER tenant_databases_drop AFTER DELETE ON tenancy.tenant_databases
-    FOR EACH ROW EXECUTE FUNCTION tenancy._drop_tenant_database();
+-- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
+-- pg_tenancy 0.11 -> 0.12, after the functions.
 
--- In a tenant's own database: its catalog is a copy that only pg_tenancy's
--- worker writes.
-CREATE TRIGGER tenants_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER memberships_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER plans_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER regions_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.regions
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER platform_grants_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER database_binding_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.database_binding
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
+-- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
+-- those of 0.11 at once.
+CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
+    WHEN TAG IN ('CREATE TABLE', 'CREATE TABLE AS', 'SELECT INTO', 'ALTER TABLE', 'CREATE MATERIALIZED VIEW',
+                 'ALTER MATERIALIZED VIEW', 'CREATE FOREIGN TABLE', 'ALTER FOREIGN TABLE')
+    EXECUTE FUNCTION tenancy.seal_tenant_tables();
+SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
+-- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
+-- tables; move_tenant() and its helpers come with the functions.

@@ -1,15 +1,79 @@
+-- pg_tenancy 0.10 -> 0.11, before the functions (see 0.2--0.3.before.sql for
+-- how the upgrade scripts are assembled).
+\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.11'" to load this file. \quit
+
+-- Schema-mode tenants name their schema (every tenant of 0.10 is in row mode).
+ALTER TABLE tenancy.tenants ADD COLUMN schema_name text COLLATE "C";
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_key UNIQUE (schema_name);
+ALTER TABLE tenancy.tenants ADD CONSTRAINT tenants_schema_name_check
+    CHECK ((isolation = 'schema') = (schema_name IS NOT NULL));
+COMMENT ON COLUMN tenancy.tenants.schema_name IS
+    'the schema of a schema-mode tenant (tenancy.tenant_schema()), null in the other modes';
 -- pg_tenancy 0.11 -> 0.12, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.12'" to load this file. \quit
 -- pg_tenancy 0.12 -> 0.13, before the functions (see 0.2--0.3.before.sql for
 -- how the upgrade scripts are assembled).
 \echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.13'" to load this file. \quit
--- pg_tenancy 0.13 -> 0.14, before the functions (see 0.2--0.3.before.sql for
--- how the upgrade scripts are assembled).
-\echo Use "ALTER EXTENSION pg_tenancy UPDATE TO '0.14'" to load this file. \quit
+-- pg_tenancy: the ledger of migrations (tenantctl migrate). A migration is a
+-- file of DIR/shared (run once) or of DIR/tenant (run in every place a
+-- tenant's tables live: the shared schemas of row-mode tenants, and each
+-- schema-mode tenant's schema). Each place's migration commits with its row
+-- here, so an interrupted run resumes where it stopped and nothing runs twice.
 
--- migration_places() gains the database of database-mode tenants.
-DROP FUNCTION IF EXISTS tenancy.migration_places();
+CREATE TABLE tenancy.migrations (
+    scope      text NOT NULL,
+    tenant_id  uuid REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    version    text COLLATE "C" NOT NULL,
+    checksum   text NOT NULL,
+    applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration   interval,
+    applied_by text NOT NULL,
+    CONSTRAINT migrations_scope_check CHECK (scope IN ('shared', 'tenant')),
+    CONSTRAINT migrations_shared_check CHECK (scope = 'tenant' OR tenant_id IS NULL),
+    CONSTRAINT migrations_version_check CHECK (pg_catalog.length(version) BETWEEN 1 AND 255),
+    CONSTRAINT migrations_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+CREATE UNIQUE INDEX migrations_place_version_key ON tenancy.migrations
+    (scope, COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), version);
+COMMENT ON TABLE tenancy.migrations IS
+    'pg_tenancy: which migration ran where (scope shared; scope tenant with tenant_id null for the shared '
+    'schemas of row-mode tenants, or a schema-mode tenant), with its SHA-256, when, how long, and by whom';
+
+-- The tenant migrations applied so far, kept so that a tenant created later
+-- gets every one of them before create_tenant() returns.
+CREATE TABLE tenancy.migration_scripts (
+    version     text COLLATE "C" NOT NULL,
+    checksum    text NOT NULL,
+    body        text NOT NULL,
+    run_as      regrole NOT NULL,
+    shared_path text NOT NULL,
+    added_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    CONSTRAINT migration_scripts_pkey PRIMARY KEY (version),
+    CONSTRAINT migration_scripts_checksum_check CHECK (checksum ~ '^[0-9a-f]{64}$')
+);
+COMMENT ON TABLE tenancy.migration_scripts IS
+    'pg_tenancy: the tenant migrations applied so far, replayed (as the role that first applied them, with '
+    'its shared schemas) in the schema of every tenant created later';
+
+REVOKE ALL ON tenancy.migrations, tenancy.migration_scripts FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('tenancy.migration_scripts', '');
+-- pg_tenancy: a small cache per tenant (tenancy.cache_put/get/delete). It is
+-- unlogged (lost in a crash, not dumped, not replicated): a cache, not data.
+-- Only the functions read and write it, always for the validated tenant.
+
+CREATE UNLOGGED TABLE tenancy.cache (
+    tenant_id  uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
+    key        text COLLATE "C" NOT NULL,
+    value      jsonb NOT NULL,
+    expires_at timestamptz NOT NULL,
+    CONSTRAINT cache_pkey PRIMARY KEY (tenant_id, key)
+);
+CREATE INDEX cache_expires_idx ON tenancy.cache (expires_at);
+COMMENT ON TABLE tenancy.cache IS
+    'pg_tenancy: each tenant''s cache entries (tenancy.cache_put()); expired entries are invisible and purged';
+REVOKE ALL ON tenancy.cache FROM PUBLIC;
 -- pg_tenancy: the union views of platform admins (tenancy.union_view()): one
 -- view per row, showing one table of every schema-mode tenant.
 
@@ -23,47 +87,6 @@ COMMENT ON TABLE tenancy.union_views IS
     'pg_tenancy: the union views (tenancy.union_view()): each shows table_name of every schema-mode tenant';
 REVOKE ALL ON tenancy.union_views FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('tenancy.union_views', '');
--- pg_tenancy: database-mode tenants. The control database (where the tenant
--- was created) keeps tenant_databases: the database of each such tenant and
--- the generation of the tenant's state last sent to it. The tenant's own
--- database keeps database_binding: the one tenant it belongs to and the
--- control database that manages it. Its tenancy catalog (the tenant, its
--- plan, its members, the platform grants) is a copy that only pg_tenancy's
--- worker writes, before the control database's transaction commits.
-
-CREATE TABLE tenancy.tenant_databases (
-    tenant_id     uuid NOT NULL REFERENCES tenancy.tenants (id) ON DELETE CASCADE,
-    database_name text COLLATE "C" NOT NULL,
-    generation    bigint NOT NULL DEFAULT 0,
-    state_hash    text,
-    synced_at     timestamptz,
-    CONSTRAINT tenant_databases_pkey PRIMARY KEY (tenant_id),
-    CONSTRAINT tenant_databases_database_name_key UNIQUE (database_name),
-    CONSTRAINT tenant_databases_database_name_check CHECK (pg_catalog.octet_length(database_name) BETWEEN 1 AND 63)
-);
-COMMENT ON TABLE tenancy.tenant_databases IS
-    'pg_tenancy: the database of each database-mode tenant, and the generation of the tenant''s state (its '
-    'row, plan, members, the platform grants) last sent to it';
-
-CREATE TABLE tenancy.database_binding (
-    singleton        boolean NOT NULL DEFAULT true,
-    tenant_id        uuid NOT NULL,
-    control_database text COLLATE "C" NOT NULL,
-    generation       bigint NOT NULL,
-    synced_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    CONSTRAINT database_binding_pkey PRIMARY KEY (singleton),
-    CONSTRAINT database_binding_singleton_check CHECK (singleton)
-);
-COMMENT ON COLUMN tenancy.tenant_databases.state_hash IS
-    'the MD5 of the state last sent: a change that leaves it equal sends nothing';
-
-COMMENT ON TABLE tenancy.database_binding IS
-    'pg_tenancy: in a database-mode tenant''s own database, the tenant it belongs to and the control database '
-    'that manages it (empty in every other database)';
-
-REVOKE ALL ON tenancy.tenant_databases, tenancy.database_binding FROM PUBLIC;
-SELECT pg_catalog.pg_extension_config_dump('tenancy.tenant_databases', '');
-SELECT pg_catalog.pg_extension_config_dump('tenancy.database_binding', '');
 -- pg_tenancy: the trigger function that makes catalog changes reach every session.
 
 -- Every change to tenants or memberships reaches every session's cache at
@@ -416,7 +439,6 @@ DECLARE
     suggestion text;
     isolation_refused text;
     schema text;
-    database text;
 BEGIN
     PERFORM tenancy._require_platform_admin('create tenants');
     IF create_tenant.slug IS NULL THEN
@@ -469,14 +491,12 @@ BEGIN
     IF isolation_refused IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
             MESSAGE = isolation_refused,
-            HINT = 'Create the tenant with isolation => ''row'', ''schema'' or ''database''.';
+            DETAIL = 'This version of pg_tenancy implements row and schema isolation.',
+            HINT = 'Create the tenant with isolation => ''row'' or ''schema''.';
     END IF;
     IF create_tenant.isolation = 'schema' THEN
         schema := tenancy._schema_name_for(create_tenant.slug);
         PERFORM tenancy._require_free_schema(create_tenant.slug, schema);
-    ELSIF create_tenant.isolation = 'database' THEN
-        database := tenancy._schema_name_for(create_tenant.slug);
-        PERFORM tenancy._require_free_database(create_tenant.slug, database, create_tenant.region);
     END IF;
     IF create_tenant.owner IS NOT NULL THEN
         owner := tenancy._normalize_actor(create_tenant.owner);
@@ -504,18 +524,12 @@ BEGIN
         PERFORM tenancy._require_member_room((SELECT t FROM tenancy.tenants t WHERE t.id = new_id));
         INSERT INTO tenancy.memberships (tenant_id, actor, role) VALUES (new_id, create_tenant.owner, 'owner');
     END IF;
-    -- Last, so that the new database starts with the owner.
-    IF database IS NOT NULL THEN
-        INSERT INTO tenancy.tenant_databases (tenant_id, database_name) VALUES (new_id, database);
-        PERFORM tenancy._create_tenant_database(new_id);
-    END IF;
     RETURN new_id;
 END
 $$;
 COMMENT ON FUNCTION tenancy.create_tenant(text, text, text, text, tenancy.isolation, uuid, text) IS
     'creates a tenant (platform admins only) and, when given, makes owner its first owner; returns its id; '
-    'a schema-mode tenant gets its schema, a database-mode tenant its database, with every tenant migration '
-    'applied so far '
+    'a schema-mode tenant gets its schema with every tenant migration applied so far '
     '(a null plan, isolation or region means the default: "basic", "row", tenancy.default_region; id brings '
     'back a tenant with the id its rows still carry)';
 
@@ -527,6 +541,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN isolation IS NULL OR isolation NOT IN ('row', 'schema', 'database')
         THEN format('unknown isolation mode "%s": the modes are row, schema and database',
                     tenancy._shown(coalesce(isolation, 'null')))
+        WHEN isolation = 'database' THEN format('isolation mode "%s" is not supported yet', isolation)
     END
 $$;
 COMMENT ON FUNCTION tenancy.isolation_problem(text) IS
@@ -2730,9 +2745,7 @@ BEGIN
                 UNION ALL
                 SELECT * FROM tenancy._owner_code_findings()
                 UNION ALL
-                SELECT * FROM tenancy._health_tenant_schemas()
-                UNION ALL
-                SELECT * FROM tenancy._health_tenant_databases()) f
+                SELECT * FROM tenancy._health_tenant_schemas()) f
          ORDER BY f.severity = 'warning', f.object, f.problem;
 END
 $$;
@@ -7223,15 +7236,12 @@ DECLARE
     target tenancy.tenants;
 BEGIN
     target := tenancy._tenant_for_caller(tenant, 'viewer', 'see the database');
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding b WHERE b.tenant_id = target.id) THEN
-        RETURN current_database();
-    END IF;
-    RETURN (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id);
+    RETURN CASE WHEN target.isolation = 'database' THEN tenancy._schema_name_for(target.slug) END;
 END
 $$;
 COMMENT ON FUNCTION tenancy.tenant_database(text) IS
     'the database of a database-mode tenant (tenant_<slug>), null in the other modes (its members and '
-    'platform admins; in the tenant''s own database, that database)';
+    'platform admins)';
 
 -- Returns the shared schemas: the entries of the session's configured
 -- search_path (its value at RESET) that are not a tenant's schema, in order,
@@ -7285,8 +7295,7 @@ BEGIN
             DETAIL = format('Database-mode tenants are entered by connecting to their database, not from '
                             'database "%s".', current_database()),
             HINT = format('Connect to database "%s" (tenantctl psql %s).',
-                          (SELECT d.database_name FROM tenancy.tenant_databases d WHERE d.tenant_id = target.id),
-                          target.slug);
+                          tenancy._schema_name_for(target.slug), target.slug);
     END IF;
     slug := target.slug;
     path := tenancy._shared_search_path();
@@ -7550,21 +7559,20 @@ COMMENT ON FUNCTION tenancy._refuse_changed_migration(text, text, text) IS
     'internal: raises when an applied migration''s file has changed';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_places()
-RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text, database_name text)
+RETURNS TABLE (tenant text, isolation tenancy.isolation, schema_name text)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM tenancy._require_platform_admin('list the places of migrations');
     RETURN QUERY
-        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text, NULL::text
+        SELECT NULL::text, 'row'::tenancy.isolation, NULL::text
         UNION ALL
-        (SELECT t.slug::text, t.isolation, t.schema_name::text, d.database_name::text
-           FROM tenancy.tenants t LEFT JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-          WHERE t.isolation IN ('schema', 'database') ORDER BY t.slug);
+        (SELECT t.slug::text, t.isolation, t.schema_name::text FROM tenancy.tenants t
+          WHERE t.isolation = 'schema' ORDER BY t.slug);
 END
 $$;
 COMMENT ON FUNCTION tenancy.migration_places() IS
     'where tenant migrations run: the shared schemas of row-mode tenants (tenant null), then every '
-    'schema-mode tenant and every database-mode tenant, in its own database (platform admins only)';
+    'schema-mode tenant (platform admins only)';
 
 CREATE OR REPLACE FUNCTION tenancy.migration_list()
 RETURNS TABLE (scope text, tenant text, version text, checksum text, applied_at timestamptz,
@@ -8904,6 +8912,7 @@ CREATE OR REPLACE FUNCTION tenancy.move_tenant(tenant text, isolation tenancy.is
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     target tenancy.tenants;
+    refused text;
     started timestamptz := clock_timestamp();
     moved jsonb;
 BEGIN
@@ -8913,11 +8922,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'isolation must not be null',
             HINT = 'The modes are row and schema.';
     END IF;
-    IF 'database' IN (move_tenant.isolation, target.isolation) THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = 'moving a tenant into or out of database mode is not supported yet',
-            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.',
-            HINT = 'Create a tenant in the other mode and copy the rows across (pg_dump of the tenant''s schema, or COPY).';
+    refused := tenancy.isolation_problem(move_tenant.isolation::text);
+    IF refused IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported', MESSAGE = refused,
+            DETAIL = 'This version of pg_tenancy moves tenants between row and schema mode.';
     END IF;
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_transaction_state',
@@ -9006,510 +9014,13 @@ COMMENT ON FUNCTION tenancy._count_all_rows(regclass) IS
     'internal: every row of a table (of its partitions), counted by direct scans';
 COMMENT ON FUNCTION tenancy._hold_tenant_rows(uuid) IS
     'internal: waits for the tenant''s writers and keeps new ones out until the transaction ends';
--- pg_tenancy: database-mode tenants. create_tenant(isolation => 'database')
--- creates the database tenant_<slug> in this cluster, installs pg_tenancy
--- in it and binds it to the tenant: inside, the tenant is a schema-mode
--- tenant of its own database (schema tenant_<slug>, selected by default),
--- so that every rule of schema mode holds there. This database, the
--- control database, stays where the tenant is managed: each change of the
--- tenant, its plan, its members or the platform grants is sent to the
--- tenant's database before the transaction that made it commits (a
--- deferred trigger), so a revocation is in force there when it is reported
--- done. The work in the other database is done by pg_tenancy's background
--- workers (extension/database_worker.cpp), as the bootstrap superuser.
+-- pg_tenancy 0.10 -> 0.11, after the functions: nothing to change.
+COMMENT ON TYPE tenancy.isolation IS
+    'how a tenant''s data is isolated: rows in shared tables, a schema of its own, or a database of its own';
 
-CREATE OR REPLACE FUNCTION tenancy._run_in_database(database name, setup text, query text, argument text)
-RETURNS text LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_in_database';
-REVOKE ALL ON FUNCTION tenancy._run_in_database(name, text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_in_database(name, text, text, text) IS
-    'internal: runs statements in another database of the cluster, in a worker''s own transaction (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._run_outside_transaction(statement text)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_run_outside_transaction';
-REVOKE ALL ON FUNCTION tenancy._run_outside_transaction(text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._run_outside_transaction(text) IS
-    'internal: runs CREATE DATABASE or DROP DATABASE in a worker, outside the caller''s transaction (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._drop_database_later(database name, at_commit boolean)
-RETURNS void LANGUAGE c VOLATILE STRICT AS 'MODULE_PATHNAME', 'tenancy_drop_database_later';
-REVOKE ALL ON FUNCTION tenancy._drop_database_later(name, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_database_later(name, boolean) IS
-    'internal: drops a tenant''s database once the transaction commits (true) or rolls back (false), unless '
-    'a tenant holds it by then (superusers)';
-
-CREATE OR REPLACE FUNCTION tenancy._in_database_worker()
-RETURNS boolean LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'tenancy_in_database_worker';
-REVOKE ALL ON FUNCTION tenancy._in_database_worker() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._in_database_worker() IS
-    'internal: whether this session is a pg_tenancy worker (which alone writes a tenant database''s catalog)';
-
--- Raises unless a new database-mode tenant with this slug can have its
--- database.
-CREATE OR REPLACE FUNCTION tenancy._require_free_database(slug text, database text, region text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    IF octet_length(database) > 63 THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('slug "%s" is too long for a database-mode tenant', slug),
-            DETAIL = format('Its database would be "%s", longer than the 63 bytes a PostgreSQL name can have.',
-                            database),
-            HINT = 'A database-mode tenant''s slug has at most 56 characters.';
-    END IF;
-    IF (SELECT r.server FROM tenancy.regions r WHERE r.name = region) IS NOT NULL THEN
-        RAISE EXCEPTION USING ERRCODE = 'feature_not_supported',
-            MESSAGE = format('region "%s" is on another server', region),
-            DETAIL = 'This version of pg_tenancy creates tenant databases in the cluster of the control '
-                     'database only.',
-            HINT = 'Create the tenant in a region of this server, or in schema or row mode.';
-    END IF;
-    IF EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = database) THEN
-        RAISE EXCEPTION USING ERRCODE = 'duplicate_database',
-            MESSAGE = format('database "%s" already exists', database),
-            DETAIL = coalesce('It is the database of tenant "' ||
-                              (SELECT t.slug FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id
-                                WHERE d.database_name = database) || '".',
-                              'A database-mode tenant never takes over a database that exists.'),
-            HINT = 'Choose another slug ("-" and "_" give the same database name), or drop or rename the database.';
-    END IF;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._require_free_database(text, text, text) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._require_free_database(text, text, text) IS
-    'internal: raises unless a new database-mode tenant can create its database';
-
--- Returns what a tenant's database keeps of it: the tenant's row, its plan
--- and region, its members, and the platform grants of this database.
-CREATE OR REPLACE FUNCTION tenancy._tenant_state(tenant uuid) RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'control_database', current_database(),
-        'database', d.database_name,
-        'tenant', to_jsonb(t) - 'isolation' - 'schema_name',
-        'plan', (SELECT to_jsonb(p) FROM tenancy.plans p WHERE p.name = t.plan),
-        'region', (SELECT to_jsonb(r) - 'server' FROM tenancy.regions r WHERE r.name = t.region),
-        'memberships', coalesce((SELECT jsonb_agg(jsonb_build_object('actor', m.actor, 'role', m.role,
-                                                                     'is_active', m.is_active,
-                                                                     'created_at', m.created_at) ORDER BY m.actor)
-                                   FROM tenancy.memberships m WHERE m.tenant_id = t.id), '[]'),
-        'platform_grants', coalesce((SELECT jsonb_agg(jsonb_build_object('role', g.role::text, 'kind', g.kind,
-                                                                         'granted_by', g.granted_by)
-                                                      ORDER BY g.role::text, g.kind)
-                                       FROM tenancy.platform_grants g), '[]'))
-      FROM tenancy.tenants t JOIN tenancy.tenant_databases d ON d.tenant_id = t.id
-     WHERE t.id = _tenant_state.tenant
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_state(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_state(uuid) IS
-    'internal: the state of a database-mode tenant that its database keeps a copy of';
-
--- In a tenant's database: makes its catalog the state sent by the control
--- database (binding the database the first time). Only pg_tenancy's worker
--- calls it; a state older than the one applied is ignored.
-CREATE OR REPLACE FUNCTION tenancy._apply_tenant_state(state jsonb) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound tenancy.database_binding;
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
-    sent_generation bigint := (state ->> 'generation')::bigint;
-    grant_row record;
-BEGIN
-    IF NOT tenancy._in_database_worker() THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'only pg_tenancy''s worker changes the catalog of a tenant''s database';
-    END IF;
-    SELECT * INTO bound FROM tenancy.database_binding FOR UPDATE;
-    IF NOT FOUND THEN
-        IF EXISTS (SELECT 1 FROM tenancy.tenants) THEN
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('database "%s" has tenants of its own', current_database()),
-                HINT = 'A tenant''s database is created empty by tenancy.create_tenant().';
-        END IF;
-        INSERT INTO tenancy.database_binding (tenant_id, control_database, generation)
-        VALUES (tenant_key, state ->> 'control_database', sent_generation);
-    ELSIF bound.tenant_id <> tenant_key OR bound.control_database <> state ->> 'control_database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" belongs to another tenant', current_database()),
-            DETAIL = format('It is bound to tenant %s of database "%s".', bound.tenant_id, bound.control_database);
-    ELSIF sent_generation < bound.generation THEN
-        RETURN bound.generation;
-    END IF;
-
-    INSERT INTO tenancy.regions AS r SELECT * FROM jsonb_populate_record(NULL::tenancy.regions, state -> 'region')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.plans AS p SELECT * FROM jsonb_populate_record(NULL::tenancy.plans, state -> 'plan')
-        ON CONFLICT (name) DO UPDATE SET description = excluded.description, features = excluded.features,
-                                         limits = excluded.limits, updated_at = excluded.updated_at;
-    INSERT INTO tenancy.tenants AS t
-    SELECT (jsonb_populate_record(NULL::tenancy.tenants,
-                                  (state -> 'tenant') || jsonb_build_object('isolation', 'schema',
-                                                                            'schema_name', current_database()))).*
-        ON CONFLICT (id) DO UPDATE
-        SET slug = excluded.slug, name = excluded.name, status = excluded.status,
-            status_reason = excluded.status_reason, plan = excluded.plan, settings = excluded.settings,
-            updated_at = excluded.updated_at, purge_after = excluded.purge_after, limits = excluded.limits,
-            region = excluded.region;
-
-    DELETE FROM tenancy.memberships m
-     WHERE m.tenant_id = tenant_key
-       AND m.actor NOT IN (SELECT e ->> 'actor' FROM jsonb_array_elements(state -> 'memberships') e);
-    INSERT INTO tenancy.memberships AS m (tenant_id, actor, role, is_active, created_at)
-    SELECT tenant_key, e ->> 'actor', (e ->> 'role')::tenancy.role, (e ->> 'is_active')::boolean,
-           (e ->> 'created_at')::timestamptz
-      FROM jsonb_array_elements(state -> 'memberships') e
-        ON CONFLICT (tenant_id, actor) DO UPDATE SET role = excluded.role, is_active = excluded.is_active,
-                                                     updated_at = now()
-     WHERE (m.role, m.is_active) IS DISTINCT FROM (excluded.role, excluded.is_active);
-
-    FOR grant_row IN
-        SELECT g.role, g.kind FROM tenancy.platform_grants g
-         WHERE (g.role::text, g.kind) NOT IN (SELECT e ->> 'role', e ->> 'kind'
-                                                FROM jsonb_array_elements(state -> 'platform_grants') e)
-    LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, false);
-    END LOOP;
-    FOR grant_row IN
-        SELECT to_regrole(e ->> 'role') AS role, e ->> 'kind' AS kind
-          FROM jsonb_array_elements(state -> 'platform_grants') e
-         WHERE to_regrole(e ->> 'role') IS NOT NULL
-           AND NOT EXISTS (SELECT 1 FROM tenancy.platform_grants g
-                            WHERE g.role = to_regrole(e ->> 'role') AND g.kind = e ->> 'kind')
-    LOOP
-        PERFORM tenancy._set_platform_right(grant_row.role, grant_row.kind, true);
-    END LOOP;
-
-    UPDATE tenancy.database_binding b SET generation = sent_generation, synced_at = now();
-    RETURN sent_generation;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._apply_tenant_state(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._apply_tenant_state(jsonb) IS
-    'internal: in a tenant''s database, makes its catalog the state the control database sent (pg_tenancy''s '
-    'worker only)';
-
--- In a new tenant's database: binds it to the tenant, creates the tenant's
--- schema with every tenant migration applied so far, and makes the tenant
--- and its schema what every session of the database starts with.
-CREATE OR REPLACE FUNCTION tenancy._bind_database(state jsonb) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    tenant_key uuid := (state -> 'tenant' ->> 'id')::uuid;
-BEGIN
-    IF EXISTS (SELECT 1 FROM tenancy.database_binding) THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('database "%s" is bound to a tenant already', current_database());
-    END IF;
-    PERFORM tenancy._apply_tenant_state(state);
-    INSERT INTO tenancy.migration_scripts
-    SELECT * FROM jsonb_populate_recordset(NULL::tenancy.migration_scripts, state -> 'scripts');
-    PERFORM tenancy._create_tenant_schema(tenant_key);
-    EXECUTE format('ALTER DATABASE %I SET tenancy.tenant = %L', current_database(), state -> 'tenant' ->> 'slug');
-    EXECUTE format('ALTER DATABASE %I SET search_path = %I, public', current_database(), current_database());
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._bind_database(jsonb) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._bind_database(jsonb) IS
-    'internal: binds a new tenant database to its tenant and creates the tenant''s schema in it';
-
--- Creates the database of a new database-mode tenant (its row in
--- tenancy.tenant_databases exists) and binds it. The database is dropped
--- again if the transaction, or the subtransaction, rolls back.
-CREATE OR REPLACE FUNCTION tenancy._create_tenant_database(tenant uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-BEGIN
-    SELECT * INTO STRICT target FROM tenancy.tenant_databases d WHERE d.tenant_id = _create_tenant_database.tenant;
-    PERFORM tenancy._run_outside_transaction(
-        format('CREATE DATABASE %I OWNER %I', target.database_name,
-               (SELECT pg_get_userbyid(d.datdba) FROM pg_database d WHERE d.datname = current_database())));
-    PERFORM tenancy._drop_database_later(target.database_name, false);
-    state := tenancy._tenant_state(target.tenant_id);
-    PERFORM tenancy._run_in_database(
-        target.database_name, 'CREATE EXTENSION IF NOT EXISTS pg_tenancy', 'SELECT tenancy._bind_database($1::jsonb)',
-        (state || jsonb_build_object(
-            'generation', 1,
-            'scripts', coalesce((SELECT jsonb_agg(jsonb_build_object('version', s.version, 'checksum', s.checksum,
-                                                                     'body', s.body, 'run_as', s.run_as::text,
-                                                                     'shared_path', s.shared_path,
-                                                                     'added_at', s.added_at) ORDER BY s.version)
-                                   FROM tenancy.migration_scripts s), '[]')))::text);
-    UPDATE tenancy.tenant_databases d SET generation = 1, state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._create_tenant_database(uuid) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._create_tenant_database(uuid) IS
-    'internal: creates and binds the database of a new database-mode tenant';
-
--- Sends a database-mode tenant's state to its database unless it has not
--- changed since it was last sent (force: send anyway); returns the
--- generation the database has. Concurrent senders of one tenant take turns
--- (the row lock), and each reads the state after its turn came, so the last
--- to commit sends the state that includes every change.
-CREATE OR REPLACE FUNCTION tenancy._sync_tenant_database(tenant uuid, force boolean DEFAULT false) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenant_databases;
-    state jsonb;
-    sent bigint;
-BEGIN
-    SELECT * INTO target FROM tenancy.tenant_databases d WHERE d.tenant_id = _sync_tenant_database.tenant FOR UPDATE;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    state := tenancy._tenant_state(target.tenant_id);
-    IF state IS NULL OR (NOT force AND target.state_hash IS NOT DISTINCT FROM md5(state::text)) THEN
-        RETURN target.generation;
-    END IF;
-    IF NOT EXISTS (SELECT 1 FROM pg_database d WHERE d.datname = target.database_name) THEN
-        -- Nothing there to keep in step; the health check reports it.
-        RETURN target.generation;
-    END IF;
-    UPDATE tenancy.tenant_databases d SET generation = d.generation + 1
-     WHERE d.tenant_id = target.tenant_id RETURNING d.generation INTO sent;
-    BEGIN
-        PERFORM tenancy._run_in_database(target.database_name, '', 'SELECT tenancy._apply_tenant_state($1::jsonb)',
-                                         (state || jsonb_build_object('generation', sent))::text);
-    EXCEPTION WHEN OTHERS THEN
-        DECLARE
-            message text;
-            detail text;
-        BEGIN
-            GET STACKED DIAGNOSTICS message = MESSAGE_TEXT, detail = PG_EXCEPTION_DETAIL;
-            RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-                MESSAGE = format('could not bring database "%s" of tenant "%s" up to date', target.database_name,
-                                 state -> 'tenant' ->> 'slug'),
-                DETAIL = format('%s %s Nothing was changed.', message, detail),
-                HINT = 'Check that the database exists and accepts connections (tenancy.health_check()).';
-        END;
-    END;
-    UPDATE tenancy.tenant_databases d SET state_hash = md5(state::text), synced_at = now()
-     WHERE d.tenant_id = target.tenant_id;
-    RETURN sent;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._sync_tenant_database(uuid, boolean) IS
-    'internal: sends a database-mode tenant''s state to its database when it changed';
-
-CREATE OR REPLACE FUNCTION tenancy.sync_tenant_database(tenant text) RETURNS bigint
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    target tenancy.tenants;
-BEGIN
-    PERFORM tenancy._require_platform_admin('bring tenant databases up to date');
-    target := tenancy._find_tenant(tenant);
-    IF target.isolation <> 'database' THEN
-        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
-            MESSAGE = format('tenant "%s" has no database of its own', target.slug),
-            DETAIL = format('It is in %s mode.', target.isolation);
-    END IF;
-    RETURN tenancy._sync_tenant_database(target.id, true);
-END
-$$;
-COMMENT ON FUNCTION tenancy.sync_tenant_database(text) IS
-    'sends a database-mode tenant''s state (row, plan, members, platform grants) to its database now, as every '
-    'change does before it commits; returns the generation sent (platform admins only)';
-
--- The deferred trigger that sends changes of tenants, members, plans and
--- platform grants to the databases of the tenants they concern, when the
--- transaction commits (or at SET CONSTRAINTS ... IMMEDIATE).
-CREATE OR REPLACE FUNCTION tenancy._tenant_database_changed() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._sync_tenant_database(d.tenant_id)
-       FROM tenancy.tenant_databases d
-      WHERE CASE TG_TABLE_NAME
-                WHEN 'memberships' THEN d.tenant_id IN ((to_jsonb(OLD) ->> 'tenant_id')::uuid,
-                                                        (to_jsonb(NEW) ->> 'tenant_id')::uuid)
-                WHEN 'tenants' THEN d.tenant_id = (to_jsonb(NEW) ->> 'id')::uuid
-                WHEN 'plans' THEN d.tenant_id IN (SELECT t.id FROM tenancy.tenants t
-                                                   WHERE t.plan = to_jsonb(NEW) ->> 'name')
-                ELSE true
-            END
-      ORDER BY d.tenant_id;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._tenant_database_changed() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._tenant_database_changed() IS
-    'internal: sends changed tenant state to the tenants'' databases before the transaction commits';
-
--- The trigger that drops a database-mode tenant's database once the
--- transaction that removed the tenant commits.
-CREATE OR REPLACE FUNCTION tenancy._drop_tenant_database() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    PERFORM tenancy._drop_database_later(OLD.database_name, true);
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._drop_tenant_database() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._drop_tenant_database() IS
-    'internal: drops a tenant''s database after the transaction that removed the tenant commits';
-
--- In a tenant's database, the trigger that keeps its catalog a copy: the
--- tenant is managed in the control database.
-CREATE OR REPLACE FUNCTION tenancy._refuse_bound_catalog_change() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    bound record;
-BEGIN
-    IF tenancy._in_database_worker() THEN
-        RETURN NULL;
-    END IF;
-    SELECT b.control_database, t.slug INTO bound
-      FROM tenancy.database_binding b LEFT JOIN tenancy.tenants t ON t.id = b.tenant_id;
-    IF FOUND THEN
-        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
-            MESSAGE = format('tenant "%s" is managed in database "%s"', bound.slug, bound.control_database),
-            DETAIL = format('Database "%s" is the tenant''s own database; its tenants, plans, members and platform '
-                            'grants are copies of the control database''s.', current_database()),
-            HINT = format('Make the change in database "%s"; it reaches this database before it commits.',
-                          bound.control_database);
-    END IF;
-    RETURN NULL;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._refuse_bound_catalog_change() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._refuse_bound_catalog_change() IS
-    'internal: in a tenant''s database, refuses changes of the catalog copy except by pg_tenancy''s worker';
-
--- In a tenant's database: what the control database's health check asks.
-CREATE OR REPLACE FUNCTION tenancy._database_report() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'tenant_id', (SELECT b.tenant_id FROM tenancy.database_binding b),
-        'control_database', (SELECT b.control_database FROM tenancy.database_binding b),
-        'generation', (SELECT b.generation FROM tenancy.database_binding b),
-        'migrations', coalesce((SELECT jsonb_agg(m.version ORDER BY m.version) FROM tenancy.migrations m
-                                 WHERE m.scope = 'tenant'), '[]'))
-$$;
-REVOKE ALL ON FUNCTION tenancy._database_report() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._database_report() IS
-    'internal: in a tenant''s database, its binding and the tenant migrations applied there';
-
--- Health findings about database-mode tenants: databases missing,
--- unreachable, bound elsewhere, behind on state or on tenant migrations;
--- and databases left behind by tenants that are gone.
-CREATE OR REPLACE FUNCTION tenancy._health_tenant_databases()
-RETURNS TABLE (severity text, object text, problem text, hint text)
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    place record;
-    report jsonb;
-    missing text;
-BEGIN
-    FOR place IN
-        SELECT t.id, t.slug::text AS slug, d.database_name, d.generation
-          FROM tenancy.tenant_databases d JOIN tenancy.tenants t ON t.id = d.tenant_id ORDER BY t.slug
-    LOOP
-        object := place.database_name;
-        IF NOT EXISTS (SELECT 1 FROM pg_database b WHERE b.datname = place.database_name) THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" does not exist', place.slug);
-            hint := 'Restore it from a backup, or drop the tenant (tenancy.drop_tenant()).';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        BEGIN
-            report := tenancy._run_in_database(place.database_name, '', 'SELECT tenancy._database_report()', '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is unreachable: %s', place.slug, SQLERRM);
-            hint := 'Check that it accepts connections and has pg_tenancy installed.';
-            RETURN NEXT;
-            CONTINUE;
-        END;
-        IF (report ->> 'tenant_id')::uuid IS DISTINCT FROM place.id
-           OR report ->> 'control_database' IS DISTINCT FROM current_database() THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is bound to another tenant or control database', place.slug);
-            hint := 'Find out who changed it; a tenant''s database is bound once, when it is created.';
-            RETURN NEXT;
-            CONTINUE;
-        END IF;
-        IF (report ->> 'generation')::bigint < place.generation THEN
-            severity := 'error';
-            problem := format('the database of tenant "%s" is behind: it has state %s of %s', place.slug,
-                              report ->> 'generation', place.generation);
-            hint := format('SELECT tenancy.sync_tenant_database(%L)', place.slug);
-            RETURN NEXT;
-        END IF;
-        SELECT string_agg(s.version, ', ' ORDER BY s.version) INTO missing
-          FROM tenancy.migration_scripts s
-         WHERE NOT (report -> 'migrations') ? s.version;
-        IF missing IS NOT NULL THEN
-            severity := 'warning';
-            problem := format('the database of tenant "%s" is behind on tenant migrations: %s', place.slug, missing);
-            hint := format('tenantctl migrate DIR --tenant %s', place.slug);
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-    FOR place IN
-        SELECT b.datname FROM pg_database b
-         WHERE b.datname LIKE 'tenant\_%' AND b.datallowconn
-           AND NOT EXISTS (SELECT 1 FROM tenancy.tenant_databases d WHERE d.database_name = b.datname)
-         ORDER BY b.datname
-    LOOP
-        BEGIN
-            report := tenancy._run_in_database(place.datname, '',
-                                               'SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_extension '
-                                               'WHERE extname = ''pg_tenancy'') THEN tenancy._database_report() END',
-                                               '')::jsonb;
-        EXCEPTION WHEN OTHERS THEN
-            report := NULL;
-        END;
-        IF report ->> 'control_database' = current_database() THEN
-            severity := 'warning';
-            object := place.datname;
-            problem := format('database "%s" belonged to a tenant that no longer exists', place.datname);
-            hint := format('DROP DATABASE %I', place.datname);
-            RETURN NEXT;
-        END IF;
-    END LOOP;
-END
-$$;
-REVOKE ALL ON FUNCTION tenancy._health_tenant_databases() FROM PUBLIC;
-COMMENT ON FUNCTION tenancy._health_tenant_databases() IS
-    'internal: health findings about the databases of database-mode tenants';
--- pg_tenancy: the triggers of database-mode tenants (functions/33_tenant_databases.sql).
-
--- In the control database: changes of what a tenant's database keeps a
--- copy of reach it before the transaction commits.
-CREATE CONSTRAINT TRIGGER memberships_reach_tenant_database
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.memberships
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER tenants_reach_tenant_database
-    AFTER UPDATE ON tenancy.tenants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER plans_reach_tenant_databases
-    AFTER UPDATE ON tenancy.plans
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
-CREATE CONSTRAINT TRIGGER platform_grants_reach_tenant_databases
-    AFTER INSERT OR UPDATE OR DELETE ON tenancy.platform_grants
-    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION tenancy._tenant_database_changed();
--- A tenant's database goes once the transaction that removed the tenant commits.
-CREATE TRIGGER tenant_databases_drop AFTER DELETE ON tenancy.tenant_databases
-    FOR EACH ROW EXECUTE FUNCTION tenancy._drop_tenant_database();
-
--- In a tenant's own database: its catalog is a copy that only pg_tenancy's
--- worker writes.
-CREATE TRIGGER tenants_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.tenants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER memberships_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.memberships
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER plans_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.plans
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER regions_managed_elsewhere BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.regions
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER platform_grants_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.platform_grants
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
-CREATE TRIGGER database_binding_managed_elsewhere
-    BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON tenancy.database_binding
-    FOR EACH STATEMENT EXECUTE FUNCTION tenancy._refuse_bound_catalog_change();
+-- A schema-mode tenant's schema goes with it (wiring/01_triggers.sql).
+CREATE TRIGGER tenants_drop_schema AFTER DELETE ON tenancy.tenants
+    FOR EACH ROW WHEN (OLD.schema_name IS NOT NULL) EXECUTE FUNCTION tenancy._drop_tenant_schema();
 -- pg_tenancy 0.11 -> 0.12, after the functions.
 
 -- Tables in tenant schemas get row level security (wiring/01_triggers.sql),
@@ -9521,6 +9032,3 @@ CREATE EVENT TRIGGER tenancy_seal_tenant_tables ON ddl_command_end
 SELECT tenancy._seal_tenant_table(u.relid) FROM tenancy._unsealed_tenant_tables() u;
 -- pg_tenancy 0.12 -> 0.13, after the functions: nothing to change in the
 -- tables; move_tenant() and its helpers come with the functions.
--- pg_tenancy 0.13 -> 0.14, after the functions: database-mode tenants come
--- with their table (objects/17_tenant_databases.sql), functions and
--- triggers (wiring/02_tenant_databases.sql); nothing else changes.

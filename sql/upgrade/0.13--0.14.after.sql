@@ -1,3 +1,0 @@
--- pg_tenancy 0.13 -> 0.14, after the functions: database-mode tenants come
--- with their table (objects/17_tenant_databases.sql), functions and
--- triggers (wiring/02_tenant_databases.sql); nothing else changes.
